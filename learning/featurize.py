@@ -1,0 +1,194 @@
+"""Turn items (texts, images, vectors) into feature matrices for the classifier.
+
+Text features must scale to a million items, so the vocabulary is never stored:
+words and character n-grams are hashed (stateless, identical in every process)
+and only the IDF weights are fitted, once, on the labeled items plus a sample.
+A fitted ``TextFeaturizer`` is a (D,) float array that can be pickled, stored
+via ``to_state()`` and shipped to several workers, each transforming its own
+chunk of the pool with bit-identical results.
+
+No Django imports here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from PIL import Image
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+__all__ = ["TextFeaturizer", "image_features", "text_features", "vector_features"]
+
+_STATE_VERSION = 1
+_DTYPE = np.float32
+
+
+class TextFeaturizer:
+    """TF-IDF over hashed word (1-2)-grams and char_wb (2-4)-grams.
+
+    The output has ``D = 2 * n_features`` columns: the first half holds word
+    n-grams, the second half character n-grams (within word boundaries, which
+    copes with typos and morphology). Term frequencies are sublinear
+    (``1 + log tf``), IDF is smoothed like scikit-learn's, rows are L2-normalised.
+
+    Parameters
+    ----------
+    n_features : hash buckets per analyzer (a power of two is fastest).
+    """
+
+    def __init__(self, *, n_features: int = 2**18) -> None:
+        if n_features < 1:
+            raise ValueError("n_features must be positive")
+        self.n_features = int(n_features)
+        self.idf_: np.ndarray | None = None
+        # alternate_sign=False keeps counts non-negative so TF-IDF stays meaningful;
+        # norm=None because normalisation happens once, after IDF weighting.
+        common = dict(n_features=self.n_features, alternate_sign=False, norm=None, dtype=_DTYPE)
+        self._word = HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common)
+        self._char = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), **common)
+
+    @property
+    def n_output_features(self) -> int:
+        """D, the number of columns that ``transform`` returns."""
+        return 2 * self.n_features
+
+    def _counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        texts = _check_texts(texts)
+        counts = sp.hstack([self._word.transform(texts), self._char.transform(texts)], format="csr")
+        counts.sum_duplicates()
+        return counts
+
+    def fit(self, texts: Sequence[str]) -> TextFeaturizer:
+        """Fit IDF weights on ``texts`` (labeled items plus a sample of the pool).
+
+        Returns ``self`` so that ``TextFeaturizer().fit(texts).transform(pool)`` reads well.
+        """
+        counts = self._counts(texts)
+        n_docs = counts.shape[0]
+        doc_freq = np.bincount(counts.indices, minlength=counts.shape[1])
+        self.idf_ = (np.log((1.0 + n_docs) / (1.0 + doc_freq)) + 1.0).astype(_DTYPE)
+        return self
+
+    def transform(self, texts: Sequence[str], *, chunk_size: int = 10_000) -> sp.csr_matrix:
+        """Return the (N, D) float32 CSR TF-IDF matrix of ``texts``.
+
+        Works ``chunk_size`` texts at a time so the dense intermediate memory of
+        the hashing step stays flat; the result is the same for any chunk size.
+        """
+        chunks = list(self.iter_transform(texts, chunk_size=chunk_size))
+        if not chunks:
+            return sp.csr_matrix((0, self.n_output_features), dtype=_DTYPE)
+        return sp.vstack(chunks, format="csr")
+
+    def iter_transform(self, texts: Sequence[str], *, chunk_size: int = 10_000) -> Iterator[sp.csr_matrix]:
+        """Yield (chunk, D) CSR blocks of ``transform`` for streaming writers."""
+        if self.idf_ is None:
+            raise ValueError("TextFeaturizer is not fitted: call fit() or from_state() first")
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        for start in range(0, len(texts), chunk_size):
+            counts = self._counts(texts[start : start + chunk_size])
+            # Sublinear tf (1 + log tf): "free free free" should not outweigh the rest.
+            np.log(counts.data, out=counts.data)
+            counts.data += 1.0
+            weighted = counts @ sp.diags(self.idf_, format="csr", dtype=_DTYPE)
+            yield normalize(weighted, norm="l2", copy=False).astype(_DTYPE, copy=False)
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain, picklable state: ``{"version", "n_features", "idf"}``."""
+        if self.idf_ is None:
+            raise ValueError("TextFeaturizer is not fitted")
+        return {"version": _STATE_VERSION, "n_features": self.n_features, "idf": self.idf_.copy()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TextFeaturizer:
+        """Rebuild a fitted featurizer from ``to_state()`` output."""
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(f"unsupported TextFeaturizer state version {state.get('version')!r}")
+        featurizer = cls(n_features=int(state["n_features"]))
+        idf = np.asarray(state["idf"], dtype=_DTYPE)
+        if idf.shape != (featurizer.n_output_features,):
+            raise ValueError(f"idf has shape {idf.shape}, expected ({featurizer.n_output_features},)")
+        featurizer.idf_ = idf
+        return featurizer
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise ValueError("texts must be a sequence of strings, not a single string")
+    out = list(texts)
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise ValueError(f"texts[{i}] is {type(text).__name__}, expected str")
+    return out
+
+
+def text_features(
+    texts: Sequence[str],
+    *,
+    n_features: int = 2**18,
+    fitted: TextFeaturizer | None = None,
+) -> tuple[sp.csr_matrix, TextFeaturizer]:
+    """Featurize ``texts``; fit a new ``TextFeaturizer`` on them unless ``fitted`` is given.
+
+    Returns
+    -------
+    X : (N, D) CSR float32 matrix, D = 2 * n_features.
+    featurizer : the fitted featurizer, to reuse on the rest of the pool.
+    """
+    featurizer = fitted if fitted is not None else TextFeaturizer(n_features=n_features).fit(texts)
+    return featurizer.transform(texts), featurizer
+
+
+def image_features(
+    images: Sequence[Image.Image | str | PathLike[str]],
+    *,
+    size: tuple[int, int] = (16, 16),
+) -> np.ndarray:
+    """Grayscale thumbnails flattened to (N, size[0] * size[1]) float32 in [0, 1].
+
+    ``size`` is (width, height) as Pillow uses it. Downscaling uses a box filter,
+    which averages pixels (no aliasing) and is Pillow's fastest good reducer.
+    Paths are opened and closed one at a time so memory stays flat.
+    """
+    width, height = size
+    out = np.empty((len(images), width * height), dtype=_DTYPE)
+    for i, image in enumerate(images):
+        if isinstance(image, Image.Image):
+            out[i] = _thumbnail(image, size)
+        else:
+            with Image.open(image) as opened:
+                out[i] = _thumbnail(opened, size)
+    return out
+
+
+def _thumbnail(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    small = image.convert("L").resize(size, Image.Resampling.BOX)
+    return np.asarray(small, dtype=_DTYPE).reshape(-1) / 255.0
+
+
+def vector_features(vectors: Sequence[Sequence[float]]) -> np.ndarray:
+    """Stack precomputed embeddings into a (N, D) float32 array.
+
+    Raises ``ValueError`` naming the first row whose length differs from row 0,
+    or the first row holding a NaN / infinity. An empty input gives (0, 0).
+    """
+    rows = list(vectors)
+    if not rows:
+        return np.empty((0, 0), dtype=_DTYPE)
+    width = len(rows[0])
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"ragged vectors: row {i} has length {len(row)}, row 0 has {width}")
+    arr = np.asarray(rows, dtype=_DTYPE)
+    if arr.ndim != 2:
+        raise ValueError(f"vectors must be a sequence of flat numeric rows; got shape {arr.shape}")
+    bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    if bad.size:
+        raise ValueError(f"vector row {bad[0]} contains NaN or infinity")
+    return arr
