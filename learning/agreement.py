@@ -1,0 +1,327 @@
+"""Inter-annotator agreement for categorical labels. Pure numpy, no Django.
+
+Data layout
+-----------
+A *rating matrix* ``M`` is an int array of shape (N, R): N items x R annotators, ``M[u, r]`` is the
+category index (0..K-1) annotator r gave item u, and ``-1`` means "not rated". Float input with NaN
+for missing is accepted and converted. K (``n_categories``) is given explicitly, so categories nobody
+used still exist.
+
+Two layers, one rule for "cannot be computed":
+
+* low-level functions (``cohen_kappa``, ``fleiss_kappa``, ``krippendorff_alpha_nominal``, ...) return a
+  plain float or raise :class:`NotEnoughData` (a ``ValueError``) with a readable reason;
+* high-level functions (``agreement``, ``per_label_agreement``, ``annotator_agreement``,
+  ``multilabel_agreement``) never raise on thin data: they return :class:`Agreement` with
+  ``value=None`` and ``reason`` set. Neither layer ever returns NaN.
+
+Degenerate perfect agreement: when every rating falls in one category the chance agreement is 1 and the
+textbook formulas divide 0 by 0. We define the coefficient as 1.0 there (observed agreement is then
+necessarily perfect too); sklearn returns NaN and ``krippendorff`` raises in that case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+MISSING = -1
+
+
+class NotEnoughData(ValueError):
+    """The data cannot support the requested coefficient (no overlap, no pairable item, ...)."""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A coefficient with the amount of data behind it; ``value`` is None when undefined."""
+
+    value: float | None
+    n_items: int
+    n_annotations: int
+    reason: str | None = None
+
+
+def as_rating_matrix(M, n_categories: int | None = None) -> np.ndarray:
+    """Validate ``M`` and return it as an int64 (N, R) array with -1 for missing."""
+    M = np.asarray(M)
+    if M.ndim != 2:
+        raise ValueError(f"rating matrix must be 2-D (items, annotators), got shape {M.shape}")
+    if M.dtype.kind == "f":
+        if np.any(M[~np.isnan(M)] % 1):
+            raise ValueError("rating matrix holds non-integer labels")
+        M = np.where(np.isnan(M), MISSING, M)
+    M = M.astype(np.int64, copy=False)
+    if np.any(M < MISSING) or (n_categories is not None and np.any(M >= n_categories)):
+        raise ValueError(f"labels must be -1 (missing) or in [0, {n_categories})")
+    return M
+
+
+def category_counts(M, n_categories: int) -> np.ndarray:
+    """Per-item category counts, shape (N, K): ``counts[u, k]`` = annotators who gave item u label k."""
+    M = as_rating_matrix(M, n_categories)
+    items, _ = np.nonzero(M >= 0)
+    flat = np.bincount(items * n_categories + M[M >= 0], minlength=M.shape[0] * n_categories)
+    return flat.reshape(M.shape[0], n_categories)
+
+
+def percent_agreement(M) -> float:
+    """Mean over items with >= 2 ratings of the fraction of agreeing rating pairs."""
+    M = as_rating_matrix(M)
+    counts = category_counts(M, int(M.max()) + 1 if M.size and M.max() >= 0 else 1)
+    m = counts.sum(axis=1)
+    keep = m >= 2
+    if not keep.any():
+        raise NotEnoughData("no item has two or more ratings")
+    c, m = counts[keep], m[keep]
+    return float(np.mean((c * (c - 1)).sum(axis=1) / (m * (m - 1))))
+
+
+def _kappa_from_confusion(C: np.ndarray) -> np.ndarray:
+    """Cohen's kappa for confusion tables of shape (..., K, K); 1.0 where chance agreement is 1."""
+    C = C.astype(np.float64)
+    n = C.sum(axis=(-2, -1))
+    observed = np.trace(C, axis1=-2, axis2=-1) * n
+    chance = (C.sum(axis=-1) * C.sum(axis=-2)).sum(axis=-1)
+    denom = n * n - chance
+    safe = np.where(denom == 0, 1.0, denom)
+    return np.where(denom == 0, 1.0, (observed - chance) / safe)
+
+
+def cohen_kappa(a, b, n_categories: int | None = None) -> float:
+    """Cohen's kappa between two rating vectors of shape (N,), over items both rated (-1 = missing)."""
+    a, b = (as_rating_matrix(np.asarray(x).reshape(-1, 1), n_categories).ravel() for x in (a, b))
+    if a.shape != b.shape:
+        raise ValueError(f"rating vectors differ in length: {a.shape} vs {b.shape}")
+    both = (a >= 0) & (b >= 0)
+    if not both.any():
+        raise NotEnoughData("the two annotators rated no item in common")
+    K = n_categories or int(max(a.max(), b.max())) + 1
+    return float(_kappa_from_confusion(annotator_confusion(np.c_[a, b], 0, 1, K)))
+
+
+def annotator_confusion(M, i: int, j: int, n_categories: int) -> np.ndarray:
+    """Counts (K, K) over items rated by both: rows = annotator i's label, columns = annotator j's."""
+    M = as_rating_matrix(M, n_categories)
+    both = (M[:, i] >= 0) & (M[:, j] >= 0)
+    K = n_categories
+    return np.bincount(M[both, i] * K + M[both, j], minlength=K * K).reshape(K, K)
+
+
+def _rating_pairs(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All co-rated pairs (annotator a < annotator b, label_a, label_b); cost ~ number of pairs."""
+    items, raters = np.nonzero(M >= 0)  # row-major: sorted by item, then annotator
+    labels = M[items, raters]
+    out: list[list[np.ndarray]] = [[], [], [], []]
+    for d in range(1, M.shape[1]):
+        same = items[d:] == items[:-d]
+        if not same.any():
+            break
+        lo, hi = np.nonzero(same)[0], np.nonzero(same)[0] + d
+        for k, arr in enumerate((raters[lo], raters[hi], labels[lo], labels[hi])):
+            out[k].append(arr)
+    empty = np.empty(0, dtype=np.int64)
+    return tuple(np.concatenate(x) if x else empty for x in out)  # type: ignore[return-value]
+
+
+def pairwise_cohen(M, n_categories: int | None = None) -> dict[tuple[int, int], tuple[float, int]]:
+    """Cohen's kappa for every annotator pair (i < j) that co-rated at least one item.
+
+    Returns ``{(i, j): (kappa, n_items)}``; pairs with no common item are absent. Vectorised over pairs,
+    so sparse crowds with hundreds of annotators stay cheap.
+    """
+    M = as_rating_matrix(M, n_categories)
+    K = n_categories or int(M.max()) + 1
+    a, b, la, lb = _rating_pairs(M)
+    if a.size == 0:
+        return {}
+    pair_ids, inverse = np.unique(a * M.shape[1] + b, return_inverse=True)
+    C = np.zeros((pair_ids.size, K, K), dtype=np.int64)
+    np.add.at(C, (inverse, la, lb), 1)
+    kappas, n = _kappa_from_confusion(C), C.sum(axis=(1, 2))
+    R = M.shape[1]
+    return {(int(p // R), int(p % R)): (float(k), int(c)) for p, k, c in zip(pair_ids, kappas, n)}
+
+
+def fleiss_kappa_from_counts(counts) -> float:
+    """Fleiss' kappa from a (N, K) table of per-item category counts, every row with the same sum."""
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.sum(axis=1)
+    if counts.shape[0] == 0 or n[0] < 2 or np.any(n != n[0]):
+        raise NotEnoughData("Fleiss' kappa needs >= 1 item and the same number (>= 2) of ratings per item")
+    n = n[0]
+    p_j = counts.sum(axis=0) / counts.sum()
+    P_bar = np.mean(((counts * counts).sum(axis=1) - n) / (n * (n - 1)))
+    P_e = float(np.sum(p_j * p_j))
+    return 1.0 if P_e >= 1.0 else float((P_bar - P_e) / (1.0 - P_e))
+
+
+def fleiss_kappa(M, n_categories: int, *, n_raters: int | None = None) -> float:
+    """Fleiss' kappa over the items that have exactly ``n_raters`` ratings.
+
+    ``n_raters`` defaults to the most common number of ratings among items with >= 2 (ties: the larger
+    number); other items are ignored, as Fleiss' formula needs a fixed number of ratings per item.
+    """
+    m_counts = category_counts(M, n_categories)
+    m = m_counts.sum(axis=1)
+    n_raters = n_raters or _common_size(m)
+    if n_raters is None:
+        raise NotEnoughData("no item has two or more ratings")
+    return fleiss_kappa_from_counts(m_counts[m == n_raters])
+
+
+def _common_size(m: np.ndarray) -> int | None:
+    """Most common number of ratings among items with >= 2 (ties: the larger), None if no such item."""
+    if not (m >= 2).any():
+        return None
+    per_size = np.bincount(m[m >= 2])
+    return int(per_size.size - 1 - np.argmax(per_size[::-1]))
+
+
+def coincidence_matrix(M, n_categories: int) -> np.ndarray:
+    """Krippendorff's coincidence matrix (K, K) over pairable items (>= 2 ratings)."""
+    counts = category_counts(M, n_categories).astype(np.float64)
+    m = counts.sum(axis=1)
+    counts, m = counts[m >= 2], m[m >= 2]
+    return counts.T @ (counts / (m - 1)[:, None]) - np.diag((counts / (m - 1)[:, None]).sum(axis=0))
+
+
+def krippendorff_alpha_nominal(M, n_categories: int) -> float:
+    """Krippendorff's alpha, nominal metric; any number of annotators per item, missing allowed.
+
+    alpha = 1 - (n - 1) * (n - sum_c o_cc) / (n^2 - sum_c n_c^2), with o the coincidence matrix,
+    n_c its margins and n the number of pairable values. 1.0 when only one category was ever used.
+    """
+    o = coincidence_matrix(M, n_categories)
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    if n < 2:
+        raise NotEnoughData("no item has two or more ratings")
+    expected = n * n - np.sum(n_c * n_c)
+    if expected <= 0:
+        return 1.0
+    return float(1.0 - (n - 1) * (n - np.trace(o)) / expected)
+
+
+def _two_column_kappa(M: np.ndarray, n_categories: int) -> float:
+    if M.shape[1] != 2:
+        raise ValueError(f"cohen_kappa needs exactly two annotators, got {M.shape[1]}")
+    return cohen_kappa(M[:, 0], M[:, 1], n_categories)
+
+
+_METRICS = {
+    "krippendorff_alpha": krippendorff_alpha_nominal,
+    "fleiss_kappa": fleiss_kappa,
+    "cohen_kappa": _two_column_kappa,
+    "percent": lambda M, K: percent_agreement(M),
+}
+
+
+def agreement(M, *, n_categories: int, metric: str = "krippendorff_alpha") -> Agreement:
+    """One coefficient over a (N, R) matrix; never raises on thin data (``value=None`` + ``reason``).
+
+    ``metric``: ``krippendorff_alpha`` (default), ``fleiss_kappa``, ``percent``, or ``cohen_kappa``
+    (R must be 2). ``n_items``/``n_annotations`` count the items the coefficient actually used.
+    """
+    M = as_rating_matrix(M, n_categories)
+    m = (M >= 0).sum(axis=1)
+    pairable = m >= 2
+    if metric == "fleiss_kappa" and pairable.any():
+        pairable = m == _common_size(m)  # Fleiss uses a fixed rater count; see fleiss_kappa
+    n_items, n_ann = int(pairable.sum()), int(m[pairable].sum())
+    try:
+        return Agreement(float(_METRICS[metric](M, n_categories)), n_items, n_ann)
+    except NotEnoughData as exc:
+        return Agreement(None, n_items, n_ann, str(exc))
+
+
+def per_label_agreement(M, *, n_categories: int, metric: str = "krippendorff_alpha") -> dict[int, Agreement]:
+    """One-vs-rest agreement per category: ratings binarised to "is k" (1) / "is not k" (0).
+
+    A category nobody used gets ``value=None`` with a reason, rather than a vacuous 1.0.
+    """
+    M = as_rating_matrix(M, n_categories)
+    return {k: _binary_agreement(np.where(M >= 0, (M == k).astype(np.int64), MISSING), k, metric)
+            for k in range(n_categories)}
+
+
+def _binary_agreement(B: np.ndarray, label: int, metric: str) -> Agreement:
+    if not (B == 1).any():
+        n_ann = int((B >= 0).sum())
+        return Agreement(None, int((B >= 0).any(axis=1).sum()), n_ann, f"label {label} was never used")
+    return agreement(B, n_categories=2, metric=metric)
+
+
+@dataclass(frozen=True)
+class AnnotatorAgreement:
+    """How one annotator agrees with the others.
+
+    ``mean_pairwise_kappa``: Cohen's kappa with each co-rating annotator, averaged weighted by the
+    number of shared items (``n_items`` = shared item-pairs). ``with_consensus``: fraction of the
+    annotator's items where they match the consensus label.
+    """
+
+    annotator: int
+    n_items: int
+    mean_pairwise_kappa: Agreement
+    with_consensus: Agreement
+
+
+def leave_one_out_consensus(M, annotator: int, n_categories: int) -> np.ndarray:
+    """Plurality label (N,) of every annotator except ``annotator``; ties -> lowest index; -1 if none."""
+    M = as_rating_matrix(M, n_categories)
+    others = np.delete(M, annotator, axis=1)
+    counts = category_counts(others, n_categories)
+    return np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), MISSING)
+
+
+def annotator_agreement(M, *, n_categories: int, consensus=None) -> list[AnnotatorAgreement]:
+    """Per-annotator agreement for every column of the (N, R) matrix ``M``.
+
+    ``consensus`` (N,) with -1 for unknown, e.g. a CROWDLAB consensus; by default each annotator is
+    compared with the leave-one-out plurality of the others, so nobody agrees with themselves.
+    """
+    M = as_rating_matrix(M, n_categories)
+    pairs = pairwise_cohen(M, n_categories)
+    result = []
+    for r in range(M.shape[1]):
+        mine = [(k, n) for (i, j), (k, n) in pairs.items() if r in (i, j)]
+        n_shared = sum(n for _, n in mine)
+        kappa = (Agreement(sum(k * n for k, n in mine) / n_shared, n_shared, 2 * n_shared) if mine
+                 else Agreement(None, 0, 0, "shares no item with another annotator"))
+        ref = (leave_one_out_consensus(M, r, n_categories) if consensus is None
+               else as_rating_matrix(np.reshape(consensus, (-1, 1)), n_categories).ravel())
+        both = (M[:, r] >= 0) & (ref >= 0)
+        n_both = int(both.sum())
+        with_consensus = (Agreement(float(np.mean(M[both, r] == ref[both])), n_both, n_both) if n_both
+                          else Agreement(None, 0, 0, "no rated item has a consensus label"))
+        result.append(AnnotatorAgreement(r, int((M[:, r] >= 0).sum()), kappa, with_consensus))
+    return result
+
+
+def multilabel_array(annotations: Iterable[tuple[int, int, Iterable[int]]], *, n_items: int,
+                     n_annotators: int, n_labels: int) -> np.ndarray:
+    """Build the (N, R, K) int8 multi-label array from ``(item, annotator, label_indices)`` records.
+
+    Entry 1 = annotator chose label k for the item, 0 = annotated the item but did not choose k,
+    -1 = annotator never annotated the item. An empty label set is a real "none of these" answer.
+    """
+    Y = np.full((n_items, n_annotators, n_labels), MISSING, dtype=np.int8)
+    for item, annotator, labels in annotations:
+        Y[item, annotator, :] = 0
+        Y[item, annotator, list(labels)] = 1
+    return Y
+
+
+def multilabel_agreement(Y, *, metric: str = "krippendorff_alpha") -> dict[int, Agreement]:
+    """Agreement per label of a multi-label project, each label a binary variable.
+
+    ``Y``: (N, R, K) array, 1 / 0 / -1 as in :func:`multilabel_array` (bool input means fully rated).
+    """
+    Y = np.asarray(Y)
+    if Y.ndim != 3:
+        raise ValueError(f"multi-label array must be (items, annotators, labels), got shape {Y.shape}")
+    Y = Y.astype(np.int64)
+    return {k: _binary_agreement(Y[:, :, k], k, metric) for k in range(Y.shape[2])}

@@ -1,0 +1,274 @@
+"""Agreement maths: published worked examples, reference implementations, and every edge case."""
+
+import json
+import time
+from pathlib import Path
+
+import krippendorff
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
+
+from learning.agreement import (
+    Agreement,
+    NotEnoughData,
+    agreement,
+    annotator_agreement,
+    annotator_confusion,
+    as_rating_matrix,
+    category_counts,
+    coincidence_matrix,
+    cohen_kappa,
+    fleiss_kappa,
+    fleiss_kappa_from_counts,
+    krippendorff_alpha_nominal,
+    leave_one_out_consensus,
+    multilabel_agreement,
+    multilabel_array,
+    pairwise_cohen,
+    per_label_agreement,
+    percent_agreement,
+)
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "agreement"
+
+
+def load_example(name: str) -> dict:
+    if not DATA.is_dir():
+        pytest.skip(f"reference data missing: {DATA} (the shared data folder sits beside the repo)")
+    return json.loads((DATA / name).read_text())
+
+
+def random_matrix(seed: int, n_items: int, n_raters: int, k: int, p_missing: float) -> np.ndarray:
+    """Raters who agree with a hidden truth 70% of the time, some entries missing (-1)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n_items)
+    M = np.where(rng.random((n_items, n_raters)) < 0.7, truth[:, None], rng.integers(0, k, (n_items, n_raters)))
+    return np.where(rng.random(M.shape) < p_missing, -1, M)
+
+
+def to_reliability(M: np.ndarray) -> np.ndarray:
+    """Our (N, R) with -1 -> krippendorff's (R, N) float with NaN."""
+    return np.where(M < 0, np.nan, M).T.astype(float)
+
+
+# --- published worked examples -------------------------------------------------------------
+
+def test_fleiss_wikipedia_example_is_0_210():
+    ex = load_example("fleiss_wikipedia_10x14.json")
+    assert fleiss_kappa_from_counts(ex["counts"]) == pytest.approx(0.210, abs=5e-4)
+    assert fleiss_kappa_from_counts(ex["counts"]) == pytest.approx(ex["computed_here"]["statsmodels_fleiss_kappa"], abs=1e-12)
+
+
+def test_fleiss_from_rating_matrix_matches_counts_table():
+    counts = np.array(load_example("fleiss_wikipedia_10x14.json")["counts"])
+    M = np.array([np.repeat(np.arange(5), row) for row in counts])  # 10 items x 14 raters
+    assert np.array_equal(category_counts(M, 5), counts)
+    assert fleiss_kappa(M, 5) == pytest.approx(fleiss_kappa_from_counts(counts), abs=1e-12)
+
+
+def test_cohen_wikipedia_example_is_0_40():
+    ex = load_example("cohen_wikipedia_2x2.json")
+    code = {"Yes": 0, "No": 1}
+    a = [code[x] for x in ex["as_label_lists"]["A"]]
+    b = [code[x] for x in ex["as_label_lists"]["B"]]
+    assert cohen_kappa(a, b) == pytest.approx(0.40, abs=1e-12)
+    assert np.array_equal(annotator_confusion(np.c_[a, b], 0, 1, 2), ex["table"])
+
+
+def test_krippendorff_wikipedia_example_nominal():
+    ex = load_example("krippendorff_3x15_wikipedia.json")
+    M = np.array([[-1 if v is None else v for v in row] for row in ex["reliability_data"]]).T  # (15, 3)
+    assert krippendorff_alpha_nominal(M, 5) == pytest.approx(ex["expected"]["nominal"], abs=1e-6)
+
+
+# --- equality with reference implementations ----------------------------------------------
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cohen_kappa_equals_sklearn_on_co_rated_items(seed):
+    M = random_matrix(seed, 300, 2, 4, p_missing=0.2)
+    both = (M >= 0).all(axis=1)
+    assert cohen_kappa(M[:, 0], M[:, 1]) == pytest.approx(cohen_kappa_score(M[both, 0], M[both, 1]), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pairwise_cohen_equals_sklearn_for_every_pair(seed):
+    M = random_matrix(seed, 200, 5, 3, p_missing=0.5)
+    result = pairwise_cohen(M, 3)
+    assert len(result) == 10
+    for (i, j), (kappa, n) in result.items():
+        both = (M[:, i] >= 0) & (M[:, j] >= 0)
+        assert n == both.sum()
+        assert kappa == pytest.approx(cohen_kappa_score(M[both, i], M[both, j]), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fleiss_kappa_equals_statsmodels(seed):
+    M = random_matrix(seed, 150, 6, 4, p_missing=0.0)
+    assert fleiss_kappa(M, 4) == pytest.approx(sm_fleiss_kappa(category_counts(M, 4)), abs=1e-9)
+
+
+def test_fleiss_kappa_uses_items_with_the_most_common_rating_count():
+    M = random_matrix(7, 100, 4, 3, p_missing=0.0)
+    M[:30, 3] = -1  # 70 items with 4 ratings, 30 with 3
+    assert fleiss_kappa(M, 3) == pytest.approx(sm_fleiss_kappa(category_counts(M[30:], 3)), abs=1e-9)
+    assert fleiss_kappa(M, 3, n_raters=3) == pytest.approx(sm_fleiss_kappa(category_counts(M[:30], 3)), abs=1e-9)
+    assert agreement(M, n_categories=3, metric="fleiss_kappa").n_items == 70
+
+
+@pytest.mark.parametrize("seed,raters,p_missing", [(0, 2, 0.1), (1, 3, 0.4), (2, 7, 0.6), (3, 4, 0.0)])
+def test_alpha_equals_krippendorff_package_with_missing_and_varying_raters(seed, raters, p_missing):
+    M = random_matrix(seed, 400, raters, 5, p_missing)
+    expected = krippendorff.alpha(reliability_data=to_reliability(M), level_of_measurement="nominal")
+    assert krippendorff_alpha_nominal(M, 5) == pytest.approx(expected, abs=1e-9)
+
+
+def test_coincidence_matrix_is_symmetric_and_counts_pairable_values():
+    M = random_matrix(4, 100, 3, 4, p_missing=0.3)
+    o = coincidence_matrix(M, 4)
+    m = (M >= 0).sum(axis=1)
+    assert np.allclose(o, o.T)
+    assert o.sum() == pytest.approx(m[m >= 2].sum())
+
+
+def test_percent_agreement_is_mean_pairwise_agreement():
+    M = np.array([[0, 0, 0], [0, 0, 1], [1, -1, 2], [2, -1, -1]])  # last item unpairable
+    assert percent_agreement(M) == pytest.approx((1 + 1 / 3 + 0) / 3)
+
+
+def test_alpha_on_20k_items_is_fast_and_matches_reference():
+    M = random_matrix(11, 20_000, 2, 3, p_missing=0.1)
+    start = time.perf_counter()
+    ours = krippendorff_alpha_nominal(M, 3)
+    elapsed = time.perf_counter() - start
+    assert ours == pytest.approx(krippendorff.alpha(reliability_data=to_reliability(M), level_of_measurement="nominal"), abs=1e-9)
+    assert elapsed < 5  # generous: a sanity bound on vectorisation, not a benchmark (that lives in bench/)
+
+
+# --- per label, per annotator, multi-label ------------------------------------------------
+
+def test_per_label_alpha_is_alpha_of_the_binarised_matrix():
+    M = random_matrix(5, 300, 3, 4, p_missing=0.2)
+    result = per_label_agreement(M, n_categories=4)
+    for k in range(4):
+        B = np.where(M >= 0, (M == k).astype(int), -1)
+        assert result[k].value == pytest.approx(krippendorff_alpha_nominal(B, 2), abs=1e-12)
+
+
+def test_per_label_kappa_for_two_annotators():
+    M = random_matrix(6, 200, 2, 3, p_missing=0.1)
+    both = (M >= 0).all(axis=1)
+    res = per_label_agreement(M, n_categories=3, metric="cohen_kappa")
+    assert res[1].value == pytest.approx(cohen_kappa_score(M[both, 0] == 1, M[both, 1] == 1), abs=1e-9)
+
+
+def test_a_label_nobody_used_has_no_value_and_says_why():
+    M = np.array([[0, 0], [1, 1], [0, 1]])
+    result = per_label_agreement(M, n_categories=3)
+    assert result[2] == Agreement(None, 3, 6, "label 2 was never used")
+    assert result[0].value is not None
+    assert krippendorff_alpha_nominal(M, 3) == pytest.approx(krippendorff_alpha_nominal(M, 2))
+
+
+def test_annotator_agreement_ranks_the_noisy_annotator_last():
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 3, 500)
+    good = np.where(rng.random((500, 3)) < 0.9, truth[:, None], rng.integers(0, 3, (500, 3)))
+    noisy = rng.integers(0, 3, 500)
+    M = np.c_[good, noisy]
+    stats = annotator_agreement(M, n_categories=3)
+    assert [s.annotator for s in stats] == [0, 1, 2, 3]
+    assert all(stats[3].mean_pairwise_kappa.value < s.mean_pairwise_kappa.value for s in stats[:3])
+    assert all(stats[3].with_consensus.value < s.with_consensus.value for s in stats[:3])
+    assert stats[3].with_consensus.value == pytest.approx(1 / 3, abs=0.06)
+    with_truth = annotator_agreement(M, n_categories=3, consensus=truth)
+    assert with_truth[0].with_consensus.value == pytest.approx(np.mean(good[:, 0] == truth))
+
+
+def test_leave_one_out_consensus_ignores_the_annotator_and_breaks_ties_low():
+    M = np.array([[2, 1, 0], [1, 1, -1], [0, -1, -1]])
+    assert list(leave_one_out_consensus(M, 0, 3)) == [0, 1, -1]
+
+
+def test_multilabel_array_and_per_label_agreement():
+    records = [(0, 0, [0, 2]), (0, 1, [0]), (1, 0, [1]), (1, 1, [1]), (2, 0, []), (2, 1, [])]
+    Y = multilabel_array(records, n_items=4, n_annotators=2, n_labels=4)
+    assert Y.shape == (4, 2, 4) and (Y[3] == -1).all()
+    assert list(Y[0, 0]) == [1, 0, 1, 0] and list(Y[2, 1]) == [0, 0, 0, 0]
+    result = multilabel_agreement(Y)
+    assert result[0].value == pytest.approx(krippendorff_alpha_nominal(Y[:, :, 0], 2))
+    assert result[1].value == 1.0
+    assert result[0].n_items == 3 and result[0].n_annotations == 6
+    assert result[3].value is None and "never used" in result[3].reason
+
+
+def test_multilabel_accepts_a_fully_rated_boolean_array():
+    Y = np.random.default_rng(0).random((50, 3, 2)) < 0.5
+    result = multilabel_agreement(Y)
+    assert result[1].value == pytest.approx(krippendorff_alpha_nominal(Y[:, :, 1].astype(int), 2))
+
+
+# --- edge cases: never NaN, never a crash -----------------------------------------------------
+
+def test_perfect_agreement_is_one_everywhere():
+    M = np.array([[0, 0], [1, 1], [2, 2], [1, 1]])
+    assert krippendorff_alpha_nominal(M, 3) == 1.0
+    assert cohen_kappa(M[:, 0], M[:, 1]) == 1.0
+    assert fleiss_kappa(M, 3) == 1.0
+    assert percent_agreement(M) == 1.0
+
+
+def test_single_category_used_by_everyone_is_defined_as_one():
+    M = np.zeros((5, 3), dtype=int)
+    assert krippendorff_alpha_nominal(M, 2) == 1.0
+    assert cohen_kappa(M[:, 0], M[:, 1]) == 1.0
+    assert fleiss_kappa(M, 2) == 1.0
+    assert pairwise_cohen(M, 2)[(0, 1)] == (1.0, 5)
+
+
+def test_all_missing_raises_for_low_level_and_reports_for_high_level():
+    M = np.full((4, 3), -1)
+    for fn in (lambda: percent_agreement(M), lambda: krippendorff_alpha_nominal(M, 2),
+               lambda: fleiss_kappa(M, 2), lambda: cohen_kappa(M[:, 0], M[:, 1], 2)):
+        with pytest.raises(NotEnoughData):
+            fn()
+    for metric in ("krippendorff_alpha", "fleiss_kappa", "percent", "cohen_kappa"):
+        result = agreement(M[:, :2], n_categories=2, metric=metric)
+        assert result.value is None and result.reason and result.n_items == 0
+    assert pairwise_cohen(M, 2) == {}
+
+
+def test_one_annotator_has_nothing_to_agree_with():
+    M = np.array([[0], [1], [1]])
+    result = agreement(M, n_categories=2)
+    assert result == Agreement(None, 0, 0, "no item has two or more ratings")
+    [stats] = annotator_agreement(M, n_categories=2)
+    assert stats.n_items == 3
+    assert stats.mean_pairwise_kappa.value is None and stats.with_consensus.value is None
+
+
+def test_annotators_with_no_overlap():
+    M = np.array([[0, -1], [1, -1], [-1, 0], [-1, 1]])
+    with pytest.raises(NotEnoughData, match="no item in common"):
+        cohen_kappa(M[:, 0], M[:, 1])
+    assert pairwise_cohen(M) == {}
+    assert agreement(M, n_categories=2).value is None
+    assert annotator_confusion(M, 0, 1, 2).sum() == 0
+
+
+def test_empty_matrix_and_fleiss_without_equal_sizes():
+    assert agreement(np.empty((0, 2), dtype=int), n_categories=2).value is None
+    with pytest.raises(NotEnoughData):
+        fleiss_kappa_from_counts([[2, 0], [1, 2]])
+
+
+def test_nan_float_input_is_read_as_missing_and_bad_labels_are_rejected():
+    M = np.array([[0.0, np.nan], [1.0, 1.0]])
+    assert list(as_rating_matrix(M).ravel()) == [0, -1, 1, 1]
+    with pytest.raises(ValueError):
+        as_rating_matrix([[0, 3]], n_categories=3)
+    with pytest.raises(ValueError):
+        as_rating_matrix([[0.5, 1.0]])
+    with pytest.raises(ValueError):
+        as_rating_matrix([0, 1])
