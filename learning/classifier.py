@@ -1,0 +1,231 @@
+"""The one model Quorum trains: (one-vs-rest) logistic regression.
+
+Why logistic regression, and why it is "calibrated enough":
+
+* It minimises log-loss, so its probabilities are close to calibrated whenever
+  the linear model fits reasonably, which is the regime of TF-IDF text and
+  small images. Query strategies only need the *ranking* of uncertainty, and
+  cleanlab needs out-of-sample probabilities that are roughly right, not exact.
+* Post-hoc calibration (``CalibratedClassifierCV``) needs several examples of
+  every class per fold, which an active-learning project does not have early on.
+* It trains in seconds on a few thousand sparse rows and predicts a million
+  rows in one sparse matrix product, which keeps retraining interactive.
+
+``class_weight="balanced"`` is deliberate: annotators label the uncertain
+items, not a random sample, so label frequencies are not the true priors, and
+rare labels must still win predictions.
+
+A project has K labels but only some may have been used yet. Everything here
+therefore returns (N, K) probabilities with columns placed by class index.
+No Django imports here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.multiclass import OneVsRestClassifier
+
+__all__ = [
+    "cross_validated_metrics",
+    "fit_classifier",
+    "make_classifier",
+    "out_of_sample_proba",
+    "predict_proba_full",
+]
+
+_MAX_ITER = 1000
+
+
+def make_classifier(*, multi_label: bool, seed: int = 0) -> Any:
+    """An unfitted scikit-learn estimator.
+
+    Single-label: multinomial ``LogisticRegression(solver="saga")`` (saga handles
+    large sparse inputs and, unlike liblinear, multi-class in every supported
+    scikit-learn). Multi-label: one liblinear binary model per label.
+
+    Features are expected on a unit scale, as every featurizer in
+    ``learning.featurize`` produces (saga converges slowly on raw magnitudes).
+    They are not rescaled here because per-column scaling would inflate rare
+    TF-IDF n-grams.
+    """
+    if multi_label:
+        binary = LogisticRegression(
+            solver="liblinear", class_weight="balanced", max_iter=_MAX_ITER, random_state=seed
+        )
+        return OneVsRestClassifier(binary)
+    return LogisticRegression(solver="saga", class_weight="balanced", max_iter=_MAX_ITER, random_state=seed)
+
+
+def _check_single(y: Any) -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"single-label y must be 1-D (N,) class indices; got shape {arr.shape}")
+    if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0):
+        raise ValueError("single-label y must hold non-negative integer class indices")
+    return arr.astype(np.int64)
+
+
+def _check_multi(y: Any) -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.ndim != 2:
+        raise ValueError(f"multi-label y must be a 2-D (N, K) indicator; got shape {arr.shape}")
+    if arr.size and not np.isin(arr, (0, 1)).all():
+        raise ValueError("multi-label y must be a binary 0/1 indicator matrix")
+    return arr.astype(np.int64)
+
+
+def fit_classifier(X: Any, y: Any, *, multi_label: bool, seed: int = 0) -> Any:
+    """Fit the project's classifier on labeled items.
+
+    Parameters
+    ----------
+    X : (N, D) dense array or sparse matrix.
+    y : (N,) int class indices (single-label) or (N, K) 0/1 indicator (multi-label).
+    multi_label : which of the two.
+    seed : random_state of the solver.
+
+    Returns
+    -------
+    A fitted estimator for ``predict_proba_full``. With fewer than two distinct
+    classes a single-label model cannot be trained, so a ``DummyClassifier``
+    that predicts the observed class frequencies stands in.
+    """
+    if multi_label:
+        Y = _check_multi(y)
+        if Y.shape[1] == 1:
+            # OneVsRest reads one column as a binary target; a constant second
+            # column keeps it in multi-label mode. predict_proba_full drops it.
+            Y = np.hstack([Y, np.zeros_like(Y)])
+        model = make_classifier(multi_label=True, seed=seed)
+        with warnings.catch_warnings():
+            # Labels nobody has used yet are constant columns: expected, not news.
+            warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+            return model.fit(X, Y)
+    labels = _check_single(y)
+    if labels.size == 0:
+        raise ValueError("cannot fit a classifier on zero labeled items")
+    if np.unique(labels).size < 2:
+        return DummyClassifier(strategy="prior").fit(X, labels)
+    return make_classifier(multi_label=False, seed=seed).fit(X, labels)
+
+
+def predict_proba_full(model: Any, X: Any, n_classes: int) -> np.ndarray:
+    """Predicted probabilities for all K project labels.
+
+    Returns
+    -------
+    (N, K) float64. Single-label: column k is P(class k); classes the model never
+    saw get 0 and every row sums to 1. Multi-label: column k is P(label k
+    applies), independently per label; labels beyond the fitted Y get 0.
+    """
+    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+    out = np.zeros((proba.shape[0], n_classes))
+    if getattr(model, "multilabel_", False):
+        width = min(n_classes, proba.shape[1])
+        out[:, :width] = proba[:, :width]
+        return out
+    classes = np.asarray(model.classes_)
+    if classes.size and classes.max() >= n_classes:
+        raise ValueError(f"model knows class {classes.max()} but the project has only {n_classes}")
+    out[:, classes] = proba
+    sums = out.sum(axis=1, keepdims=True)
+    return np.divide(out, sums, out=np.full_like(out, 1.0 / n_classes), where=sums > 0)
+
+
+def _splits(y: np.ndarray, *, multi_label: bool, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index pairs, stratified when the labels allow it.
+
+    Uses ``min(folds, N)`` folds. Stratification needs the most frequent class
+    to have at least that many items; classes rarer than the fold count end up
+    in only some test folds (the model of the other folds never sees them, and
+    ``predict_proba_full`` gives them probability 0 there). Otherwise, and for
+    multi-label, shuffled plain K-fold.
+    """
+    n = y.shape[0]
+    n_splits = min(folds, n)
+    if n_splits < 2:
+        raise ValueError(f"cross-validation needs at least 2 labeled items; got {n}")
+    if not multi_label and np.bincount(y).max() >= n_splits:
+        splitter: KFold | StratifiedKFold = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class")
+        return list(splitter.split(np.zeros((n, 1)), y if not multi_label else None))
+
+
+def out_of_sample_proba(
+    X: Any,
+    y: Any,
+    *,
+    n_classes: int,
+    folds: int = 5,
+    seed: int = 0,
+    multi_label: bool = False,
+) -> np.ndarray:
+    """Cross-validated (out-of-sample) probabilities, as cleanlab expects.
+
+    Every item is predicted by a model that did not train on it.
+
+    Parameters
+    ----------
+    X : (N, D) features of the labeled items.
+    y : (N,) class indices or (N, K) indicator.
+    n_classes : K, the project's label count (including labels absent from y).
+
+    Returns
+    -------
+    (N, K) float64 probabilities, same conventions as ``predict_proba_full``.
+    """
+    y = _check_multi(y) if multi_label else _check_single(y)
+    out = np.zeros((y.shape[0], n_classes))
+    for train, test in _splits(y, multi_label=multi_label, folds=folds, seed=seed):
+        model = fit_classifier(X[train], y[train], multi_label=multi_label, seed=seed)
+        out[test] = predict_proba_full(model, X[test], n_classes)
+    return out
+
+
+def cross_validated_metrics(
+    X: Any,
+    y: Any,
+    *,
+    multi_label: bool,
+    n_classes: int,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, float | int]:
+    """Estimate how good the current model is from the labeled items alone.
+
+    Returns
+    -------
+    dict with ``accuracy`` (subset accuracy for multi-label), ``macro_f1``
+    (over the labels present in y; multi-label predicts p >= 0.5),
+    ``n_labels`` (N, the labeled items evaluated) and ``folds`` (used).
+    Fewer than two labeled items give NaN metrics rather than an error, so a
+    dashboard can show "not enough labels yet".
+    """
+    y = _check_multi(y) if multi_label else _check_single(y)
+    n = int(y.shape[0])
+    if n < 2:
+        return {"accuracy": float("nan"), "macro_f1": float("nan"), "n_labels": n, "folds": 0}
+    proba = out_of_sample_proba(X, y, n_classes=n_classes, folds=folds, seed=seed, multi_label=multi_label)
+    if multi_label:
+        predicted = (proba[:, : y.shape[1]] >= 0.5).astype(np.int64)
+        present = np.flatnonzero(y.any(axis=0))
+        macro = f1_score(y[:, present], predicted[:, present], average="macro", zero_division=0) if present.size else 0.0
+    else:
+        predicted = proba.argmax(axis=1)
+        macro = f1_score(y, predicted, labels=np.unique(y), average="macro", zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(y, predicted)),
+        "macro_f1": float(macro),
+        "n_labels": n,
+        "folds": min(folds, n),
+    }
