@@ -1,11 +1,8 @@
 """Inter-annotator agreement for categorical labels. Pure numpy, no Django.
 
-Data layout
------------
-A *rating matrix* ``M`` is an int array of shape (N, R): N items x R annotators, ``M[u, r]`` is the
-category index (0..K-1) annotator r gave item u, and ``-1`` means "not rated". Float input with NaN
-for missing is accepted and converted. K (``n_categories``) is given explicitly, so categories nobody
-used still exist.
+A *rating matrix* ``M`` is an int array (N, R): ``M[u, r]`` is the category (0..K-1) annotator r gave
+item u, ``-1`` means "not rated" (float input with NaN for missing is converted). K (``n_categories``)
+is passed explicitly, so categories nobody used still exist.
 
 Two layers, one rule for "cannot be computed":
 
@@ -15,9 +12,8 @@ Two layers, one rule for "cannot be computed":
   ``multilabel_agreement``) never raise on thin data: they return :class:`Agreement` with
   ``value=None`` and ``reason`` set. Neither layer ever returns NaN.
 
-Degenerate perfect agreement: when every rating falls in one category the chance agreement is 1 and the
-textbook formulas divide 0 by 0. We define the coefficient as 1.0 there (observed agreement is then
-necessarily perfect too); sklearn returns NaN and ``krippendorff`` raises in that case.
+When every rating falls in one category, chance agreement is 1 and the formulas divide 0 by 0; we define
+the coefficient as 1.0 (observed agreement is then perfect too). sklearn returns NaN, krippendorff raises.
 """
 
 from __future__ import annotations
@@ -62,8 +58,7 @@ def as_rating_matrix(M, n_categories: int | None = None) -> np.ndarray:
 def category_counts(M, n_categories: int) -> np.ndarray:
     """Per-item category counts, shape (N, K): ``counts[u, k]`` = annotators who gave item u label k."""
     M = as_rating_matrix(M, n_categories)
-    items, _ = np.nonzero(M >= 0)
-    flat = np.bincount(items * n_categories + M[M >= 0], minlength=M.shape[0] * n_categories)
+    flat = np.bincount(np.nonzero(M >= 0)[0] * n_categories + M[M >= 0], minlength=M.shape[0] * n_categories)
     return flat.reshape(M.shape[0], n_categories)
 
 
@@ -71,11 +66,9 @@ def percent_agreement(M) -> float:
     """Mean over items with >= 2 ratings of the fraction of agreeing rating pairs."""
     M = as_rating_matrix(M)
     counts = category_counts(M, int(M.max()) + 1 if M.size and M.max() >= 0 else 1)
-    m = counts.sum(axis=1)
-    keep = m >= 2
-    if not keep.any():
+    c, m = counts[counts.sum(axis=1) >= 2], counts.sum(axis=1)[counts.sum(axis=1) >= 2]
+    if m.size == 0:
         raise NotEnoughData("no item has two or more ratings")
-    c, m = counts[keep], m[keep]
     return float(np.mean((c * (c - 1)).sum(axis=1) / (m * (m - 1))))
 
 
@@ -86,8 +79,7 @@ def _kappa_from_confusion(C: np.ndarray) -> np.ndarray:
     observed = np.trace(C, axis1=-2, axis2=-1) * n
     chance = (C.sum(axis=-1) * C.sum(axis=-2)).sum(axis=-1)
     denom = n * n - chance
-    safe = np.where(denom == 0, 1.0, denom)
-    return np.where(denom == 0, 1.0, (observed - chance) / safe)
+    return np.where(denom == 0, 1.0, (observed - chance) / np.where(denom == 0, 1.0, denom))
 
 
 def cohen_kappa(a, b, n_categories: int | None = None) -> float:
@@ -98,7 +90,7 @@ def cohen_kappa(a, b, n_categories: int | None = None) -> float:
     both = (a >= 0) & (b >= 0)
     if not both.any():
         raise NotEnoughData("the two annotators rated no item in common")
-    K = n_categories or int(max(a.max(), b.max())) + 1
+    K = n_categories or int(max(a.max(), b.max())) + 1  # only co-rated items enter the table below
     return float(_kappa_from_confusion(annotator_confusion(np.c_[a, b], 0, 1, K)))
 
 
@@ -114,23 +106,17 @@ def _rating_pairs(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     """All co-rated pairs (annotator a < annotator b, label_a, label_b); cost ~ number of pairs."""
     items, raters = np.nonzero(M >= 0)  # row-major: sorted by item, then annotator
     labels = M[items, raters]
-    out: list[list[np.ndarray]] = [[], [], [], []]
-    for d in range(1, M.shape[1]):
-        same = items[d:] == items[:-d]
-        if not same.any():
-            break
-        lo, hi = np.nonzero(same)[0], np.nonzero(same)[0] + d
-        for k, arr in enumerate((raters[lo], raters[hi], labels[lo], labels[hi])):
-            out[k].append(arr)
-    empty = np.empty(0, dtype=np.int64)
-    return tuple(np.concatenate(x) if x else empty for x in out)  # type: ignore[return-value]
+    lo = [np.nonzero(items[d:] == items[:-d])[0] for d in range(1, M.shape[1])]  # d-th next rating
+    hi = [t + d for d, t in enumerate(lo, start=1)]
+    none = np.empty(0, dtype=np.int64)
+    lo, hi = np.concatenate([none, *lo]), np.concatenate([none, *hi])
+    return raters[lo], raters[hi], labels[lo], labels[hi]
 
 
 def pairwise_cohen(M, n_categories: int | None = None) -> dict[tuple[int, int], tuple[float, int]]:
-    """Cohen's kappa for every annotator pair (i < j) that co-rated at least one item.
+    """``{(i, j): (kappa, n_items)}`` for every annotator pair i < j that co-rated >= 1 item (others absent).
 
-    Returns ``{(i, j): (kappa, n_items)}``; pairs with no common item are absent. Vectorised over pairs,
-    so sparse crowds with hundreds of annotators stay cheap.
+    Vectorised over pairs, so sparse crowds with hundreds of annotators stay cheap.
     """
     M = as_rating_matrix(M, n_categories)
     K = n_categories or int(M.max()) + 1
@@ -151,7 +137,6 @@ def fleiss_kappa_from_counts(counts) -> float:
     n = counts.sum(axis=1)
     if counts.shape[0] == 0 or n[0] < 2 or np.any(n != n[0]):
         raise NotEnoughData("Fleiss' kappa needs >= 1 item and the same number (>= 2) of ratings per item")
-    n = n[0]
     p_j = counts.sum(axis=0) / counts.sum()
     P_bar = np.mean(((counts * counts).sum(axis=1) - n) / (n * (n - 1)))
     P_e = float(np.sum(p_j * p_j))
@@ -159,11 +144,9 @@ def fleiss_kappa_from_counts(counts) -> float:
 
 
 def fleiss_kappa(M, n_categories: int, *, n_raters: int | None = None) -> float:
-    """Fleiss' kappa over the items that have exactly ``n_raters`` ratings.
+    """Fleiss' kappa over the items with exactly ``n_raters`` ratings (the formula needs a fixed number).
 
-    ``n_raters`` defaults to the most common number of ratings among items with >= 2 (ties: the larger
-    number); other items are ignored, as Fleiss' formula needs a fixed number of ratings per item.
-    """
+    ``n_raters`` defaults to the most common count among items with >= 2 ratings (ties: the larger)."""
     m_counts = category_counts(M, n_categories)
     m = m_counts.sum(axis=1)
     n_raters = n_raters or _common_size(m)
@@ -174,10 +157,8 @@ def fleiss_kappa(M, n_categories: int, *, n_raters: int | None = None) -> float:
 
 def _common_size(m: np.ndarray) -> int | None:
     """Most common number of ratings among items with >= 2 (ties: the larger), None if no such item."""
-    if not (m >= 2).any():
-        return None
     per_size = np.bincount(m[m >= 2])
-    return int(per_size.size - 1 - np.argmax(per_size[::-1]))
+    return int(per_size.size - 1 - np.argmax(per_size[::-1])) if per_size.size else None
 
 
 def coincidence_matrix(M, n_categories: int) -> np.ndarray:
@@ -191,24 +172,28 @@ def coincidence_matrix(M, n_categories: int) -> np.ndarray:
 def krippendorff_alpha_nominal(M, n_categories: int) -> float:
     """Krippendorff's alpha, nominal metric; any number of annotators per item, missing allowed.
 
-    alpha = 1 - (n - 1) * (n - sum_c o_cc) / (n^2 - sum_c n_c^2), with o the coincidence matrix,
-    n_c its margins and n the number of pairable values. 1.0 when only one category was ever used.
+    alpha = 1 - (n - 1) * D / (n^2 - sum_c n_c^2), where D = n - trace(o) is the coincidence matrix's
+    off-diagonal mass, n_c its margins and n the number of pairable values. Both are taken in closed
+    form from the (N, K) counts, integers where possible, so perfect agreement gives exactly 1.0
+    (also when only one category was ever used).
     """
-    o = coincidence_matrix(M, n_categories)
-    n_c = o.sum(axis=1)
-    n = n_c.sum()
-    if n < 2:
+    counts = category_counts(M, n_categories)
+    m = counts.sum(axis=1)
+    counts, m = counts[m >= 2], m[m >= 2]
+    if m.size == 0:
         raise NotEnoughData("no item has two or more ratings")
-    expected = n * n - np.sum(n_c * n_c)
-    if expected <= 0:
+    n, n_c = int(m.sum()), counts.sum(axis=0)
+    expected = n * n - int(np.sum(n_c * n_c))
+    if expected == 0:
         return 1.0
-    return float(1.0 - (n - 1) * (n - np.trace(o)) / expected)
+    disagreement = np.sum((m * m - (counts * counts).sum(axis=1)) / (m - 1))
+    return float(1.0 - (n - 1) * disagreement / expected)
 
 
 def _two_column_kappa(M: np.ndarray, n_categories: int) -> float:
     if M.shape[1] != 2:
         raise ValueError(f"cohen_kappa needs exactly two annotators, got {M.shape[1]}")
-    return cohen_kappa(M[:, 0], M[:, 1], n_categories)
+    return cohen_kappa(*M.T, n_categories)
 
 
 _METRICS = {
@@ -225,6 +210,8 @@ def agreement(M, *, n_categories: int, metric: str = "krippendorff_alpha") -> Ag
     ``metric``: ``krippendorff_alpha`` (default), ``fleiss_kappa``, ``percent``, or ``cohen_kappa``
     (R must be 2). ``n_items``/``n_annotations`` count the items the coefficient actually used.
     """
+    if metric not in _METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {sorted(_METRICS)}")
     M = as_rating_matrix(M, n_categories)
     m = (M >= 0).sum(axis=1)
     pairable = m >= 2
@@ -238,30 +225,22 @@ def agreement(M, *, n_categories: int, metric: str = "krippendorff_alpha") -> Ag
 
 
 def per_label_agreement(M, *, n_categories: int, metric: str = "krippendorff_alpha") -> dict[int, Agreement]:
-    """One-vs-rest agreement per category: ratings binarised to "is k" (1) / "is not k" (0).
-
-    A category nobody used gets ``value=None`` with a reason, rather than a vacuous 1.0.
-    """
+    """One-vs-rest agreement per category (ratings binarised to "is k"); unused categories get None."""
     M = as_rating_matrix(M, n_categories)
-    return {k: _binary_agreement(np.where(M >= 0, (M == k).astype(np.int64), MISSING), k, metric)
-            for k in range(n_categories)}
+    return {k: _binary_agreement(np.where(M >= 0, M == k, MISSING), k, metric) for k in range(n_categories)}
 
 
 def _binary_agreement(B: np.ndarray, label: int, metric: str) -> Agreement:
-    if not (B == 1).any():
-        n_ann = int((B >= 0).sum())
-        return Agreement(None, int((B >= 0).any(axis=1).sum()), n_ann, f"label {label} was never used")
-    return agreement(B, n_categories=2, metric=metric)
+    if (B == 1).any():
+        return agreement(B, n_categories=2, metric=metric)
+    m = (B >= 0).sum(axis=1)  # nobody chose the label: "all agree it is absent" would be a vacuous 1.0
+    return Agreement(None, int((m >= 2).sum()), int(m[m >= 2].sum()), f"label {label} was never used")
 
 
 @dataclass(frozen=True)
 class AnnotatorAgreement:
-    """How one annotator agrees with the others.
-
-    ``mean_pairwise_kappa``: Cohen's kappa with each co-rating annotator, averaged weighted by the
-    number of shared items (``n_items`` = shared item-pairs). ``with_consensus``: fraction of the
-    annotator's items where they match the consensus label.
-    """
+    """One annotator vs the others: Cohen's kappa with each co-rater, averaged weighted by shared items
+    (``n_items`` = shared item-pairs), and the fraction of their items matching the consensus label."""
 
     annotator: int
     n_items: int
@@ -271,9 +250,7 @@ class AnnotatorAgreement:
 
 def leave_one_out_consensus(M, annotator: int, n_categories: int) -> np.ndarray:
     """Plurality label (N,) of every annotator except ``annotator``; ties -> lowest index; -1 if none."""
-    M = as_rating_matrix(M, n_categories)
-    others = np.delete(M, annotator, axis=1)
-    counts = category_counts(others, n_categories)
+    counts = category_counts(np.delete(as_rating_matrix(M, n_categories), annotator, axis=1), n_categories)
     return np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), MISSING)
 
 
@@ -293,8 +270,7 @@ def annotator_agreement(M, *, n_categories: int, consensus=None) -> list[Annotat
                  else Agreement(None, 0, 0, "shares no item with another annotator"))
         ref = (leave_one_out_consensus(M, r, n_categories) if consensus is None
                else as_rating_matrix(np.reshape(consensus, (-1, 1)), n_categories).ravel())
-        both = (M[:, r] >= 0) & (ref >= 0)
-        n_both = int(both.sum())
+        n_both = int((both := (M[:, r] >= 0) & (ref >= 0)).sum())
         with_consensus = (Agreement(float(np.mean(M[both, r] == ref[both])), n_both, n_both) if n_both
                           else Agreement(None, 0, 0, "no rated item has a consensus label"))
         result.append(AnnotatorAgreement(r, int((M[:, r] >= 0).sum()), kappa, with_consensus))
@@ -303,11 +279,8 @@ def annotator_agreement(M, *, n_categories: int, consensus=None) -> list[Annotat
 
 def multilabel_array(annotations: Iterable[tuple[int, int, Iterable[int]]], *, n_items: int,
                      n_annotators: int, n_labels: int) -> np.ndarray:
-    """Build the (N, R, K) int8 multi-label array from ``(item, annotator, label_indices)`` records.
-
-    Entry 1 = annotator chose label k for the item, 0 = annotated the item but did not choose k,
-    -1 = annotator never annotated the item. An empty label set is a real "none of these" answer.
-    """
+    """(N, R, K) int8 array from ``(item, annotator, label_indices)`` records: 1 = chose label k,
+    0 = annotated the item without k (an empty set is a real "none of these"), -1 = never annotated it."""
     Y = np.full((n_items, n_annotators, n_labels), MISSING, dtype=np.int8)
     for item, annotator, labels in annotations:
         Y[item, annotator, :] = 0
@@ -320,8 +293,7 @@ def multilabel_agreement(Y, *, metric: str = "krippendorff_alpha") -> dict[int, 
 
     ``Y``: (N, R, K) array, 1 / 0 / -1 as in :func:`multilabel_array` (bool input means fully rated).
     """
-    Y = np.asarray(Y)
+    Y = np.asarray(Y).astype(np.int64)
     if Y.ndim != 3:
         raise ValueError(f"multi-label array must be (items, annotators, labels), got shape {Y.shape}")
-    Y = Y.astype(np.int64)
     return {k: _binary_agreement(Y[:, :, k], k, metric) for k in range(Y.shape[2])}

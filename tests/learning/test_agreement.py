@@ -18,8 +18,8 @@ from learning.agreement import (
     annotator_confusion,
     as_rating_matrix,
     category_counts,
-    coincidence_matrix,
     cohen_kappa,
+    coincidence_matrix,
     fleiss_kappa,
     fleiss_kappa_from_counts,
     krippendorff_alpha_nominal,
@@ -44,7 +44,8 @@ def random_matrix(seed: int, n_items: int, n_raters: int, k: int, p_missing: flo
     """Raters who agree with a hidden truth 70% of the time, some entries missing (-1)."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, k, n_items)
-    M = np.where(rng.random((n_items, n_raters)) < 0.7, truth[:, None], rng.integers(0, k, (n_items, n_raters)))
+    noise = rng.integers(0, k, (n_items, n_raters))
+    M = np.where(rng.random((n_items, n_raters)) < 0.7, truth[:, None], noise)
     return np.where(rng.random(M.shape) < p_missing, -1, M)
 
 
@@ -57,8 +58,9 @@ def to_reliability(M: np.ndarray) -> np.ndarray:
 
 def test_fleiss_wikipedia_example_is_0_210():
     ex = load_example("fleiss_wikipedia_10x14.json")
-    assert fleiss_kappa_from_counts(ex["counts"]) == pytest.approx(0.210, abs=5e-4)
-    assert fleiss_kappa_from_counts(ex["counts"]) == pytest.approx(ex["computed_here"]["statsmodels_fleiss_kappa"], abs=1e-12)
+    kappa = fleiss_kappa_from_counts(ex["counts"])
+    assert kappa == pytest.approx(0.210, abs=5e-4)
+    assert kappa == pytest.approx(ex["computed_here"]["statsmodels_fleiss_kappa"], abs=1e-12)
 
 
 def test_fleiss_from_rating_matrix_matches_counts_table():
@@ -113,7 +115,8 @@ def test_fleiss_kappa_uses_items_with_the_most_common_rating_count():
     M = random_matrix(7, 100, 4, 3, p_missing=0.0)
     M[:30, 3] = -1  # 70 items with 4 ratings, 30 with 3
     assert fleiss_kappa(M, 3) == pytest.approx(sm_fleiss_kappa(category_counts(M[30:], 3)), abs=1e-9)
-    assert fleiss_kappa(M, 3, n_raters=3) == pytest.approx(sm_fleiss_kappa(category_counts(M[:30], 3)), abs=1e-9)
+    three = sm_fleiss_kappa(category_counts(M[:30], 3))
+    assert fleiss_kappa(M, 3, n_raters=3) == pytest.approx(three, abs=1e-9)
     assert agreement(M, n_categories=3, metric="fleiss_kappa").n_items == 70
 
 
@@ -142,7 +145,8 @@ def test_alpha_on_20k_items_is_fast_and_matches_reference():
     start = time.perf_counter()
     ours = krippendorff_alpha_nominal(M, 3)
     elapsed = time.perf_counter() - start
-    assert ours == pytest.approx(krippendorff.alpha(reliability_data=to_reliability(M), level_of_measurement="nominal"), abs=1e-9)
+    reference = krippendorff.alpha(reliability_data=to_reliability(M), level_of_measurement="nominal")
+    assert ours == pytest.approx(reference, abs=1e-9)
     assert elapsed < 5  # generous: a sanity bound on vectorisation, not a benchmark (that lives in bench/)
 
 
@@ -272,3 +276,17 @@ def test_nan_float_input_is_read_as_missing_and_bad_labels_are_rejected():
         as_rating_matrix([[0.5, 1.0]])
     with pytest.raises(ValueError):
         as_rating_matrix([0, 1])
+
+
+def test_alpha_from_the_coincidence_matrix_equals_the_closed_form():
+    M = random_matrix(8, 200, 4, 3, p_missing=0.3)
+    o = coincidence_matrix(M, 3)
+    n_c, n = o.sum(axis=1), o.sum()
+    from_matrix = 1 - (n - 1) * (n - np.trace(o)) / (n * n - np.sum(n_c * n_c))
+    assert krippendorff_alpha_nominal(M, 3) == pytest.approx(from_matrix, abs=1e-12)
+
+
+def test_perfect_agreement_with_odd_rater_counts_is_exactly_one():
+    M = np.array([[1, 1, 1, -1], [0, 0, 0, 0], [1, 1, -1, -1]] * 7)
+    assert krippendorff_alpha_nominal(M, 2) == 1.0
+    assert krippendorff_alpha_nominal(np.where(M >= 0, 2, -1), 3) == 1.0
