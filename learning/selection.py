@@ -1,0 +1,228 @@
+"""From per-item scores to the order in which annotators see items.
+
+Scores from ``learning.strategies`` say how much the model needs each item, but
+serving the top-k blindly gives batches of near-copies (the same uncertain
+template many times) and starves rare labels. This module adds diversity,
+class balance and a cold start, and ``rank_pool`` combines them into one
+priority per item for the Django seam to store. No Django imports here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics.pairwise import euclidean_distances
+
+from learning.strategies import score_pool
+
+__all__ = ["class_balance_boost", "cold_start", "diverse_top_k", "needs_cold_start", "rank_pool"]
+
+_COLD_START_SAMPLE = 20_000
+
+
+def _check_scores(scores: Any, n_rows: int | None = None) -> np.ndarray:
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"scores must be 1-D (N,); got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("scores contain NaN or infinite values")
+    if n_rows is not None and arr.shape[0] != n_rows:
+        raise ValueError(f"scores have {arr.shape[0]} items but X has {n_rows} rows")
+    return arr
+
+
+def _order_by_score(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices by descending score; ties broken at random (not by pool position)."""
+    return np.lexsort((rng.random(scores.shape[0]), -scores))
+
+
+def diverse_top_k(
+    scores: Any,
+    X: Any,
+    *,
+    k: int,
+    candidates_factor: int = 5,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Pick k high-scoring items that are not near-copies of each other.
+
+    Takes the ``k * candidates_factor`` best-scored items, then chooses k of
+    them greedily by max-min distance (farthest-first traversal): it starts
+    from the best-scored candidate and repeatedly adds the candidate farthest
+    from everything chosen so far. Exact duplicates are at distance 0, so one
+    is chosen only when no distinct candidate is left. Ties go to the higher
+    score. Restricting to the candidates keeps the batch informative; the
+    farthest-first step keeps it varied.
+
+    Parameters
+    ----------
+    scores : (N,) higher = more wanted.
+    X : (N, D) dense array or sparse matrix, the items' features.
+    k : batch size; min(k, N) indices are returned.
+    candidates_factor : how many candidates per batch slot.
+    rng : breaks score ties, so the result is deterministic given its seed.
+
+    Returns
+    -------
+    (min(k, N),) int64 indices into the pool, in the order they were chosen.
+    """
+    scores = _check_scores(scores, X.shape[0])
+    k = min(int(k), scores.shape[0])
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    candidates = _order_by_score(scores, rng)[: min(scores.shape[0], k * max(1, int(candidates_factor)))]
+    Xc = X[candidates]
+    chosen = [0]
+    min_dist = euclidean_distances(Xc, Xc[[0]], squared=True).ravel()
+    for _ in range(1, k):
+        min_dist[chosen] = -np.inf
+        nxt = int(np.argmax(min_dist))  # first maximum = best-scored among equals
+        chosen.append(nxt)
+        min_dist = np.minimum(min_dist, euclidean_distances(Xc, Xc[[nxt]], squared=True).ravel())
+    return candidates[np.asarray(chosen)].astype(np.int64)
+
+
+def class_balance_boost(
+    scores: Any,
+    proba: Any,
+    label_counts: Any,
+    *,
+    weight: float = 0.5,
+) -> np.ndarray:
+    """Lift items the model assigns to under-represented labels.
+
+    Each label gets a rarity ``r_k = 1 - count_k / max(count)`` in [0, 1]
+    (unused labels: 1, the most used label: 0). An item's expected rarity is
+    its proba-weighted mean ``r`` (rows normalised, so multi-label works too),
+    and the result is ``scores * (1 + weight * expected_rarity)``.
+    Multiplicative, so an item the model is sure about stays at 0.
+
+    Parameters
+    ----------
+    scores : (N,) strategy scores.
+    proba : (N, K) predicted probabilities.
+    label_counts : (K,) labeled items per label so far.
+    weight : 0 disables the boost; scores grow by at most a factor 1 + weight.
+
+    Returns
+    -------
+    (N,) boosted scores in [0, (1 + weight) * max(scores)].
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    scores = _check_scores(scores, proba.shape[0] if proba.ndim == 2 else None)
+    counts = np.asarray(label_counts, dtype=np.float64)
+    if proba.ndim != 2 or counts.shape != (proba.shape[1],):
+        raise ValueError(f"need proba (N, K) and label_counts (K,); got {proba.shape} and {counts.shape}")
+    if weight < 0 or np.any(counts < 0):
+        raise ValueError("weight and label_counts must be non-negative")
+    rarity = 1.0 - counts / counts.max() if counts.max() > 0 else np.ones_like(counts)
+    mass = proba.sum(axis=1)
+    expected = np.divide(proba @ rarity, mass, out=np.zeros_like(mass), where=mass > 0)
+    return scores * (1.0 + weight * expected)
+
+
+def needs_cold_start(label_counts: Any, *, min_per_class: int = 2) -> bool:
+    """True while fewer than two labels have ``min_per_class`` labeled items.
+
+    A project may define labels nobody has used yet, so "every label" would
+    keep a project cold forever; two usable labels are what a classifier needs.
+    """
+    counts = np.asarray(label_counts)
+    return int(np.count_nonzero(counts >= min_per_class)) < 2
+
+
+def cold_start(X: Any, *, k: int, rng: np.random.Generator, sample_size: int = _COLD_START_SAMPLE) -> np.ndarray:
+    """Representative items to label first, before any model exists.
+
+    Clusters (at most ``sample_size`` sampled rows of) X into k groups with
+    mini-batch k-means and returns, for each centroid, the nearest not-yet-chosen
+    sampled item, largest cluster first. Every well-separated group of the pool
+    gets a representative, unlike random sampling, which misses small groups.
+
+    Returns
+    -------
+    (min(k, N),) int64 pool indices, deterministic given ``rng``'s seed.
+    """
+    n = X.shape[0]
+    k = min(int(k), n)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    sample = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
+    Xs = X[sample]
+    km = MiniBatchKMeans(n_clusters=k, n_init=3, batch_size=1024, random_state=int(rng.integers(2**31 - 1)))
+    with warnings.catch_warnings():
+        # Fewer distinct points than k (duplicates) is fine: we fill up below.
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        labels = km.fit_predict(Xs)
+    dist = euclidean_distances(km.cluster_centers_, Xs, squared=True)
+    chosen: list[int] = []
+    for cluster in np.argsort(-np.bincount(labels, minlength=k), kind="stable"):
+        j = int(np.argmin(dist[cluster]))
+        chosen.append(j)
+        dist[:, j] = np.inf
+    return sample[np.asarray(chosen)].astype(np.int64)
+
+
+def rank_pool(
+    strategy: str,
+    proba: Any | None,
+    X: Any | None,
+    label_counts: Any | None,
+    *,
+    batch: int,
+    rng: np.random.Generator,
+    multi_label: bool = False,
+    balance_weight: float = 0.5,
+    candidates_factor: int = 5,
+) -> np.ndarray:
+    """Priority of every unlabeled pool item; serve larger first.
+
+    The one entry point for the Django seam. Three paths:
+
+    * ``proba is None`` (cold start, no model yet): the batch is
+      ``cold_start(X, k=batch)``; the rest get random scores.
+    * ``strategy == "random"``: uniform scores, batch = the top ``batch`` of
+      them (no diversity or balance: an unbiased baseline). ``proba`` may be None.
+    * otherwise: ``score_pool(strategy, proba)``; if ``label_counts`` is given,
+      ``class_balance_boost`` then rescaled by ``1 + balance_weight`` back into
+      [0, 1]; batch = ``diverse_top_k`` on X (plain top-k if X is None).
+
+    Returns
+    -------
+    (N,) float64 priorities with this exact layout:
+    the ``min(batch, N)`` batch items get ``2 - i / batch`` for i = 0, 1, ...
+    (so in (1, 2], best first: by score, or cluster size for cold start);
+    every other item gets its score in [0, 1]. Hence ``priority > 1`` marks the
+    batch, and ``argsort(-priority)`` is the full serving order.
+    """
+    if batch < 0:
+        raise ValueError("batch must be non-negative")
+    if proba is None and strategy != "random":
+        if X is None:
+            raise ValueError("cold start (proba is None) needs features X")
+        base = rng.random(X.shape[0])
+        return _with_batch(base, cold_start(X, k=batch, rng=rng))
+    if strategy == "random":
+        n = X.shape[0] if proba is None else np.asarray(proba).shape[0]
+        base = rng.random(n)
+        return _with_batch(base, _order_by_score(base, rng)[:batch])
+    base = score_pool(strategy, proba, rng=rng, multi_label=multi_label)
+    if label_counts is not None:
+        base = class_balance_boost(base, proba, label_counts, weight=balance_weight) / (1.0 + balance_weight)
+    if X is None:
+        chosen = _order_by_score(base, rng)[:batch]
+    else:
+        chosen = diverse_top_k(base, X, k=batch, candidates_factor=candidates_factor, rng=rng)
+        chosen = chosen[np.argsort(-base[chosen], kind="stable")]  # best score first within the batch
+    return _with_batch(base, chosen)
+
+
+def _with_batch(base: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    priority = np.clip(np.asarray(base, dtype=np.float64), 0.0, 1.0)
+    if chosen.size:
+        priority[chosen] = 2.0 - np.arange(chosen.size) / chosen.size
+    return priority
