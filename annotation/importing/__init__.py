@@ -1,0 +1,1 @@
+"""Reading item files: formats (parsing into plain rows) and rows (validating them)."""

@@ -1,0 +1,212 @@
+"""Validating parsed rows into item drafts, with one error per (row, field) problem."""
+
+import base64
+import binascii
+import io
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+KNOWN_FIELDS = frozenset({"id", "text", "image", "label", "labels", "meta", "vector"})
+
+
+@dataclass
+class RowError:
+    row: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+
+@dataclass
+class ItemDraft:
+    row: int
+    external_id: str | None
+    text: str = ""
+    image: tuple[str, bytes] | None = None  # (file name, content)
+    labels: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    vector: list[float] | None = None
+
+
+@dataclass
+class RowRules:
+    """What a valid row looks like for one project."""
+
+    data_type: str
+    label_names: frozenset[str]
+    multi_label: bool
+    max_field_bytes: int
+    base_dir: Path | None = None  # image paths are allowed only from a local file
+    vector_dim: int | None = None  # learned from the first vector seen
+
+
+class RowValidator:
+    def __init__(self, rules: RowRules):
+        self.rules = rules
+
+    def validate(self, row: int, data: dict[str, Any]) -> tuple[ItemDraft | None, list[RowError]]:
+        errors: list[RowError] = []
+
+        def fail(field_name: str, message: str) -> None:
+            errors.append(RowError(row, field_name, message))
+
+        draft = ItemDraft(row=row, external_id=self._external_id(data.get("id"), fail))
+        if self.rules.data_type == "text":
+            draft.text = self._text(data.get("text"), fail)
+        else:
+            draft.image = self._image(data.get("image"), row, fail)
+        draft.labels = self._labels(data, fail)
+        draft.meta = self._meta(data, fail)
+        draft.vector = self._vector(data.get("vector"), fail)
+        return (None if errors else draft), errors
+
+    def _too_big(self, value: str) -> bool:
+        return len(value.encode("utf-8")) > self.rules.max_field_bytes
+
+    def _external_id(self, value: Any, fail) -> str | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, (dict, list, bool)):
+            fail("id", "The id must be a string or a number.")
+            return None
+        text = str(value).strip()
+        if len(text) > 255:
+            fail("id", "The id is longer than 255 characters.")
+        return text
+
+    def _text(self, value: Any, fail) -> str:
+        if value is None:
+            fail("text", "Missing the 'text' field.")
+            return ""
+        if not isinstance(value, str):
+            fail("text", f"The text must be a string, not {type(value).__name__}.")
+            return ""
+        if not value.strip():
+            fail("text", "The text is empty.")
+        elif self._too_big(value):
+            size = len(value.encode("utf-8"))
+            fail("text", f"The text is {size:,} bytes; the limit is {self.rules.max_field_bytes:,}.")
+        return value
+
+    def _image(self, value: Any, row: int, fail) -> tuple[str, bytes] | None:
+        if not value or not isinstance(value, str):
+            fail("image", "Missing the 'image' field (a data: URI or, from a local file, a path).")
+            return None
+        if value.startswith("data:"):
+            header, _, payload = value.partition(",")
+            try:
+                content = base64.b64decode(payload, validate=True)
+            except (binascii.Error, ValueError):
+                fail("image", "The image data URI is not valid base64.")
+                return None
+            name = f"row{row}.{header.split('/')[-1].split(';')[0] or 'png'}"
+        elif self.rules.base_dir is not None:
+            path = (self.rules.base_dir / value).resolve()
+            if not path.is_relative_to(self.rules.base_dir.resolve()) or not path.is_file():
+                fail("image", f"No image file at {value!r} (relative to the data file).")
+                return None
+            if path.stat().st_size > MAX_IMAGE_BYTES:
+                fail("image", f"The image is over {MAX_IMAGE_BYTES // 2**20} MB.")
+                return None
+            content, name = path.read_bytes(), os.path.basename(value)
+        else:
+            fail("image", "Over the API an image must be a data: URI (base64).")
+            return None
+        if len(content) > MAX_IMAGE_BYTES:
+            fail("image", f"The image is over {MAX_IMAGE_BYTES // 2**20} MB.")
+            return None
+        try:
+            with Image.open(io.BytesIO(content)) as image:
+                image.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError):
+            fail("image", "The image cannot be decoded (PNG, JPEG, GIF, WebP, ... expected).")
+            return None
+        return name, content
+
+    def _labels(self, data: dict[str, Any], fail) -> list[str]:
+        field_name = "labels" if "labels" in data else "label"
+        value = data.get(field_name)
+        if value is None or value == "" or value == []:
+            return []
+        if isinstance(value, str):
+            names = [value] if field_name == "label" else _split_labels(value)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            names = value
+        else:
+            fail(field_name, "Labels must be a label name or a list of label names.")
+            return []
+        names = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+        unknown = [n for n in names if n not in self.rules.label_names]
+        if unknown:
+            allowed = ", ".join(sorted(self.rules.label_names))
+            fail(field_name, f"Unknown label {unknown[0]!r}; the project's labels are: {allowed}.")
+        elif len(names) > 1 and not self.rules.multi_label:
+            fail(field_name, f"{len(names)} labels given, but the project is single-label.")
+        return names
+
+    def _meta(self, data: dict[str, Any], fail) -> dict[str, Any]:
+        meta = data.get("meta") or {}
+        if isinstance(meta, str):
+            try:
+                meta = json.loads(meta)
+            except json.JSONDecodeError:
+                fail("meta", "The meta field is not valid JSON.")
+                return {}
+        if not isinstance(meta, dict):
+            fail("meta", "The meta field must be a JSON object.")
+            return {}
+        extra = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
+        meta = {**extra, **meta}
+        if meta and self._too_big(json.dumps(meta, ensure_ascii=False)):
+            fail("meta", f"The meta field is over {self.rules.max_field_bytes:,} bytes.")
+        return meta
+
+    def _vector(self, value: Any, fail) -> list[float] | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                fail("vector", "The vector must be a JSON list of numbers.")
+                return None
+        if not isinstance(value, list) or not value:
+            fail("vector", "The vector must be a non-empty list of numbers.")
+            return None
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            fail("vector", "The vector holds something that is not a number.")
+            return None
+        if not all(math.isfinite(v) for v in value):
+            fail("vector", "The vector holds NaN or infinity.")
+            return None
+        if self.rules.vector_dim is None:
+            self.rules.vector_dim = len(value)
+        elif len(value) != self.rules.vector_dim:
+            fail(
+                "vector",
+                f"The vector has {len(value)} dimensions; this project's have "
+                f"{self.rules.vector_dim}.",
+            )
+            return None
+        return [float(v) for v in value]
+
+
+def _split_labels(value: str) -> list[str]:
+    """CSV cells hold several labels as a JSON list or separated by '|'."""
+    if value.startswith("["):
+        try:
+            parsed = json.loads(value)
+            if isinstance(parsed, list):
+                return [str(v) for v in parsed]
+        except json.JSONDecodeError:
+            pass
+    return value.split("|")

@@ -1,0 +1,53 @@
+from annotation.models.item import (
+    Annotation,
+    AnnotationSource,
+    Assignment,
+    ImportBatch,
+    Item,
+    ItemStatus,
+    Skip,
+)
+from annotation.models.job import Job, JobKind, JobStatus
+from annotation.models.project import (
+    DataType,
+    FallbackOrder,
+    Label,
+    Membership,
+    Project,
+    Role,
+    Strategy,
+)
+from annotation.models.quality import (
+    AgreementSnapshot,
+    AnnotatorQuality,
+    IssueStatus,
+    LabelIssue,
+    ReviewAction,
+)
+from annotation.models.snapshot import Snapshot
+
+__all__ = [
+    "AgreementSnapshot",
+    "Annotation",
+    "AnnotationSource",
+    "AnnotatorQuality",
+    "Assignment",
+    "DataType",
+    "FallbackOrder",
+    "ImportBatch",
+    "IssueStatus",
+    "Item",
+    "ItemStatus",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "Label",
+    "LabelIssue",
+    "Membership",
+    "Project",
+    "ReviewAction",
+    "Role",
+    "Skip",
+    "Snapshot",
+    "Strategy",
+]

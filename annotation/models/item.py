@@ -1,0 +1,158 @@
+"""Items to label, where they came from, and the labels people gave them."""
+
+from django.conf import settings
+from django.db import models
+
+from annotation.models.project import Project
+
+
+class ImportBatch(models.Model):
+    """One imported file: the start of every item's lineage."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_batches")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=20, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    labels_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_count} items)"
+
+
+class ItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETE = "complete", "Complete"
+
+
+def item_image_path(item: "Item", filename: str) -> str:
+    return f"projects/{item.project_id}/{filename}"
+
+
+class Item(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255)
+    text = models.TextField(blank=True)
+    image = models.FileField(upload_to=item_image_path, blank=True, max_length=500)
+    meta = models.JSONField(default=dict, blank=True)
+    vector = models.JSONField(null=True, blank=True, help_text="User-supplied embedding.")
+    import_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    status = models.CharField(max_length=10, choices=ItemStatus.choices, default=ItemStatus.OPEN)
+    # Queue bookkeeping, kept in step by annotation services (never by save()).
+    required_overlap = models.PositiveSmallIntegerField(default=1)
+    annotation_count = models.PositiveSmallIntegerField(default=0)
+    sequence = models.BigIntegerField(default=0, help_text="Fallback queue order.")
+    priority = models.FloatField(default=0.0, help_text="Active-learning score: higher first.")
+    # Written by the active-learning job.
+    predicted_label = models.CharField(max_length=100, blank=True)
+    predicted_score = models.FloatField(null=True, blank=True)
+    scored_by = models.ForeignKey(
+        "learning.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Written by label-quality and review services.
+    consensus_labels = models.JSONField(null=True, blank=True)
+    consensus_quality = models.FloatField(null=True, blank=True)
+    consensus_method = models.CharField(max_length=20, blank=True)
+    final_labels = models.JSONField(null=True, blank=True, help_text="Set by a reviewer.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_external_id")
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "status", "-priority", "sequence"], name="item_queue_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.external_id}"
+
+
+class AnnotationSource(models.TextChoices):
+    HUMAN = "human", "Human"
+    IMPORT = "import", "Import"
+    REVIEW = "review", "Review"
+
+
+class Annotation(models.Model):
+    """One person's label(s) for one item. Imported labels have no annotator."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="annotations",
+    )
+    labels = models.JSONField(help_text="Label names; one for single-label projects.")
+    source = models.CharField(
+        max_length=10, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
+    )
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    suggestion = models.CharField(max_length=100, blank=True, help_text="Model suggestion shown.")
+    suggestion_accepted = models.BooleanField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        "learning.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "annotator"],
+                condition=models.Q(annotator__isnull=False),
+                name="annotation_one_per_annotator",
+            ),
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=models.Q(source="import"),
+                name="annotation_one_import_per_item",
+            ),
+        ]
+        indexes = [models.Index(fields=["annotator", "item"], name="annotation_by_annotator")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.labels}"
+
+
+class Assignment(models.Model):
+    """A lease: the item is reserved for this annotator until ``expires_at``."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="assignment_unique")
+        ]
+        indexes = [models.Index(fields=["project", "annotator", "expires_at"])]
+
+
+class Skip(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="skips")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="skip_unique")]

@@ -1,0 +1,122 @@
+"""Projects, their label sets and who may do what in them."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class DataType(models.TextChoices):
+    TEXT = "text", "Text"
+    IMAGE = "image", "Image"
+
+
+class Strategy(models.TextChoices):
+    """How the active-learning job scores the unlabeled pool."""
+
+    MARGIN = "margin", "Margin"
+    ENTROPY = "entropy", "Entropy"
+    LEAST_CONFIDENCE = "least_confidence", "Least confidence"
+    RANDOM = "random", "Random"
+
+
+class FallbackOrder(models.TextChoices):
+    """Queue order before any model has scored the items."""
+
+    IMPORT = "import", "Import order"
+    RANDOM = "random", "Seeded random"
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager", "Manager"
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    ENGINEER = "engineer", "Engineer"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    guidelines = models.TextField(blank=True, help_text="Markdown; rendered sanitized.")
+    data_type = models.CharField(max_length=10, choices=DataType.choices, default=DataType.TEXT)
+    multi_label = models.BooleanField(default=False)
+    overlap = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Distinct annotators every item needs (the minimum, with adaptive overlap).",
+    )
+    max_overlap = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Disagreeing items get more annotators, up to this many.",
+    )
+    min_item_agreement = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of annotators that must agree before an item stops at its overlap.",
+    )
+    strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.MARGIN)
+    fallback_order = models.CharField(
+        max_length=10, choices=FallbackOrder.choices, default=FallbackOrder.IMPORT
+    )
+    seed = models.IntegerField(default=0)
+    lease_minutes = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)])
+    retrain_every = models.PositiveIntegerField(
+        default=20, help_text="New labels that trigger a retrain-and-rescore job; 0 turns it off."
+    )
+    label_issues_every = models.PositiveIntegerField(
+        default=200, help_text="New labels that trigger a label-issues run; 0 turns it off."
+    )
+    agreement_every = models.PositiveIntegerField(
+        default=50, help_text="New multi-annotated items that trigger an agreement run; 0: off."
+    )
+    model_in_loop = models.BooleanField(
+        default=False, help_text="Show the model's suggested label (anchors annotators)."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Label(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=7, default="#4e79a7")
+    key = models.CharField(max_length=1, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="label_unique_name"),
+            models.UniqueConstraint(
+                fields=["project", "key"], condition=~models.Q(key=""), name="label_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role} in {self.project}"

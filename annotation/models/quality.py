@@ -1,0 +1,95 @@
+"""Label quality: flagged labels, the review audit log, annotator quality, agreement over time."""
+
+from django.conf import settings
+from django.db import models
+
+from annotation.models.item import Item
+from annotation.models.job import Job
+from annotation.models.project import Project
+
+
+class IssueStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    RELABELED = "relabeled", "Relabeled"
+    DISMISSED = "dismissed", "Dismissed"
+    REQUEUED = "requeued", "Sent back for more annotations"
+
+
+class LabelIssue(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_issues")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="label_issues")
+    run = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="label_issues")
+    given_label = models.CharField(max_length=100)
+    suggested_label = models.CharField(max_length=100)
+    suggested_probability = models.FloatField(null=True, blank=True)
+    quality = models.FloatField(help_text="cleanlab label quality score: lower is worse.")
+    reason = models.CharField(max_length=500)
+    labels_fingerprint = models.CharField(max_length=64, help_text="Item's labels when flagged.")
+    status = models.CharField(max_length=10, choices=IssueStatus.choices, default=IssueStatus.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["quality", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "run"], name="label_issue_once_per_run")
+        ]
+        indexes = [models.Index(fields=["project", "status", "quality"])]
+
+
+class ReviewAction(models.Model):
+    """The audit log: every review decision, with the labels before and after."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="review_actions")
+    issue = models.ForeignKey(
+        LabelIssue, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    run = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_actions"
+    )
+    action = models.CharField(max_length=10)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class AnnotatorQuality(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    n_items = models.PositiveIntegerField()
+    method = models.CharField(max_length=20)
+    run = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "annotator"], name="annotator_quality_unique")
+        ]
+
+
+class AgreementSnapshot(models.Model):
+    """One agreement value at one time: the trend is a query, not a recomputation."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement")
+    run = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    metric = models.CharField(max_length=30)
+    scope = models.CharField(max_length=20)
+    scope_key = models.CharField(max_length=255, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    n_items = models.PositiveIntegerField(default=0)
+    n_annotations = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=255, blank=True, help_text="Why value is empty.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "metric", "scope", "created_at"])]

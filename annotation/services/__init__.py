@@ -1,0 +1,2 @@
+"""Services: the functions that change Quorum's state. Views, the API, tasks and
+management commands all call these; none of them writes models directly."""

@@ -1,0 +1,164 @@
+"""Creating and configuring projects, their label sets and memberships."""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from annotation.models import Label, Membership, Project, Role
+
+PALETTE = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+)  # fmt: skip
+# Keys the labeling page reserves: s skip, z back, ? help (plus Tab, Enter, Backspace).
+RESERVED_KEYS = frozenset("sz?")
+DEFAULT_KEYS = "1234567890" + "".join(c for c in "abcdefghijklmnopqrtuvwxy" if c not in RESERVED_KEYS)
+
+PROJECT_FIELDS = (
+    "name", "description", "guidelines", "data_type", "multi_label", "overlap", "max_overlap",
+    "min_item_agreement", "strategy", "fallback_order", "seed", "lease_minutes", "retrain_every",
+    "label_issues_every", "agreement_every", "model_in_loop",
+)  # fmt: skip
+
+LabelSpec = str | Mapping[str, Any]
+
+
+def normalize_label_specs(labels: Iterable[LabelSpec]) -> list[dict[str, str]]:
+    """Turn plain names or ``{"name", "color", "key"}`` objects into complete specs.
+
+    Missing colours come from the palette and missing keys from 1-9, 0, then
+    letters, skipping keys already taken and keys the labeling page reserves.
+    """
+    specs = [{"name": s} if isinstance(s, str) else dict(s) for s in labels]
+    errors: list[str] = []
+    seen_names: set[str] = set()
+    taken_keys: set[str] = set()
+    for i, spec in enumerate(specs):
+        name = str(spec.get("name", "")).strip()
+        if not name:
+            errors.append(f"labels[{i}]: a label needs a name.")
+        elif len(name) > 100:
+            errors.append(f"labels[{i}]: name is longer than 100 characters.")
+        elif name in seen_names:
+            errors.append(f"labels[{i}]: duplicate label name {name!r}.")
+        seen_names.add(name)
+        spec["name"] = name
+        key = str(spec.get("key") or "").strip().lower()
+        if key:
+            if len(key) != 1 or key in RESERVED_KEYS or key in taken_keys:
+                errors.append(f"labels[{i}]: key {key!r} is reserved, taken or not one character.")
+            taken_keys.add(key)
+        spec["key"] = key
+        color = str(spec.get("color") or PALETTE[i % len(PALETTE)])
+        if not (len(color) == 7 and color.startswith("#")):
+            errors.append(f"labels[{i}]: colour {color!r} is not #rrggbb.")
+        spec["color"] = color
+    if errors:
+        raise ValidationError({"labels": errors})
+    free_keys = (k for k in DEFAULT_KEYS if k not in taken_keys)
+    for spec in specs:
+        if not spec["key"]:
+            spec["key"] = next(free_keys, "")
+    return [{"name": s["name"], "color": s["color"], "key": s["key"]} for s in specs]
+
+
+def _validate_overlap(project: Project) -> None:
+    if project.max_overlap < project.overlap:
+        project.max_overlap = project.overlap
+
+
+@transaction.atomic
+def project_create(
+    *, creator: AbstractBaseUser | None, name: str, labels: Iterable[LabelSpec], **fields: Any
+) -> Project:
+    """Create a project with its label set; the creator becomes its manager."""
+    unknown = set(fields) - set(PROJECT_FIELDS)
+    if unknown:
+        raise ValidationError({f: "Unknown project field." for f in sorted(unknown)})
+    project = Project(name=name, created_by=creator, **fields)
+    if "max_overlap" not in fields:
+        project.max_overlap = project.overlap
+    _validate_overlap(project)
+    project.full_clean()
+    project.save()
+    label_set_replace(project=project, labels=labels)
+    if creator is not None:
+        Membership.objects.create(project=project, user=creator, role=Role.MANAGER)
+    return project
+
+
+@transaction.atomic
+def project_update(
+    *, project: Project, labels: Iterable[LabelSpec] | None = None, **fields: Any
+) -> Project:
+    unknown = set(fields) - set(PROJECT_FIELDS)
+    if unknown:
+        raise ValidationError({f: "Unknown project field." for f in sorted(unknown)})
+    for field, value in fields.items():
+        setattr(project, field, value)
+    _validate_overlap(project)
+    project.full_clean()
+    project.save()
+    if labels is not None:
+        label_set_replace(project=project, labels=labels)
+    return project
+
+
+def label_set_replace(*, project: Project, labels: Iterable[LabelSpec]) -> list[Label]:
+    """Make the project's labels exactly ``labels``, in order.
+
+    Labels keep their rows (and so their history) when their name stays; a label
+    that is already used by an annotation cannot be removed.
+    """
+    from annotation.selectors import label_usage  # selectors import models only
+
+    specs = normalize_label_specs(labels)
+    if not specs:
+        raise ValidationError({"labels": ["A project needs at least one label."]})
+    existing = {label.name: label for label in project.labels.all()}
+    wanted = {spec["name"] for spec in specs}
+    removed = [name for name in existing if name not in wanted]
+    in_use = [name for name, count in label_usage(project=project, names=removed).items() if count]
+    if in_use:
+        raise ValidationError({"labels": [f"Label {n!r} is used by annotations." for n in in_use]})
+    project.labels.filter(name__in=removed).delete()
+    # Clear keys first so that swapping two keys does not trip the unique constraint.
+    project.labels.update(key="")
+    result = []
+    for position, spec in enumerate(specs):
+        label = existing.get(spec["name"]) or Label(project=project, name=spec["name"])
+        label.color, label.key, label.position = spec["color"], spec["key"], position
+        label.save()
+        result.append(label)
+    return result
+
+
+@transaction.atomic
+def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}; one of {', '.join(Role.values)}."})
+    current = Membership.objects.filter(project=project, user=user).first()
+    if current and current.role == Role.MANAGER and role != Role.MANAGER:
+        _keep_a_manager(project)
+    membership, _ = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, project: Project, user: AbstractBaseUser) -> None:
+    membership = Membership.objects.filter(project=project, user=user).first()
+    if membership is None:
+        raise ValidationError({"username": "Not a member of this project."})
+    if membership.role == Role.MANAGER:
+        _keep_a_manager(project)
+    membership.delete()
+
+
+def _keep_a_manager(project: Project) -> None:
+    if Membership.objects.filter(project=project, role=Role.MANAGER).count() <= 1:
+        raise ValidationError({"username": "A project keeps at least one manager."})

@@ -1,0 +1,36 @@
+"""Celery entry points for annotation jobs: ids in, the service does the work."""
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError
+
+from annotation.services.jobs import JobBusy, job_execute, job_fail
+
+
+class JobTask(Task):
+    """Marks the job failed, readably, when the task gives up for good."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        if args:
+            job_fail(job_id=args[0], error=f"{exc.__class__.__name__}: {exc}")
+
+
+@shared_task(
+    bind=True,
+    base=JobTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    max_retries=3,
+)
+def run_job(self, job_id: int):
+    """Run one job by id. Safe to deliver twice: the job row decides."""
+    try:
+        job_execute(job_id=job_id, task_id=self.request.id)
+    except JobBusy as exc:
+        # Coalescing: wait for the running job of the same kind to finish.
+        raise self.retry(exc=exc, countdown=2, max_retries=None) from exc
+    except SoftTimeLimitExceeded:
+        job_fail(job_id=job_id, error="The job ran past its time limit.")
+        raise

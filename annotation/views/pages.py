@@ -1,0 +1,46 @@
+"""Server-rendered pages. Each page reads through selectors and writes through services."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+
+from annotation.models import Item, Project
+from annotation.selectors import project_counts, projects_with_progress, user_role
+from annotation.guidelines import render_guidelines
+
+
+def member_project_or_404(request, project_id: int) -> tuple[Project, str]:
+    project = get_object_or_404(Project, pk=project_id)
+    role = user_role(user=request.user, project=project)
+    if role is None:
+        raise Http404("No such project.")
+    return project, role
+
+
+@login_required
+def home(request):
+    return render(request, "annotation/home.html", {"rows": projects_with_progress(user=request.user)})
+
+
+@login_required
+def project_detail(request, project_id: int):
+    project, role = member_project_or_404(request, project_id)
+    context = {
+        "project": project,
+        "role": role,
+        "counts": project_counts(project=project),
+        "guidelines_html": render_guidelines(project.guidelines),
+    }
+    return render(request, "annotation/project_detail.html", context)
+
+
+@login_required
+def item_media(request, item_id: int):
+    """Serve an item's image to members of its project only."""
+    item = get_object_or_404(Item.objects.select_related("project"), pk=item_id)
+    if user_role(user=request.user, project=item.project_id) is None or not item.image:
+        raise Http404("No such image.")
+    response = FileResponse(item.image.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

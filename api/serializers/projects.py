@@ -1,0 +1,82 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from annotation.models import Label, Membership, Project, Role
+from annotation.services.projects import PROJECT_FIELDS
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["name", "color", "key"]
+
+
+class LabelSpecField(serializers.Field):
+    """A label given as a plain name or as ``{"name", "color", "key"}``."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return data
+        if isinstance(data, dict) and set(data) <= {"name", "color", "key"}:
+            return data
+        raise serializers.ValidationError('A label is a name or {"name", "color", "key"}.')
+
+    def to_representation(self, value):
+        return value
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    labels = LabelSerializer(many=True, read_only=True)
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = ["id", *PROJECT_FIELDS, "labels", "role", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_role(self, project) -> str | None:
+        roles = self.context.get("roles") or {}
+        return roles.get(project.pk)
+
+
+class ProjectWriteSerializer(serializers.ModelSerializer):
+    """Input for create and update; the service does the work."""
+
+    labels = serializers.ListField(child=LabelSpecField(), min_length=1, max_length=200)
+
+    class Meta:
+        model = Project
+        fields = ["labels", *PROJECT_FIELDS]
+        extra_kwargs = {"name": {"required": True}}
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "created_at"]
+
+
+class MemberWriteSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate_username(self, value):
+        user = get_user_model().objects.filter(username=value).first()
+        if user is None:
+            raise serializers.ValidationError(f"No user named {value!r}.")
+        return user
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(write_only=True, min_length=8)
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "email", "password", "is_staff"]
+        read_only_fields = ["id"]

@@ -1,0 +1,48 @@
+"""The one API router. Project-scoped resources live under /api/projects/{project_pk}/."""
+
+from django.urls import re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from api.views.items import ImportView, ItemViewSet
+from api.views.jobs import ExportView, JobViewSet, ProjectJobViewSet
+from api.views.projects import MemberViewSet, ProjectViewSet, UserViewSet
+
+class OptionalSlashRouter(DefaultRouter):
+    """``/api/projects/1`` and ``/api/projects/1/`` both work: scripts write either."""
+
+    include_format_suffixes = False
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("projects", ProjectViewSet, basename="project")
+router.register("users", UserViewSet, basename="user")
+router.register("jobs", JobViewSet, basename="job")
+
+def project_route(suffix: str, view, name: str):
+    """``projects/{project_pk}/<suffix>`` with an optional trailing slash."""
+    return re_path(rf"^projects/(?P<project_pk>\d+)/{suffix}/?$", view, name=name)
+
+
+urlpatterns = [
+    re_path(r"^auth/token/?$", obtain_auth_token, name="auth-token"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    project_route("members", MemberViewSet.as_view({"get": "list", "post": "create"}),
+                  "project-members"),
+    project_route(r"members/(?P<username>[\w.@+-]+)",
+                  MemberViewSet.as_view({"patch": "partial_update", "put": "update",
+                                         "delete": "destroy"}), "project-member"),
+    project_route("items", ItemViewSet.as_view({"get": "list"}), "project-items"),
+    project_route(r"items/(?P<pk>\d+)", ItemViewSet.as_view({"get": "retrieve"}), "project-item"),
+    project_route("import", ImportView.as_view(), "project-import"),
+    project_route("export", ExportView.as_view(), "project-export"),
+    project_route("jobs", ProjectJobViewSet.as_view({"get": "list", "post": "create"}),
+                  "project-jobs"),
+    *router.urls,
+]  # fmt: skip

@@ -1,0 +1,75 @@
+"""Shared fixtures: users in every role, a project, and API clients signed in as each."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from annotation.models import Role
+from annotation.services.projects import membership_set, project_create
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+ROLES = [r.value for r in Role]
+
+
+def shared_data(*parts: str) -> Path:
+    """A reference data set from ../shared/data, or a skip (a failure in CI)."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        message = f"reference data {path} is missing (it sits beside the checkout in CI)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, **extra):
+        return get_user_model().objects.create_user(username=username, password="pw-" + username, **extra)
+
+    return make
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager")
+
+
+@pytest.fixture
+def project(manager):
+    return project_create(
+        creator=manager, name="Sentiment", labels=["positive", "negative", "neutral"],
+        guidelines="Label the *overall* sentiment.",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def members(project, manager, make_user):
+    """One user per role in ``project``, plus an outsider (no membership)."""
+    users = {"manager": manager}
+    for role in ROLES:
+        if role != "manager":
+            users[role] = make_user(role)
+            membership_set(project=project, user=users[role], role=role)
+    users["outsider"] = make_user("outsider")
+    return users
+
+
+@pytest.fixture
+def client_for():
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(client_for, manager):
+    """An API client signed in as the project's manager."""
+    return client_for(manager)
