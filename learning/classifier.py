@@ -60,7 +60,9 @@ def make_classifier(*, multi_label: bool, seed: int = 0) -> Any:
             solver="liblinear", class_weight="balanced", max_iter=_MAX_ITER, random_state=seed
         )
         return OneVsRestClassifier(binary)
-    return LogisticRegression(solver="saga", class_weight="balanced", max_iter=_MAX_ITER, random_state=seed)
+    return LogisticRegression(
+        solver="saga", class_weight="balanced", max_iter=_MAX_ITER, random_state=seed
+    )
 
 
 def _check_single(y: Any) -> np.ndarray:
@@ -106,7 +108,9 @@ def fit_classifier(X: Any, y: Any, *, multi_label: bool, seed: int = 0) -> Any:
         model = make_classifier(multi_label=True, seed=seed)
         with warnings.catch_warnings():
             # Labels nobody has used yet are constant columns: expected, not news.
-            warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+            warnings.filterwarnings(
+                "ignore", message="Label .* is present in all training examples"
+            )
             return model.fit(X, Y)
     labels = _check_single(y)
     if labels.size == 0:
@@ -139,7 +143,9 @@ def predict_proba_full(model: Any, X: Any, n_classes: int) -> np.ndarray:
     return np.divide(out, sums, out=np.full_like(out, 1.0 / n_classes), where=sums > 0)
 
 
-def _splits(y: np.ndarray, *, multi_label: bool, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _splits(
+    y: np.ndarray, *, multi_label: bool, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) index pairs, stratified when the labels allow it.
 
     Uses ``min(folds, N)`` folds. Stratification needs the most frequent class
@@ -153,7 +159,9 @@ def _splits(y: np.ndarray, *, multi_label: bool, folds: int, seed: int) -> list[
     if n_splits < 2:
         raise ValueError(f"cross-validation needs at least 2 labeled items; got {n}")
     if not multi_label and np.bincount(y).max() >= n_splits:
-        splitter: KFold | StratifiedKFold = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+        splitter: KFold | StratifiedKFold = StratifiedKFold(
+            n_splits, shuffle=True, random_state=seed
+        )
     else:
         splitter = KFold(n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
@@ -215,11 +223,17 @@ def cross_validated_metrics(
     n = int(y.shape[0])
     if n < 2:
         return {"accuracy": float("nan"), "macro_f1": float("nan"), "n_labels": n, "folds": 0}
-    proba = out_of_sample_proba(X, y, n_classes=n_classes, folds=folds, seed=seed, multi_label=multi_label)
+    proba = out_of_sample_proba(
+        X, y, n_classes=n_classes, folds=folds, seed=seed, multi_label=multi_label
+    )
     if multi_label:
         predicted = (proba[:, : y.shape[1]] >= 0.5).astype(np.int64)
         present = np.flatnonzero(y.any(axis=0))
-        macro = f1_score(y[:, present], predicted[:, present], average="macro", zero_division=0) if present.size else 0.0
+        macro = (
+            f1_score(y[:, present], predicted[:, present], average="macro", zero_division=0)
+            if present.size
+            else 0.0
+        )
     else:
         predicted = proba.argmax(axis=1)
         macro = f1_score(y, predicted, labels=np.unique(y), average="macro", zero_division=0)

@@ -85,7 +85,9 @@ class TextFeaturizer:
             return sp.csr_matrix((0, self.n_output_features), dtype=_DTYPE)
         return sp.vstack(chunks, format="csr")
 
-    def iter_transform(self, texts: Sequence[str], *, chunk_size: int = 10_000) -> Iterator[sp.csr_matrix]:
+    def iter_transform(
+        self, texts: Sequence[str], *, chunk_size: int = 10_000
+    ) -> Iterator[sp.csr_matrix]:
         """Yield (chunk, D) CSR blocks of ``transform`` for streaming writers."""
         if self.idf_ is None:
             raise ValueError("TextFeaturizer is not fitted: call fit() or from_state() first")
@@ -113,7 +115,9 @@ class TextFeaturizer:
         featurizer = cls(n_features=int(state["n_features"]))
         idf = np.asarray(state["idf"], dtype=_DTYPE)
         if idf.shape != (featurizer.n_output_features,):
-            raise ValueError(f"idf has shape {idf.shape}, expected ({featurizer.n_output_features},)")
+            raise ValueError(
+                f"idf has shape {idf.shape}, expected ({featurizer.n_output_features},)"
+            )
         featurizer.idf_ = idf
         return featurizer
 

@@ -74,7 +74,9 @@ def diverse_top_k(
     k = min(int(k), scores.shape[0])
     if k <= 0:
         return np.empty(0, dtype=np.int64)
-    candidates = _order_by_score(scores, rng)[: min(scores.shape[0], k * max(1, int(candidates_factor)))]
+    candidates = _order_by_score(scores, rng)[
+        : min(scores.shape[0], k * max(1, int(candidates_factor)))
+    ]
     Xc = X[candidates]
     chosen = [0]
     min_dist = euclidean_distances(Xc, Xc[[0]], squared=True).ravel()
@@ -116,7 +118,9 @@ def class_balance_boost(
     scores = _check_scores(scores, proba.shape[0] if proba.ndim == 2 else None)
     counts = np.asarray(label_counts, dtype=np.float64)
     if proba.ndim != 2 or counts.shape != (proba.shape[1],):
-        raise ValueError(f"need proba (N, K) and label_counts (K,); got {proba.shape} and {counts.shape}")
+        raise ValueError(
+            f"need proba (N, K) and label_counts (K,); got {proba.shape} and {counts.shape}"
+        )
     if weight < 0 or np.any(counts < 0):
         raise ValueError("weight and label_counts must be non-negative")
     rarity = 1.0 - counts / counts.max() if counts.max() > 0 else np.ones_like(counts)
@@ -135,7 +139,9 @@ def needs_cold_start(label_counts: Any, *, min_per_class: int = 2) -> bool:
     return int(np.count_nonzero(counts >= min_per_class)) < 2
 
 
-def cold_start(X: Any, *, k: int, rng: np.random.Generator, sample_size: int = _COLD_START_SAMPLE) -> np.ndarray:
+def cold_start(
+    X: Any, *, k: int, rng: np.random.Generator, sample_size: int = _COLD_START_SAMPLE
+) -> np.ndarray:
     """Representative items to label first, before any model exists.
 
     Clusters (at most ``sample_size`` sampled rows of) X into k groups with
@@ -153,7 +159,9 @@ def cold_start(X: Any, *, k: int, rng: np.random.Generator, sample_size: int = _
         return np.empty(0, dtype=np.int64)
     sample = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
     Xs = X[sample]
-    km = MiniBatchKMeans(n_clusters=k, n_init=3, batch_size=1024, random_state=int(rng.integers(2**31 - 1)))
+    km = MiniBatchKMeans(
+        n_clusters=k, n_init=3, batch_size=1024, random_state=int(rng.integers(2**31 - 1))
+    )
     with warnings.catch_warnings():
         # Fewer distinct points than k (duplicates) is fine: we fill up below.
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -212,12 +220,14 @@ def rank_pool(
         return _with_batch(base, _order_by_score(base, rng)[:batch])
     base = score_pool(strategy, proba, rng=rng, multi_label=multi_label)
     if label_counts is not None:
-        base = class_balance_boost(base, proba, label_counts, weight=balance_weight) / (1.0 + balance_weight)
+        boosted = class_balance_boost(base, proba, label_counts, weight=balance_weight)
+        base = boosted / (1.0 + balance_weight)
     if X is None:
         chosen = _order_by_score(base, rng)[:batch]
     else:
         chosen = diverse_top_k(base, X, k=batch, candidates_factor=candidates_factor, rng=rng)
-        chosen = chosen[np.argsort(-base[chosen], kind="stable")]  # best score first within the batch
+        # Serve the best-scored first within the batch.
+        chosen = chosen[np.argsort(-base[chosen], kind="stable")]
     return _with_batch(base, chosen)
 
 

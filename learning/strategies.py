@@ -15,7 +15,7 @@ No Django imports here: this module is pure numpy.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -95,7 +95,9 @@ def _entropy(p: np.ndarray) -> np.ndarray:
     return terms.sum(axis=1) / np.log(k)
 
 
-def _scored(fn: Callable[[np.ndarray], np.ndarray], proba: np.ndarray, multi_label: bool) -> np.ndarray:
+def _scored(
+    fn: Callable[[np.ndarray], np.ndarray], proba: np.ndarray, multi_label: bool
+) -> np.ndarray:
     p = validate_proba(proba, multi_label=multi_label)
     out = _per_label(fn, p) if multi_label else fn(p)
     return np.clip(out, 0.0, 1.0)

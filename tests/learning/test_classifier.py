@@ -22,7 +22,9 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return X / 16.0, y
 
 
-def _blobs(seed: int, classes: list[int], per_class: int = 20, dim: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def _blobs(
+    seed: int, classes: list[int], per_class: int = 20, dim: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     centers = rng.normal(0, 1, size=(max(classes) + 1, dim))
     y = np.repeat(classes, per_class)
@@ -86,16 +88,24 @@ def test_multi_label_with_one_label_keeps_one_column() -> None:
 
 def test_cv_metrics_on_digits_are_high_and_honest(digits: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = digits
-    metrics = cross_validated_metrics(X[:400], y[:400], multi_label=False, n_classes=10, folds=3, seed=0)
+    metrics = cross_validated_metrics(
+        X[:400], y[:400], multi_label=False, n_classes=10, folds=3, seed=0
+    )
     assert metrics["n_labels"] == 400 and metrics["folds"] == 3
     assert 0.85 < metrics["accuracy"] < 1.0
     assert 0.85 < metrics["macro_f1"] < 1.0
 
 
-def test_cv_metrics_degrade_gracefully_with_tiny_classes(digits: tuple[np.ndarray, np.ndarray]) -> None:
+def test_cv_metrics_degrade_gracefully_with_tiny_classes(
+    digits: tuple[np.ndarray, np.ndarray],
+) -> None:
     X, y = digits
-    idx = np.concatenate([np.flatnonzero(y == 0)[:10], np.flatnonzero(y == 1)[:10], np.flatnonzero(y == 7)[:1]])
-    metrics = cross_validated_metrics(X[idx], y[idx], multi_label=False, n_classes=10, folds=5, seed=0)
+    idx = np.concatenate(
+        [np.flatnonzero(y == 0)[:10], np.flatnonzero(y == 1)[:10], np.flatnonzero(y == 7)[:1]]
+    )
+    metrics = cross_validated_metrics(
+        X[idx], y[idx], multi_label=False, n_classes=10, folds=5, seed=0
+    )
     assert metrics["folds"] == 5
     assert 0.0 <= metrics["macro_f1"] <= 1.0
     assert metrics["accuracy"] >= 0.9  # the lone 7 is missed, the 0s and 1s are not
@@ -103,7 +113,9 @@ def test_cv_metrics_degrade_gracefully_with_tiny_classes(digits: tuple[np.ndarra
 
 def test_cv_metrics_with_fewer_items_than_folds() -> None:
     X = np.array([[0.0], [1.0], [0.1]])
-    metrics = cross_validated_metrics(X, np.array([0, 1, 0]), multi_label=False, n_classes=2, folds=5)
+    metrics = cross_validated_metrics(
+        X, np.array([0, 1, 0]), multi_label=False, n_classes=2, folds=5
+    )
     assert metrics["folds"] == 3 and metrics["n_labels"] == 3
     one = cross_validated_metrics(X[:1], np.array([0]), multi_label=False, n_classes=2)
     assert np.isnan(one["accuracy"]) and one["n_labels"] == 1

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from learning.selection import class_balance_boost, cold_start, diverse_top_k, needs_cold_start, rank_pool
+from learning.selection import (
+    class_balance_boost,
+    cold_start,
+    diverse_top_k,
+    needs_cold_start,
+    rank_pool,
+)
 
 
 def _duplicated_pool(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +163,9 @@ def test_rank_pool_cold_start_path() -> None:
 
 
 def test_rank_pool_random_needs_no_model() -> None:
-    priority = rank_pool("random", None, np.zeros((30, 2)), None, batch=5, rng=np.random.default_rng(2))
+    priority = rank_pool(
+        "random", None, np.zeros((30, 2)), None, batch=5, rng=np.random.default_rng(2)
+    )
     assert (priority > 1).sum() == 5
     np.testing.assert_allclose(np.sort(priority)[-5:], 2.0 - np.arange(5)[::-1] / 5)
 

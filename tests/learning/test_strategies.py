@@ -25,7 +25,9 @@ class StrategyContract:
     unsure = np.array([0.40, 0.38, 0.12, 0.10])
 
     def score(self, proba: np.ndarray, *, seed: int = 0, multi_label: bool = False) -> np.ndarray:
-        return score_pool(self.name, proba, rng=np.random.default_rng(seed), multi_label=multi_label)
+        return score_pool(
+            self.name, proba, rng=np.random.default_rng(seed), multi_label=multi_label
+        )
 
     def test_is_registered(self) -> None:
         assert self.name in STRATEGIES
