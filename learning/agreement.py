@@ -8,9 +8,9 @@ Two layers, one rule for "cannot be computed":
 
 * low-level functions (``cohen_kappa``, ``fleiss_kappa``, ``krippendorff_alpha_nominal``, ...) return a
   plain float or raise :class:`NotEnoughData` (a ``ValueError``) with a readable reason;
-* high-level functions (``agreement``, ``per_label_agreement``, ``annotator_agreement``,
-  ``multilabel_agreement``) never raise on thin data: they return :class:`Agreement` with
-  ``value=None`` and ``reason`` set. Neither layer ever returns NaN.
+* high-level functions (``agreement``, ``per_label_agreement``, ``multilabel_agreement``,
+  :func:`learning.annotator_agreement.annotator_agreement`) never raise on thin data: they return
+  :class:`Agreement` with ``value=None`` and ``reason`` set. Neither layer ever returns NaN.
 
 When every rating falls in one category, chance agreement is 1 and the formulas divide 0 by 0; we define
 the coefficient as 1.0 (observed agreement is then perfect too). sklearn returns NaN, krippendorff raises.
@@ -58,7 +58,9 @@ def as_rating_matrix(M, n_categories: int | None = None) -> np.ndarray:
 def category_counts(M, n_categories: int) -> np.ndarray:
     """Per-item category counts, shape (N, K): ``counts[u, k]`` = annotators who gave item u label k."""
     M = as_rating_matrix(M, n_categories)
-    flat = np.bincount(np.nonzero(M >= 0)[0] * n_categories + M[M >= 0], minlength=M.shape[0] * n_categories)
+    flat = np.bincount(
+        np.nonzero(M >= 0)[0] * n_categories + M[M >= 0], minlength=M.shape[0] * n_categories
+    )
     return flat.reshape(M.shape[0], n_categories)
 
 
@@ -128,7 +130,10 @@ def pairwise_cohen(M, n_categories: int | None = None) -> dict[tuple[int, int], 
     np.add.at(C, (inverse, la, lb), 1)
     kappas, n = _kappa_from_confusion(C), C.sum(axis=(1, 2))
     R = M.shape[1]
-    return {(int(p // R), int(p % R)): (float(k), int(c)) for p, k, c in zip(pair_ids, kappas, n)}
+    return {
+        (int(p // R), int(p % R)): (float(k), int(c))
+        for p, k, c in zip(pair_ids, kappas, n, strict=True)
+    }
 
 
 def fleiss_kappa_from_counts(counts) -> float:
@@ -136,7 +141,9 @@ def fleiss_kappa_from_counts(counts) -> float:
     counts = np.asarray(counts, dtype=np.float64)
     n = counts.sum(axis=1)
     if counts.shape[0] == 0 or n[0] < 2 or np.any(n != n[0]):
-        raise NotEnoughData("Fleiss' kappa needs >= 1 item and the same number (>= 2) of ratings per item")
+        raise NotEnoughData(
+            "Fleiss' kappa needs >= 1 item and the same number (>= 2) of ratings per item"
+        )
     p_j = counts.sum(axis=0) / counts.sum()
     P_bar = np.mean(((counts * counts).sum(axis=1) - n) / (n * (n - 1)))
     P_e = float(np.sum(p_j * p_j))
@@ -224,61 +231,34 @@ def agreement(M, *, n_categories: int, metric: str = "krippendorff_alpha") -> Ag
         return Agreement(None, n_items, n_ann, str(exc))
 
 
-def per_label_agreement(M, *, n_categories: int, metric: str = "krippendorff_alpha") -> dict[int, Agreement]:
+def per_label_agreement(
+    M, *, n_categories: int, metric: str = "krippendorff_alpha"
+) -> dict[int, Agreement]:
     """One-vs-rest agreement per category (ratings binarised to "is k"); unused categories get None."""
     M = as_rating_matrix(M, n_categories)
-    return {k: _binary_agreement(np.where(M >= 0, M == k, MISSING), k, metric) for k in range(n_categories)}
+    return {
+        k: _binary_agreement(np.where(M >= 0, M == k, MISSING), k, metric)
+        for k in range(n_categories)
+    }
 
 
 def _binary_agreement(B: np.ndarray, label: int, metric: str) -> Agreement:
     if (B == 1).any():
         return agreement(B, n_categories=2, metric=metric)
-    m = (B >= 0).sum(axis=1)  # nobody chose the label: "all agree it is absent" would be a vacuous 1.0
-    return Agreement(None, int((m >= 2).sum()), int(m[m >= 2].sum()), f"label {label} was never used")
+    # nobody chose the label: "all agree it is absent" would be a vacuous 1.0
+    m = (B >= 0).sum(axis=1)
+    return Agreement(
+        None, int((m >= 2).sum()), int(m[m >= 2].sum()), f"label {label} was never used"
+    )
 
 
-@dataclass(frozen=True)
-class AnnotatorAgreement:
-    """One annotator vs the others: Cohen's kappa with each co-rater, averaged weighted by shared items
-    (``n_items`` = shared item-pairs), and the fraction of their items matching the consensus label."""
-
-    annotator: int
-    n_items: int
-    mean_pairwise_kappa: Agreement
-    with_consensus: Agreement
-
-
-def leave_one_out_consensus(M, annotator: int, n_categories: int) -> np.ndarray:
-    """Plurality label (N,) of every annotator except ``annotator``; ties -> lowest index; -1 if none."""
-    counts = category_counts(np.delete(as_rating_matrix(M, n_categories), annotator, axis=1), n_categories)
-    return np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), MISSING)
-
-
-def annotator_agreement(M, *, n_categories: int, consensus=None) -> list[AnnotatorAgreement]:
-    """Per-annotator agreement for every column of the (N, R) matrix ``M``.
-
-    ``consensus`` (N,) with -1 for unknown, e.g. a CROWDLAB consensus; by default each annotator is
-    compared with the leave-one-out plurality of the others, so nobody agrees with themselves.
-    """
-    M = as_rating_matrix(M, n_categories)
-    pairs = pairwise_cohen(M, n_categories)
-    result = []
-    for r in range(M.shape[1]):
-        mine = [(k, n) for (i, j), (k, n) in pairs.items() if r in (i, j)]
-        n_shared = sum(n for _, n in mine)
-        kappa = (Agreement(sum(k * n for k, n in mine) / n_shared, n_shared, 2 * n_shared) if mine
-                 else Agreement(None, 0, 0, "shares no item with another annotator"))
-        ref = (leave_one_out_consensus(M, r, n_categories) if consensus is None
-               else as_rating_matrix(np.reshape(consensus, (-1, 1)), n_categories).ravel())
-        n_both = int((both := (M[:, r] >= 0) & (ref >= 0)).sum())
-        with_consensus = (Agreement(float(np.mean(M[both, r] == ref[both])), n_both, n_both) if n_both
-                          else Agreement(None, 0, 0, "no rated item has a consensus label"))
-        result.append(AnnotatorAgreement(r, int((M[:, r] >= 0).sum()), kappa, with_consensus))
-    return result
-
-
-def multilabel_array(annotations: Iterable[tuple[int, int, Iterable[int]]], *, n_items: int,
-                     n_annotators: int, n_labels: int) -> np.ndarray:
+def multilabel_array(
+    annotations: Iterable[tuple[int, int, Iterable[int]]],
+    *,
+    n_items: int,
+    n_annotators: int,
+    n_labels: int,
+) -> np.ndarray:
     """(N, R, K) int8 array from ``(item, annotator, label_indices)`` records: 1 = chose label k,
     0 = annotated the item without k (an empty set is a real "none of these"), -1 = never annotated it."""
     Y = np.full((n_items, n_annotators, n_labels), MISSING, dtype=np.int8)
@@ -295,5 +275,7 @@ def multilabel_agreement(Y, *, metric: str = "krippendorff_alpha") -> dict[int, 
     """
     Y = np.asarray(Y).astype(np.int64)
     if Y.ndim != 3:
-        raise ValueError(f"multi-label array must be (items, annotators, labels), got shape {Y.shape}")
+        raise ValueError(
+            f"multi-label array must be (items, annotators, labels), got shape {Y.shape}"
+        )
     return {k: _binary_agreement(Y[:, :, k], k, metric) for k in range(Y.shape[2])}
