@@ -89,6 +89,9 @@ class Annotation(models.Model):
     """One person's label(s) for one item. Imported labels have no annotator."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    # Denormalized from the item: every bulk read (agreement, training labels,
+    # exports, "labels since the last job") is per project.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -122,7 +125,10 @@ class Annotation(models.Model):
                 name="annotation_one_import_per_item",
             ),
         ]
-        indexes = [models.Index(fields=["annotator", "item"], name="annotation_by_annotator")]
+        indexes = [
+            models.Index(fields=["annotator", "item"], name="annotation_by_annotator"),
+            models.Index(fields=["project", "id"], name="annotation_by_project"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.item_id}: {self.labels}"

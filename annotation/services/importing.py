@@ -214,7 +214,9 @@ class _Importer:
         items = [self._item(d) for d in drafts]
         Item.objects.bulk_create(items, batch_size=CHUNK)
         annotations = [
-            Annotation(item=item, labels=d.labels, source=AnnotationSource.IMPORT)
+            Annotation(
+                item=item, project=self.project, labels=d.labels, source=AnnotationSource.IMPORT
+            )
             for item, d in zip(items, drafts, strict=True)
             if d.labels
         ]

@@ -22,9 +22,9 @@ logger = logging.getLogger(__name__)
 # kind -> dotted path of ``handler(job, report_progress) -> result dict``.
 JOB_HANDLERS: dict[str, str] = {
     JobKind.IMPORT: "annotation.services.importing.import_job_handler",
-    JobKind.ACTIVE_LEARNING: "learning.services.active_learning_job_handler",
-    JobKind.LABEL_ISSUES: "learning.services.label_issues_job_handler",
-    JobKind.AGREEMENT: "learning.services.agreement_job_handler",
+    JobKind.ACTIVE_LEARNING: "learning.services.active_learning.active_learning_job_handler",
+    JobKind.LABEL_ISSUES: "learning.services.label_issues.label_issues_job_handler",
+    JobKind.AGREEMENT: "learning.services.agreement.agreement_job_handler",
     JobKind.SNAPSHOT: "annotation.services.snapshots.snapshot_job_handler",
 }
 COALESCED_KINDS = frozenset(
@@ -56,6 +56,11 @@ def job_enqueue(
     """
     if kind not in JobKind.values:
         raise ValueError(f"Unknown job kind {kind!r}.")
+    params = dict(params or {})
+    if kind in COALESCED_KINDS and "watermark" not in params:
+        from annotation.services.triggers import annotation_watermark
+
+        params["watermark"] = annotation_watermark(project=project)
     if kind in COALESCED_KINDS:
         waiting = Job.objects.filter(project=project, kind=kind, status=JobStatus.QUEUED).first()
         if waiting:
@@ -63,7 +68,7 @@ def job_enqueue(
     try:
         with transaction.atomic():
             job = Job.objects.create(
-                project=project, kind=kind, params=params or {}, created_by=user
+                project=project, kind=kind, params=params, created_by=user
             )
     except IntegrityError:  # a concurrent request queued one first
         return Job.objects.get(project=project, kind=kind, status=JobStatus.QUEUED), False
