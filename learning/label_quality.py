@@ -67,8 +67,8 @@ def find_label_issues(
 
     Classes absent from ``labels`` are dropped and the remaining columns renormalised before cleanlab
     sees them (it cannot estimate noise rates for a class with no examples); indices map back to the
-    original K. With fewer than ``MIN_PER_CLASS`` items per present class, nothing is flagged and
-    ``note`` explains why; quality scores are still returned.
+    original K. With fewer than two classes, or fewer than ``MIN_PER_CLASS`` items per present class
+    on average, nothing is flagged and ``note`` explains why; quality scores are still returned.
     """
     labels = np.asarray(labels, dtype=np.int64).ravel()
     pred_probs = _check_probs(pred_probs, labels.size)
@@ -100,7 +100,7 @@ def find_label_issues(
     if present.size < 2 or labels.size < MIN_PER_CLASS * present.size:
         note = (
             f"too few labelled items to search for label issues: {labels.size} items over "
-            f"{present.size} class(es) (need >= 2 classes and >= {MIN_PER_CLASS} items per class)"
+            f"{present.size} class(es) (need >= 2 classes and >= {MIN_PER_CLASS} items per class on average)"
         )
         return result(np.zeros(0, dtype=np.int64), note)
     ranked = _cl_find_label_issues(
@@ -132,7 +132,9 @@ def majority_vote(
     """
     M = as_rating_matrix(M, n_categories)
     if n_categories is None:
-        n_categories = pred_probs.shape[1] if pred_probs is not None else max(int(M.max()) + 1, 1)
+        n_categories = (
+            np.shape(pred_probs)[1] if pred_probs is not None else max(int(M.max()) + 1, 1)
+        )
     counts = category_counts(M, n_categories)
     n = counts.sum(axis=1)
     tied = counts == counts.max(axis=1, keepdims=True)
