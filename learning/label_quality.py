@@ -133,7 +133,9 @@ def majority_vote(
     M = as_rating_matrix(M, n_categories)
     if n_categories is None:
         n_categories = (
-            np.shape(pred_probs)[1] if pred_probs is not None else max(int(M.max()) + 1, 1)
+            np.shape(pred_probs)[1]
+            if pred_probs is not None
+            else (max(int(M.max()) + 1, 1) if M.size else 1)
         )
     counts = category_counts(M, n_categories)
     n = counts.sum(axis=1)
