@@ -1,0 +1,95 @@
+# Quorum: one command to run it, one to test it.
+#
+#   make run      set up .venv, migrate, seed the demo, start web + Celery worker + beat (honcho)
+#   make test     set up .venv, run pytest            (make test PYTEST_ARGS="-k queue tests/annotation")
+#   make lint     ruff check + ruff format --check
+#   make bench-X  run bench/X.py                      (BENCH_ARGS=...; SERVICES=1 for PostgreSQL+Redis)
+#   make services-start | services-stop              local PostgreSQL 15 + Redis (scripts/services.sh)
+#
+# Defaults need no server: SQLite and the filesystem Celery broker under var/. Set DATABASE_URL /
+# REDIS_URL (e.g. `eval "$$(scripts/services.sh env)"`) to use PostgreSQL and Redis instead.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Prefer the Python the project targets; fall back to whatever python3 is.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+CHROMIUM := /usr/bin/chromium
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv run test lint format services-start services-stop
+
+help:
+	@sed -n '3,7s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+# --- environment ------------------------------------------------------------------------------
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); python3 -m venv $(VENV); }
+
+# The stamp is newer than requirements.txt after a successful install, so an unchanged
+# requirements.txt costs nothing; a failed install leaves no stamp and is retried next time.
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PY) -m pip install -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+var:
+	mkdir -p var
+
+# --- run --------------------------------------------------------------------------------------
+
+# DEBUG=1 (overridable) because production settings refuse to start without real secrets.
+run: export DEBUG ?= 1
+run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+run: export PYTHONUNBUFFERED := 1
+run: venv | var
+	python manage.py migrate --noinput
+	python manage.py seed_demo
+	honcho start -f Procfile.dev
+
+# --- test -------------------------------------------------------------------------------------
+
+# Settings refuse to import without SECRET_KEY when DEBUG is off, and tests run with DEBUG off
+# (production-like): give them a throwaway key unless the caller set one.
+# pytest exit 5 ("no tests ran") already fails the target; the message says why.
+test: export SECRET_KEY ?= insecure-test-only-key
+test: venv
+	@test -x $(CHROMIUM) || { echo "make test: $(CHROMIUM) is missing; browser tests need it:" \
+		"apt-get install chromium" >&2; exit 1; }
+	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing." >&2; fi; \
+	exit $$rc
+
+# --- lint -------------------------------------------------------------------------------------
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# --- services and benchmarks ------------------------------------------------------------------
+
+services-start:
+	bash scripts/services.sh start
+
+services-stop:
+	bash scripts/services.sh stop
+
+# SERVICES=1: start local PostgreSQL + Redis first and point the benchmark at them.
+bench-%: venv | var
+	@test -f bench/$*.py || { echo "make: no benchmark bench/$*.py" >&2; exit 1; }
+	@if [ "$${SERVICES:-0}" = 1 ]; then bash scripts/services.sh start; \
+		service_env="$$(bash scripts/services.sh env)"; eval "$$service_env"; fi; \
+	$(PY) bench/$*.py $(BENCH_ARGS)
