@@ -73,3 +73,15 @@ def client_for():
 def api(client_for, manager):
     """An API client signed in as the project's manager."""
     return client_for(manager)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI (QUORUM_REQUIRE_SERVICES=1) a skipped test is a failed test."""
+    if os.environ.get("QUORUM_REQUIRE_SERVICES") != "1" or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        for report in skipped:
+            reporter.write_line(f"SKIPPED IN CI (counts as failure): {report.nodeid}", red=True)
+        session.exitstatus = 1
