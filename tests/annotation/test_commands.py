@@ -55,7 +55,9 @@ def test_bad_rows_print_a_table_import_nothing_and_fail(project, tmp_path):
     assert lines[0].split() == ["row", "field", "message"]
     assert lines[1].split(None, 2) == ["2", "text", "The text is empty."]
     assert lines[2].split(None, 2) == [
-        "3", "label", "Unknown label 'happy'; the project's labels are: negative, neutral, positive."
+        "3",
+        "label",
+        "Unknown label 'happy'; the project's labels are: negative, neutral, positive.",
     ]
     assert Item.objects.count() == 0 and ImportBatch.objects.count() == 0
 
