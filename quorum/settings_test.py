@@ -1,9 +1,26 @@
-"""Test settings: the real settings, with a throwaway secret and fast password hashing."""
+"""Test settings: the real settings, with a throwaway secret and fast password hashing.
+
+Integration tests run a real Celery worker in a subprocess, and that worker must
+see the rows the test wrote. An in-memory SQLite database lives in one process
+only, so the SQLite test database is a file (one per test run: several people
+may run the suite at once on one machine). The worker reads the same file
+through ``SQLITE_PATH``; PostgreSQL needs nothing special (the worker gets
+``DATABASE_URL`` naming the test database).
+"""
 
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 
 from quorum.settings import *  # noqa: E402,F403
+from quorum.settings import DATABASES, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    _test_db_dir = VAR_DIR / "test-db"
+    _test_db_dir.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_db_dir / f"test_{os.getpid()}.sqlite3")}
+
+# A per-run queue name keeps a test worker off a broker (Redis) that others share.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("QUORUM_CELERY_QUEUE", "celery")
