@@ -1,40 +1,85 @@
 """When is an item done? Adaptive overlap.
 
-An item needs ``project.overlap`` distinct annotators. When that many have
-labeled it and they disagree (fewer than ``min_item_agreement`` of them chose the
-most common label set), it needs one more, up to ``project.max_overlap``.
+An item needs ``project.overlap`` distinct annotators (the minimum). When that many have labeled it
+and they disagree (fewer than ``min_item_agreement`` of them chose the most common label set), or the
+label-quality job found its consensus doubtful (``consensus_quality`` below ``min_item_agreement``
+passed in by that job right after scoring), it needs one more, up to ``project.max_overlap``.
+
+The required overlap is recomputed from the annotations in the order they arrived rather than
+bumped by one per call: the first ``overlap`` annotations decide whether a next one is needed, the
+first ``overlap + 1`` whether another, and so on. So a repeated call (a retry, a skip, a lease
+release) never adds an annotator twice. It never goes down either: someone may already hold a lease
+for the extra annotation.
+
 Called inside the transaction that saves an annotation, with the item locked.
 """
 
 from collections import Counter
+from collections.abc import Sequence
 
 from annotation.models import Annotation, AnnotationSource, Item, ItemStatus, Project
 
 
-def item_agreement(label_sets: list[tuple[str, ...]]) -> float:
+def item_agreement(label_sets: Sequence[tuple[str, ...]]) -> float:
     """Share of annotations that agree with the most common label set (1.0 for <= 1)."""
     if len(label_sets) <= 1:
         return 1.0
     return Counter(label_sets).most_common(1)[0][1] / len(label_sets)
 
 
-def item_refresh_status(*, item: Item, project: Project) -> Item:
-    """Recount the item's annotations and decide its status and required overlap."""
+def required_overlap(
+    label_sets: Sequence[tuple[str, ...]],
+    *,
+    overlap: int,
+    max_overlap: int,
+    min_agreement: float,
+    consensus_quality: float | None = None,
+) -> int:
+    """How many annotators an item needs, given its label sets in arrival order.
+
+    ``consensus_quality`` (0..1, higher is better) counts only when it was computed on all of
+    ``label_sets``; the caller passes None otherwise.
+    """
+    ceiling = max(max_overlap, overlap)
+    required = overlap
+    while required < ceiling and len(label_sets) >= required:
+        first = label_sets[:required]
+        doubtful = item_agreement(first) < min_agreement or (
+            consensus_quality is not None
+            and len(first) == len(label_sets)
+            and consensus_quality < min_agreement
+        )
+        if not doubtful:
+            break
+        required += 1  # disagreement: one more pair of eyes
+    return required
+
+
+def item_refresh_status(*, item: Item, project: Project, consensus_fresh: bool = False) -> Item:
+    """Recount the item's annotations and decide its status and required overlap.
+
+    ``consensus_fresh``: the caller (the label-quality job) has just scored ``item.consensus_quality``
+    on the item's current annotations, so a low score may ask for one more annotator. Otherwise the
+    stored score predates the newest annotation and is ignored.
+    """
     label_sets = [
-        tuple(sorted(labels))
+        tuple(sorted(labels or ()))
         for labels in Annotation.objects.filter(item=item)
         .exclude(source=AnnotationSource.REVIEW)
+        .order_by("id")
         .values_list("labels", flat=True)
     ]
     item.annotation_count = len(label_sets)
-    required = max(item.required_overlap, project.overlap)
-    if (
-        item.annotation_count >= required
-        and required < project.max_overlap
-        and item_agreement(label_sets) < project.min_item_agreement
-    ):
-        required += 1  # disagreement: one more pair of eyes
-    item.required_overlap = min(required, project.max_overlap)
+    needed = required_overlap(
+        label_sets,
+        overlap=project.overlap,
+        max_overlap=project.max_overlap,
+        min_agreement=project.min_item_agreement,
+        consensus_quality=item.consensus_quality if consensus_fresh else None,
+    )
+    item.required_overlap = min(
+        max(item.required_overlap, needed), max(project.max_overlap, project.overlap)
+    )
     done = item.annotation_count >= item.required_overlap or item.final_labels is not None
     item.status = ItemStatus.COMPLETE if done else ItemStatus.OPEN
     item.save(update_fields=["annotation_count", "required_overlap", "status"])
