@@ -192,7 +192,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 660)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Fresh agreement numbers for projects that got new multi-annotated items (enqueue only).
+    "agreement-sweep": {
+        "task": "learning.agreement_tasks.enqueue_agreement_jobs",
+        "schedule": env_int("AGREEMENT_SWEEP_SECONDS", 900),
+    },
+}
 
 # --- logging ----------------------------------------------------------------
 LOGGING = {
