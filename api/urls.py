@@ -7,6 +7,14 @@ from rest_framework.routers import DefaultRouter
 
 from api.views.items import ImportView, ItemViewSet
 from api.views.jobs import ExportView, JobViewSet, ProjectJobViewSet
+from api.views.labeling import (
+    AnnotationView,
+    HistoryView,
+    ItemAnnotationView,
+    ItemSkipView,
+    NextView,
+    ProgressView,
+)
 from api.views.projects import MemberViewSet, ProjectViewSet, UserViewSet
 
 class OptionalSlashRouter(DefaultRouter):
@@ -44,5 +52,12 @@ urlpatterns = [
     project_route("export", ExportView.as_view(), "project-export"),
     project_route("jobs", ProjectJobViewSet.as_view({"get": "list", "post": "create"}),
                   "project-jobs"),
+    project_route("next", NextView.as_view(), "project-next"),
+    project_route("history", HistoryView.as_view(), "project-history"),
+    project_route("progress", ProgressView.as_view(), "project-progress"),
+    re_path(r"^items/(?P<pk>\d+)/annotations/?$", ItemAnnotationView.as_view(),
+            name="item-annotations"),
+    re_path(r"^items/(?P<pk>\d+)/skip/?$", ItemSkipView.as_view(), name="item-skip"),
+    re_path(r"^annotations/(?P<pk>\d+)/?$", AnnotationView.as_view(), name="annotation-detail"),
     *router.urls,
 ]  # fmt: skip

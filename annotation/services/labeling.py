@@ -1,0 +1,237 @@
+"""The annotator's queue and the labels people give: next, submit, update, skip.
+
+Concurrency design
+------------------
+PostgreSQL: ``queue_next`` locks the head of the candidate queue with
+``SELECT ... FOR UPDATE SKIP LOCKED`` (so concurrent annotators never wait on
+each other), then, holding the item's row lock, re-counts the other annotators'
+unexpired leases in a new statement before taking its own. Everyone who leases
+or labels an item holds that row lock while doing so, so the re-count sees every
+committed lease: an item is never leased beyond its overlap, also when the
+overlap is above one (where the candidate statement's older snapshot alone
+could miss a lease committed a moment earlier).
+
+SQLite: ``select_for_update`` is a no-op, but the settings open every
+transaction with ``BEGIN IMMEDIATE``, so writing transactions run one at a time
+and the same code is correct.
+
+Submits lock the item row, insert the annotation (the unique constraint on
+(item, annotator) makes a second label from the same person impossible), refresh
+the item's status and drop the lease in one transaction; the job triggers run
+after commit and can never fail the request.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotation.models import Annotation, AnnotationSource, Assignment, Item, Label, Project, Skip
+from annotation.queue_selectors import (
+    held_lease,
+    item_suggestion,
+    other_leases_count,
+    queue_candidates,
+)
+from annotation.services.overlap import item_refresh_status
+from annotation.services.triggers import labels_changed
+
+logger = logging.getLogger(__name__)
+
+# How many locked candidates to try before giving up on a request. A candidate is
+# only rejected after locking when another lease committed in the same instant.
+MAX_CLAIM_ATTEMPTS = 5
+
+
+class AlreadyAnnotated(Exception):
+    """The annotator already labeled this item; ``annotation_id`` is that label."""
+
+    def __init__(self, annotation_id: int | None):
+        super().__init__(f"You already labeled this item (annotation {annotation_id}).")
+        self.annotation_id = annotation_id
+
+
+def queue_next(
+    *, project: Project, annotator: AbstractBaseUser, exclude_ids: Iterable[int] = ()
+) -> Assignment | None:
+    """Lease the annotator's next item, or return None when nothing is left for them.
+
+    A lease the annotator still holds is returned again (a reload burns no items).
+    ``exclude_ids`` lets the page prefetch: items listed there (typically the one
+    on screen) keep their leases but are not returned, so the next one is leased.
+    """
+    exclude = tuple(exclude_ids)
+    now = timezone.now()
+    held = held_lease(project=project, annotator=annotator, now=now, exclude_ids=exclude)
+    if held is not None:
+        return held
+    with transaction.atomic():
+        return _claim_next(project=project, annotator=annotator, now=now, exclude=exclude)
+
+
+def _claim_next(
+    *, project: Project, annotator: AbstractBaseUser, now, exclude: Sequence[int]
+) -> Assignment | None:
+    rejected: list[int] = []
+    for _ in range(MAX_CLAIM_ATTEMPTS):
+        candidates = queue_candidates(
+            project=project, annotator=annotator, now=now, exclude_ids=(*exclude, *rejected)
+        )
+        item = candidates.select_for_update(skip_locked=True).first()
+        if item is None:
+            return None
+        # A new statement, after the lock: sees every lease committed before it.
+        taken = item.annotation_count + other_leases_count(item=item, annotator=annotator, now=now)
+        if taken < item.required_overlap:
+            return _lease(project=project, item=item, annotator=annotator, now=now)
+        rejected.append(item.pk)
+    return None
+
+
+def _lease(*, project: Project, item: Item, annotator: AbstractBaseUser, now) -> Assignment:
+    """Insert the lease, or renew the annotator's expired one on this item (one statement)."""
+    lease = Assignment(
+        item=item,
+        annotator=annotator,
+        project=project,
+        created_at=now,
+        expires_at=now + timedelta(minutes=project.lease_minutes),
+    )
+    Assignment.objects.bulk_create(
+        [lease],
+        update_conflicts=True,
+        unique_fields=["item", "annotator"],
+        update_fields=["created_at", "expires_at", "project"],
+    )
+    lease.item = item
+    return lease
+
+
+def clean_labels(*, project: Project, labels: Sequence[str]) -> list[str]:
+    """Check label names against the project's label set; duplicates dropped, order kept."""
+    names = list(dict.fromkeys(str(name) for name in labels))
+    if not names:
+        raise ValidationError({"labels": ["Give at least one label."]})
+    known = set(Label.objects.filter(project=project).values_list("name", flat=True))
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
+        raise ValidationError(
+            {
+                "labels": [
+                    f"Unknown label {listed}; this project's labels are: {', '.join(sorted(known))}."
+                ]
+            }
+        )
+    if len(names) > 1 and not project.multi_label:
+        raise ValidationError(
+            {"labels": [f"This project takes one label per item; got {len(names)}."]}
+        )
+    return names
+
+
+def annotation_submit(
+    *,
+    item: Item,
+    annotator: AbstractBaseUser,
+    labels: Sequence[str],
+    time_spent_ms: int | None = None,
+    suggestion_accepted: bool | None = None,
+) -> Annotation:
+    """Record the annotator's label(s) for the item, durably and exactly once.
+
+    Raises ``ValidationError`` for labels outside the project's set (or several on
+    a single-label project) and ``AlreadyAnnotated`` when this annotator already
+    labeled the item.
+    """
+    project = item.project
+    names = clean_labels(project=project, labels=labels)
+    try:
+        with transaction.atomic():
+            locked = Item.objects.select_for_update().get(pk=item.pk)
+            suggestion = item_suggestion(project=project, item=locked)
+            shown = suggestion["label"] if suggestion else ""
+            if shown and suggestion_accepted is None:
+                suggestion_accepted = names == [shown]
+            annotation = Annotation.objects.create(
+                item=locked,
+                project=project,
+                annotator=annotator,
+                labels=names,
+                source=AnnotationSource.HUMAN,
+                time_spent_ms=time_spent_ms,
+                suggestion=shown,
+                suggestion_accepted=suggestion_accepted if shown else None,
+                model_version_id=locked.scored_by_id,
+            )
+            item_refresh_status(item=locked, project=project)
+            Assignment.objects.filter(item=locked, annotator=annotator).delete()
+            _labels_changed_on_commit(project.pk)
+    except IntegrityError:
+        existing = (
+            Annotation.objects.filter(item=item, annotator=annotator)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if existing is None:
+            raise  # some other constraint: not a duplicate label
+        raise AlreadyAnnotated(existing) from None
+    return annotation
+
+
+def annotation_update(
+    *,
+    annotation: Annotation,
+    annotator: AbstractBaseUser,
+    labels: Sequence[str],
+    time_spent_ms: int | None = None,
+) -> Annotation:
+    """Change the annotator's own label(s); the item's status is recomputed."""
+    if annotation.annotator_id != annotator.pk:
+        raise Annotation.DoesNotExist("Only your own annotations can be changed.")
+    project = annotation.project
+    names = clean_labels(project=project, labels=labels)
+    with transaction.atomic():
+        locked = Item.objects.select_for_update().get(pk=annotation.item_id)
+        annotation.labels = names
+        fields = ["labels", "updated_at"]
+        if annotation.suggestion:
+            annotation.suggestion_accepted = names == [annotation.suggestion]
+            fields.append("suggestion_accepted")
+        if time_spent_ms is not None:
+            annotation.time_spent_ms = (annotation.time_spent_ms or 0) + time_spent_ms
+            fields.append("time_spent_ms")
+        annotation.save(update_fields=fields)
+        item_refresh_status(item=locked, project=project)
+        _labels_changed_on_commit(project.pk)
+    return annotation
+
+
+def item_skip(*, item: Item, annotator: AbstractBaseUser, reason: str = "") -> tuple[Skip, bool]:
+    """Skip the item for this annotator (idempotent) and release their lease on it."""
+    with transaction.atomic():
+        skip, created = Skip.objects.get_or_create(
+            item=item, annotator=annotator, defaults={"reason": reason[:500]}
+        )
+        Assignment.objects.filter(item=item, annotator=annotator).delete()
+    return skip, created
+
+
+def _labels_changed_on_commit(project_id: int) -> None:
+    transaction.on_commit(lambda: labels_changed_safely(project_id=project_id))
+
+
+def labels_changed_safely(*, project_id: int) -> None:
+    """Run the job triggers; a broken broker or database hiccup is logged, never raised.
+
+    The label is already committed when this runs: failing the request now would
+    tell the annotator their label was lost when it was not.
+    """
+    try:
+        labels_changed(project_id=project_id)
+    except Exception:
+        logger.exception("label triggers failed for project %s (labels are saved)", project_id)

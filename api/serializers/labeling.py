@@ -1,0 +1,127 @@
+"""Request and response shapes of the labeling API (the queue, labels, skips, history)."""
+
+from rest_framework import serializers
+
+from annotation.models import Annotation, Assignment
+from annotation.queue_selectors import item_suggestion
+
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+MAX_EXCLUDED = 20
+
+
+def image_url(item) -> str | None:
+    return f"/media/items/{item.pk}" if item.image else None
+
+
+class NextQuerySerializer(serializers.Serializer):
+    """``?exclude=12,13``: items the page already holds (prefetch asks for another one)."""
+
+    exclude = serializers.CharField(required=False, allow_blank=True, max_length=400)
+
+    def validate_exclude(self, value: str) -> list[int]:
+        parts = [p for p in value.split(",") if p.strip()]
+        if len(parts) > MAX_EXCLUDED:
+            raise serializers.ValidationError(f"At most {MAX_EXCLUDED} items.")
+        try:
+            return [int(p) for p in parts]
+        except ValueError:
+            raise serializers.ValidationError("Comma-separated item ids.") from None
+
+
+class SuggestionSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    probability = serializers.FloatField(allow_null=True)
+
+
+class QueueItemSerializer(serializers.Serializer):
+    """The leased item as ``next`` returns it. Context: ``project``."""
+
+    id = serializers.IntegerField(source="item.pk")
+    external_id = serializers.CharField(source="item.external_id")
+    text = serializers.CharField(source="item.text")
+    image_url = serializers.SerializerMethodField()
+    meta = serializers.JSONField(source="item.meta")
+    lease_expires_at = serializers.DateTimeField(source="expires_at")
+    suggestion = serializers.SerializerMethodField()
+
+    def get_image_url(self, lease: Assignment) -> str | None:
+        return image_url(lease.item)
+
+    def get_suggestion(self, lease: Assignment) -> dict | None:
+        return item_suggestion(project=self.context["project"], item=lease.item)
+
+
+class LabelsInputSerializer(serializers.Serializer):
+    """``{"label": "x"}`` or ``{"labels": ["x", "y"]}``; validated into ``labels``."""
+
+    label = serializers.CharField(required=False, max_length=100)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=100
+    )
+    time_spent_ms = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_TIME_SPENT_MS
+    )
+
+    def validate(self, data: dict) -> dict:
+        if ("label" in data) == ("labels" in data):
+            raise serializers.ValidationError({"labels": ['Send either "label" or "labels".']})
+        if "label" in data:
+            data["labels"] = [data.pop("label")]
+        return data
+
+
+class AnnotationInputSerializer(LabelsInputSerializer):
+    suggestion_accepted = serializers.BooleanField(required=False, allow_null=True)
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Annotation
+        fields = [
+            "id", "item", "project", "labels", "source", "time_spent_ms", "suggestion",
+            "suggestion_accepted", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    annotation_id = serializers.IntegerField()
+
+
+class SkipInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class SkipSerializer(serializers.Serializer):
+    item = serializers.IntegerField(source="item_id")
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class HistoryItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    external_id = serializers.CharField()
+    text = serializers.CharField()
+    image_url = serializers.SerializerMethodField()
+    meta = serializers.JSONField()
+
+    def get_image_url(self, item) -> str | None:
+        return image_url(item)
+
+
+class HistoryEntrySerializer(AnnotationSerializer):
+    """One of my annotations with the item it labels, for the page's "go back"."""
+
+    item = HistoryItemSerializer()
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=20)
+    before = serializers.IntegerField(required=False, min_value=1)
+
+
+class ProgressSerializer(serializers.Serializer):
+    mine = serializers.IntegerField()
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
