@@ -18,6 +18,9 @@ class ModelVersion(models.Model):
     cv_accuracy = models.FloatField(null=True, blank=True)
     cv_macro_f1 = models.FloatField(null=True, blank=True)
     n_scored = models.PositiveIntegerField(default=0)
+    # zlib-compressed pickle of {featurizer state, fitted estimator, label names}: every
+    # worker that scores a chunk loads the model from here, so workers share no disk.
+    state = models.BinaryField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -28,3 +31,37 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} model v{self.version}"
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class ScoringChunk(models.Model):
+    """One item-id range of an active-learning job's pool, scored by whichever worker claims it.
+
+    Scores wait here (``scores``: compressed arrays) until every chunk is done; then they
+    are written to the items in one transaction, so the queue switches from the previous
+    model's order to the new one at once and a crashed job leaves the previous scores alone.
+    """
+
+    job = models.ForeignKey("annotation.Job", on_delete=models.CASCADE, related_name="+")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    status = models.CharField(
+        max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING
+    )
+    claim = models.CharField(max_length=64, blank=True, help_text="Who is scoring it.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    n_items = models.PositiveIntegerField(default=0)
+    scores = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="scoring_chunk_unique")
+        ]
