@@ -16,6 +16,7 @@ from api.views.labeling import (
     ProgressView,
 )
 from api.views.projects import MemberViewSet, ProjectViewSet, UserViewSet
+from api.views.stats import ProjectAgreementView, ProjectStatsView
 
 class OptionalSlashRouter(DefaultRouter):
     """``/api/projects/1`` and ``/api/projects/1/`` both work: scripts write either."""
@@ -59,5 +60,7 @@ urlpatterns = [
             name="item-annotations"),
     re_path(r"^items/(?P<pk>\d+)/skip/?$", ItemSkipView.as_view(), name="item-skip"),
     re_path(r"^annotations/(?P<pk>\d+)/?$", AnnotationView.as_view(), name="annotation-detail"),
+    project_route("stats", ProjectStatsView.as_view(), "project-stats"),
+    project_route("agreement", ProjectAgreementView.as_view(), "project-agreement"),
     *router.urls,
 ]  # fmt: skip

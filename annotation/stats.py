@@ -1,0 +1,211 @@
+"""Selectors for the data lead's dashboard and ``GET /api/projects/{id}/stats`` / ``agreement``.
+
+Every number is an aggregate query or a read of stored job output (agreement snapshots, model
+versions, the latest agreement run's coincidence matrix): opening the dashboard never recomputes
+agreement. Values are JSON-ready (no NaN; None where undefined, with a reason).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from annotation.models import (
+    AgreementSnapshot,
+    Annotation,
+    AnnotatorQuality,
+    IssueStatus,
+    ItemStatus,
+    Job,
+    JobKind,
+    JobStatus,
+    LabelIssue,
+    Project,
+)
+
+HOURS_SHOWN = 14 * 24
+
+
+def _usernames(ids) -> dict[str, str]:
+    users = get_user_model().objects.filter(pk__in={int(i) for i in ids if str(i).isdigit()})
+    return {str(pk): name for pk, name in users.values_list("pk", "username")}
+
+
+def _snapshot(row: dict) -> dict:
+    return {
+        "value": row["value"],
+        "n_items": row["n_items"],
+        "n_annotations": row["n_annotations"],
+        "reason": row["reason"] or None,
+    }
+
+
+def agreement_latest(*, project: Project) -> dict:
+    """Every scope of the latest agreement run: project metrics, labels, annotators, pairs."""
+    snapshots = AgreementSnapshot.objects.filter(project=project)
+    at = snapshots.aggregate(at=Max("created_at"))["at"]
+    result = {"computed_at": at, "project": {}, "labels": {}, "annotators": {}, "pairs": []}
+    if at is None:
+        return result | {"reason": "agreement has not been computed yet"}
+    rows = list(
+        snapshots.filter(created_at=at).values(
+            "metric", "scope", "scope_key", "value", "n_items", "n_annotations", "reason"
+        )
+    )
+    keys = [r["scope_key"] for r in rows if r["scope"] == "annotator"]
+    keys += [k for r in rows if r["scope"] == "pair" for k in r["scope_key"].split(":")]
+    names = _usernames(keys)
+    for row in rows:
+        scope, key, metric = row["scope"], row["scope_key"], row["metric"]
+        if scope == "project":
+            result["project"][metric] = _snapshot(row)
+        elif scope == "label":
+            result["labels"].setdefault(key, {})[metric] = _snapshot(row)
+        elif scope == "annotator":
+            result["annotators"].setdefault(names.get(key, key), {})[metric] = _snapshot(row)
+        elif scope == "pair":
+            a, _, b = key.partition(":")
+            pair = {"a": names.get(a, a), "b": names.get(b, b), "metric": metric}
+            result["pairs"].append(pair | _snapshot(row))
+    return result
+
+
+def agreement_history(*, project: Project, scope: str = "project", key: str = "") -> dict:
+    """The series per metric for one scope, oldest first: ``{metric: [{at, value, ...}]}``."""
+    rows = (
+        AgreementSnapshot.objects.filter(project=project, scope=scope, scope_key=key)
+        .order_by("created_at", "id")
+        .values("metric", "created_at", "value", "n_items", "n_annotations", "reason")
+    )
+    series: dict[str, list] = {}
+    for row in rows:
+        series.setdefault(row["metric"], []).append({"at": row["created_at"]} | _snapshot(row))
+    return {"scope": scope, "key": key, "series": series}
+
+
+def progress_stats(*, project: Project) -> dict:
+    """Done / total items, annotations per annotator, and labels per hour (last two weeks)."""
+    counts = project.items.aggregate(
+        total=Count("id"), done=Count("id", filter=Q(status=ItemStatus.COMPLETE))
+    )
+    human = Annotation.objects.filter(project=project, annotator__isnull=False)
+    per_annotator = list(
+        human.values("annotator__username")
+        .annotate(n=Count("id"))
+        .order_by("-n", "annotator__username")
+    )
+    since = timezone.now() - timedelta(hours=HOURS_SHOWN)
+    per_hour = (
+        human.filter(created_at__gte=since)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(n=Count("id"))
+        .order_by("hour")
+    )
+    return counts | {
+        "annotations": human.count(),
+        "per_annotator": [
+            {"annotator": r["annotator__username"], "annotations": r["n"]} for r in per_annotator
+        ],
+        "per_hour": [{"hour": r["hour"], "annotations": r["n"]} for r in per_hour],
+    }
+
+
+def label_distribution(*, project: Project) -> dict:
+    """Labels given (share of annotations carrying each label) vs the model's predicted labels
+    on the unlabeled pool (share of pool items predicted as each). Grouping by the stored label
+    list keeps this one aggregate query without database-specific JSON functions."""
+    names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
+    given: Counter[str] = Counter()
+    grouped = (
+        Annotation.objects.filter(project=project)
+        .values("labels")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in grouped:
+        given.update({name: row["n"] for name in set(row["labels"] or ())})
+    predicted = dict(
+        project.items.filter(annotation_count=0)
+        .exclude(predicted_label="")
+        .values("predicted_label")
+        .annotate(n=Count("id"))
+        .values_list("predicted_label", "n")
+    )
+    names += sorted((set(given) | set(predicted)) - set(names))
+    n_given, n_pred = sum(given.values()), sum(predicted.values())
+    return {
+        "labels": names,
+        "labeled": [given[n] for n in names],
+        "predicted": [predicted.get(n, 0) for n in names],
+        "labeled_share": [round(given[n] / n_given, 4) if n_given else 0 for n in names],
+        "predicted_share": [round(predicted.get(n, 0) / n_pred, 4) if n_pred else 0 for n in names],
+    }
+
+
+def annotator_stats(*, project: Project, latest: dict) -> list[dict]:
+    """Per annotator: agreement (from the latest run) and quality (from the label-quality job)."""
+    quality = {
+        r["annotator__username"]: r
+        for r in AnnotatorQuality.objects.filter(project=project).values(
+            "annotator__username", "score", "n_items", "method"
+        )
+    }
+    rows = []
+    for name in sorted(set(latest["annotators"]) | set(quality)):
+        agree, q = latest["annotators"].get(name, {}), quality.get(name, {})
+        rows.append(
+            {
+                "annotator": name,
+                "kappa": agree.get("cohen_kappa", {}).get("value"),
+                "consensus_agreement": agree.get("consensus_agreement", {}).get("value"),
+                "quality": q.get("score"),
+                "quality_method": q.get("method"),
+            }
+        )
+    return rows
+
+
+def latest_confusion(*, project: Project) -> dict:
+    """The label-by-label coincidence matrix of the latest successful agreement run: how often one
+    annotator's label met another's on the same item (symmetric; the diagonal is agreement)."""
+    job = (
+        Job.objects.filter(project=project, kind=JobKind.AGREEMENT, status=JobStatus.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .values("result")
+        .first()
+    )
+    result = (job or {}).get("result") or {}
+    if not result.get("coincidence"):
+        return {"labels": [], "matrix": [], "reason": "agreement has not been computed yet"}
+    return {"labels": result.get("categories", []), "matrix": result["coincidence"]}
+
+
+def learning_curve(*, project: Project) -> list[dict]:
+    return list(
+        project.model_versions.order_by("version").values(
+            "version", "n_labels", "cv_accuracy", "cv_macro_f1", "created_at"
+        )
+    )
+
+
+def project_stats(*, project: Project) -> dict:
+    """Everything the dashboard shows, in one JSON-ready dict."""
+    latest = agreement_latest(project=project)
+    return {
+        "progress": progress_stats(project=project),
+        "distribution": label_distribution(project=project),
+        "agreement": latest,
+        "agreement_history": agreement_history(project=project)["series"],
+        "annotators": annotator_stats(project=project, latest=latest),
+        "confusion": latest_confusion(project=project),
+        "learning_curve": learning_curve(project=project),
+        "open_issues": LabelIssue.objects.filter(
+            project=project, status=IssueStatus.OPEN
+        ).count(),
+    }
