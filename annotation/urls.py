@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotation.views import pages
+from annotation.views import manage, pages
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
@@ -9,4 +9,10 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("projects/<int:project_id>/", pages.project_detail, name="project-detail"),
     path("media/items/<int:item_id>", pages.item_media, name="item-media"),
+    # manager pages (annotation/views/manage.py)
+    path("projects/new", manage.project_new, name="manage-new"),
+    path("projects/guidelines-preview", manage.guidelines_preview, name="guidelines-preview"),
+    path("projects/<int:project_id>/settings", manage.project_settings, name="manage-settings"),
+    path("projects/<int:project_id>/import", manage.project_import, name="manage-import"),
+    path("projects/<int:project_id>/members", manage.project_members, name="manage-members"),
 ]

@@ -1,0 +1,246 @@
+"""Manager pages: create and configure a project, import items, manage members.
+
+Forms only validate; the services in ``annotation/services/`` write. The import
+page uploads through the REST import endpoint (session auth + CSRF header), so
+a large file becomes a background job exactly as it does for scripts.
+Non-members get 404 for a project's pages, members who are not managers 403.
+"""
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from annotation.guidelines import render_guidelines
+from annotation.models import Project, Role
+from annotation.selectors import CAN_MANAGE, project_counts, user_role
+from annotation.services.projects import (
+    PALETTE,
+    PROJECT_FIELDS,
+    membership_remove,
+    membership_set,
+    project_create,
+    project_update,
+)
+from annotation.views.pages import member_project_or_404
+
+MAX_PREVIEW_CHARS = 200_000
+SETTINGS_GROUPS = (
+    ("Project", ("name", "description", "data_type", "multi_label")),
+    ("Overlap", ("overlap", "max_overlap", "min_item_agreement", "lease_minutes")),
+    ("Queue and model", ("strategy", "fallback_order", "seed", "model_in_loop")),
+    ("Background jobs", ("retrain_every", "label_issues_every", "agreement_every")),
+)
+
+
+class ProjectForm(forms.Form):
+    """Every project setting, with the model's own fields, choices and help texts."""
+
+    def __init__(self, *args, lock_data_type: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(forms.fields_for_model(Project, fields=PROJECT_FIELDS))
+        self.fields["description"].widget.attrs["rows"] = 2
+        self.fields["guidelines"].widget.attrs.update(rows=14, placeholder="Markdown")
+        if lock_data_type:
+            self.fields["data_type"].disabled = True
+            self.fields["data_type"].help_text = "Fixed once the project has items."
+
+    def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(title, [self[name] for name in names]) for title, names in SETTINGS_GROUPS]
+
+
+def label_rows_from_post(post) -> list[dict[str, str]]:
+    """The label editor's rows, in page order: parallel ``label_name/color/key`` lists.
+
+    A row the browser sent without a valid colour gets one from the palette.
+    """
+    names, colors, keys = (post.getlist(f"label_{f}") for f in ("name", "color", "key"))
+    rows = []
+    for i, (name, color, key) in enumerate(zip(names, colors, keys, strict=False)):
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+            color = PALETTE[i % len(PALETTE)]
+        rows.append({"name": name.strip(), "color": color.lower(), "key": key.strip()})
+    return rows
+
+
+def _label_rows_for(project: Project | None) -> list[dict[str, str]]:
+    if project is None:
+        return [{"name": "", "color": PALETTE[i], "key": ""} for i in range(2)]
+    return [{"name": x.name, "color": x.color, "key": x.key} for x in project.labels.all()]
+
+
+def _apply_service_errors(form: forms.Form, exc: ValidationError, rows: list) -> list[str]:
+    """Put a service's errors on their form fields; return the label set's errors."""
+    label_errors: list[str] = []
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+    for field, field_messages in errors.items():
+        if field == "labels":
+            # "labels[2]: ..." -> "Label 'x': ..." (or "Row 3" for a row without a name).
+            for message in field_messages:
+                label_errors.append(
+                    re.sub(r"^labels\[(\d+)\]", lambda m: _row_name(rows, m), message)
+                )
+        elif field in form.fields:
+            form.add_error(field, field_messages)
+        else:
+            form.add_error(None, field_messages)
+    return label_errors
+
+
+def _row_name(rows: list[dict[str, str]], match: re.Match) -> str:
+    index = int(match.group(1))
+    name = rows[index]["name"] if index < len(rows) else ""
+    return f"Label {name!r}" if name else f"Label row {index + 1}"
+
+
+def managed_project_or_403(request: HttpRequest, project_id: int) -> Project:
+    """The project for its managers; 404 for non-members, 403 for other roles."""
+    project, role = member_project_or_404(request, project_id)
+    if role not in CAN_MANAGE:
+        raise PermissionDenied("Only the project's managers can do this.")
+    return project
+
+
+def _project_form_page(request: HttpRequest, project: Project | None) -> HttpResponse:
+    lock = project is not None and project.items.exists()
+    rows = _label_rows_for(project)
+    label_errors: list[str] = []
+    if request.method == "POST":
+        form = ProjectForm(request.POST, lock_data_type=lock)
+        if lock:
+            form.fields["data_type"].initial = project.data_type
+        rows = label_rows_from_post(request.POST)
+        if form.is_valid():
+            fields = dict(form.cleaned_data)
+            labels = [r for r in rows if r["name"] or r["key"]]
+            try:
+                if project is None:
+                    project = project_create(creator=request.user, labels=labels, **fields)
+                    messages.success(request, f"Created {project.name}. Import its items next.")
+                    return redirect("manage-import", project.pk)
+                project = project_update(project=project, labels=labels, **fields)
+                messages.success(request, "Settings saved.")
+                return redirect("manage-settings", project.pk)
+            except ValidationError as exc:
+                label_errors = _apply_service_errors(form, exc, labels)
+    else:
+        initial = forms.model_to_dict(project, fields=PROJECT_FIELDS) if project else None
+        form = ProjectForm(initial=initial, lock_data_type=lock)
+    context = {
+        "project": project,
+        "form": form,
+        "label_rows": rows,
+        "label_errors": label_errors,
+        "palette": list(PALETTE),
+        "counts": project_counts(project=project) if project else None,
+    }
+    return render(request, "annotation/manage/project_form.html", context)
+
+
+@login_required
+def project_new(request: HttpRequest) -> HttpResponse:
+    """Anyone signed in may start a project and becomes its manager (as in the API)."""
+    return _project_form_page(request, None)
+
+
+@login_required
+def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
+    return _project_form_page(request, managed_project_or_403(request, project_id))
+
+
+@login_required
+@require_POST
+def guidelines_preview(request: HttpRequest) -> JsonResponse:
+    """Render Markdown exactly as annotators will see it: server-side and sanitized."""
+    source = request.POST.get("guidelines", "")
+    if len(source) > MAX_PREVIEW_CHARS:
+        return JsonResponse({"error": "The guidelines are too long to preview."}, status=413)
+    return JsonResponse({"html": render_guidelines(source)})
+
+
+@login_required
+def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = managed_project_or_403(request, project_id)
+    context = {
+        "project": project,
+        "counts": project_counts(project=project),
+        "labels": list(project.labels.values_list("name", flat=True)),
+        "batches": project.import_batches.select_related("created_by").order_by("-created_at")[:20],
+        "api_url": reverse("project-import", kwargs={"project_pk": project.pk}),
+        "jobs_url": reverse("job-detail", kwargs={"pk": 0}),  # the JS swaps in the job's id
+        "async_mb": settings.QUORUM_ASYNC_IMPORT_BYTES / 2**20,
+        "max_field_kb": settings.QUORUM_MAX_FIELD_BYTES // 1024,
+    }
+    return render(request, "annotation/manage/import.html", context)
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.ANNOTATOR)
+
+    def clean_username(self):
+        name = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=name).first()
+        if user is None:
+            raise forms.ValidationError(f"No user named {name!r}.")
+        return user
+
+
+@login_required
+def project_members(request: HttpRequest, project_id: int) -> HttpResponse:
+    """List members; POST ``action`` = add (username, role), role (username, role) or remove."""
+    project = managed_project_or_403(request, project_id)
+    form = MemberForm()
+    if request.method == "POST":
+        form, done = _members_post(request, project)
+        if done:
+            # A manager who removed or demoted themselves can no longer see this page.
+            role = user_role(user=request.user, project=project)
+            if role is None:
+                return redirect("home")
+            if role not in CAN_MANAGE:
+                return redirect("project-detail", project.pk)
+            return redirect("manage-members", project.pk)
+    context = {
+        "project": project,
+        "form": form,
+        "roles": Role.choices,
+        "counts": project_counts(project=project),
+        "members": project.memberships.select_related("user").order_by("role", "user__username"),
+    }
+    return render(request, "annotation/manage/members.html", context)
+
+
+def _members_post(request: HttpRequest, project: Project) -> tuple[MemberForm, bool]:
+    action = request.POST.get("action")
+    if action == "add":
+        form = MemberForm(request.POST)
+        if not form.is_valid():
+            return form, False
+        user, role = form.cleaned_data["username"], form.cleaned_data["role"]
+    else:
+        form = MemberForm()
+        member = project.memberships.filter(user__username=request.POST.get("username")).first()
+        if member is None or action not in {"role", "remove"}:
+            messages.error(request, "No such member.")
+            return form, True
+        user, role = member.user, request.POST.get("role", "")
+    try:
+        if action == "remove":
+            membership_remove(project=project, user=user)
+            messages.success(request, f"Removed {user.username}.")
+        else:
+            membership_set(project=project, user=user, role=role)
+            messages.success(request, f"{user.username} is now {role} of {project.name}.")
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return form, True
