@@ -1,0 +1,78 @@
+"""Read-only queries for the review queue, the audit log and annotator quality.
+
+Everything here shows other people's labels: callers check the role first (``CAN_REVIEW``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from annotation.models import (
+    Annotation,
+    AnnotatorQuality,
+    IssueStatus,
+    Item,
+    LabelIssue,
+    Project,
+    ReviewAction,
+)
+from annotation.services.overlap import item_agreement
+
+
+def label_issues_for_project(
+    *, project: Project, label: str | None = None, status: str | None = None
+) -> QuerySet[LabelIssue]:
+    """Flagged items, most severe (lowest label quality) first.
+
+    ``label`` matches the given or the suggested label (a data lead checking one label wants
+    both directions of confusion); ``status`` is one of ``IssueStatus``.
+    """
+    issues = LabelIssue.objects.filter(project=project).select_related("item", "run")
+    if label:
+        issues = issues.filter(Q(given_label=label) | Q(suggested_label=label))
+    if status:
+        issues = issues.filter(status=status)
+    return issues.order_by("quality", "id")
+
+
+def open_issue_count(*, project: Project) -> int:
+    return LabelIssue.objects.filter(project=project, status=IssueStatus.OPEN).count()
+
+
+def item_label_summary(*, item: Item) -> dict[str, Any]:
+    """Each annotator's label on the item (with usernames: reviewers only) and their agreement."""
+    rows = (
+        Annotation.objects.filter(item=item)
+        .select_related("annotator")
+        .order_by("created_at", "id")
+    )
+    annotations = [
+        {
+            "annotator": a.annotator.username if a.annotator else None,
+            "source": a.source,
+            "labels": a.labels,
+        }
+        for a in rows
+    ]
+    label_sets = [tuple(sorted(a["labels"])) for a in annotations if a["source"] != "review"]
+    return {
+        "annotations": annotations,
+        "agreement": item_agreement(label_sets) if label_sets else None,
+        "n_annotations": len(label_sets),
+    }
+
+
+def audit_log_for_item(*, item: Item) -> QuerySet[ReviewAction]:
+    """The item's review actions, newest first."""
+    return ReviewAction.objects.filter(item=item).select_related("reviewer").order_by("-id")
+
+
+def annotator_quality_for_project(*, project: Project) -> QuerySet[AnnotatorQuality]:
+    """Annotators' quality scores, best first, with the number of items each rests on."""
+    return (
+        AnnotatorQuality.objects.filter(project=project)
+        .select_related("annotator")
+        .order_by("-score", "annotator__username")
+    )

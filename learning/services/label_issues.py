@@ -1,0 +1,227 @@
+"""The label-issues job: confident learning and CROWDLAB consensus over every labeled item.
+
+One seam, as everywhere in ``learning.services``: load the project's labeled items and their
+annotations in bulk, call the pure maths (``learning.classifier.out_of_sample_proba``,
+``learning.label_quality``), write the verdicts back in bulk in one transaction.
+
+What the job writes:
+
+* ``Item.consensus_labels/consensus_quality/consensus_method`` for items with two or more labels
+  (CROWDLAB, or majority vote marked ``"majority"`` when there is too little overlap);
+* one ``AnnotatorQuality`` row per annotator (imported labels have no annotator and get none);
+* one ``LabelIssue`` per flagged item, most severe first. Open issues of earlier runs are replaced
+  (the newest model's opinion wins); resolved ones stay as history. An item a reviewer resolved is
+  not flagged again until its labels change: the audit log keeps the labels fingerprint the
+  reviewer left behind, and the job compares it with the item's current one.
+
+Multi-label projects are not searched yet (``learning.label_quality`` is single-label); the job
+then succeeds with a ``note`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import transaction
+
+from annotation.models import (
+    Annotation,
+    AnnotationSource,
+    AnnotatorQuality,
+    IssueStatus,
+    Item,
+    Job,
+    LabelIssue,
+    Project,
+    ReviewAction,
+)
+from annotation.services.review import IMPORT_KEY, labels_fingerprint
+from learning.classifier import out_of_sample_proba
+from learning.label_quality import find_label_issues, majority_vote, multiannotator_consensus
+from learning.services.label_issues_features import featurize_items
+
+FOLDS = 5
+WRITE_BATCH = 2000
+
+
+@dataclass
+class LabeledItems:
+    """The project's labeled items as arrays.
+
+    ``M`` (N, R) holds class indices (-1 missing), one column per annotator key in
+    ``annotators`` (a user id, or ``IMPORT_KEY`` for imported labels); ``final`` (N,) is the
+    reviewer's label index or -1; ``fingerprints`` (N,) the labels fingerprints.
+    """
+
+    item_ids: np.ndarray
+    M: np.ndarray
+    annotators: list
+    final: np.ndarray
+    fingerprints: list[str]
+
+
+def label_issues_job_handler(job: Job, report_progress: Callable[[float], None]) -> dict:
+    """Run confident learning on ``job.project``; returns the run's result JSON."""
+    project = job.project
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
+    if project.multi_label:
+        return {"note": "label issues are searched in single-label projects only", "flagged": 0}
+    data = load_labeled_items(project=project, names=names)
+    n = data.item_ids.size
+    lap("load")
+    report_progress(0.1)
+    if n < 4:
+        return {"note": f"too few labeled items ({n}) to cross-validate", "labeled": n, "flagged": 0}
+    majority, _ = majority_vote(data.M, n_categories=len(names))
+    y0 = np.where(data.final >= 0, data.final, majority)
+    X, featurizer = featurize_items(project=project, item_ids=data.item_ids)
+    lap("featurize")
+    report_progress(0.3)
+    probs = out_of_sample_proba(
+        X, y0, n_classes=len(names), folds=min(FOLDS, n), seed=project.seed
+    )
+    lap("cross_validate")
+    report_progress(0.7)
+    multi = (data.M >= 0).sum(axis=1) >= 2
+    consensus = multiannotator_consensus(data.M, probs) if multi.any() else None
+    given = y0.copy()
+    if consensus is not None:
+        given = np.where((data.final < 0) & multi, consensus.consensus_label, y0)
+    issues = find_label_issues(given, probs, class_names=names)
+    lap("cleanlab")
+    report_progress(0.8)
+    flagged, suppressed = _write(job, data, names, given, probs, issues, consensus, multi)
+    lap("write")
+    return {
+        "labeled": int(n),
+        "flagged": flagged,
+        "suppressed_after_review": suppressed,
+        "multi_annotated": int(multi.sum()),
+        "consensus_method": consensus.method if consensus else None,
+        "consensus_note": consensus.note if consensus else None,
+        "note": issues.note,
+        "featurizer": featurizer,
+        "folds": min(FOLDS, int(n)),
+        "timings": timings,
+    }
+
+
+def load_labeled_items(*, project: Project, names: list[str]) -> LabeledItems:
+    """Every item with a human, imported or reviewer label, as a rating matrix.
+
+    Review annotations are left out of ``M``: a reviewer's decision is ``Item.final_labels``.
+    Labels that are no longer in the label set are ignored.
+    """
+    index = {name: k for k, name in enumerate(names)}
+    rows = (
+        Annotation.objects.filter(project=project)
+        .exclude(source=AnnotationSource.REVIEW)
+        .order_by()
+        .values_list("item_id", "annotator_id", "labels")
+    )
+    per_item: dict[int, dict] = {}
+    for item_id, annotator_id, labels in rows.iterator(chunk_size=10_000):
+        key = annotator_id if annotator_id is not None else IMPORT_KEY
+        per_item.setdefault(item_id, {})[key] = labels
+    finals = dict(
+        Item.objects.filter(project=project, final_labels__isnull=False)
+        .values_list("id", "final_labels")
+        .iterator(chunk_size=10_000)
+    )
+    item_ids = np.array(sorted(set(per_item) | set(finals)), dtype=np.int64)
+    annotators = sorted({k for v in per_item.values() for k in v}, key=str)
+    column = {key: j for j, key in enumerate(annotators)}
+    M = np.full((item_ids.size, len(annotators)), -1, dtype=np.int64)
+    final = np.full(item_ids.size, -1, dtype=np.int64)
+    fingerprints = []
+    for i, item_id in enumerate(item_ids.tolist()):
+        given = per_item.get(item_id, {})
+        for key, labels in given.items():
+            if labels and labels[0] in index:
+                M[i, column[key]] = index[labels[0]]
+        final_labels = finals.get(item_id)
+        if final_labels and final_labels[0] in index:
+            final[i] = index[final_labels[0]]
+        fingerprints.append(labels_fingerprint(given, final_labels))
+    keep = (M >= 0).any(axis=1) | (final >= 0)
+    return LabeledItems(
+        item_ids[keep], M[keep], annotators, final[keep],
+        [f for f, k in zip(fingerprints, keep, strict=True) if k],
+    )  # fmt: skip
+
+
+def reviewed_fingerprints(*, project: Project) -> dict[int, str]:
+    """item id -> the labels fingerprint the item's latest review action left behind."""
+    latest: dict[int, str] = {}
+    actions = (
+        ReviewAction.objects.filter(item__project=project)
+        .order_by("item_id", "id")
+        .values_list("item_id", "after")
+    )
+    for item_id, after in actions.iterator(chunk_size=10_000):
+        latest[item_id] = (after or {}).get("labels_fingerprint", "")
+    return latest
+
+
+def _write(job, data, names, given, probs, issues, consensus, multi) -> tuple[int, int]:
+    reviewed = reviewed_fingerprints(project=job.project)
+    rows, suppressed = [], 0
+    for i in issues.ranked.tolist():
+        item_id = int(data.item_ids[i])
+        if reviewed.get(item_id) == data.fingerprints[i]:
+            suppressed += 1
+            continue
+        suggested = int(issues.suggested_label[i])
+        rows.append(
+            LabelIssue(
+                project=job.project, item_id=item_id, run=job,
+                given_label=names[given[i]], suggested_label=names[suggested],
+                suggested_probability=float(probs[i, suggested]),
+                quality=float(issues.label_quality[i]), reason=issues.reasons[i][:500],
+                labels_fingerprint=data.fingerprints[i],
+            )  # fmt: skip
+        )
+    with transaction.atomic():
+        # Open flags of earlier runs (and of an earlier attempt of this one) are replaced.
+        LabelIssue.objects.filter(project=job.project, status=IssueStatus.OPEN).delete()
+        LabelIssue.objects.filter(run=job).delete()
+        LabelIssue.objects.bulk_create(rows, batch_size=WRITE_BATCH)
+        if consensus is not None:
+            _write_consensus(job, data, names, consensus, multi)
+    return len(rows), suppressed
+
+
+def _write_consensus(job, data, names, consensus, multi) -> None:
+    items = [
+        Item(
+            id=int(data.item_ids[i]),
+            consensus_labels=[names[consensus.consensus_label[i]]],
+            consensus_quality=float(consensus.consensus_quality[i]),
+            consensus_method=consensus.method,
+        )
+        for i in np.flatnonzero(multi & (consensus.consensus_label >= 0)).tolist()
+    ]
+    Item.objects.bulk_update(
+        items, ["consensus_labels", "consensus_quality", "consensus_method"], batch_size=WRITE_BATCH
+    )
+    for j, key in enumerate(data.annotators):
+        score = consensus.annotator_quality[j]
+        if key == IMPORT_KEY or not np.isfinite(score):
+            continue
+        AnnotatorQuality.objects.update_or_create(
+            project=job.project, annotator_id=key,
+            defaults={"score": float(score), "n_items": int(consensus.annotator_n_items[j]),
+                      "method": consensus.method, "run": job},
+        )  # fmt: skip
