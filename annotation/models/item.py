@@ -37,7 +37,10 @@ def item_image_path(item: "Item", filename: str) -> str:
 
 
 class Item(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    # No separate index: the (project, external_id) unique constraint leads with project.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     external_id = models.CharField(max_length=255)
     text = models.TextField(blank=True)
     image = models.FileField(upload_to=item_image_path, blank=True, max_length=500)

@@ -18,8 +18,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from annotation.importing.formats import CountingReader, FormatError, RawRow, detect_format, parse
+from annotation.bulk import db_datetime, fast_insert
 from annotation.importing.formats import parse_objects
 from annotation.importing.rows import ItemDraft, RowError, RowRules, RowValidator
 from annotation.services.jobs import JobRejected
@@ -34,7 +36,7 @@ from annotation.models import (
 )
 
 logger = logging.getLogger(__name__)
-CHUNK = 2000
+CHUNK = 5000
 ON_DUPLICATE = ("error", "skip")
 
 
@@ -178,6 +180,8 @@ class _Importer:
             )
         )
         self.seen_ids: set[str] = set()
+        # A project with no items yet can only have duplicates within the file.
+        self.project_had_items = project.items.exists()
         self.next_sequence = (project.items.aggregate(m=Max("sequence"))["m"] or 0) + 1
 
     def run(self, rows: Iterator[RawRow], result: ImportResult, on_chunk) -> None:
@@ -211,24 +215,28 @@ class _Importer:
         drafts = self._drop_duplicates(drafts, result)
         if not result.ok or not drafts:
             return
-        items = [self._item(d) for d in drafts]
-        Item.objects.bulk_create(items, batch_size=CHUNK)
-        annotations = [
-            Annotation(
-                item=item, project=self.project, labels=d.labels, source=AnnotationSource.IMPORT
+        now = db_datetime(timezone.now())
+        fast_insert(Item, ITEM_COLUMNS, [self._item_row(d, now) for d in drafts])
+        labeled = {d.external_id or self._default_id(d): d.labels for d in drafts if d.labels}
+        if labeled:
+            ids = self.project.items.filter(external_id__in=list(labeled)).values_list(
+                "external_id", "pk"
             )
-            for item, d in zip(items, drafts, strict=True)
-            if d.labels
-        ]
-        Annotation.objects.bulk_create(annotations, batch_size=CHUNK)
-        result.created += len(items)
-        result.labels += len(annotations)
+            fast_insert(
+                Annotation, ANNOTATION_COLUMNS,
+                [(pk, self.project.pk, json.dumps(labeled[ext]), AnnotationSource.IMPORT, "",
+                  now, now) for ext, pk in ids],
+            )  # fmt: skip
+        result.created += len(drafts)
+        result.labels += len(labeled)
 
     def _drop_duplicates(self, drafts: list[ItemDraft], result: ImportResult) -> list[ItemDraft]:
-        ids = [d.external_id for d in drafts if d.external_id is not None]
-        existing = set(
-            self.project.items.filter(external_id__in=ids).values_list("external_id", flat=True)
-        )
+        existing: set[str] = set()
+        if self.project_had_items:
+            ids = [d.external_id for d in drafts if d.external_id is not None]
+            existing = set(
+                self.project.items.filter(external_id__in=ids).values_list("external_id", flat=True)
+            )
         kept = []
         for draft in drafts:
             ext = draft.external_id
@@ -248,26 +256,41 @@ class _Importer:
             kept.append(draft)
         return kept
 
-    def _item(self, draft: ItemDraft) -> Item:
+    def _default_id(self, draft: ItemDraft) -> str:
+        return f"b{self.batch.pk}-r{draft.row}"
+
+    def _item_row(self, draft: ItemDraft, now) -> tuple:
+        """The item as a tuple in ``ITEM_COLUMNS`` order."""
+        external_id = draft.external_id or self._default_id(draft)
         sequence = self.next_sequence + draft.row
-        external_id = draft.external_id or f"b{self.batch.pk}-r{draft.row}"
         if self.project.fallback_order == FallbackOrder.RANDOM:
             sequence = _seeded_rank(self.project.seed, external_id)
         overlap = self.project.overlap
-        item = Item(
-            project=self.project, external_id=external_id, text=draft.text, meta=draft.meta,
-            vector=draft.vector, import_batch=self.batch, sequence=sequence,
-            required_overlap=overlap, annotation_count=1 if draft.labels else 0,
-            status=ItemStatus.COMPLETE if draft.labels and overlap <= 1 else ItemStatus.OPEN,
-        )  # fmt: skip
+        done = bool(draft.labels) and overlap <= 1
+        image = ""
         if draft.image is not None:
             name, content = draft.image
-            stored = default_storage.save(
+            image = default_storage.save(
                 f"projects/{self.project.pk}/{self.batch.pk}/{name}", ContentFile(content)
             )
-            self.saved_files.append(stored)
-            item.image.name = stored
-        return item
+            self.saved_files.append(image)
+        return (
+            self.project.pk, external_id, draft.text, image,
+            json.dumps(draft.meta, ensure_ascii=False),
+            None if draft.vector is None else json.dumps(draft.vector),
+            self.batch.pk, ItemStatus.COMPLETE if done else ItemStatus.OPEN, overlap,
+            1 if draft.labels else 0, sequence, 0.0, "", "", now,
+        )  # fmt: skip
+
+
+ITEM_COLUMNS = (
+    "project_id", "external_id", "text", "image", "meta", "vector", "import_batch_id", "status",
+    "required_overlap", "annotation_count", "sequence", "priority", "predicted_label",
+    "consensus_method", "created_at",
+)  # fmt: skip
+ANNOTATION_COLUMNS = (
+    "item_id", "project_id", "labels", "source", "suggestion", "created_at", "updated_at",
+)  # fmt: skip
 
 
 def _seeded_rank(seed: int, external_id: str) -> int:
