@@ -1,0 +1,180 @@
+"""Snapshots: cut a numbered, immutable training set from a project, build its files in a
+job, and compare two of them.
+
+The files live in ``settings.QUORUM_EXPORT_DIR/<project>/<version>/``; the API only
+serves them. Building twice from the same spec and data gives byte-identical JSON Lines
+and so the same content hash (the sha256 of that file).
+"""
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from annotation.models import Job, JobKind, Project, Snapshot
+from annotation.services.jobs import job_enqueue
+from annotation.snapshots.lineage import Tally, dataset_card, lineage_collect
+from annotation.snapshots.rows import canonical_rows
+from annotation.snapshots.spec import SnapshotSpec, spec_parse
+from annotation.snapshots.writers import FORMAT_FILES, open_writers
+
+QUEUED, RUNNING, READY, FAILED = "queued", "running", "ready", "failed"
+ProgressFn = Callable[[float], None]
+
+
+def snapshot_create(*, project: Project, spec: dict[str, Any] | None, user=None,
+                    enqueue: bool = True) -> Snapshot:  # fmt: skip
+    """Validate the spec, number the snapshot and queue the job that builds it.
+
+    Raises ``ValidationError`` keyed by the spec fields at fault. With
+    ``enqueue=False`` the job is only recorded (the management command runs it
+    in-process).
+    """
+    parsed = spec_parse(spec, label_names=project.labels.values_list("name", flat=True))
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()  # numbers in turn
+        version = (project.snapshots.aggregate(v=Max("version"))["v"] or 0) + 1
+        snapshot = Snapshot.objects.create(
+            project=project, version=version, spec=parsed.as_dict(), created_by=user
+        )
+        params = {"snapshot": snapshot.pk, "version": version}
+        if enqueue:
+            job, _ = job_enqueue(project=project, kind=JobKind.SNAPSHOT, params=params, user=user)
+        else:
+            job = Job.objects.create(project=project, kind=JobKind.SNAPSHOT, params=params,
+                                     created_by=user)  # fmt: skip
+        snapshot.job = job
+        snapshot.save(update_fields=["job"])
+    return snapshot
+
+
+def snapshot_directory(snapshot: Snapshot) -> Path:
+    return Path(settings.QUORUM_EXPORT_DIR) / str(snapshot.project_id) / str(snapshot.version)
+
+
+def snapshot_file(snapshot: Snapshot, fmt: str) -> Path:
+    return snapshot_directory(snapshot) / FORMAT_FILES[fmt]
+
+
+def snapshot_job_handler(job: Job, report_progress: ProgressFn) -> dict[str, Any]:
+    """Build the snapshot's files (the job runner's entry point for kind "snapshot")."""
+    snapshot = Snapshot.objects.select_related("project").get(pk=job.params["snapshot"])
+    if snapshot.status == READY:  # a redelivered message: the work is done
+        return _result(snapshot)
+    Snapshot.objects.filter(pk=snapshot.pk).update(status=RUNNING)
+    try:
+        snapshot_build(snapshot=snapshot, report_progress=report_progress)
+    except Exception:
+        Snapshot.objects.filter(pk=snapshot.pk).update(status=FAILED)
+        raise
+    return _result(snapshot)
+
+
+def _result(snapshot: Snapshot) -> dict[str, Any]:
+    return {"snapshot": snapshot.pk, "version": snapshot.version, "rows": snapshot.row_count,
+            "content_hash": snapshot.content_hash, "stats": snapshot.stats}  # fmt: skip
+
+
+def snapshot_build(*, snapshot: Snapshot, report_progress: ProgressFn | None = None) -> Snapshot:
+    """Stream the rows once into every format, then record stats, lineage and hash.
+
+    Files are written to a scratch directory and renamed into place, so a crashed
+    build leaves nothing a download could serve.
+    """
+    project = snapshot.project
+    spec = SnapshotSpec(**{**snapshot.spec, "labels": _tuple(snapshot.spec.get("labels"))})
+    final = snapshot_directory(snapshot)
+    work = final.parent / f".v{snapshot.version}.building-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    total = max(1, project.items.count())
+    tally = Tally()
+    folder = f"{_slug(project.name)}-v{snapshot.version}"
+    writers = open_writers(work, folder=folder, data_type=project.data_type)
+    progress = report_progress or (lambda fraction: None)
+
+    def on_item(item) -> None:
+        tally.add_item(item)
+        if tally.items % 20_000 == 0:
+            progress(0.5 * tally.items / total)
+
+    rows = canonical_rows(
+        project=project, spec=spec, scratch=work / "rows.scratch", on_item=on_item
+    )
+    for row in rows:
+        tally.add_row(row)
+        for writer in writers.values():
+            writer.write(row)
+        if tally.rows % 20_000 == 0:
+            progress(0.5 + 0.45 * min(1.0, tally.rows / max(1, tally.items)))
+    (work / "rows.scratch").unlink()
+    content_hash = writers["jsonl"].sha256.hexdigest()
+    stats = tally.stats()
+    lineage = lineage_collect(project=project, spec=spec, tally=tally)
+    lineage.update(rows=stats["rows"], items=stats["items"], content_hash=content_hash)
+    card = dataset_card(title=f"{project.name} v{snapshot.version}", stats=stats,
+                        lineage=lineage, content_hash=content_hash)  # fmt: skip
+    for writer in writers.values():
+        writer.close(card)
+    (work / "lineage.json").write_text(json.dumps(lineage, indent=2, default=str))
+    shutil.rmtree(final, ignore_errors=True)
+    work.rename(final)
+    snapshot.stats, snapshot.lineage, snapshot.content_hash = stats, lineage, content_hash
+    snapshot.row_count, snapshot.status = stats["rows"], READY
+    snapshot.save(update_fields=["stats", "lineage", "content_hash", "row_count", "status"])
+    progress(1.0)
+    return snapshot
+
+
+def _tuple(labels: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(labels) if labels is not None else None
+
+
+def _slug(name: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    return "-".join(part for part in slug.split("-") if part) or "snapshot"
+
+
+def _item_labels(path: Path) -> Iterator[tuple[str, str]]:
+    """(item id, its labels as one string) from a snapshot's JSON Lines; an item's rows
+    are consecutive, so "every" snapshots compare all of an item's labels."""
+    with path.open(encoding="utf-8") as lines:
+        rows = (json.loads(line) for line in lines)
+        for item_id, group in groupby(rows, key=lambda row: row["id"]):
+            yield item_id, ";".join(sorted("|".join(row["labels"]) for row in group))
+
+
+def snapshot_diff(a: Snapshot, b: Snapshot, *, limit: int = 100) -> dict[str, Any]:
+    """Items added, removed and relabeled from ``a`` to ``b`` (counts and the first ``limit``).
+
+    Holds one dict of ``a``'s item ids (about 100 bytes per item); ``b`` streams.
+    """
+    if a.project_id != b.project_id:
+        raise ValidationError({"b": ["Both snapshots must belong to the same project."]})
+    before = dict(_item_labels(snapshot_file(a, "jsonl")))
+    added, relabeled = [], []
+    counts = {"added": 0, "removed": 0, "relabeled": 0, "unchanged": 0}
+    for item_id, labels in _item_labels(snapshot_file(b, "jsonl")):
+        old = before.pop(item_id, None)
+        if old is None:
+            counts["added"] += 1
+            if len(added) < limit:
+                added.append(item_id)
+        elif old != labels:
+            counts["relabeled"] += 1
+            if len(relabeled) < limit:
+                relabeled.append({"id": item_id, "before": old, "after": labels})
+        else:
+            counts["unchanged"] += 1
+    counts["removed"] = len(before)
+    return {"a": a.pk, "b": b.pk, "a_version": a.version, "b_version": b.version, **counts,
+            "examples": {"added": added, "removed": list(before)[:limit],
+                         "relabeled": relabeled}}  # fmt: skip

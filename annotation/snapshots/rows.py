@@ -1,0 +1,183 @@
+"""Selecting a snapshot's items and turning them into canonical rows, in bounded memory.
+
+Items are read in primary-key pages with ``values_list`` and their annotations
+fetched per page, so no more than one page of model data is ever held. A stratified
+split needs every item's label before any row can get its split, so the first pass
+writes each item's rows to a scratch file and keeps two small arrays (a stratum
+code and a hash draw per item, 12 bytes per item); the second pass reads the scratch
+file back and adds the split.
+"""
+
+import hashlib
+import json
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.db.models import Exists, OuterRef
+
+from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
+from annotation.snapshots.spec import SnapshotSpec
+
+PAGE = 5000
+# Every row has exactly these keys, in this order (the JSONL line is canonical).
+COLUMNS = ("id", "text", "image", "label", "labels", "split", "label_source", "agreement",
+           "n_annotations", "annotator", "meta")  # fmt: skip
+
+
+@dataclass
+class ItemRows:
+    """One selected item: its rows (without split), stratum and lineage facts."""
+
+    external_id: str
+    stratum: str
+    rows: list[dict[str, Any]]
+    batch_id: int | None
+    annotators: list[str | None] = field(default_factory=list)
+
+
+def select_items(*, project: Project, spec: SnapshotSpec) -> Iterator[ItemRows]:
+    """The spec's items in primary-key order, each with its rows."""
+    items = Item.objects.filter(project=project)
+    if spec.min_consensus_quality is not None:
+        items = items.filter(consensus_quality__gte=spec.min_consensus_quality)
+    if spec.only_reviewed:
+        items = items.filter(Exists(ReviewAction.objects.filter(item=OuterRef("pk"))))
+    if spec.exclude_open_issues:
+        open_issue = LabelIssue.objects.filter(item=OuterRef("pk"), status=IssueStatus.OPEN)
+        items = items.filter(~Exists(open_issue))
+    fields = ("pk", "external_id", "text", "image", "meta", "final_labels", "consensus_labels",
+              "import_batch_id")  # fmt: skip
+    keep = set(spec.labels) if spec.labels is not None else None
+    last_pk = 0
+    while True:
+        page = list(items.filter(pk__gt=last_pk).order_by("pk").values_list(*fields)[:PAGE])
+        if not page:
+            return
+        first_pk, last_pk = page[0][0], page[-1][0]
+        by_item: dict[int, list[tuple]] = {}
+        annotations = (
+            Annotation.objects.filter(item_id__gte=first_pk, item_id__lte=last_pk, project=project)
+            .order_by("item_id", "created_at", "pk")
+            .values_list("item_id", "annotator__username", "labels", "source")
+        )
+        for item_id, username, labels, source in annotations:
+            by_item.setdefault(item_id, []).append((username, _as_list(labels), source))
+        for pk, ext, text, image, meta, final, consensus, batch in page:
+            base = {"id": ext, "text": text, "image": image or None, "meta": meta or {}}
+            built = _item_rows(base, _as_list(final), _as_list(consensus), by_item.get(pk, []),
+                               spec=spec, keep=keep, multi=project.multi_label)  # fmt: skip
+            if built is not None:
+                built.batch_id = batch
+                yield built
+
+
+def _as_list(labels: Any) -> list[str]:
+    if not labels:
+        return []
+    return [labels] if isinstance(labels, str) else [str(v) for v in labels]
+
+
+def _item_rows(base, final, consensus, annotations, *, spec, keep, multi) -> ItemRows | None:
+    voters = [labels for _, labels, source in annotations if source != "review" and labels]
+    # Ties go to the label set given first: annotations arrive in creation order.
+    top_set, top = (
+        Counter(tuple(sorted(vote)) for vote in voters).most_common(1)[0] if voters else ((), 0)
+    )
+    majority = list(top_set)
+    agreement = round(top / len(voters), 6) if voters else None
+    if spec.min_agreement is not None and (agreement is None or agreement < spec.min_agreement):
+        return None
+    source, labels = next(
+        ((name, labels) for name, labels in
+         (("final", final), ("consensus", consensus), ("majority", majority)) if labels),
+        (None, []),
+    )  # fmt: skip
+    if source is None:
+        return None
+    common = {"agreement": agreement, "n_annotations": len(voters)}
+    if spec.label_source == "final":
+        candidates = [(labels, source, None)]
+    else:
+        candidates = [(a_labels, a_source, user) for user, a_labels, a_source in annotations]
+    rows = []
+    for row_labels, row_source, annotator in candidates:
+        kept = [name for name in row_labels if keep is None or name in keep]
+        if not kept:
+            continue
+        rows.append(base | {"label": "|".join(kept) if multi else kept[0], "labels": kept,
+                            "label_source": row_source, "annotator": annotator} | common)  # fmt: skip
+    if not rows:
+        return None
+    stratum = rows[0]["label"] if spec.label_source == "final" else "|".join(labels)
+    return ItemRows(base["id"], stratum, rows, None, [user for user, _, _ in annotations])
+
+
+def unit_draw(seed: int, external_id: str) -> float:
+    """A uniform number in [0, 1) fixed by the seed and the item: splits survive re-snapshots."""
+    digest = hashlib.blake2b(f"{seed}:{external_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def assign_splits(strata: np.ndarray, draws: np.ndarray, *, ratios: list[float],
+                  stratify: bool) -> np.ndarray:  # fmt: skip
+    """Split index per item.
+
+    Parameters
+    ----------
+    strata : (N,) int array, the item's label group.
+    draws : (N,) float array in [0, 1), from ``unit_draw``.
+    ratios : (S,) split ratios summing to 1.
+
+    Returns
+    -------
+    (N,) int8 array of indices into the splits. Unstratified, an item's split
+    depends on its draw alone; stratified, each label group is ordered by draw
+    and cut at the rounded cumulative ratios, so every label gets its share.
+    """
+    bounds = np.cumsum(ratios)
+    bounds[-1] = 1.0
+    if not stratify:
+        return np.searchsorted(bounds, draws, side="right").astype(np.int8)
+    out = np.empty(len(draws), dtype=np.int8)
+    order = np.lexsort((draws, strata))
+    sorted_strata = strata[order]
+    starts = np.flatnonzero(np.r_[True, sorted_strata[1:] != sorted_strata[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    for start, end in zip(starts, ends, strict=True):
+        cuts = np.rint(bounds * (end - start)).astype(int)
+        ranks = np.arange(end - start)
+        out[order[start:end]] = np.searchsorted(cuts, ranks, side="right")
+    return out
+
+
+def canonical_rows(*, project: Project, spec: SnapshotSpec, scratch: Path,
+                   on_item: Callable[[ItemRows], None]) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """Every row of the snapshot, split included, in a reproducible order.
+
+    ``on_item`` sees each selected item once (for lineage counts) during the
+    first pass.
+    """
+    split_names = list(spec.splits)
+    codes: dict[str, int] = {}
+    strata = array("i")  # 4 + 8 bytes per item, not two Python objects
+    draws = array("d")
+    with scratch.open("w", encoding="utf-8") as out:
+        for item in select_items(project=project, spec=spec):
+            on_item(item)
+            strata.append(codes.setdefault(item.stratum, len(codes)))
+            draws.append(unit_draw(spec.seed, item.external_id))
+            out.write(json.dumps(item.rows, ensure_ascii=False) + "\n")
+    splits = assign_splits(np.frombuffer(strata, dtype=np.int32), np.frombuffer(draws),
+                           ratios=list(spec.splits.values()), stratify=spec.stratify)  # fmt: skip
+    del strata, draws
+    with scratch.open(encoding="utf-8") as lines:
+        for index, line in enumerate(lines):
+            split = split_names[splits[index]]
+            for row in json.loads(line):
+                row["split"] = split
+                yield {name: row.get(name) for name in COLUMNS}

@@ -1,0 +1,125 @@
+"""The curation spec: which items and labels a snapshot holds, and how it is split.
+
+``spec_parse`` turns untrusted JSON into a frozen ``SnapshotSpec`` or raises a
+Django ``ValidationError`` whose keys are the fields at fault, so the API can
+answer 400 naming them.
+"""
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+LABEL_SOURCES = ("final", "every")
+SPLIT_NAMES = ("train", "validation", "test")
+DEFAULT_SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
+FIELDS = frozenset(
+    {"label_source", "min_agreement", "min_consensus_quality", "exclude_open_issues",
+     "only_reviewed", "labels", "splits", "stratify", "seed"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SnapshotSpec:
+    """A validated curation spec.
+
+    label_source: "final" gives one row per item with its best label (the
+    reviewer's, else the consensus, else the annotators' majority); "every"
+    gives one row per annotation.
+    labels: the label names to keep, or None for every label.
+    splits: ratios per split name, summing to 1.
+    """
+
+    label_source: str = "final"
+    min_agreement: float | None = None
+    min_consensus_quality: float | None = None
+    exclude_open_issues: bool = False
+    only_reviewed: bool = False
+    labels: tuple[str, ...] | None = None
+    splits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SPLITS))
+    stratify: bool = True
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["labels"] = list(self.labels) if self.labels is not None else None
+        return data
+
+
+def spec_parse(data: Mapping[str, Any] | None, *, label_names: Iterable[str]) -> SnapshotSpec:
+    """Validate ``data`` against the project's ``label_names``; every bad field is reported."""
+    data = dict(data or {})
+    errors: dict[str, str] = {}
+    for key in sorted(set(data) - FIELDS):
+        errors[key] = f"Unknown spec field {key!r}; the fields are {', '.join(sorted(FIELDS))}."
+    values: dict[str, Any] = {}
+
+    source = data.get("label_source", "final")
+    if source not in LABEL_SOURCES:
+        errors["label_source"] = f"Must be one of {', '.join(LABEL_SOURCES)}, not {source!r}."
+    values["label_source"] = source
+    for name in ("min_agreement", "min_consensus_quality"):
+        values[name] = _fraction(data.get(name), name, errors)
+    for name in ("exclude_open_issues", "only_reviewed", "stratify"):
+        default = name == "stratify"
+        value = data.get(name, default)
+        if not isinstance(value, bool):
+            errors[name] = "Must be true or false."
+        values[name] = value
+    values["labels"] = _labels(data.get("labels"), set(label_names), errors)
+    values["splits"] = _splits(data.get("splits"), errors)
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        errors["seed"] = "Must be an integer from 0 to 2**32 - 1."
+    values["seed"] = seed
+    if errors:
+        raise ValidationError({key: [message] for key, message in errors.items()})
+    return SnapshotSpec(**values)
+
+
+def _fraction(value: Any, name: str, errors: dict[str, str]) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        errors[name] = "Must be a number from 0 to 1, or null."
+        return None
+    return float(value)
+
+
+def _labels(value: Any, known: set[str], errors: dict[str, str]) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        errors["labels"] = "Must be a non-empty list of label names, or null for all."
+        return None
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        errors["labels"] = (
+            f"Unknown label {unknown[0]!r}; the project's labels are {', '.join(sorted(known))}."
+        )
+        return None
+    return tuple(dict.fromkeys(value))
+
+
+def _splits(value: Any, errors: dict[str, str]) -> dict[str, float]:
+    if value is None:
+        return dict(DEFAULT_SPLITS)
+    if not isinstance(value, dict) or not value:
+        errors["splits"] = f"Must be an object of ratios keyed by {', '.join(SPLIT_NAMES)}."
+        return {}
+    unknown = [k for k in value if k not in SPLIT_NAMES]
+    if unknown:
+        errors["splits"] = f"Unknown split {unknown[0]!r}; use {', '.join(SPLIT_NAMES)}."
+        return {}
+    ratios = value.values()
+    if not all(isinstance(r, (int, float)) and not isinstance(r, bool) and r >= 0 for r in ratios):
+        errors["splits"] = "Every ratio must be a number >= 0."
+        return {}
+    total = sum(ratios)
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        errors["splits"] = f"The ratios must sum to 1; they sum to {total:g}."
+        return {}
+    # Canonical order and no empty splits: equal specs give equal hashes.
+    return {name: float(value[name]) for name in SPLIT_NAMES if value.get(name, 0) > 0}

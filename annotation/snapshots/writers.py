@@ -1,0 +1,201 @@
+"""File writers for every snapshot format. Each takes canonical rows one at a time and
+keeps at most one Parquet row group in memory, so a million rows cost what a thousand do.
+
+Contract: ``write(row)`` per row, then ``close(card)`` once; ``card`` is the dataset
+card (Markdown) that only the Hugging Face folder uses.
+"""
+
+import csv
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from annotation.snapshots.rows import COLUMNS
+
+ROW_GROUP = 50_000
+FORMAT_FILES = {
+    "jsonl": "snapshot.jsonl",
+    "csv": "snapshot.csv",
+    "parquet": "snapshot.parquet",
+    "hf": "snapshot-hf.zip",
+    "labelstudio": "snapshot-labelstudio.json",
+}
+CONTENT_TYPES = {
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+    "hf": "application/zip",
+    "labelstudio": "application/json",
+}
+SCHEMA = pa.schema([
+    ("id", pa.string()), ("text", pa.string()), ("image", pa.string()), ("label", pa.string()),
+    ("labels", pa.list_(pa.string())), ("split", pa.string()), ("label_source", pa.string()),
+    ("agreement", pa.float64()), ("n_annotations", pa.int32()), ("annotator", pa.string()),
+    ("meta", pa.string()),
+])  # fmt: skip
+
+
+def canonical_line(row: dict[str, Any]) -> str:
+    """The row as one compact JSON line: the unit of the content hash."""
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+class JsonlWriter:
+    """JSON Lines; its bytes are hashed as written, so the hash is ``sha256sum`` of the file."""
+
+    def __init__(self, path: Path):
+        self.file = path.open("w", encoding="utf-8", newline="\n")
+        self.sha256 = hashlib.sha256()
+
+    def write(self, row: dict[str, Any]) -> None:
+        line = canonical_line(row)
+        self.sha256.update(line.encode("utf-8"))
+        self.file.write(line)
+
+    def close(self, card: str = "") -> None:
+        self.file.close()
+
+
+class CsvWriter:
+    """One row per line; ``labels`` joined by '|', ``meta`` as JSON, null as empty."""
+
+    def __init__(self, path: Path):
+        self.file = path.open("w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.file)
+        self.writer.writerow(COLUMNS)
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.writer.writerow([_cell(name, row[name]) for name in COLUMNS])
+
+    def close(self, card: str = "") -> None:
+        self.file.close()
+
+
+def _cell(name: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if name == "labels":
+        return "|".join(value)
+    if name == "meta":
+        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+    return value
+
+
+class ParquetWriter:
+    """Parquet in row groups of ``ROW_GROUP`` rows; ``meta`` is a JSON string column."""
+
+    def __init__(self, path: Path):
+        self.writer = pq.ParquetWriter(path, SCHEMA, compression="zstd")
+        self.buffer: list[dict[str, Any]] = []
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.buffer.append(
+            row
+            | {
+                "meta": json.dumps(row["meta"], ensure_ascii=False, sort_keys=True)
+                if row["meta"]
+                else None
+            }
+        )
+        if len(self.buffer) >= ROW_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.writer.write_table(pa.Table.from_pylist(self.buffer, schema=SCHEMA))
+            self.buffer = []
+
+    def close(self, card: str = "") -> None:
+        self.flush()
+        self.writer.close()
+
+
+class HuggingFaceWriter:
+    """A ``datasets``-ready folder, zipped: ``data/<split>-00000-of-00001.parquet`` per split
+    and a README.md dataset card whose YAML header names the split files."""
+
+    def __init__(self, path: Path, *, folder: str):
+        self.path = path
+        self.folder = folder
+        self.parts = path.parent / f".{path.name}.parts"
+        self.parts.mkdir(exist_ok=True)
+        self.writers: dict[str, ParquetWriter] = {}
+
+    def write(self, row: dict[str, Any]) -> None:
+        split = row["split"]
+        if split not in self.writers:
+            self.writers[split] = ParquetWriter(self.parts / f"{split}-00000-of-00001.parquet")
+        self.writers[split].write(row)
+
+    def close(self, card: str = "") -> None:
+        for writer in self.writers.values():
+            writer.close()
+        header = ["---", "configs:", "- config_name: default", "  data_files:"]
+        for split in self.writers:
+            header += [f"  - split: {split}", f"    path: data/{split}-*.parquet"]
+        readme = "\n".join([*header, "---", "", card])
+        with zipfile.ZipFile(self.path, "w") as archive:
+            archive.writestr(f"{self.folder}/README.md", readme, zipfile.ZIP_DEFLATED)
+            for split in self.writers:  # Parquet is compressed already: store it
+                name = f"{split}-00000-of-00001.parquet"
+                archive.write(self.parts / name, f"{self.folder}/data/{name}", zipfile.ZIP_STORED)
+                (self.parts / name).unlink()
+        self.parts.rmdir()
+
+
+class LabelStudioWriter:
+    """Label Studio tasks (a JSON array): one task per item, its label(s) as ``choices``.
+
+    Rows of one item arrive together (``every`` gives several), so they become
+    that task's annotations. The task id is Quorum's external id, which Quorum's
+    importer reads back as the item id.
+    """
+
+    def __init__(self, path: Path, *, to_name: str = "text"):
+        self.file = path.open("w", encoding="utf-8")
+        self.file.write("[")
+        self.to_name = to_name
+        self.task: dict[str, Any] | None = None
+        self.count = 0
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self.task is None or self.task["id"] != row["id"]:
+            self._emit()
+            data: dict[str, Any] = {"text": row["text"]} if row["text"] else {}
+            if row["image"]:
+                data["image"] = row["image"]
+            if row["meta"]:
+                data["meta"] = row["meta"]
+            meta = {"split": row["split"], "agreement": row["agreement"]}
+            self.task = {"id": row["id"], "data": data, "annotations": [], "meta": meta}
+        result = {"from_name": "label", "to_name": self.to_name, "type": "choices",
+                  "value": {"choices": row["labels"]}}  # fmt: skip
+        self.task["annotations"].append({"result": [result]})
+
+    def _emit(self) -> None:
+        if self.task is not None:
+            prefix = ",\n" if self.count else "\n"
+            self.file.write(prefix + json.dumps(self.task, ensure_ascii=False))
+            self.count += 1
+
+    def close(self, card: str = "") -> None:
+        self._emit()
+        self.file.write("\n]\n")
+        self.file.close()
+
+
+def open_writers(directory: Path, *, folder: str, data_type: str) -> dict[str, Any]:
+    """One writer per format, writing into ``directory`` under ``FORMAT_FILES`` names."""
+    return {
+        "jsonl": JsonlWriter(directory / FORMAT_FILES["jsonl"]),
+        "csv": CsvWriter(directory / FORMAT_FILES["csv"]),
+        "parquet": ParquetWriter(directory / FORMAT_FILES["parquet"]),
+        "hf": HuggingFaceWriter(directory / FORMAT_FILES["hf"], folder=folder),
+        "labelstudio": LabelStudioWriter(directory / FORMAT_FILES["labelstudio"],
+                                         to_name=data_type),
+    }  # fmt: skip
