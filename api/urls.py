@@ -16,6 +16,7 @@ from api.views.labeling import (
     ProgressView,
 )
 from api.views.projects import MemberViewSet, ProjectViewSet, UserViewSet
+from api.views.snapshots import ProjectSnapshotViewSet, SnapshotViewSet
 from api.views.stats import ProjectAgreementView, ProjectStatsView
 
 class OptionalSlashRouter(DefaultRouter):
@@ -32,6 +33,7 @@ router = OptionalSlashRouter()
 router.register("projects", ProjectViewSet, basename="project")
 router.register("users", UserViewSet, basename="user")
 router.register("jobs", JobViewSet, basename="job")
+router.register("snapshots", SnapshotViewSet, basename="snapshot")
 
 def project_route(suffix: str, view, name: str):
     """``projects/{project_pk}/<suffix>`` with an optional trailing slash."""
@@ -62,5 +64,7 @@ urlpatterns = [
     re_path(r"^annotations/(?P<pk>\d+)/?$", AnnotationView.as_view(), name="annotation-detail"),
     project_route("stats", ProjectStatsView.as_view(), "project-stats"),
     project_route("agreement", ProjectAgreementView.as_view(), "project-agreement"),
+    project_route("snapshots", ProjectSnapshotViewSet.as_view({"get": "list", "post": "create"}),
+                  "project-snapshots"),
     *router.urls,
 ]  # fmt: skip

@@ -1,0 +1,57 @@
+"""Snapshot bodies: the curation spec in, snapshot metadata out."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from rest_framework import serializers
+
+from annotation.models import Snapshot
+from annotation.services.snapshots import FAILED
+from annotation.snapshots.spec import SnapshotSpec, spec_parse
+from annotation.snapshots.writers import FORMAT_FILES
+
+
+class SnapshotSpecSerializer(serializers.Serializer):
+    """The request body *is* the spec (every field optional); errors are keyed by field.
+
+    Needs ``context["label_names"]``: the project's labels, to name unknown ones.
+    """
+
+    def to_internal_value(self, data: Any) -> SnapshotSpec:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"spec": ["The body must be a JSON object."]})
+        try:
+            return spec_parse(data, label_names=self.context["label_names"])
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+    job = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    downloads = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Snapshot
+        fields = [
+            "id", "project", "version", "status", "job", "spec", "stats", "lineage",
+            "content_hash", "row_count", "created_by", "created_at", "downloads",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_status(self, snapshot: Snapshot) -> str:
+        # A job that failed before the handler ran leaves the snapshot "queued".
+        job = snapshot.job
+        return FAILED if job is not None and job.status == "failed" else snapshot.status
+
+    def get_job(self, snapshot: Snapshot) -> dict[str, Any] | None:
+        job = snapshot.job
+        if job is None:
+            return None
+        return {"id": job.pk, "status": job.status, "progress": job.progress, "error": job.error}
+
+    def get_downloads(self, snapshot: Snapshot) -> dict[str, str]:
+        url = reverse("snapshot-download", args=[snapshot.pk])
+        return {fmt: f"{url}?format={fmt}" for fmt in FORMAT_FILES}

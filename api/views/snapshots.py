@@ -1,0 +1,164 @@
+"""Snapshots over HTTP: cut one (202 + job), list, read, download (ETag, Range), diff.
+
+Managers and engineers only (``CAN_EXPORT``): other members get 403, non-members 404.
+"""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from annotation.models import Snapshot
+from annotation.selectors import CAN_EXPORT, user_role
+from annotation.services.snapshots import READY, snapshot_create, snapshot_diff, snapshot_file
+from annotation.snapshots.writers import CONTENT_TYPES, FORMAT_FILES
+from api.permissions import ProjectScopedMixin
+from api.serializers.snapshots import SnapshotSerializer, SnapshotSpecSerializer
+
+CHUNK = 1 << 20
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class ProjectSnapshotViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
+    """``/api/projects/{id}/snapshots``: list them, or cut a new one from a spec."""
+
+    serializer_class = SnapshotSerializer
+    roles = {"list": CAN_EXPORT, "create": CAN_EXPORT}
+
+    def list(self, request, project_pk=None):
+        snapshots = self.project.snapshots.select_related("job", "created_by")
+        page = self.paginate_queryset(snapshots)
+        return self.get_paginated_response(SnapshotSerializer(page, many=True).data)
+
+    @extend_schema(request=SnapshotSpecSerializer, responses={202: SnapshotSerializer})
+    def create(self, request, project_pk=None):
+        names = list(self.project.labels.values_list("name", flat=True))
+        data = SnapshotSpecSerializer(data=request.data, context={"label_names": names})
+        data.is_valid(raise_exception=True)
+        snapshot = snapshot_create(
+            project=self.project, spec=data.validated_data.as_dict(), user=request.user
+        )
+        return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SnapshotViewSet(viewsets.GenericViewSet):
+    """``/api/snapshots/{id}``, its ``download`` and its ``diff/{other}``."""
+
+    serializer_class = SnapshotSerializer
+    queryset = Snapshot.objects.all()
+
+    def _snapshot(self, pk) -> Snapshot:
+        snapshot = get_object_or_404(Snapshot.objects.select_related("job", "project"), pk=pk)
+        role = user_role(user=self.request.user, project=snapshot.project_id)
+        if role is None:
+            raise Http404("No such snapshot.")
+        if role not in CAN_EXPORT:
+            raise PermissionDenied("Only the project's managers and engineers can use snapshots.")
+        return snapshot
+
+    def retrieve(self, request, pk=None):
+        return Response(SnapshotSerializer(self._snapshot(pk)).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", enum=list(FORMAT_FILES), default="jsonl")],
+        responses={(200, "application/octet-stream"): bytes, 206: bytes, 304: None, 409: None},
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        snapshot = self._snapshot(pk)
+        fmt = request.query_params.get("format", "jsonl")
+        if fmt not in FORMAT_FILES:
+            raise ValidationError(
+                {"format": [f"Unknown format {fmt!r}; one of {list(FORMAT_FILES)}."]}
+            )
+        if snapshot.status != READY:
+            return _not_built(snapshot)
+        return file_response(request, snapshot_file(snapshot, fmt), etag=f'"{snapshot.content_hash}-{fmt}"',
+                             content_type=CONTENT_TYPES[fmt], filename=_filename(snapshot, fmt))  # fmt: skip
+
+    @action(detail=True, methods=["get"], url_path=r"diff/(?P<other>\d+)")
+    def diff(self, request, pk=None, other=None):
+        a, b = self._snapshot(pk), self._snapshot(other)
+        for snapshot in (a, b):
+            if snapshot.status != READY:
+                return _not_built(snapshot)
+        return Response(snapshot_diff(a, b))
+
+
+def _not_built(snapshot: Snapshot) -> Response:
+    return Response(
+        {"detail": f"Snapshot v{snapshot.version} is not built yet ({snapshot.status}).",
+         "status": snapshot.status, "job": snapshot.job_id},
+        status=status.HTTP_409_CONFLICT,
+    )  # fmt: skip
+
+
+def _filename(snapshot: Snapshot, fmt: str) -> str:
+    suffix = FORMAT_FILES[fmt].split(".", 1)[1]
+    return f"project-{snapshot.project_id}-v{snapshot.version}.{suffix}"
+
+
+def file_response(
+    request, path: Path, *, etag: str, content_type: str, filename: str
+) -> HttpResponse:
+    """A file with its ETag: 304 when the client has it, 206 for one byte range, else 200."""
+    matches = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
+    if etag in matches or "*" in matches:
+        response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
+    else:
+        size = path.stat().st_size
+        wanted = request.headers.get("Range")
+        if_range = request.headers.get("If-Range")
+        span = _byte_range(wanted, size) if wanted and if_range in (None, etag) else None
+        if span == "unsatisfiable":
+            response = HttpResponse(status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE)
+            response["Content-Range"] = f"bytes */{size}"
+        elif span is not None:
+            start, end = span
+            response = StreamingHttpResponse(_read(path, start, end), status=206,
+                                             content_type=content_type)  # fmt: skip
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+            response["Content-Length"] = str(end - start + 1)
+        else:
+            response = FileResponse(path.open("rb"), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["ETag"] = etag
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=0, must-revalidate"
+    return response
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """One ``bytes=a-b`` / ``a-`` / ``-n`` range as inclusive (start, end); None to ignore."""
+    match = RANGE.match(header.strip())
+    if match is None:
+        return None  # several ranges or another unit: the whole file is a valid answer
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # the last n bytes
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        return "unsatisfiable"
+    return start, end
+
+
+def _read(path: Path, start: int, end: int) -> Iterator[bytes]:
+    with path.open("rb") as stream:
+        stream.seek(start)
+        remaining = end - start + 1
+        while remaining > 0:
+            chunk = stream.read(min(CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
