@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotation.views import manage, pages
+from annotation.views import dashboard, manage, pages
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("projects/<int:project_id>/", pages.project_detail, name="project-detail"),
     path("media/items/<int:item_id>", pages.item_media, name="item-media"),
+    path("projects/<int:project_id>/dashboard", dashboard.dashboard, name="project-dashboard"),
     # manager pages (annotation/views/manage.py)
     path("projects/new", manage.project_new, name="manage-new"),
     path("projects/guidelines-preview", manage.guidelines_preview, name="guidelines-preview"),

@@ -1,0 +1,24 @@
+"""The data lead's dashboard: a server-rendered shell with the numbers in one JSON blob;
+static/js/dashboard.js draws them with the vendored Chart.js. The same selector feeds
+``GET /api/projects/{id}/stats``, so the page and the API never disagree."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from annotation.selectors import CAN_REVIEW
+from annotation.stats import project_stats
+from annotation.views.pages import member_project_or_404
+
+
+@login_required
+def dashboard(request, project_id: int):
+    """Managers and reviewers only: 404 for non-members, 403 for other roles."""
+    project, role = member_project_or_404(request, project_id)
+    if role not in CAN_REVIEW:
+        raise PermissionDenied("Only managers and reviewers see the dashboard.")
+    stats = project_stats(project=project)
+    stats["label_colors"] = dict(project.labels.values_list("name", "color"))
+    return render(
+        request, "annotation/dashboard.html", {"project": project, "role": role, "stats": stats}
+    )

@@ -1,0 +1,142 @@
+// The data lead's dashboard: draws the numbers that the page embedded (the same JSON as
+// GET /api/projects/{id}/stats) with the vendored Chart.js, and puts each chart's numbers in a
+// table under a <details>, so every chart can be read exactly, and without a canvas.
+(() => {
+  "use strict";
+  const data = JSON.parse(document.getElementById("dashboard-data").textContent);
+  const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
+    "#ff9da7", "#9c755f", "#bab0ac"];
+  const METRICS = { krippendorff_alpha: "Krippendorff's α", cohen_kappa: "Cohen's κ (pairs)",
+    fleiss_kappa: "Fleiss' κ", percent: "Percent agreement" };
+  const color = (name, i) => (data.label_colors || {})[name] || PALETTE[i % PALETTE.length];
+  const fmt = (v) => (v === null || v === undefined ? "–" : Number.isInteger(v) ? String(v) : v.toFixed(3));
+  const when = (iso) => {
+    const d = new Date(iso);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  };
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function numbersTable(columns, rows) {
+    const details = el("details");
+    details.append(el("summary", "Numbers"));
+    const table = el("table", undefined, "table");
+    const head = table.createTHead().insertRow();
+    columns.forEach((c, i) => head.append(el("th", c, i ? "num" : "")));
+    const body = table.createTBody();
+    rows.forEach((row) => {
+      const tr = body.insertRow();
+      row.forEach((v, i) => tr.append(el("td", typeof v === "number" || v === null ? fmt(v) : v, i ? "num" : "")));
+    });
+    details.append(table);
+    return details;
+  }
+
+  // One chart: or, without data, the reason in its place (never an empty frame).
+  function draw(name, { empty, config, columns, rows }) {
+    const figure = document.querySelector(`[data-chart="${name}"]`);
+    const box = figure.querySelector(".canvas-box");
+    if (empty) {
+      box.replaceWith(el("p", empty, "empty"));
+      figure.dataset.empty = "true";
+      return;
+    }
+    config.options = Object.assign({ animation: false, maintainAspectRatio: false, responsive: true },
+      config.options || {});
+    new Chart(box.querySelector("canvas"), config);
+    figure.append(numbersTable(columns, rows));
+  }
+
+  const unit = { y: { min: 0, max: 1 } };
+  const p = data.progress;
+
+  draw("progress", {
+    empty: p.total ? null : "No items yet.",
+    config: { type: "doughnut", data: { labels: ["Done", "Left"],
+      datasets: [{ data: [p.done, p.total - p.done], backgroundColor: ["#59a14f", "#e3e5ea"] }] } },
+    columns: ["", "items"], rows: [["Done", p.done], ["Left", p.total - p.done], ["Total", p.total]],
+  });
+
+  draw("annotators", {
+    empty: p.per_annotator.length ? null : "Nobody has labeled yet.",
+    config: { type: "bar", data: { labels: p.per_annotator.map((r) => r.annotator),
+      datasets: [{ label: "annotations", data: p.per_annotator.map((r) => r.annotations), backgroundColor: PALETTE[0] }] },
+      options: { plugins: { legend: { display: false } } } },
+    columns: ["annotator", "annotations"], rows: p.per_annotator.map((r) => [r.annotator, r.annotations]),
+  });
+
+  draw("rate", {
+    empty: p.per_hour.length ? null : "No labels in the last two weeks.",
+    config: { type: "line", data: { labels: p.per_hour.map((r) => when(r.hour)),
+      datasets: [{ label: "labels per hour", data: p.per_hour.map((r) => r.annotations),
+        borderColor: PALETTE[0], backgroundColor: PALETTE[0], tension: 0.2 }] },
+      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } } },
+    columns: ["hour", "labels"], rows: p.per_hour.map((r) => [when(r.hour), r.annotations]),
+  });
+
+  const d = data.distribution;
+  draw("distribution", {
+    empty: d.labeled.some(Boolean) || d.predicted.some(Boolean) ? null : "No labels or predictions yet.",
+    config: { type: "bar", data: { labels: d.labels, datasets: [
+      { label: "labeled set (share of labels)", data: d.labeled_share, backgroundColor: "#4e79a7" },
+      { label: "predicted on unlabeled pool (share of items)", data: d.predicted_share, backgroundColor: "#f28e2b" },
+    ] }, options: { scales: unit } },
+    columns: ["label", "labeled", "share", "predicted", "share"],
+    rows: d.labels.map((l, i) => [l, d.labeled[i], d.labeled_share[i], d.predicted[i], d.predicted_share[i]]),
+  });
+
+  const history = data.agreement_history;
+  const runs = [...new Set(Object.values(history).flat().map((pt) => pt.at))].sort();
+  const metrics = Object.keys(METRICS).filter((m) => (history[m] || []).some((pt) => pt.value !== null));
+  const valueAt = (m, at) => ((history[m] || []).find((pt) => pt.at === at) || { value: null }).value;
+  draw("agreement", {
+    empty: metrics.length ? null : (data.agreement.project.krippendorff_alpha || {}).reason
+      || data.agreement.reason || "Not enough data: no item has two annotations yet.",
+    config: { type: "line", data: { labels: runs.map(when), datasets: metrics.map((m, i) => ({
+      label: METRICS[m], data: runs.map((at) => valueAt(m, at)), borderColor: PALETTE[i], backgroundColor: PALETTE[i],
+      pointRadius: 3 })) }, options: { scales: { y: { suggestedMin: 0, max: 1 } } } },
+    columns: ["run", ...metrics.map((m) => METRICS[m])],
+    rows: runs.map((at) => [when(at), ...metrics.map((m) => valueAt(m, at))]),
+  });
+
+  const people = data.annotators;
+  draw("annotator-quality", {
+    empty: people.some((r) => r.kappa !== null || r.consensus_agreement !== null || r.quality !== null)
+      ? null : "Not enough data: annotators share no items yet.",
+    config: { type: "bar", data: { labels: people.map((r) => r.annotator), datasets: [
+      { label: "κ with co-annotators", data: people.map((r) => r.kappa), backgroundColor: "#4e79a7" },
+      { label: "agrees with the others' majority", data: people.map((r) => r.consensus_agreement), backgroundColor: "#59a14f" },
+      { label: "quality (label-quality job)", data: people.map((r) => r.quality), backgroundColor: "#b07aa1" },
+    ] }, options: { scales: { y: { suggestedMin: 0, max: 1 } } } },
+    columns: ["annotator", "κ", "majority agreement", "quality"],
+    rows: people.map((r) => [r.annotator, r.kappa, r.consensus_agreement, r.quality]),
+  });
+
+  const c = data.confusion;
+  const used = c.labels.map((_, i) => i).filter((i) => c.matrix[i].some(Boolean));
+  draw("confusion", {
+    empty: used.length ? null : c.reason || "Not enough data: no item has two annotations yet.",
+    config: { type: "bar", data: { labels: used.map((i) => c.labels[i]), datasets: used.map((j, n) => ({
+      label: `other said ${c.labels[j]}`, data: used.map((i) => c.matrix[i][j]), backgroundColor: color(c.labels[j], n) })) },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } },
+    columns: ["said \\ other said", ...used.map((j) => c.labels[j])],
+    rows: used.map((i) => [c.labels[i], ...used.map((j) => c.matrix[i][j])]),
+  });
+
+  const curve = data.learning_curve;
+  draw("learning", {
+    empty: curve.length ? null : "No model trained yet.",
+    config: { type: "line", data: { labels: curve.map((v) => `v${v.version} · ${v.n_labels} labels`), datasets: [
+      { label: "CV accuracy", data: curve.map((v) => v.cv_accuracy), borderColor: PALETTE[0], backgroundColor: PALETTE[0] },
+      { label: "CV macro F1", data: curve.map((v) => v.cv_macro_f1), borderColor: PALETTE[1], backgroundColor: PALETTE[1] },
+    ] }, options: { scales: unit } },
+    columns: ["version", "labels", "CV accuracy", "CV macro F1"],
+    rows: curve.map((v) => [`v${v.version}`, v.n_labels, v.cv_accuracy, v.cv_macro_f1]),
+  });
+})();

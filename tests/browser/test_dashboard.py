@@ -1,0 +1,97 @@
+"""The dashboard draws every chart with data (pixels on every canvas) and shows the numbers."""
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from annotation.models import Annotation, AnnotatorQuality, Item, ItemStatus, Job, JobKind, JobStatus
+from annotation.services.overlap import item_refresh_status
+from annotation.services.projects import membership_set, project_create
+from learning.models import ModelVersion
+from learning.services.agreement import agreement_job_handler
+
+CHARTS = ["progress", "annotators", "rate", "distribution", "agreement", "annotator-quality",
+          "confusion", "learning"]  # fmt: skip
+LABELS = ["positive", "negative", "neutral"]
+
+# Share of a canvas's pixels that are painted (alpha > 0), per canvas id.
+PAINTED = """() => Object.fromEntries([...document.querySelectorAll("canvas")].map((c) => {
+  const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  let painted = 0;
+  for (let i = 3; i < px.length; i += 4) if (px[i] > 0) painted++;
+  return [c.id, painted / (c.width * c.height)];
+}))"""
+
+
+def run_agreement(project):
+    job = Job.objects.create(project=project, kind=JobKind.AGREEMENT, status=JobStatus.RUNNING)
+    result = agreement_job_handler(job, lambda f: None)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, result=result,
+                                         finished_at=timezone.now())  # fmt: skip
+
+
+def seed_project(make_user):
+    """Three annotators, 30 items with 2-3 labels over the last hours, two agreement runs,
+    three model versions, annotator quality scores and a predicted unlabeled pool."""
+    lead = make_user("lead")
+    project = project_create(creator=lead, name="Reviews", labels=LABELS, overlap=2, max_overlap=3)
+    people = [make_user(f"ann{i}") for i in range(3)]
+    for user in people:
+        membership_set(project=project, user=user, role="annotator")
+    rng = np.random.default_rng(7)
+    now = timezone.now()
+    for n in range(30):
+        item = Item.objects.create(project=project, external_id=str(n), text="t")
+        truth = rng.integers(0, 3)
+        for user in people[: 2 + n % 2]:
+            said = truth if rng.random() < 0.8 else rng.integers(0, 3)
+            a = Annotation.objects.create(item=item, project=project, annotator=user, labels=[LABELS[said]])
+            Annotation.objects.filter(pk=a.pk).update(created_at=now - timedelta(hours=int(n % 6)))
+        item_refresh_status(item=item, project=project)
+        if n == 15:
+            run_agreement(project)
+    run_agreement(project)
+    for n in range(10):
+        Item.objects.create(project=project, external_id=f"pool{n}", predicted_label=LABELS[n % 3])
+    for v, (n, acc) in enumerate([(10, 0.55), (20, 0.68), (30, 0.74)], start=1):
+        ModelVersion.objects.create(project=project, version=v, strategy="margin", featurizer="tfidf",
+                                    n_labels=n, cv_accuracy=acc, cv_macro_f1=acc - 0.05)  # fmt: skip
+    for user, score in zip(people, [0.9, 0.8, 0.6], strict=True):
+        AnnotatorQuality.objects.create(project=project, annotator=user, score=score, n_items=20,
+                                        method="crowdlab")  # fmt: skip
+    return project
+
+
+@pytest.mark.browser
+def test_dashboard_draws_every_chart(page, live_url, login, screenshot, make_user, page_errors):
+    project = seed_project(make_user)
+    login(page, "lead")
+    page.goto(f"{live_url}/projects/{project.pk}/dashboard")
+    page.wait_for_function("document.querySelectorAll('canvas').length === 8 && !!window.Chart")
+    page.wait_for_function("[...document.querySelectorAll('figure details')].length === 8")
+    painted = page.evaluate(PAINTED)
+    screenshot(page, "dashboard")
+    assert page_errors == []
+    assert set(painted) == {f"chart-{name}" for name in CHARTS}
+    blank = {name: share for name, share in painted.items() if share < 0.01}
+    assert blank == {}, f"charts drawn blank: {blank}"
+    done = Item.objects.filter(project=project, status=ItemStatus.COMPLETE).count()
+    assert 0 < done < 30
+    assert page.locator(".tile .big").first.inner_text() == f"{done} / 40"
+    page.locator('[data-chart="agreement"] summary').click()
+    rows = page.locator('[data-chart="agreement"] tbody tr')
+    assert rows.count() == 2  # two runs, one row each
+
+
+@pytest.mark.browser
+def test_an_empty_project_says_not_enough_data(page, live_url, login, make_user, page_errors):
+    lead = make_user("lead")
+    project = project_create(creator=lead, name="Empty", labels=LABELS)
+    login(page, "lead")
+    page.goto(f"{live_url}/projects/{project.pk}/dashboard")
+    page.wait_for_selector('[data-chart="agreement"] .empty')
+    assert page.locator("canvas").count() == 0
+    assert "agreement has not been computed yet" in page.inner_text('[data-chart="agreement"]')
+    assert page_errors == []
