@@ -1,0 +1,200 @@
+"""Import speed: items/s and peak RSS, through the management command and the REST API.
+
+    python bench/import_speed.py                         # 100k and 1M, SQLite (+ PostgreSQL if DATABASE_URL)
+    python bench/import_speed.py --sizes 100000 --paths command
+    eval "$(bash scripts/services.sh env)"; python bench/import_speed.py   # adds PostgreSQL
+
+Each run imports a generated CSV of short texts into a new project, in a separate
+process (``manage.py import_items``, or gunicorn serving ``POST /api/projects/{id}/import``)
+whose resident memory is sampled every 50 ms. Wall time includes process start-up
+for the command (about a second), so the figure is what a user sees.
+Target (issue 2): >= 20,000 items/s through the command, peak RSS < 400 MB at 1M items.
+"""
+
+import argparse
+import csv
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+WORDS = (
+    "the a phone battery screen great terrible love hate works broken fast slow price value "
+    "quality support refund would buy again never ever delivery late early box camera sound"
+).split()
+
+
+def make_csv(path: Path, n: int, seed: int = 0) -> None:
+    if path.exists():
+        return
+    rng = random.Random(seed)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "text"])
+        for i in range(n):
+            writer.writerow([f"r{i}", " ".join(rng.choices(WORDS, k=rng.randint(6, 30)))])
+
+
+def django_env(backend: str, workdir: Path) -> dict[str, str]:
+    env = {**os.environ, "DEBUG": "1", "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    env["QUORUM_VAR_DIR"] = str(workdir / "var")
+    env.pop("REDIS_URL", None)
+    if backend == "sqlite":
+        env.pop("DATABASE_URL", None)
+        env["SQLITE_PATH"] = str(workdir / "bench.sqlite3")
+    return env
+
+
+def manage(env: dict, *args: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return out.stdout
+
+
+def new_project(env: dict, name: str) -> int:
+    code = (
+        "from django.contrib.auth import get_user_model as g;"
+        "from annotation.services.projects import project_create as c;"
+        "u,_=g().objects.get_or_create(username='bench');u.set_password('bench-pass');u.save();"
+        f"print(c(creator=u, name={name!r}, labels=['pos','neg']).pk)"
+    )
+    return int(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+
+
+def watch(procs_fn, until) -> float:
+    """Peak summed RSS (MB) of the processes procs_fn() returns, sampled until until()."""
+    peak = 0.0
+    while not until():
+        total = 0
+        for proc in procs_fn():
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        peak = max(peak, total / 2**20)
+        time.sleep(0.05)
+    return peak
+
+
+def run_command(env: dict, project: int, path: Path) -> tuple[float, float]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "import_items", str(project), str(path), "--no-progress"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    ps = psutil.Process(proc.pid)
+    peak = watch(lambda: [ps], lambda: proc.poll() is not None)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.read().decode()[-2000:])
+    return elapsed, peak
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_api(env: dict, project: int, path: Path) -> tuple[float, float]:
+    port = free_port()
+    env = {**env, "QUORUM_ASYNC_IMPORT_BYTES": str(10**12)}  # measure the synchronous path
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "quorum.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
+         "--timeout", "900"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/healthz", timeout=5)
+                break
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.1)
+        token = requests.post(
+            f"{base}/api/auth/token/", data={"username": "bench", "password": "bench-pass"}
+        ).json()["token"]
+        master = psutil.Process(server.pid)
+        done = {"flag": False, "response": None}
+        import threading
+
+        def upload():
+            with path.open("rb") as f:
+                done["response"] = requests.post(
+                    f"{base}/api/projects/{project}/import",
+                    files={"file": (path.name, f, "text/csv")},
+                    headers={"Authorization": f"Token {token}"}, timeout=900,
+                )  # fmt: skip
+            done["flag"] = True
+
+        start = time.perf_counter()
+        thread = threading.Thread(target=upload)
+        thread.start()
+        peak = watch(lambda: master.children(), lambda: done["flag"])
+        elapsed = time.perf_counter() - start
+        thread.join()
+        response = done["response"]
+        if response.status_code != 201:
+            raise RuntimeError(f"API answered {response.status_code}: {response.text[:500]}")
+        return elapsed, peak
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--paths", default="command,api")
+    parser.add_argument("--backends", default=None, help="sqlite,postgres (default: what is configured)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    backends = args.backends.split(",") if args.backends else (
+        ["sqlite", "postgres"] if os.environ.get("DATABASE_URL") else ["sqlite"]
+    )  # fmt: skip
+    cache = Path(tempfile.gettempdir()) / "quorum-bench"
+    cache.mkdir(exist_ok=True)
+    rows = []
+    for backend in backends:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = django_env(backend, Path(tmp))
+            manage(env, "migrate", "--noinput")
+            for n in sizes:
+                path = cache / f"items-{n}.csv"
+                make_csv(path, n)
+                for how in args.paths.split(","):
+                    project = new_project(env, f"bench {backend} {how} {n} {time.time()}")
+                    runner = run_command if how == "command" else run_api
+                    elapsed, peak = runner(env, project, path)
+                    row = {"backend": backend, "path": how, "items": n,
+                           "seconds": round(elapsed, 2), "items_per_s": round(n / elapsed),
+                           "peak_rss_mb": round(peak, 1), "file_mb": round(path.stat().st_size / 2**20, 1)}  # fmt: skip
+                    rows.append(row)
+                    print(f"{backend:<9} {how:<8} {n:>9,} items {elapsed:7.1f}s "
+                          f"{n / elapsed:>9,.0f} items/s  peak RSS {peak:6.1f} MB", flush=True)  # fmt: skip
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "import_speed.json"
+    meta = {"cpu_count": os.cpu_count(), "python": sys.version.split()[0], "time": time.ctime()}
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    print("\n| backend | path | items | seconds | items/s | peak RSS MB |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['backend']} | {r['path']} | {r['items']:,} | {r['seconds']} | "
+              f"{r['items_per_s']:,} | {r['peak_rss_mb']} |")  # fmt: skip
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
