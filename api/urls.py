@@ -17,6 +17,12 @@ from api.views.labeling import (
 )
 from api.views.projects import MemberViewSet, ProjectViewSet, UserViewSet
 from api.views.snapshots import ProjectSnapshotViewSet, SnapshotViewSet
+from api.views.review import (
+    AnnotatorQualityView,
+    ItemAuditView,
+    ItemReviewView,
+    LabelIssueViewSet,
+)
 from api.views.stats import ProjectAgreementView, ProjectStatsView
 
 class OptionalSlashRouter(DefaultRouter):
@@ -64,6 +70,11 @@ urlpatterns = [
     re_path(r"^annotations/(?P<pk>\d+)/?$", AnnotationView.as_view(), name="annotation-detail"),
     project_route("stats", ProjectStatsView.as_view(), "project-stats"),
     project_route("agreement", ProjectAgreementView.as_view(), "project-agreement"),
+    # review queue (api/views/review.py)
+    project_route("label-issues", LabelIssueViewSet.as_view({"get": "list"}), "project-label-issues"),
+    project_route("annotator-quality", AnnotatorQualityView.as_view(), "project-annotator-quality"),
+    re_path(r"^items/(?P<item_pk>\d+)/review/?$", ItemReviewView.as_view(), name="item-review"),
+    re_path(r"^items/(?P<item_pk>\d+)/audit/?$", ItemAuditView.as_view(), name="item-audit"),
     project_route("snapshots", ProjectSnapshotViewSet.as_view({"get": "list", "post": "create"}),
                   "project-snapshots"),
     *router.urls,

@@ -108,7 +108,9 @@ def review_item(
 ) -> ReviewAction:
     """Apply one review action to ``item`` and log it. See the module docstring."""
     if action not in ACTIONS:
-        raise ValidationError({"action": f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."})
+        raise ValidationError(
+            {"action": f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."}
+        )
     if label is not None:
         labels = [label]
     item = Item.objects.select_for_update().select_related("project").get(pk=item.pk)

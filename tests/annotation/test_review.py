@@ -10,40 +10,19 @@ from annotation.models import (
     AnnotatorQuality,
     IssueStatus,
     Item,
-    Job,
-    JobKind,
     LabelIssue,
     ReviewAction,
 )
 from annotation.services.importing import import_objects
 from annotation.services.projects import membership_set
 from annotation.services.review import item_fingerprint, review_item
-from learning.services.label_issues import label_issues_job_handler
-
-LABELS = ["positive", "negative", "neutral"]
-N_PER_CLASS, N_FLIPPED = 30, 6
-
-
-def blobs_with_flips(seed: int = 0) -> tuple[list[dict], set[str]]:
-    """Three well-separated Gaussian blobs; the first N_FLIPPED items carry a wrong label."""
-    rng = np.random.default_rng(seed)
-    rows, flipped = [], set()
-    for k, name in enumerate(LABELS):
-        centre = np.eye(3)[k] * 6
-        for i in range(N_PER_CLASS):
-            rows.append({"id": f"{name}-{i}", "text": f"{name} {i}",
-                         "vector": (centre + rng.normal(size=3)).round(4).tolist(), "label": name})
-    for row in rows[::N_PER_CLASS * 3 // N_FLIPPED][:N_FLIPPED]:
-        row["label"] = LABELS[(LABELS.index(row["label"]) + 1) % 3]
-        flipped.add(row["id"])
-    return rows, flipped
-
-
-def run_job(project) -> Job:
-    job = Job.objects.create(project=project, kind=JobKind.LABEL_ISSUES, status="running")
-    job.result = label_issues_job_handler(job, lambda fraction: None)
-    job.save()
-    return job
+from tests.annotation.review_helpers import (
+    LABELS,
+    N_FLIPPED,
+    N_PER_CLASS,
+    blobs_with_flips,
+    run_job,
+)
 
 
 @pytest.fixture
@@ -87,8 +66,13 @@ def test_accept_keeps_the_given_label_and_logs_before_and_after(project, members
 def test_relabel_sets_the_final_label_as_a_review_annotation(project, members, flagged):
     _, flipped = flagged
     issue = open_issue(project, sorted(flipped)[1])
-    review_item(item=issue.item, reviewer=members["reviewer"], action="relabel",
-                label=issue.suggested_label, note="clearly the other one")
+    review_item(
+        item=issue.item,
+        reviewer=members["reviewer"],
+        action="relabel",
+        label=issue.suggested_label,
+        note="clearly the other one",
+    )
     item = Item.objects.get(pk=issue.item_id)
     assert item.final_labels == [issue.suggested_label] and item.status == "complete"
     review = Annotation.objects.get(item=item, source=AnnotationSource.REVIEW)
@@ -136,8 +120,9 @@ def test_a_reviewed_item_is_not_flagged_again_until_its_labels_change(project, m
     _, flipped = flagged
     reviewed = sorted(flipped)[:2]
     for ext in reviewed:
-        review_item(item=open_issue(project, ext).item, reviewer=members["reviewer"],
-                    action="dismiss")
+        review_item(
+            item=open_issue(project, ext).item, reviewer=members["reviewer"], action="dismiss"
+        )
     second = run_job(project)
     again = set(LabelIssue.objects.filter(run=second).values_list("item__external_id", flat=True))
     assert again == flipped - set(reviewed)
@@ -146,16 +131,20 @@ def test_a_reviewed_item_is_not_flagged_again_until_its_labels_change(project, m
     # changed, so the next run may flag it again
     item = Item.objects.get(project=project, external_id=reviewed[0])
     wrong = LabelIssue.objects.get(item=item).given_label
-    Annotation.objects.create(item=item, project=project, annotator=members["annotator"],
-                              labels=[wrong])
+    Annotation.objects.create(
+        item=item, project=project, annotator=members["annotator"], labels=[wrong]
+    )
     third = run_job(project)
     assert LabelIssue.objects.filter(run=third, item=item).exists()
 
 
 def test_a_rerun_replaces_open_flags_and_keeps_resolved_ones(project, members, flagged):
     first, flipped = flagged
-    review_item(item=open_issue(project, sorted(flipped)[0]).item,
-                reviewer=members["reviewer"], action="accept")
+    review_item(
+        item=open_issue(project, sorted(flipped)[0]).item,
+        reviewer=members["reviewer"],
+        action="accept",
+    )
     second = run_job(project)
     assert not LabelIssue.objects.filter(run=first, status="open").exists()
     assert LabelIssue.objects.filter(run=first, status="accepted").count() == 1
@@ -178,8 +167,9 @@ def test_consensus_and_annotator_quality_for_multi_annotated_items(project, memb
     for item in Item.objects.filter(project=project):
         for user, accuracy in users:
             right = truth[item.external_id]
-            label = right if rng.random() < accuracy else rng.choice(
-                [n for n in LABELS if n != right])
+            label = (
+                right if rng.random() < accuracy else rng.choice([n for n in LABELS if n != right])
+            )
             Annotation.objects.create(item=item, project=project, annotator=user, labels=[label])
     job = run_job(project)
     assert job.result["consensus_method"] == "crowdlab"

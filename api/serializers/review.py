@@ -1,0 +1,76 @@
+"""Review queue: flagged items, review actions, the audit log and annotator quality."""
+
+from rest_framework import serializers
+
+from annotation.models import AnnotatorQuality, IssueStatus, LabelIssue, ReviewAction
+from annotation.review_selectors import item_label_summary
+from annotation.services.review import ACTIONS
+
+
+class LabelIssueSerializer(serializers.ModelSerializer):
+    """One flagged item with what the reviewer needs to decide: the item, each annotator's
+    label, the model's suggestion and the agreement on the item."""
+
+    item = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LabelIssue
+        fields = [
+            "id", "item", "run", "given_label", "suggested_label", "suggested_probability",
+            "quality", "reason", "status", "resolved_at", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_item(self, issue) -> dict:
+        item = issue.item
+        return {
+            "id": item.pk,
+            "external_id": item.external_id,
+            "text": item.text,
+            "image_url": f"/media/items/{item.pk}" if item.image else None,
+            "meta": item.meta,
+            "status": item.status,
+            "final_labels": item.final_labels,
+            "consensus_labels": item.consensus_labels,
+            "consensus_quality": item.consensus_quality,
+            "consensus_method": item.consensus_method,
+            **item_label_summary(item=item),
+        }
+
+
+class LabelIssueQuerySerializer(serializers.Serializer):
+    label = serializers.CharField(required=False, max_length=100)
+    status = serializers.ChoiceField(choices=IssueStatus.values, required=False)
+
+
+class ReviewSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=ACTIONS)
+    label = serializers.CharField(required=False, max_length=100)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=100
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+    def validate(self, data):
+        if data["action"] == "relabel" and not (data.get("label") or data.get("labels")):
+            raise serializers.ValidationError({"label": "Relabel needs a label."})
+        return data
+
+
+class ReviewActionSerializer(serializers.ModelSerializer):
+    reviewer = serializers.CharField(source="reviewer.username", read_only=True)
+
+    class Meta:
+        model = ReviewAction
+        fields = ["id", "item", "issue", "run", "reviewer", "action", "before", "after", "note",
+                  "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class AnnotatorQualitySerializer(serializers.ModelSerializer):
+    annotator = serializers.CharField(source="annotator.username", read_only=True)
+
+    class Meta:
+        model = AnnotatorQuality
+        fields = ["annotator", "score", "n_items", "method", "run", "updated_at"]
+        read_only_fields = fields
