@@ -14,6 +14,10 @@ What the job writes:
   not flagged again until its labels change: the audit log keeps the labels fingerprint the
   reviewer left behind, and the job compares it with the item's current one.
 
+The label each item is judged on follows ``learning.services.training_data``'s precedence
+(reviewer's final label, else consensus, else the majority), with this run's fresh consensus.
+Items with an open flag are *not* left out here (unlike training): they are what is being judged.
+
 Multi-label projects are not searched yet (``learning.label_quality`` is single-label); the job
 then succeeds with a ``note`` and writes nothing.
 """
@@ -83,15 +87,17 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
     lap("load")
     report_progress(0.1)
     if n < 4:
-        return {"note": f"too few labeled items ({n}) to cross-validate", "labeled": n, "flagged": 0}
+        return {
+            "note": f"too few labeled items ({n}) to cross-validate",
+            "labeled": n,
+            "flagged": 0,
+        }
     majority, _ = majority_vote(data.M, n_categories=len(names))
     y0 = np.where(data.final >= 0, data.final, majority)
     X, featurizer = featurize_items(project=project, item_ids=data.item_ids)
     lap("featurize")
     report_progress(0.3)
-    probs = out_of_sample_proba(
-        X, y0, n_classes=len(names), folds=min(FOLDS, n), seed=project.seed
-    )
+    probs = out_of_sample_proba(X, y0, n_classes=len(names), folds=min(FOLDS, n), seed=project.seed)
     lap("cross_validate")
     report_progress(0.7)
     multi = (data.M >= 0).sum(axis=1) >= 2
@@ -186,10 +192,14 @@ def _write(job, data, names, given, probs, issues, consensus, multi) -> tuple[in
         suggested = int(issues.suggested_label[i])
         rows.append(
             LabelIssue(
-                project=job.project, item_id=item_id, run=job,
-                given_label=names[given[i]], suggested_label=names[suggested],
+                project=job.project,
+                item_id=item_id,
+                run=job,
+                given_label=names[given[i]],
+                suggested_label=names[suggested],
                 suggested_probability=float(probs[i, suggested]),
-                quality=float(issues.label_quality[i]), reason=issues.reasons[i][:500],
+                quality=float(issues.label_quality[i]),
+                reason=issues.reasons[i][:500],
                 labels_fingerprint=data.fingerprints[i],
             )  # fmt: skip
         )
