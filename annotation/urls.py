@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from annotation.views import dashboard, manage, pages
+from annotation.views import snapshots as snapshot_pages
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
@@ -9,6 +10,8 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("projects/<int:project_id>/", pages.project_detail, name="project-detail"),
     path("media/items/<int:item_id>", pages.item_media, name="item-media"),
+    path("projects/<int:project_id>/snapshots/new", snapshot_pages.snapshot_new,
+         name="snapshot-new"),
     path("projects/<int:project_id>/dashboard", dashboard.dashboard, name="project-dashboard"),
     # manager pages (annotation/views/manage.py)
     path("projects/new", manage.project_new, name="manage-new"),

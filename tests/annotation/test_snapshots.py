@@ -262,3 +262,19 @@ def test_management_command_builds_without_http(labeled, tmp_path):
     rows = [json.loads(line) for line in (out / "snapshot.jsonl").read_text().splitlines()]
     assert len(rows) == 20 and {r["label"] for r in rows} == {"negative"}
     assert (out / "snapshot.parquet").exists() and (out / "lineage.json").exists()
+
+
+class TestProjectPage:
+    def test_managers_see_snapshots_with_downloads_and_can_cut_one(self, labeled, members, client):
+        snapshot = build(labeled)
+        client.force_login(members["engineer"])
+        page = client.get(f"/projects/{labeled.pk}/").content.decode()
+        assert 'id="snapshots"' in page and "v1" in page and "train 48" in page
+        assert f"/api/snapshots/{snapshot.pk}/download?format=parquet" in page
+        response = client.post(f"/projects/{labeled.pk}/snapshots/new")
+        assert response.status_code == 302 and labeled.snapshots.count() == 2
+
+    def test_annotators_see_no_snapshot_section_and_cannot_cut(self, labeled, members, client):
+        client.force_login(members["annotator"])
+        assert 'id="snapshots"' not in client.get(f"/projects/{labeled.pk}/").content.decode()
+        assert client.post(f"/projects/{labeled.pk}/snapshots/new").status_code == 403
