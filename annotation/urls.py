@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotation.views import dashboard, manage, pages
+from annotation.views import dashboard, label, manage, pages
 from annotation.views import snapshots as snapshot_pages
 
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
     path("projects/<int:project_id>/snapshots/new", snapshot_pages.snapshot_new,
          name="snapshot-new"),
     path("projects/<int:project_id>/dashboard", dashboard.dashboard, name="project-dashboard"),
+    path("projects/<int:project_id>/label", label.label_page, name="label"),
     # manager pages (annotation/views/manage.py)
     path("projects/new", manage.project_new, name="manage-new"),
     path("projects/guidelines-preview", manage.guidelines_preview, name="guidelines-preview"),
