@@ -39,6 +39,13 @@ SETTINGS_GROUPS = (
     ("Queue and model", ("strategy", "fallback_order", "seed", "model_in_loop")),
     ("Background jobs", ("retrain_every", "label_issues_every", "agreement_every")),
 )
+FRIENDLIER_LABELS = {
+    "multi_label": "Multi-label (an item may get several labels)",
+    "max_overlap": "Maximum overlap",
+    "min_item_agreement": "Agreement needed to stop at the overlap",
+    "lease_minutes": "Lease (minutes an item is held for an annotator)",
+    "model_in_loop": "Show the model's suggestion",
+}
 
 
 class ProjectForm(forms.Form):
@@ -48,6 +55,8 @@ class ProjectForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields.update(forms.fields_for_model(Project, fields=PROJECT_FIELDS))
         self.fields["description"].widget.attrs["rows"] = 2
+        for name, label in FRIENDLIER_LABELS.items():
+            self.fields[name].label = label
         self.fields["guidelines"].widget.attrs.update(rows=14, placeholder="Markdown")
         if lock_data_type:
             self.fields["data_type"].disabled = True
@@ -176,7 +185,7 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
         "batches": project.import_batches.select_related("created_by").order_by("-created_at")[:20],
         "api_url": reverse("project-import", kwargs={"project_pk": project.pk}),
         "jobs_url": reverse("job-detail", kwargs={"pk": 0}),  # the JS swaps in the job's id
-        "async_mb": settings.QUORUM_ASYNC_IMPORT_BYTES / 2**20,
+        "async_bytes": settings.QUORUM_ASYNC_IMPORT_BYTES,
         "max_field_kb": settings.QUORUM_MAX_FIELD_BYTES // 1024,
     }
     return render(request, "annotation/manage/import.html", context)

@@ -82,8 +82,8 @@
   }
 
   function addBatchRow(data) {
-    let table = document.getElementById("import-batches");
-    if (!table) return; // the first import: the list appears on the next visit
+    const table = document.getElementById("import-batches");
+    table.querySelectorAll("tr.empty").forEach((row) => row.remove());
     const row = el("tr", {}, el("td", {}, "just now"), el("td", {}, data.file_name || ""),
       el("td", {}, "you"), el("td", {}, String(data.rows)), el("td", {}, String(data.created)),
       el("td", {}, String(data.skipped)), el("td", {}, String(data.labels)));
