@@ -65,3 +65,6 @@ class ScoringChunk(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "index"], name="scoring_chunk_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} chunk {self.index} ({self.status})"

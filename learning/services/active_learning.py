@@ -1,0 +1,212 @@
+"""Retrain on the labels so far and re-rank the unlabeled pool: the active-learning job.
+
+The seam between the database and ``learning``'s pure maths: load labels and features in
+bulk, fit, cross-validate, record a ``ModelVersion`` (the project's learning curve), then
+score the pool in item-id chunks that any number of workers share (see
+``learning.services.scoring``) and swap the new scores in at once. Until the swap the
+queue keeps serving the previous model's order, so a job that crashes changes nothing.
+
+Job params (all optional): ``batch`` (diverse batch size, default the project's
+``retrain_every``), ``chunk_items`` (items per chunk), ``chunk_pause`` (seconds to sleep
+per chunk: throttling, and how tests stop a job half-way).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from annotation.models import Item, ItemStatus, Job, Project
+from learning.classifier import cross_validated_metrics, fit_classifier
+from learning.featurize import TextFeaturizer
+from learning.models import ModelVersion
+from learning.selection import cold_start, needs_cold_start
+from learning.services.scoring import (
+    chunks_plan,
+    chunks_progress,
+    chunks_work,
+    pool_features,
+    scores_apply,
+    state_dump,
+)
+from learning.services.training_data import label_targets, training_labels
+
+logger = logging.getLogger(__name__)
+
+IDF_POOL_SAMPLE = 2000  # pool texts added to the labeled ones when fitting IDF weights
+COLD_START_SAMPLE = 5000
+
+
+def default_chunk_items(pool_size: int) -> int:
+    """About eight chunks per pool (so two to four workers share it evenly), 2k-50k items each."""
+    return int(min(50_000, max(2_000, math.ceil(pool_size / 8))))
+
+
+def featurizer_kind(project: Project) -> str:
+    """``vector`` when every item has a user-supplied embedding, else the project's data type."""
+    items = Item.objects.filter(project=project)
+    if items.exists() and not items.filter(vector__isnull=True).exists():
+        return "vector"
+    return "image" if project.data_type == "image" else "text"
+
+
+def _rows(queryset) -> list[tuple]:
+    return list(queryset.order_by("id").values_list("id", "text", "image", "vector"))
+
+
+def active_learning_job_handler(job: Job, report_progress: Callable[[float], None]) -> dict:
+    """Train, record a model version, score the open items; returns the job's result JSON."""
+    project = job.project
+    params = job.params or {}
+    clock = _Clock()
+    names = list(project.labels.values_list("name", flat=True))
+    pool = Item.objects.filter(project=project, status=ItemStatus.OPEN)
+    pool_size = pool.count()
+    training = training_labels(project=project)
+    y = label_targets(training, names=names, multi_label=project.multi_label)
+    counts = y.sum(axis=0) if project.multi_label else np.bincount(y, minlength=len(names))
+    batch = int(params.get("batch") or project.retrain_every or 20)
+    kind = featurizer_kind(project)
+    clock.lap("load")
+    if not names or pool_size == 0:
+        return {
+            "skipped": "no labels defined" if not names else "no open items",
+            "n_labels": len(training),
+        }
+    if len(training) < 2 or needs_cold_start(counts):
+        return _cold_start(project, pool, kind, batch=batch, n_labels=len(training)) | {
+            "timings": clock.timings
+        }
+
+    train_rows = _rows(Item.objects.filter(pk__in=training.item_ids.tolist()))
+    text = None
+    if kind == "text":
+        sample = list(pool.order_by("id").values_list("text", flat=True)[:IDF_POOL_SAMPLE])
+        text = TextFeaturizer().fit([r[1] for r in train_rows] + sample)
+    state: dict[str, Any] = {"featurizer": kind, "text": text}
+    X = pool_features(state, train_rows)
+    clock.lap("featurize")
+    model = fit_classifier(X, y, multi_label=project.multi_label, seed=project.seed)
+    clock.lap("fit")
+    metrics = cross_validated_metrics(
+        X, y, multi_label=project.multi_label, n_classes=len(names), seed=project.seed
+    )
+    clock.lap("cv")
+    report_progress(0.3)
+    state.update(
+        text=None, text_state=text.to_state() if text else None, model=model, labels=names,
+        label_counts=counts, multi_label=project.multi_label, strategy=project.strategy,
+        seed=project.seed, batch=batch, pool_size=pool_size,
+    )  # fmt: skip
+    version = _model_version_save(job, project, state, metrics, counts, names)
+    chunk_items = int(params.get("chunk_items") or default_chunk_items(pool_size))
+    chunks = chunks_plan(job=job, model_version=version, chunk_items=chunk_items)
+    if len(chunks) > 1:
+        _dispatch_helpers(job.pk, helpers=len(chunks) - 1)
+    _score_all(job, pause=float(params.get("chunk_pause") or 0), report_progress=report_progress)
+    clock.lap("score")
+    state["text"] = text
+    n_scored = scores_apply(job_id=job.pk, model_version=version, state=state)
+    ModelVersion.objects.filter(pk=version.pk).update(n_scored=n_scored)
+    clock.lap("write")
+    return {
+        "model_version": version.version, "model_version_id": version.pk,
+        "n_labels": len(training), "n_scored": n_scored, "chunks": len(chunks),
+        "featurizer": kind, "strategy": project.strategy,
+        "cv_accuracy": _finite(metrics["accuracy"]), "cv_macro_f1": _finite(metrics["macro_f1"]),
+        "timings": clock.timings,
+    }  # fmt: skip
+
+
+def _score_all(job: Job, *, pause: float, report_progress: Callable[[float], None]) -> None:
+    """Score chunks here and wait for the ones other workers took (reclaiming abandoned ones)."""
+
+    def progress() -> None:
+        done, total = chunks_progress(job_id=job.pk)
+        report_progress(0.3 + 0.65 * done / max(1, total))
+
+    claim = f"job-{job.pk}-{job.attempts}"
+    while True:
+        chunks_work(job_id=job.pk, claim=claim, pause=pause, on_chunk=progress)
+        done, total = chunks_progress(job_id=job.pk)
+        if done >= total:
+            return
+        time.sleep(0.2)
+
+
+def _dispatch_helpers(job_id: int, *, helpers: int) -> None:
+    """Ask other workers to share the chunks. Idle workers pick them up; busy ones are not waited on."""
+    from celery import group
+
+    from learning.tasks import score_chunk
+
+    transaction.on_commit(
+        lambda: group(score_chunk.s(job_id) for _ in range(helpers)).apply_async()
+    )
+
+
+def _model_version_save(job, project, state, metrics, counts, names) -> ModelVersion:
+    """One version per job: a retried job replaces its own version (same number, new row,
+    so no worker scores with a model it cached from the failed attempt)."""
+    fields = dict(
+        strategy=project.strategy, featurizer=state["featurizer"], n_labels=int(metrics["n_labels"]),
+        label_counts={n: int(c) for n, c in zip(names, counts, strict=True)},
+        cv_accuracy=_finite(metrics["accuracy"]), cv_macro_f1=_finite(metrics["macro_f1"]),
+        n_scored=0, state=state_dump(state),
+    )  # fmt: skip
+    existing = ModelVersion.objects.filter(job=job).first()
+    if existing:
+        with transaction.atomic():
+            existing.delete()
+            return ModelVersion.objects.create(
+                project=project, job=job, version=existing.version, **fields
+            )
+    for _ in range(5):
+        latest = ModelVersion.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
+        try:
+            with transaction.atomic():
+                return ModelVersion.objects.create(
+                    project=project, job=job, version=latest + 1, **fields
+                )
+        except IntegrityError:  # another project job took the number: take the next
+            continue
+    raise RuntimeError("could not allocate a model version number")
+
+
+def _cold_start(project: Project, pool, kind: str, *, batch: int, n_labels: int) -> dict:
+    """No model yet: put representative items (k-means over a pool sample) first."""
+    rng = np.random.default_rng(project.seed)
+    ids = np.asarray(pool.values_list("id", flat=True), dtype=np.int64)
+    sample = np.sort(rng.choice(ids, size=min(ids.size, COLD_START_SAMPLE), replace=False))
+    rows = _rows(Item.objects.filter(pk__in=sample.tolist()))
+    state: dict[str, Any] = {"featurizer": kind}
+    if kind == "text":
+        state["text"] = TextFeaturizer().fit([r[1] for r in rows])
+    chosen = cold_start(pool_features(state, rows), k=batch, rng=rng)
+    with transaction.atomic():
+        pool.exclude(priority=0).update(priority=0.0)
+        for rank, index in enumerate(chosen):
+            Item.objects.filter(pk=rows[index][0]).update(priority=2.0 - rank / max(1, len(chosen)))
+    return {"cold_start": True, "n_labels": n_labels, "n_scored": len(chosen), "featurizer": kind}
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self._last, 3)
+        self._last = now

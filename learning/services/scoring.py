@@ -1,0 +1,237 @@
+"""Score the unlabeled pool chunk by chunk, on any worker, and write the scores in bulk.
+
+A chunk is an item-id range (``ScoringChunk``). Whoever claims it (the job's own task or
+a helper ``score_chunk`` task on another worker) loads the model version's state from the
+database, featurizes the chunk's open items, ranks them and stores the arrays on the
+chunk row. ``scores_apply`` then writes every chunk to the items in one transaction.
+Claims are conditional UPDATEs, so two workers never score the same chunk at once, and a
+chunk whose claimer died is reclaimed after ``STALE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import pickle
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from annotation.models import Item, ItemStatus, Job
+from learning.classifier import predict_proba_full
+from learning.featurize import TextFeaturizer, image_features, vector_features
+from learning.models import ChunkStatus, ModelVersion, ScoringChunk
+from learning.selection import diverse_top_k, rank_pool
+
+STALE_SECONDS = 120
+_WRITE_BATCH = 5000
+_CANDIDATES = 5  # batch candidates per batch slot, as in ``selection.diverse_top_k``
+
+
+def state_dump(state: dict[str, Any]) -> bytes:
+    return zlib.compress(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+@lru_cache(maxsize=2)
+def state_load(model_version_id: int) -> dict[str, Any]:
+    """The stored model of a version (cached: a worker scores many chunks of one version)."""
+    blob = ModelVersion.objects.values_list("state", flat=True).get(pk=model_version_id)
+    state = pickle.loads(zlib.decompress(bytes(blob)))  # noqa: S301 - written by this app only
+    if state.get("text_state") is not None:
+        state["text"] = TextFeaturizer.from_state(state["text_state"])
+    return state
+
+
+def pool_features(state: dict[str, Any], rows: list[tuple]) -> Any:
+    """(N, D) features of ``rows`` = [(id, text, image, vector), ...] the way ``state`` says."""
+    kind = state["featurizer"]
+    if kind == "vector":
+        return vector_features([r[3] for r in rows])
+    if kind == "image":
+        return image_features([default_storage.path(r[2]) for r in rows])
+    return state["text"].transform([r[1] for r in rows])
+
+
+def chunks_plan(*, job: Job, model_version: ModelVersion, chunk_items: int) -> list[ScoringChunk]:
+    """Split the open items into id ranges of about ``chunk_items`` items (fresh rows)."""
+    from django.db.models import Count, Max, Min
+
+    pool = Item.objects.filter(project_id=job.project_id, status=ItemStatus.OPEN)
+    stats = pool.aggregate(lo=Min("id"), hi=Max("id"), n=Count("id"))
+    ScoringChunk.objects.filter(job=job).delete()  # a rerun starts over with its new model
+    if not stats["n"]:
+        return []
+    n_chunks = max(1, math.ceil(stats["n"] / chunk_items))
+    # Equal id widths: imported items have nearly contiguous ids, so sizes stay even,
+    # and bounds cost one aggregate instead of reading a million ids.
+    edges = np.linspace(stats["lo"], stats["hi"] + 1, n_chunks + 1).astype(np.int64)
+    rows = [
+        ScoringChunk(job=job, model_version=model_version, index=i,
+                     first_id=int(edges[i]), last_id=int(edges[i + 1]) - 1)
+        for i in range(n_chunks) if edges[i + 1] > edges[i]
+    ]  # fmt: skip
+    return ScoringChunk.objects.bulk_create(rows)
+
+
+def chunk_claim(*, job_id: int, claim: str) -> ScoringChunk | None:
+    """Take the next pending (or abandoned) chunk of the job, or None when none is left."""
+    stale = timezone.now() - timedelta(seconds=STALE_SECONDS)
+    free = Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.RUNNING, claimed_at__lt=stale)
+    for pk in ScoringChunk.objects.filter(free, job_id=job_id).values_list("pk", flat=True)[:8]:
+        taken = (
+            ScoringChunk.objects.filter(free, pk=pk)
+            .update(status=ChunkStatus.RUNNING, claim=claim, claimed_at=timezone.now())
+        )  # fmt: skip
+        if taken:
+            return ScoringChunk.objects.defer("scores").select_related("job").get(pk=pk)
+    return None
+
+
+def chunk_score(chunk: ScoringChunk, *, pause: float = 0.0) -> int:
+    """Rank the chunk's open items with its model; store the arrays on the chunk row.
+
+    Returns the number of items scored. Writing is keyed by the claim, so a chunk that was
+    reclaimed (or deleted by a rerun) meanwhile is not overwritten by this late result.
+    """
+    state = state_load(chunk.model_version_id)
+    rows = list(
+        Item.objects.filter(
+            project_id=chunk.job.project_id, status=ItemStatus.OPEN,
+            id__gte=chunk.first_id, id__lte=chunk.last_id,
+        ).order_by("id").values_list("id", "text", "image", "vector")
+    )  # fmt: skip
+    ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    if rows:
+        X = pool_features(state, rows)
+        proba = predict_proba_full(state["model"], X, len(state["labels"]))
+        rng = np.random.default_rng([state["seed"], chunk.job_id, chunk.index])
+        # batch=0: scores only. The diverse batch is chosen over the whole pool at the end.
+        priority = rank_pool(
+            state["strategy"], proba, X, state["label_counts"], batch=0, rng=rng,
+            multi_label=state["multi_label"],
+        )  # fmt: skip
+        best = proba.argmax(axis=1)
+        score = proba[np.arange(len(rows)), best]
+    else:
+        priority = score = np.empty(0)
+        best = np.empty(0, dtype=np.int64)
+    if pause:
+        time.sleep(pause)  # throttle (params["chunk_pause"]): lets a test stop a job mid-way
+    buffer = io.BytesIO()
+    np.savez(buffer, ids=ids, priority=priority, label=best, score=score)
+    ScoringChunk.objects.filter(pk=chunk.pk, claim=chunk.claim).update(
+        status=ChunkStatus.DONE, n_items=len(rows), scores=buffer.getvalue()
+    )
+    return len(rows)
+
+
+def chunks_work(
+    *, job_id: int, claim: str | None = None, pause: float = 0.0,
+    on_chunk: Callable[[], None] | None = None,
+) -> int:  # fmt: skip
+    """Claim and score chunks of the job until none is left; returns how many were scored."""
+    claim = claim or uuid.uuid4().hex
+    done = 0
+    while (chunk := chunk_claim(job_id=job_id, claim=claim)) is not None:
+        chunk_score(chunk, pause=pause)
+        done += 1
+        if on_chunk:
+            on_chunk()
+    return done
+
+
+def chunks_progress(*, job_id: int) -> tuple[int, int]:
+    """(done, total) chunks of the job."""
+    chunks = ScoringChunk.objects.filter(job_id=job_id)
+    return chunks.filter(status=ChunkStatus.DONE).count(), chunks.count()
+
+
+def scores_apply(*, job_id: int, model_version: ModelVersion, state: dict[str, Any]) -> int:
+    """Write every chunk's scores to the items in one transaction; returns items written.
+
+    Before writing, the batch is chosen over the whole pool: the ``batch * 5`` best-scored
+    items are featurized again and ``diverse_top_k`` picks ``batch`` of them, which get
+    priorities in (1, 2] (the layout ``rank_pool`` documents).
+    """
+    parts = [np.load(io.BytesIO(bytes(blob))) for blob in ScoringChunk.objects.filter(
+        job_id=job_id, status=ChunkStatus.DONE).values_list("scores", flat=True)]  # fmt: skip
+    if not parts:
+        return 0
+    ids = np.concatenate([p["ids"] for p in parts])
+    priority = np.concatenate([p["priority"] for p in parts])
+    label_idx = np.concatenate([p["label"] for p in parts]).astype(np.int64)
+    score = np.concatenate([p["score"] for p in parts])
+    labels = np.asarray(state["labels"], dtype=object)[label_idx]
+    if state["strategy"] != "random" and ids.size:
+        _mark_batch(ids, priority, state, seed=[state["seed"], job_id])
+    with transaction.atomic():
+        item_scores_write(ids, priority, labels, score, model_version_id=model_version.pk)
+        ScoringChunk.objects.filter(job_id=job_id).delete()
+    return int(ids.size)
+
+
+def _mark_batch(ids: np.ndarray, priority: np.ndarray, state: dict, *, seed: list[int]) -> None:
+    """Give the pool-wide diverse batch priorities 2 - i / batch, in place."""
+    batch = min(int(state["batch"]), ids.size)
+    if batch <= 0:
+        return
+    rng = np.random.default_rng(seed)
+    candidates = np.argsort(-priority, kind="stable")[: batch * _CANDIDATES]
+    by_id = {r[0]: r for r in Item.objects.filter(pk__in=ids[candidates].tolist())
+             .values_list("id", "text", "image", "vector")}  # fmt: skip
+    X = pool_features(state, [by_id[i] for i in ids[candidates].tolist()])
+    chosen = candidates[diverse_top_k(priority[candidates], X, k=batch, rng=rng)]
+    chosen = chosen[np.argsort(-priority[chosen], kind="stable")]
+    priority[chosen] = 2.0 - np.arange(chosen.size) / chosen.size
+
+
+def item_scores_write(
+    ids: np.ndarray, priority: np.ndarray, labels: np.ndarray, score: np.ndarray,
+    *, model_version_id: int,
+) -> None:  # fmt: skip
+    """Bulk UPDATE of priority / predicted_label / predicted_score / scored_by, all (N,).
+
+    PostgreSQL: COPY into a temporary table and one UPDATE ... FROM (seconds for a
+    million rows). SQLite: executemany in batches. Call inside a transaction.
+    """
+    table = connection.ops.quote_name(Item._meta.db_table)
+    rows = zip(ids.tolist(), priority.tolist(), labels.tolist(), score.tolist(), strict=True)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE TEMP TABLE al_scores (id bigint, priority float8, label text,"
+                " score float8) ON COMMIT DROP"
+            )
+            with cursor.cursor.copy("COPY al_scores (id, priority, label, score) FROM STDIN") as cp:
+                for row in rows:
+                    cp.write_row(row)
+            cursor.execute("ANALYZE al_scores")
+            cursor.execute(
+                f"UPDATE {table} AS i SET priority = s.priority, predicted_label = s.label,"
+                " predicted_score = s.score, scored_by_id = %s FROM al_scores AS s"
+                " WHERE i.id = s.id",
+                [model_version_id],
+            )
+            return
+        sql = (
+            f"UPDATE {table} SET priority = %s, predicted_label = %s, predicted_score = %s,"
+            " scored_by_id = %s WHERE id = %s"
+        )
+        batch: list[tuple] = []
+        for item_id, prio, label, sc in rows:
+            batch.append((prio, label, sc, model_version_id, item_id))
+            if len(batch) >= _WRITE_BATCH:
+                cursor.executemany(sql, batch)
+                batch.clear()
+        if batch:
+            cursor.executemany(sql, batch)

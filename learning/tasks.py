@@ -1,0 +1,38 @@
+"""Celery entry points of the learning seam: ids in, services do the work.
+
+The active-learning job itself runs through the generic ``annotation.tasks.run_job``.
+``score_chunk`` is its helper: the job sends one per extra chunk, and every worker that
+picks one up claims and scores chunks of that job's pool until none is left. There is
+no chord (no result backend): the chunk rows in the database say what is done.
+"""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from annotation.models import Job, JobStatus
+from annotation.services.jobs import job_report_progress
+from learning.services.scoring import chunks_progress, chunks_work
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    max_retries=3,
+)
+def score_chunk(job_id: int) -> int:
+    """Help a running active-learning job score its pool. Idempotent: claims decide.
+
+    Returns the number of chunks this call scored (0 when the job already finished).
+    """
+    job = Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).first()
+    if job is None:
+        return 0
+    pause = float((job.params or {}).get("chunk_pause") or 0)
+
+    def progress() -> None:
+        done, total = chunks_progress(job_id=job_id)
+        job_report_progress(job_id, 0.3 + 0.65 * done / max(1, total))
+
+    return chunks_work(job_id=job_id, pause=pause, on_chunk=progress)

@@ -1,0 +1,184 @@
+"""The active-learning seam on a real database: training labels, model versions, bulk scores.
+
+The handler is called directly (no worker) with a list as its progress callback.
+Texts are synthetic and seeded: "great"-words are positive, "awful"-words negative,
+and items holding both are the ones a margin strategy must put first.
+"""
+
+import numpy as np
+import pytest
+
+from annotation.models import Annotation, IssueStatus, Item, Job, JobKind, LabelIssue
+from annotation.services.projects import project_create
+from learning.models import ModelVersion, ScoringChunk
+from learning.services.active_learning import active_learning_job_handler
+from learning.services.scoring import chunk_claim, chunk_score, chunks_plan, item_scores_write
+from learning.services.training_data import label_targets, majority_labels, training_labels
+
+POS = ["great", "lovely", "excellent", "superb", "wonderful"]
+NEG = ["awful", "terrible", "horrible", "dreadful", "poor"]
+FILL = ["the", "film", "was", "plot", "it", "and", "acting"]
+
+
+def make_texts(rng: np.random.Generator, n: int, kind: str) -> list[str]:
+    out = []
+    for _ in range(n):
+        words = list(rng.choice(FILL, 4))
+        if kind in ("pos", "mixed"):
+            words += list(rng.choice(POS, 2))
+        if kind in ("neg", "mixed"):
+            words += list(rng.choice(NEG, 2))
+        rng.shuffle(words)
+        out.append(" ".join(words))
+    return out
+
+
+@pytest.fixture
+def text_project(manager):
+    """40 positive, 40 negative, 10 mixed items; 8 + 8 clear ones labeled by the manager."""
+    project = project_create(
+        creator=manager, name="AL", labels=["positive", "negative"], retrain_every=5
+    )
+    rng = np.random.default_rng(0)
+    specs = [("pos", 40), ("neg", 40), ("mixed", 10)]
+    items = []
+    for kind, n in specs:
+        for text in make_texts(rng, n, kind):
+            items.append(Item(project=project, external_id=f"{kind}-{len(items)}", text=text,
+                              meta={"kind": kind}, sequence=len(items)))  # fmt: skip
+    Item.objects.bulk_create(items)
+    for kind, label in (("pos", "positive"), ("neg", "negative")):
+        for item in Item.objects.filter(project=project, meta__kind=kind).order_by("id")[:8]:
+            label_item(item, [label], manager)
+    return project
+
+
+def label_item(item: Item, labels: list[str], user, **extra) -> Annotation:
+    annotation = Annotation.objects.create(
+        item=item, project=item.project, annotator=user, labels=labels, **extra
+    )
+    Item.objects.filter(pk=item.pk).update(status="complete", annotation_count=1)
+    return annotation
+
+
+def run(project, **params) -> tuple[Job, dict, list[float]]:
+    job = Job.objects.create(project=project, kind=JobKind.ACTIVE_LEARNING, params=params,
+                             status="running", attempts=1)  # fmt: skip
+    progress: list[float] = []
+    return job, active_learning_job_handler(job, progress.append), progress
+
+
+def test_majority_ties_go_to_the_first_label_in_project_order():
+    order = ["a", "b", "c"]
+    assert majority_labels([["b"], ["a"]], multi_label=False, order=order) == ("a",)
+    assert majority_labels([["c"], ["c"], ["a"]], multi_label=False, order=order) == ("c",)
+    assert majority_labels([["a", "b"], ["b"], ["b", "c"]], multi_label=True, order=order) == ("b",)
+
+
+def test_training_labels_prefer_final_then_consensus_then_majority(db, project, make_user):
+    users = [make_user(f"u{i}") for i in range(3)]
+    items = Item.objects.bulk_create(
+        [Item(project=project, external_id=str(i), text=f"t{i}") for i in range(5)]
+    )
+    for user, label in zip(users, ["negative", "negative", "positive"], strict=True):
+        for item in items:
+            Annotation.objects.create(item=item, project=project, annotator=user, labels=[label])
+    Item.objects.filter(pk=items[0].pk).update(
+        final_labels=["neutral"], consensus_labels=["positive"]
+    )
+    Item.objects.filter(pk=items[1].pk).update(consensus_labels=["positive"])
+    run_job = Job.objects.create(project=project, kind=JobKind.LABEL_ISSUES)
+    LabelIssue.objects.create(project=project, item=items[2], run=run_job, given_label="negative",
+                              suggested_label="positive", quality=0.1, reason="x",
+                              labels_fingerprint="f")  # fmt: skip
+    LabelIssue.objects.create(project=project, item=items[3], run=run_job, given_label="negative",
+                              suggested_label="positive", quality=0.1, reason="x",
+                              labels_fingerprint="f", status=IssueStatus.DISMISSED)  # fmt: skip
+
+    training = training_labels(project=project)
+
+    assert training.item_ids.tolist() == [items[0].pk, items[1].pk, items[3].pk, items[4].pk]
+    assert training.labels == [("neutral",), ("positive",), ("negative",), ("negative",)]
+    assert training.sources == ["final", "consensus", "majority", "majority"]
+    names = ["positive", "negative", "neutral"]
+    assert label_targets(training, names=names, multi_label=False).tolist() == [2, 0, 1, 1]
+
+
+def test_job_trains_a_version_and_puts_mixed_items_first(db, text_project):
+    # batch=2 draws its diverse pair from the 2 * 5 best-scored candidates: all mixed.
+    job, result, progress = run(text_project, batch=2)
+
+    version = ModelVersion.objects.get(project=text_project)
+    assert (version.version, version.n_labels, version.job_id) == (1, 16, job.pk)
+    assert version.cv_accuracy == pytest.approx(1.0) and result["cv_macro_f1"] == pytest.approx(1.0)
+    open_items = Item.objects.filter(project=text_project, status="open")
+    assert result["n_scored"] == open_items.count() == version.n_scored == 74
+    assert set(open_items.values_list("scored_by", flat=True)) == {version.pk}
+    top = list(open_items.order_by("-priority").values_list("meta__kind", flat=True)[:10])
+    # 16 labels make a modest model: a few one-sided texts are about as unsure as a mixed one.
+    assert top[:5] == ["mixed"] * 5 and top.count("mixed") >= 8
+    clear = open_items.filter(meta__kind="pos").values_list("predicted_label", "predicted_score")
+    assert {label for label, _ in clear} == {"positive"}
+    assert min(score for _, score in clear) > 0.5
+    assert progress == sorted(progress) and progress[-1] < 1.0  # job_succeed sets 1.0
+
+
+def test_chunked_scoring_covers_the_pool_and_cleans_up(db, text_project):
+    _, result, _ = run(text_project, chunk_items=10, batch=2)
+
+    assert result["chunks"] >= 7
+    assert not Item.objects.filter(project=text_project, status="open", scored_by=None).exists()
+    assert not ScoringChunk.objects.exists()
+    top = Item.objects.filter(project=text_project, status="open").order_by("-priority")[:3]
+    assert {item.meta["kind"] for item in top} == {"mixed"}
+
+
+def test_a_job_that_dies_before_the_swap_leaves_previous_scores_and_a_rerun_replaces_its_version(
+    db, text_project
+):
+    job, _, _ = run(text_project, batch=5)
+    before = dict(Item.objects.filter(project=text_project).values_list("id", "priority"))
+    version = ModelVersion.objects.get(job=job)
+    # Half a rerun: chunks planned, one scored, then the worker "dies" (nothing applied).
+    chunks_plan(job=job, model_version=version, chunk_items=10)
+    chunk_score(chunk_claim(job_id=job.pk, claim="dead"))
+    assert dict(Item.objects.filter(project=text_project).values_list("id", "priority")) == before
+
+    active_learning_job_handler(job, lambda _: None)
+
+    versions = ModelVersion.objects.filter(project=text_project)
+    assert versions.count() == 1 and versions.get().version == 1 and versions.get().pk != version.pk
+    assert not ScoringChunk.objects.exists()
+
+
+def test_cold_start_puts_a_diverse_batch_first(db, manager):
+    project = project_create(creator=manager, name="Cold", labels=["positive", "negative"])
+    rng = np.random.default_rng(1)
+    texts = make_texts(rng, 30, "pos") + make_texts(rng, 30, "neg")
+    Item.objects.bulk_create(
+        [Item(project=project, external_id=str(i), text=t) for i, t in enumerate(texts)]
+    )
+
+    _, result, _ = run(project, batch=4)
+
+    assert result["cold_start"] is True and not ModelVersion.objects.exists()
+    first = Item.objects.filter(project=project, priority__gt=1).values_list("text", flat=True)
+    assert len(first) == 4
+    assert any(set(t.split()) & set(POS) for t in first)
+    assert any(set(t.split()) & set(NEG) for t in first)
+
+
+def test_bulk_score_write_sets_every_field(db, text_project):
+    version = ModelVersion.objects.create(project=text_project, version=9, strategy="margin",
+                                          featurizer="text", n_labels=0)  # fmt: skip
+    ids = np.asarray(Item.objects.filter(project=text_project).values_list("id", flat=True)[:3])
+    item_scores_write(ids, np.array([0.1, 1.5, 0.7]), np.array(["a", "b", "c"], dtype=object),
+                      np.array([0.9, 0.6, 0.8]), model_version_id=version.pk)  # fmt: skip
+
+    rows = Item.objects.filter(pk__in=ids.tolist()).order_by("id")
+    got = list(rows.values_list("priority", "predicted_label", "predicted_score", "scored_by"))
+    assert got == [
+        (0.1, "a", 0.9, version.pk),
+        (1.5, "b", 0.6, version.pk),
+        (0.7, "c", 0.8, version.pk),
+    ]
