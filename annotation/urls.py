@@ -3,6 +3,7 @@ from django.urls import path
 
 from annotation.views import dashboard, label, manage, pages
 from annotation.views import snapshots as snapshot_pages
+from annotation.views.review import review_page
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
@@ -14,6 +15,7 @@ urlpatterns = [
          name="snapshot-new"),
     path("projects/<int:project_id>/dashboard", dashboard.dashboard, name="project-dashboard"),
     path("projects/<int:project_id>/label", label.label_page, name="label"),
+    path("projects/<int:project_id>/review", review_page, name="review"),
     # manager pages (annotation/views/manage.py)
     path("projects/new", manage.project_new, name="manage-new"),
     path("projects/guidelines-preview", manage.guidelines_preview, name="guidelines-preview"),
