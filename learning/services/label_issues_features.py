@@ -1,8 +1,9 @@
 """Features of a set of items, loaded in bulk, for the label-issues job.
 
-Kept apart from the job so that it can be swapped for the active-learning job's shared
-featurization helper once that exists: the contract is ``featurize_items(project, item_ids)
--> (X (N, D), description)`` with rows in the order of ``item_ids``.
+Featurizes exactly like the active-learning job (``featurizer_kind`` picks vectors, thumbnails
+or hashed TF-IDF; ``pool_features`` turns rows into the matrix), so both jobs see one model of
+the data. Only the loading differs: ids are read in chunks, because a 100k-item ``id IN (...)``
+overflows SQLite's bound-parameter limit.
 """
 
 from __future__ import annotations
@@ -10,42 +11,33 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from django.core.files.storage import default_storage
 
-from annotation.models import DataType, Item, Project
-from learning.featurize import TextFeaturizer, image_features, vector_features
+from annotation.models import Item, Project
+from learning.featurize import TextFeaturizer
+from learning.services.active_learning import featurizer_kind
+from learning.services.scoring import pool_features
 
-ID_CHUNK = 900  # stays under SQLite's bound-parameter limit
-TEXT_HASH_FEATURES = 2**18
-IDF_SAMPLE = 20_000
+ID_CHUNK = 900  # stays under SQLite's bound-parameter limit on every version
+IDF_SAMPLE = 20_000  # hashing is the slow part, and IDF weights settle long before 20k texts
 
 
-def _rows(project: Project, item_ids: np.ndarray, fields: tuple[str, ...]) -> list[tuple]:
+def item_rows(*, project: Project, item_ids: np.ndarray) -> list[tuple]:
+    """[(id, text, image, vector), ...] in the order of ``item_ids``."""
     ids = item_ids.tolist()
     found: dict[int, tuple] = {}
     for start in range(0, len(ids), ID_CHUNK):
-        chunk = ids[start : start + ID_CHUNK]
-        for row in Item.objects.filter(project=project, id__in=chunk).values_list("id", *fields):
-            found[row[0]] = row[1:]
+        chunk = Item.objects.filter(project=project, id__in=ids[start : start + ID_CHUNK])
+        found.update((row[0], row) for row in chunk.values_list("id", "text", "image", "vector"))
     return [found[i] for i in ids]
 
 
 def featurize_items(*, project: Project, item_ids: np.ndarray) -> tuple[Any, str]:
-    """(N, D) features of ``item_ids`` (in that order) and a name for the featurizer used.
-
-    User-supplied vectors win when every item has one; otherwise hashed TF-IDF for text
-    projects (IDF fitted on these items) and grayscale thumbnails for image projects.
-    """
-    vectors = [row[0] for row in _rows(project, item_ids, ("vector",))]
-    if vectors and all(v is not None for v in vectors):
-        return vector_features(vectors), "vector"
-    if project.data_type == DataType.IMAGE:
-        names = [row[0] for row in _rows(project, item_ids, ("image",))]
-        return image_features([default_storage.path(name) for name in names]), "image16"
-    texts = [row[0] for row in _rows(project, item_ids, ("text",))]
-    # IDF from a seeded sample: hashing is the slow part, and IDF settles long before 20k texts.
-    rng = np.random.default_rng(project.seed)
-    sample = rng.choice(len(texts), size=min(len(texts), IDF_SAMPLE), replace=False)
-    featurizer = TextFeaturizer(n_features=TEXT_HASH_FEATURES).fit([texts[i] for i in sample])
-    return featurizer.transform(texts), "tfidf-hash"
-
+    """(N, D) features of ``item_ids`` (rows in that order) and the featurizer's kind."""
+    rows = item_rows(project=project, item_ids=item_ids)
+    kind = featurizer_kind(project)
+    text = None
+    if kind == "text":
+        rng = np.random.default_rng(project.seed)
+        sample = rng.choice(len(rows), size=min(len(rows), IDF_SAMPLE), replace=False)
+        text = TextFeaturizer().fit([rows[i][1] for i in sample])
+    return pool_features({"featurizer": kind, "text": text}, rows), kind
