@@ -87,28 +87,28 @@ def _cell(name: str, value: Any) -> Any:
 
 
 class ParquetWriter:
-    """Parquet in row groups of ``ROW_GROUP`` rows; ``meta`` is a JSON string column."""
+    """Parquet in row groups of ``ROW_GROUP`` rows; ``meta`` is a JSON string column.
+
+    The group waits as one list per column (not one dict per row): a 50,000-row
+    group of short texts costs about 20 MB.
+    """
 
     def __init__(self, path: Path):
         self.writer = pq.ParquetWriter(path, SCHEMA, compression="zstd")
-        self.buffer: list[dict[str, Any]] = []
+        self.columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
 
     def write(self, row: dict[str, Any]) -> None:
-        self.buffer.append(
-            row
-            | {
-                "meta": json.dumps(row["meta"], ensure_ascii=False, sort_keys=True)
-                if row["meta"]
-                else None
-            }
-        )
-        if len(self.buffer) >= ROW_GROUP:
+        for name, column in self.columns.items():
+            column.append(row[name])
+        meta = self.columns["meta"]
+        meta[-1] = json.dumps(meta[-1], ensure_ascii=False, sort_keys=True) if meta[-1] else None
+        if len(meta) >= ROW_GROUP:
             self.flush()
 
     def flush(self) -> None:
-        if self.buffer:
-            self.writer.write_table(pa.Table.from_pylist(self.buffer, schema=SCHEMA))
-            self.buffer = []
+        if self.columns["id"]:
+            self.writer.write_table(pa.Table.from_pydict(self.columns, schema=SCHEMA))
+            self.columns = {name: [] for name in COLUMNS}
 
     def close(self, card: str = "") -> None:
         self.flush()
