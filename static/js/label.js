@@ -77,21 +77,26 @@ async function ensureQueue() {
   const exclude = heldIds();
   if (exclude.length > MAX_EXCLUDED) return; // the outbox is draining; delivery calls again
   state.fetching = true;
-  let response;
+  let response = null;
+  let item = null;
   try {
     const query = exclude.length ? `?exclude=${exclude.join(",")}` : "";
     response = await request("GET", api.next + query);
+    if (response.status === 200) item = await response.json();
   } catch {
     response = null;
   }
-  state.fetching = false;
+  state.fetching = false; // only now: a fetch started while this one was parsed would race it
   if (response && response.status === 204) {
     state.exhausted = true;
-  } else if (response && response.ok) {
+  } else if (item) {
     state.fetchFailures = 0;
-    const item = await response.json();
     if (heldIds().includes(item.id) || state.history.some((e) => e.item.id === item.id)) {
-      state.exhausted = true; // never show an item twice; wait for the outbox to drain
+      // Never show an item twice. Only a race can get here; ask again in a moment.
+      clearTimeout(state.fetchTimer);
+      state.fetchTimer = setTimeout(ensureQueue, 1000);
+      render();
+      return;
     } else {
       preload(item);
       state.buffer.push(item);
@@ -238,7 +243,8 @@ function flash(text) {
 
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
-  if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+  const target = event.target;
+  if (target instanceof Element && target.closest("input, textarea, select, [contenteditable]")) return;
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
   let action = null;
   if (key === "Escape") action = () => closePanels() || leaveReview();
@@ -377,7 +383,8 @@ function render() {
   const done = !view && state.exhausted && !state.fetching && !state.buffer.length;
   const lab = $("lab");
   lab.dataset.state = state.review >= 0 ? "review" : view ? "ready" : done ? "done" : "loading";
-  lab.dataset.pending = String(outbox.size);
+  lab.dataset.pending = String(outbox.size); // for tests and the curious: unsent operations
+  lab.dataset.buffered = String(state.buffer.length);
   drawItem(view);
   $("item").hidden = done;
   $("done-panel").hidden = !done;

@@ -1,0 +1,249 @@
+"""The labeling page in real headless Chromium: keyboard-only labeling, going back,
+skipping, guidelines, two annotators on one queue, script-free item text, multi-label,
+and labels that survive a dropped connection or an expired session."""
+
+import pytest
+
+from annotation.models import Annotation, Skip
+from annotation.services.importing import import_objects
+from annotation.services.projects import membership_set, project_create
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+GUIDELINES = "# How to label\n\nLabel the **overall** sentiment of the review.\n"
+READY = "#lab[data-state=ready]"
+
+
+def make_project(creator, *, annotators, n_items: int, texts=None, **fields):
+    """A project whose items are ``texts`` (or numbered reviews), with annotator members."""
+    project = project_create(
+        creator=creator, name=fields.pop("name", "Reviews"),
+        labels=fields.pop("labels", ["positive", "negative", "neutral"]),
+        guidelines=GUIDELINES, **fields,
+    )  # fmt: skip
+    texts = texts or [f"Review {i}.\nSecond line of review {i}." for i in range(n_items)]
+    import_objects(
+        project=project, objects=[{"id": f"r{i}", "text": t} for i, t in enumerate(texts)]
+    )
+    for user in annotators:
+        membership_set(project=project, user=user, role="annotator")
+    return project
+
+
+def open_labeling(page, live_url: str, project) -> None:
+    page.goto(f"{live_url}/projects/{project.pk}/label")
+    page.wait_for_selector(READY)
+
+
+def shown_item(page) -> int:
+    return int(page.get_attribute("#item", "data-item-id"))
+
+
+def press_and_advance(page, key: str) -> int:
+    """Press ``key`` on the shown item; wait for the next one. Returns the labeled item's id."""
+    before = shown_item(page)
+    page.keyboard.press(key)
+    page.wait_for_function(
+        "before => { const lab = document.getElementById('lab');"
+        " const id = document.getElementById('item').dataset.itemId;"
+        " return lab.dataset.state !== 'loading' && id !== String(before); }",
+        arg=before,
+    )
+    return before
+
+
+def wait_until_sent(page) -> None:
+    page.wait_for_selector("#lab[data-pending='0']", state="attached")
+
+
+def labels_in_db(user) -> dict[int, list[str]]:
+    return dict(Annotation.objects.filter(annotator=user).values_list("item_id", "labels"))
+
+
+def test_keyboard_only_labeling_back_skip_and_guidelines(
+    page, live_url, login, make_user, screenshot, page_errors
+):
+    ann = make_user("ann")
+    project = make_project(make_user("boss"), annotators=[ann], n_items=25)
+    login(page, "ann")
+    open_labeling(page, live_url, project)
+    screenshot(page, "labeling-text")
+
+    expected: dict[int, list[str]] = {}
+    names = {"1": "positive", "2": "negative", "3": "neutral"}
+    for i in range(20):
+        key = "123"[i % 3]
+        expected[press_and_advance(page, key)] = [names[key]]
+    on_screen = shown_item(page)
+
+    # Back twice reaches the 19th item; a new key changes its label and returns to the queue.
+    nineteenth = list(expected)[18]
+    page.keyboard.press("z")
+    page.keyboard.press("Backspace")
+    page.wait_for_function(f"document.getElementById('item').dataset.itemId === '{nineteenth}'")
+    assert page.get_attribute("#lab", "data-state") == "review"
+    screenshot(page, "labeling-review")
+    page.keyboard.press("3")
+    page.wait_for_selector(READY)
+    assert shown_item(page) == on_screen
+    expected[nineteenth] = ["neutral"]
+
+    skipped = press_and_advance(page, "s")
+
+    page.keyboard.press("g")
+    assert page.locator("#guidelines").is_visible()
+    assert "overall" in page.locator("#guidelines h1 + p").inner_text()
+    screenshot(page, "labeling-guidelines")
+    page.keyboard.press("Escape")
+    assert not page.locator("#guidelines").is_visible()
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+    page.keyboard.press("Escape")
+
+    wait_until_sent(page)
+    assert labels_in_db(ann) == expected
+    assert list(Skip.objects.filter(annotator=ann).values_list("item_id", flat=True)) == [skipped]
+    assert not Annotation.objects.filter(annotator=ann, time_spent_ms__isnull=True).exists()
+    page.wait_for_function("document.getElementById('mine').textContent === '20'")
+    assert not page_errors
+
+
+def test_next_item_appears_without_waiting_for_the_network(page, live_url, login, make_user):
+    ann = make_user("ann")
+    project = make_project(make_user("boss"), annotators=[ann], n_items=5)
+    login(page, "ann")
+    open_labeling(page, live_url, project)
+    page.wait_for_selector("#lab[data-buffered='1']", state="attached")
+    # The prefetched item is on screen in the same task as the key press: no round trip.
+    changed = page.evaluate(
+        "() => { const before = document.getElementById('item').dataset.itemId;"
+        " document.body.dispatchEvent(new KeyboardEvent('keydown', {key: '1', bubbles: true}));"
+        " return document.getElementById('item').dataset.itemId !== before; }"
+    )
+    assert changed
+
+
+def test_two_annotators_on_an_overlap_one_project_never_share_an_item(
+    new_context, live_url, login, make_user, screenshot
+):
+    ann, bob = make_user("ann"), make_user("bob")
+    project = make_project(make_user("boss"), annotators=[ann, bob], n_items=12, overlap=1)
+    pages = {}
+    for user in (ann, bob):
+        pages[user.username] = new_context().new_page()
+        login(pages[user.username], user.username)
+        open_labeling(pages[user.username], live_url, project)
+    seen: dict[str, set[int]] = {"ann": set(), "bob": set()}
+    while any(p.get_attribute("#lab", "data-state") == "ready" for p in pages.values()):
+        for name, page in pages.items():
+            if page.get_attribute("#lab", "data-state") == "ready":
+                seen[name].add(press_and_advance(page, "1"))
+    for page in pages.values():
+        page.wait_for_selector("#done-panel", state="visible")
+        wait_until_sent(page)
+    screenshot(pages["bob"], "labeling-done")
+
+    assert seen["ann"].isdisjoint(seen["bob"])
+    assert seen["ann"] | seen["bob"] == set(project.items.values_list("pk", flat=True))
+    assert set(labels_in_db(ann)) == seen["ann"] and set(labels_in_db(bob)) == seen["bob"]
+
+
+def test_item_text_that_looks_like_html_is_shown_as_text_and_runs_nothing(
+    page, live_url, login, make_user, screenshot
+):
+    ann = make_user("ann")
+    attack = "<img src=x onerror=alert(1)>"
+    project = make_project(
+        make_user("boss"), annotators=[ann], n_items=1, texts=[attack],
+        labels=["<b>bold</b>", "<script>alert(2)</script>"],
+    )  # fmt: skip
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    login(page, "ann")
+    open_labeling(page, live_url, project)
+    page.wait_for_timeout(300)  # time for a broken <img> to fire onerror, were there one
+    screenshot(page, "labeling-xss")
+
+    assert page.locator("#item-text").text_content() == attack
+    assert page.locator("#item img:not(#item-image)").count() == 0
+    assert page.locator(".label-btn span").all_text_contents() == [
+        "<b>bold</b>", "<script>alert(2)</script>",
+    ]  # fmt: skip
+    assert dialogs == []
+
+
+def test_multi_label_keys_toggle_and_enter_submits(page, live_url, login, make_user, screenshot):
+    ann = make_user("ann")
+    project = make_project(
+        make_user("boss"), annotators=[ann], n_items=3, multi_label=True,
+        labels=["sports", "politics", "science"],
+    )  # fmt: skip
+    login(page, "ann")
+    open_labeling(page, live_url, project)
+    first = shown_item(page)
+    page.keyboard.press("Enter")  # nothing selected: nothing is sent
+    for key in ("3", "1", "2", "2"):  # 2 twice: toggled on, then off
+        page.keyboard.press(key)
+    assert page.locator(".label-btn[aria-pressed=true]").count() == 2
+    screenshot(page, "labeling-multi")
+    assert press_and_advance(page, "Enter") == first
+    second = shown_item(page)
+    page.click(".label-btn[data-label=politics]")  # the mouse works too
+    page.click("#submit-btn")
+    page.wait_for_function(f"document.getElementById('item').dataset.itemId !== '{second}'")
+
+    wait_until_sent(page)
+    assert labels_in_db(ann) == {first: ["sports", "science"], second: ["politics"]}
+
+
+def test_labels_made_offline_are_kept_and_arrive_when_the_connection_returns(
+    page, live_url, login, make_user, screenshot
+):
+    ann = make_user("ann")
+    project = make_project(make_user("boss"), annotators=[ann], n_items=6)
+    login(page, "ann")
+    open_labeling(page, live_url, project)
+    page.wait_for_selector("#lab[data-buffered='1']", state="attached")
+
+    page.context.set_offline(True)
+    labeled = press_and_advance(page, "2")  # the prefetched item is shown even offline
+    banner = page.locator("#outbox")
+    banner.wait_for(state="visible")
+    assert banner.text_content() == "1 label waiting to send — offline"
+    screenshot(page, "labeling-offline")
+    assert labels_in_db(ann) == {}
+
+    page.context.set_offline(False)
+    wait_until_sent(page)
+    assert labels_in_db(ann) == {labeled: ["negative"]}
+    banner.wait_for(state="hidden")
+
+    # Offline again, and the page is closed before the label could leave: the next visit sends it.
+    page.wait_for_selector(READY)
+    page.context.set_offline(True)
+    closed_with = press_and_advance(page, "3")
+    page.close()
+    page.context.set_offline(False)
+    again = page.context.new_page()
+    open_labeling(again, live_url, project)
+    wait_until_sent(again)
+    assert labels_in_db(ann) == {labeled: ["negative"], closed_with: ["neutral"]}
+
+
+def test_a_label_made_after_the_session_expired_arrives_after_logging_in_again(
+    page, live_url, login, make_user
+):
+    ann = make_user("ann")
+    project = make_project(make_user("boss"), annotators=[ann], n_items=4)
+    login(page, "ann")
+    open_labeling(page, live_url, project)
+    page.wait_for_selector("#lab[data-buffered='1']", state="attached")
+
+    page.context.clear_cookies()  # the session is gone
+    labeled = press_and_advance(page, "1")
+    page.wait_for_function("document.getElementById('outbox').textContent.includes('expired')")
+    assert labels_in_db(ann) == {}
+
+    login(page.context.new_page(), "ann")  # another tab; the labeling page retries by itself
+    page.wait_for_selector("#lab[data-pending='0']", state="attached", timeout=10_000)
+    assert labels_in_db(ann) == {labeled: ["positive"]}
