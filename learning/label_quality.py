@@ -103,9 +103,12 @@ def find_label_issues(
             f"{present.size} class(es) (need >= 2 classes and >= {MIN_PER_CLASS} items per class on average)"
         )
         return result(np.zeros(0, dtype=np.int64), note)
+    # n_jobs=1: cleanlab otherwise forks a process pool, which a Celery prefork child (a
+    # daemonic process) may not do; on one job's data the pool saves well under a second.
     ranked = _cl_find_label_issues(
-        local_labels, probs, filter_by=filter_by, return_indices_ranked_by="self_confidence"
-    )
+        local_labels, probs, filter_by=filter_by, return_indices_ranked_by="self_confidence",
+        n_jobs=1,
+    )  # fmt: skip
     return result(np.asarray(ranked, dtype=np.int64), None)
 
 
