@@ -45,6 +45,7 @@ function percent(x) {
 
 function render(issue) {
   const item = issue.item;
+  $("item").dataset.issueId = issue.id;
   $("item-meta").textContent = `Item ${item.external_id} · flagged by run #${issue.run}`;
   $("item-text").textContent = item.text || "";
   const image = $("item-image");

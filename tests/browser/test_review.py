@@ -1,0 +1,79 @@
+"""The review page in headless Chromium, keyboard only: accept, relabel (r + key, and the
+label key directly), dismiss, requeue, the help panel, and the empty queue."""
+
+import pytest
+
+from annotation.models import IssueStatus, Item, LabelIssue, ReviewAction
+from annotation.services.importing import import_objects
+from tests.annotation.review_helpers import N_FLIPPED, blobs_with_flips, run_job
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def shown_issue(page) -> int:
+    return int(page.get_attribute("#item", "data-issue-id"))
+
+
+def press_and_advance(page, key: str) -> int:
+    """Press ``key``; wait until another issue (or the empty panel) shows. Returns the issue."""
+    before = shown_issue(page)
+    page.keyboard.press(key)
+    page.wait_for_function(
+        "before => { const rev = document.getElementById('rev');"
+        " return rev.dataset.state === 'empty' ||"
+        " document.getElementById('item').dataset.issueId !== String(before); }",
+        arg=before,
+    )
+    return before
+
+
+def test_a_reviewer_works_the_queue_with_the_keyboard_only(
+    page, live_url, login, screenshot, page_errors, project, members
+):
+    rows, _ = blobs_with_flips()
+    import_objects(project=project, objects=rows)
+    run_job(project)
+    login(page, "reviewer")
+    page.goto(f"{live_url}/projects/{project.pk}/review")
+    page.wait_for_selector("#rev[data-state=ready]")
+    most_severe = LabelIssue.objects.filter(project=project).order_by("quality", "id").first()
+    assert shown_issue(page) == most_severe.pk
+    assert page.text_content("#given") == most_severe.given_label
+    assert most_severe.suggested_label in page.text_content("#suggested")
+    assert "(imported)" in page.text_content("#annotations")
+    screenshot(page, "review")
+
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#help")
+
+    accepted = press_and_advance(page, "a")
+    assert not page.is_visible("#labels")
+    page.keyboard.press("r")
+    assert page.is_visible("#labels")
+    relabeled = press_and_advance(page, "2")  # "negative" has key 2
+    direct = press_and_advance(page, "3")  # a label key alone relabels too
+    dismissed = press_and_advance(page, "d")
+    requeued = press_and_advance(page, "q")
+
+    status = dict(LabelIssue.objects.values_list("pk", "status"))
+    assert status[accepted] == IssueStatus.ACCEPTED
+    assert status[relabeled] == status[direct] == IssueStatus.RELABELED
+    assert status[dismissed] == IssueStatus.DISMISSED
+    assert status[requeued] == IssueStatus.REQUEUED
+    assert LabelIssue.objects.get(pk=relabeled).item.final_labels == ["negative"]
+    assert Item.objects.get(label_issues__pk=direct).final_labels == ["neutral"]
+    assert ReviewAction.objects.filter(reviewer=members["reviewer"]).count() == 5
+
+    for _ in range(N_FLIPPED - 5):
+        press_and_advance(page, "d")
+    page.wait_for_selector("#done:not([hidden])")
+    assert page.text_content("#open-count") == "0"
+    assert page_errors == []
+
+
+def test_annotators_are_refused(page, live_url, login, project, members):
+    login(page, "annotator")
+    response = page.goto(f"{live_url}/projects/{project.pk}/review")
+    assert response.status == 403
