@@ -307,7 +307,10 @@ function drawItem(view) {
   $("item-text").hidden = !(item && item.text);
   const image = $("item-image");
   if (item && item.image_url) {
-    if (image.getAttribute("src") !== item.image_url) image.src = item.image_url;
+    if (image.getAttribute("src") !== item.image_url) {
+      image.classList.remove("pixelated");
+      image.src = item.image_url;
+    }
     image.alt = item.external_id || "item image";
   } else {
     image.removeAttribute("src");
@@ -381,6 +384,7 @@ function drawTimer() {
 function render() {
   const view = shown();
   const done = !view && state.exhausted && !state.fetching && !state.buffer.length;
+  if (done && $("lab").dataset.state !== "done") refreshProgressSoon();
   const lab = $("lab");
   lab.dataset.state = state.review >= 0 ? "review" : view ? "ready" : done ? "done" : "loading";
   lab.dataset.pending = String(outbox.size); // for tests and the curious: unsent operations
@@ -421,6 +425,10 @@ function wire() {
   });
   $("help").addEventListener("click", (event) => {
     if (event.target === $("help")) toggle("help", false);
+  });
+  $("item-image").addEventListener("load", (event) => {
+    // Small images (digits, icons) are enlarged: keep their pixels sharp, not blurred.
+    event.target.classList.toggle("pixelated", event.target.naturalWidth < 128);
   });
   window.addEventListener("online", () => ensureQueue());
   window.addEventListener("offline", render);

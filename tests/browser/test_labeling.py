@@ -2,9 +2,15 @@
 skipping, guidelines, two annotators on one queue, script-free item text, multi-label,
 and labels that survive a dropped connection or an expired session."""
 
-import pytest
+import io
 
-from annotation.models import Annotation, Skip
+import numpy as np
+import pytest
+from django.core.files.base import ContentFile
+from PIL import Image
+from sklearn.datasets import load_digits
+
+from annotation.models import Annotation, Item, Skip
 from annotation.services.importing import import_objects
 from annotation.services.projects import membership_set, project_create
 
@@ -21,10 +27,11 @@ def make_project(creator, *, annotators, n_items: int, texts=None, **fields):
         labels=fields.pop("labels", ["positive", "negative", "neutral"]),
         guidelines=GUIDELINES, **fields,
     )  # fmt: skip
-    texts = texts or [f"Review {i}.\nSecond line of review {i}." for i in range(n_items)]
-    import_objects(
-        project=project, objects=[{"id": f"r{i}", "text": t} for i, t in enumerate(texts)]
-    )
+    if texts is None:
+        texts = [f"Review {i}.\nSecond line of review {i}." for i in range(n_items)]
+    if texts:
+        objects = [{"id": f"r{i}", "text": text} for i, text in enumerate(texts)]
+        import_objects(project=project, objects=objects)
     for user in annotators:
         membership_set(project=project, user=user, role="annotator")
     return project
@@ -247,3 +254,37 @@ def test_a_label_made_after_the_session_expired_arrives_after_logging_in_again(
     login(page.context.new_page(), "ann")  # another tab; the labeling page retries by itself
     page.wait_for_selector("#lab[data-pending='0']", state="attached", timeout=10_000)
     assert labels_in_db(ann) == {labeled: ["positive"]}
+
+
+def digit_png(pixels: np.ndarray) -> bytes:
+    """One 8x8 scikit-learn digit (values 0-16) as a dark-on-white PNG."""
+    gray = (255 - pixels.reshape(8, 8) * 15).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(gray, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_image_items_are_scaled_up_to_fit_and_served_to_members(
+    page, live_url, login, make_user, screenshot, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    ann = make_user("ann")
+    project = make_project(
+        make_user("boss"), annotators=[ann], n_items=0, data_type="image",
+        labels=[{"name": str(d), "key": str(d)} for d in range(10)],
+    )  # fmt: skip
+    digits = load_digits()
+    for i in range(3):
+        item = Item(project=project, external_id=f"digit-{i}", sequence=i)
+        item.image.save(f"digit-{i}.png", ContentFile(digit_png(digits.data[i])), save=True)
+    login(page, "ann")
+    open_labeling(page, live_url, project)
+    image = page.locator("#item-image")
+    page.wait_for_function("document.getElementById('item-image').naturalWidth === 8")
+    screenshot(page, "labeling-image")
+
+    assert image.bounding_box()["height"] > 300  # an 8x8 digit, enlarged to fill the card
+    assert "pixelated" in image.get_attribute("class")
+    first = press_and_advance(page, str(digits.target[0]))
+    wait_until_sent(page)
+    assert labels_in_db(ann) == {first: [str(digits.target[0])]}
