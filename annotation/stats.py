@@ -205,7 +205,5 @@ def project_stats(*, project: Project) -> dict:
         "annotators": annotator_stats(project=project, latest=latest),
         "confusion": latest_confusion(project=project),
         "learning_curve": learning_curve(project=project),
-        "open_issues": LabelIssue.objects.filter(
-            project=project, status=IssueStatus.OPEN
-        ).count(),
+        "open_issues": LabelIssue.objects.filter(project=project, status=IssueStatus.OPEN).count(),
     }

@@ -112,7 +112,9 @@ def evaluate(name: str, datasets: list) -> list[dict]:
     for r in rows:
         ref = fixed.get(r["max_overlap"])
         if r["policy"] == "adaptive" and ref:
-            r["saved_vs_fixed_max"] = round(1 - r["annotations_per_item"] / ref["annotations_per_item"], 3)
+            r["saved_vs_fixed_max"] = round(
+                1 - r["annotations_per_item"] / ref["annotations_per_item"], 3
+            )
             r["accuracy_vs_fixed_max"] = round(r["accuracy"] - ref["accuracy"], 4)
         if r["policy"] == "adaptive":
             r["saved_at_equal_accuracy"] = _saved_at_equal_accuracy(r, list(fixed.values()))

@@ -33,7 +33,11 @@ def test_agreeing_item_stops_at_min_overlap(adaptive, annotators):
     item = new_item(adaptive)
     assert label(item, annotators[0], "positive").status == ItemStatus.OPEN
     item = label(item, annotators[1], "positive")
-    assert (item.status, item.required_overlap, item.annotation_count) == (ItemStatus.COMPLETE, 2, 2)
+    assert (item.status, item.required_overlap, item.annotation_count) == (
+        ItemStatus.COMPLETE,
+        2,
+        2,
+    )
 
 
 def test_disagreeing_item_gets_exactly_one_more_annotator(adaptive, annotators):
@@ -47,7 +51,9 @@ def test_disagreeing_item_gets_exactly_one_more_annotator(adaptive, annotators):
 
 def test_a_tie_breaker_that_still_leaves_disagreement_asks_again_up_to_max(adaptive, annotators):
     item = new_item(adaptive)
-    for user, name in zip(annotators, ["positive", "negative", "neutral", "positive"]):
+    for user, name in zip(
+        annotators, ["positive", "negative", "neutral", "positive"], strict=False
+    ):
         item = label(item, user, name)
     assert (item.required_overlap, item.status) == (4, ItemStatus.COMPLETE)  # max reached: done
     item = label(item, annotators[4], "negative")  # a late lease still counts, but asks nobody else

@@ -10,6 +10,7 @@ from learning.services.agreement import agreement_job_handler
 
 def parse(response):
     """Strict JSON: NaN or Infinity would fail here."""
+
     def no_constants(name):
         raise AssertionError(f"non-JSON constant {name} in the response")
 
@@ -21,7 +22,9 @@ def labeled(project, members, make_user):
     """Twelve items, each labeled by two annotators who disagree on a third of them; one run."""
     people = [members["annotator"], members["reviewer"]]
     for n in range(12):
-        item = Item.objects.create(project=project, external_id=str(n), text="t", annotation_count=2)
+        item = Item.objects.create(
+            project=project, external_id=str(n), text="t", annotation_count=2
+        )
         second = "negative" if n % 3 == 0 else "positive"
         for user, name in zip(people, ["positive", second], strict=True):
             Annotation.objects.create(item=item, project=project, annotator=user, labels=[name])
@@ -52,7 +55,12 @@ def test_stats_shape(labeled, api):
 def test_agreement_latest_and_history(labeled, client_for, members):
     client = client_for(members["reviewer"])
     latest = parse(client.get(f"/api/projects/{labeled.pk}/agreement"))
-    assert set(latest["project"]) == {"krippendorff_alpha", "fleiss_kappa", "percent", "cohen_kappa"}
+    assert set(latest["project"]) == {
+        "krippendorff_alpha",
+        "fleiss_kappa",
+        "percent",
+        "cohen_kappa",
+    }
     assert latest["pairs"][0]["a"] in {"annotator", "reviewer"}
     assert set(latest["labels"]) == {"positive", "negative", "neutral"}
     assert latest["labels"]["neutral"]["krippendorff_alpha"]["value"] is None
@@ -61,7 +69,9 @@ def test_agreement_latest_and_history(labeled, client_for, members):
     assert history["scope"] == "project"
     point = history["series"]["cohen_kappa"][0]
     assert set(point) == {"at", "value", "n_items", "n_annotations", "reason"}
-    labels = parse(client.get(f"/api/projects/{labeled.pk}/agreement?history=1&scope=label&key=positive"))
+    labels = parse(
+        client.get(f"/api/projects/{labeled.pk}/agreement?history=1&scope=label&key=positive")
+    )
     assert len(labels["series"]["krippendorff_alpha"]) == 1
     bad = client.get(f"/api/projects/{labeled.pk}/agreement?history=1&scope=planet")
     assert bad.status_code == 400

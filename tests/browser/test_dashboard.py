@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from annotation.models import Annotation, AnnotatorQuality, Item, ItemStatus, Job, JobKind, JobStatus
+from annotation.models import (
+    Annotation,
+    AnnotatorQuality,
+    Item,
+    ItemStatus,
+    Job,
+    JobKind,
+    JobStatus,
+)
 from annotation.services.overlap import item_refresh_status
 from annotation.services.projects import membership_set, project_create
 from learning.models import ModelVersion
@@ -47,7 +55,9 @@ def seed_project(make_user):
         truth = rng.integers(0, 3)
         for user in people[: 2 + n % 2]:
             said = truth if rng.random() < 0.8 else rng.integers(0, 3)
-            a = Annotation.objects.create(item=item, project=project, annotator=user, labels=[LABELS[said]])
+            a = Annotation.objects.create(
+                item=item, project=project, annotator=user, labels=[LABELS[said]]
+            )
             Annotation.objects.filter(pk=a.pk).update(created_at=now - timedelta(hours=int(n % 6)))
         item_refresh_status(item=item, project=project)
         if n == 15:

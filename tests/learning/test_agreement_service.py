@@ -75,7 +75,12 @@ def test_snapshots_match_the_reference_implementation(project, users):
     m = (M >= 0).sum(axis=1)
     assert latest["project"]["krippendorff_alpha"]["n_annotations"] == int(m[m >= 2].sum())
     assert result["n_annotations"] == int(m.sum())
-    assert set(latest["project"]) == {"krippendorff_alpha", "fleiss_kappa", "percent", "cohen_kappa"}
+    assert set(latest["project"]) == {
+        "krippendorff_alpha",
+        "fleiss_kappa",
+        "percent",
+        "cohen_kappa",
+    }
     assert set(latest["labels"]) == set(LABELS)
     assert set(latest["annotators"]) == {u.username for u in users}
     assert len(latest["pairs"]) == 6  # every pair of 4 annotators co-rated something
@@ -134,11 +139,15 @@ def test_perfect_agreement_is_one_and_an_unused_label_has_a_reason(project, user
 
 
 def test_multi_label_projects_get_per_label_binary_agreement(manager, users):
-    project = project_create(creator=manager, name="Topics", labels=["a", "b", "c"], multi_label=True)
+    project = project_create(
+        creator=manager, name="Topics", labels=["a", "b", "c"], multi_label=True
+    )
     items = store(project, users, np.array([[0, 0], [1, 1]]), labels=["a", "b"])
     Annotation.objects.filter(item=items[0], annotator=users[0]).update(labels=["a", "b"])
     run(project)
-    labels = {k: v["krippendorff_alpha"] for k, v in agreement_latest(project=project)["labels"].items()}
+    labels = {
+        k: v["krippendorff_alpha"] for k, v in agreement_latest(project=project)["labels"].items()
+    }
     assert labels["a"]["value"] == 1.0  # both chose a on item 0, neither on item 1
     assert labels["b"]["value"] is not None and labels["b"]["value"] < 1.0
     assert labels["c"]["value"] is None
