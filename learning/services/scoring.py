@@ -33,7 +33,7 @@ from learning.featurize import TextFeaturizer, image_features, vector_features
 from learning.models import ChunkStatus, ModelVersion, ScoringChunk
 from learning.selection import diverse_top_k, rank_pool
 
-STALE_SECONDS = 120
+STALE_SECONDS = 60  # a chunk takes seconds; a claim this old lost its worker
 _WRITE_BATCH = 5000
 _CANDIDATES = 5  # batch candidates per batch slot, as in ``selection.diverse_top_k``
 

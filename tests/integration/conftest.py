@@ -222,9 +222,21 @@ def celery_worker(
 def start_celery_worker(
     celery_broker, django_db_setup, tmp_path
 ) -> Iterator[Callable[..., CeleryWorker]]:
-    """Factory: ``start_celery_worker(concurrency=1, pool="prefork", env={...})``."""
+    """Factory: ``start_celery_worker(concurrency=1, pool="prefork", env={...})``.
+
+    These workers and this test's messages use a queue of their own, so the session's
+    ``celery_worker`` (if running) takes none of their work: a test can kill a worker's
+    pool child and know which task died.
+    """
+    from quorum.celery import app
+
     _require_services()
     started: list[CeleryWorker] = []
+    shared_queue = app.conf.task_default_queue
+    queue = f"quorum-test-{uuid.uuid4().hex[:10]}"
+    app.conf.task_default_queue = queue
+    _reset_connections(app)
+    celery_broker = celery_broker | {"QUORUM_CELERY_QUEUE": queue}
 
     def start(
         *, concurrency: int = 1, pool: str = "prefork", env: dict[str, str] | None = None
@@ -241,6 +253,8 @@ def start_celery_worker(
     yield start
     for worker in started:
         worker.stop()
+    app.conf.task_default_queue = shared_queue
+    _reset_connections(app)
 
 
 @pytest.fixture

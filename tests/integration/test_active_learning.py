@@ -1,0 +1,149 @@
+"""Active learning end to end: labels in, a real Celery worker retrains, the queue re-orders.
+
+Labels go through the labeling service (which enqueues jobs on commit via the triggers),
+jobs run on a worker subprocess, and the assertions read what annotators would get.
+"""
+
+import os
+import signal
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from annotation.models import Item, Job, JobKind, JobStatus
+from annotation.services.jobs import job_enqueue
+from annotation.services.labeling import annotation_submit, queue_next
+from annotation.services.projects import membership_set, project_create
+from learning.models import ModelVersion
+from tests.learning.test_al_services import make_texts
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture
+def al_project(manager, make_user):
+    """60 clear positive, 60 clear negative and 12 mixed texts; retrain after 16 labels."""
+    project = project_create(
+        creator=manager, name="AL live", labels=["positive", "negative"], retrain_every=16,
+        label_issues_every=0, agreement_every=0, model_in_loop=True,
+    )  # fmt: skip
+    rng = np.random.default_rng(3)
+    rows = [(k, t) for k, n in (("pos", 60), ("neg", 60), ("mixed", 12))
+            for t in make_texts(rng, n, k)]  # fmt: skip
+    order = rng.permutation(len(rows))  # fallback order mixes kinds, so labels cover both
+    Item.objects.bulk_create(
+        Item(project=project, external_id=str(i), text=rows[j][1], meta={"kind": rows[j][0]},
+             sequence=i)
+        for i, j in enumerate(order)
+    )  # fmt: skip
+    project.annotator = make_user("ann")
+    membership_set(project=project, user=project.annotator, role="annotator")
+    return project
+
+
+def label_clear_items(project, n: int) -> None:
+    """Oracle annotator: labels the next ``n`` clear items of the queue with their truth."""
+    truth = {"pos": "positive", "neg": "negative"}
+    done = 0
+    while done < n:
+        lease = queue_next(project=project, annotator=project.annotator)
+        kind = lease.item.meta["kind"]
+        label = truth.get(kind, "positive")
+        annotation_submit(item=lease.item, annotator=project.annotator, labels=[label])
+        done += 1
+
+
+def al_jobs(project):
+    return Job.objects.filter(project=project, kind=JobKind.ACTIVE_LEARNING)
+
+
+def test_labels_trigger_a_job_and_the_queue_serves_the_most_uncertain_items(
+    transactional_db, celery_worker, wait_for_job, al_project
+):
+    label_clear_items(al_project, 16)
+
+    job = al_jobs(al_project).get()  # the 16th label enqueued it
+    job = wait_for_job(job.pk, timeout=120)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.progress == 1.0 and job.result["n_labels"] == 16
+
+    version = ModelVersion.objects.get(project=al_project)
+    assert version.n_scored == Item.objects.filter(project=al_project, status="open").count()
+    open_items = Item.objects.filter(project=al_project, status="open")
+    expected = list(open_items.order_by("-priority", "sequence").values_list("id", flat=True)[:5])
+    median_confidence = np.median(open_items.values_list("predicted_score", flat=True))
+    served = []
+    for _ in range(5):
+        lease = queue_next(project=al_project, annotator=al_project.annotator)
+        served.append(lease.item)
+        annotation_submit(item=lease.item, annotator=al_project.annotator, labels=["positive"])
+    # The queue follows the new scores: a diverse batch that opens with the most uncertain
+    # item, every one of them less confident than the typical pool item.
+    assert [item.pk for item in served] == expected
+    assert served[0].meta["kind"] == "mixed"
+    assert all(item.predicted_score < median_confidence for item in served)
+    assert all(item.scored_by_id == version.pk for item in served)
+    # Model in the loop: what the annotator was shown is the stored prediction.
+    shown = served[0].annotations.get()
+    assert (shown.suggestion, shown.model_version_id) == (served[0].predicted_label, version.pk)
+
+
+def test_a_burst_of_labels_keeps_one_job_running_and_one_waiting(
+    transactional_db, celery_worker, wait_for_job, al_project
+):
+    # A deliberately slow job (a pause per chunk of 10) runs while labels keep arriving.
+    label_clear_items(al_project, 4)
+    slow, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
+                          params={"chunk_items": 10, "chunk_pause": 0.3})  # fmt: skip
+    deadline = time.monotonic() + 60
+    while Job.objects.get(pk=slow.pk).status == JobStatus.QUEUED:
+        assert time.monotonic() < deadline, celery_worker.log_tail()
+        time.sleep(0.1)
+    al_project.retrain_every = 1
+    al_project.save(update_fields=["retrain_every"])
+
+    seen = []
+    for _ in range(15):
+        label_clear_items(al_project, 1)
+        seen.append(Counter(al_jobs(al_project).values_list("status", flat=True)))
+    assert all(s.get("running", 0) <= 1 and s.get("queued", 0) <= 1 for s in seen)
+    assert al_jobs(al_project).count() == 2  # the slow one and a single waiting one
+
+    for job in al_jobs(al_project):
+        assert wait_for_job(job.pk, timeout=180).status == JobStatus.SUCCEEDED
+    assert ModelVersion.objects.filter(project=al_project).count() == 2
+
+
+def test_a_worker_killed_mid_job_leaves_previous_scores_and_the_job_is_retried_to_success(
+    transactional_db, start_celery_worker, wait_for_job, al_project
+):
+    worker = start_celery_worker()
+    label_clear_items(al_project, 16)
+    first = wait_for_job(al_jobs(al_project).get().pk, timeout=120, workers=(worker,))
+    assert first.status == JobStatus.SUCCEEDED, first.error
+    label_clear_items(al_project, 4)
+    before = dict(Item.objects.filter(project=al_project).values_list("id", "priority"))
+    job, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
+                         params={"chunk_items": 10, "chunk_pause": 0.5})  # fmt: skip
+
+    deadline = time.monotonic() + 90
+    while Job.objects.get(pk=job.pk).progress < 0.4:  # scoring chunks: the model is trained
+        assert time.monotonic() < deadline, worker.log_tail()
+        time.sleep(0.1)
+    (child,) = worker.pool_pids()
+    os.kill(child, signal.SIGKILL)
+
+    assert dict(Item.objects.filter(project=al_project).values_list("id", "priority")) == before
+    job = wait_for_job(job.pk, timeout=180, workers=(worker,))
+    assert job.status == JobStatus.SUCCEEDED, job.error + worker.log_tail()
+    assert job.attempts == 2
+    assert "WorkerLostError" in worker.log()
+    version = ModelVersion.objects.get(job=job)
+    assert version.version == 2 and version.n_labels == 20
+    assert (
+        not Item.objects.filter(project=al_project, status="open")
+        .exclude(scored_by=version)
+        .exists()
+    )
