@@ -15,6 +15,7 @@ from api.views.labeling import (
     NextView,
     ProgressView,
 )
+from api.views.learning import ProjectModelsView
 from api.views.projects import MemberViewSet, ProjectViewSet, UserViewSet
 from api.views.snapshots import ProjectSnapshotViewSet, SnapshotViewSet
 from api.views.review import (
@@ -61,6 +62,7 @@ urlpatterns = [
     project_route("export", ExportView.as_view(), "project-export"),
     project_route("jobs", ProjectJobViewSet.as_view({"get": "list", "post": "create"}),
                   "project-jobs"),
+    project_route("models", ProjectModelsView.as_view(), "project-models"),
     project_route("next", NextView.as_view(), "project-next"),
     project_route("history", HistoryView.as_view(), "project-history"),
     project_route("progress", ProgressView.as_view(), "project-progress"),

@@ -182,3 +182,38 @@ def test_bulk_score_write_sets_every_field(db, text_project):
         (1.5, "b", 0.6, version.pk),
         (0.7, "c", 0.8, version.pk),
     ]
+
+
+def test_models_endpoint_gives_the_learning_curve_and_the_version_in_use(
+    db, text_project, api, members, client_for
+):
+    run(text_project, batch=2)
+
+    body = api.get(f"/api/projects/{text_project.pk}/models").json()
+
+    assert [m["version"] for m in body["models"]] == [1]
+    assert body["current"]["n_labels"] == 16 and body["current"]["cv_accuracy"] == 1.0
+    assert body["job"]["kind"] == "active_learning"
+    assert (
+        client_for(members["outsider"]).get(f"/api/projects/{text_project.pk}/models").status_code
+        == 404
+    )
+
+
+def test_project_page_shows_the_learning_section_and_only_managers_get_the_button(
+    db, text_project, manager, make_user
+):
+    from django.test import Client
+
+    from annotation.services.projects import membership_set
+
+    viewer = make_user("viewer")
+    membership_set(project=text_project, user=viewer, role="annotator")
+    pages = {}
+    for user in (manager, viewer):
+        client = Client()
+        client.force_login(user)
+        pages[user.username] = client.get(f"/projects/{text_project.pk}/").content.decode()
+    assert 'id="learning"' in pages["manager"] and 'data-learning="start"' in pages["manager"]
+    assert 'id="learning"' in pages["viewer"] and 'data-learning="start"' not in pages["viewer"]
+    assert "vendor/chart.js/chart.umd.min.js" in pages["manager"]
