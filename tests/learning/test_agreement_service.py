@@ -160,3 +160,14 @@ def test_the_sweep_picks_projects_with_new_multi_annotated_items(project, users)
     Job.objects.create(project=project, kind=JobKind.AGREEMENT,
                        params={"watermark": Annotation.objects.latest("id").id})  # fmt: skip
     assert projects_due_for_agreement() == []
+
+
+def test_the_beat_task_enqueues_one_coalesced_job_per_due_project(project, users):
+    from learning.agreement_tasks import enqueue_agreement_jobs
+
+    store(project, users, np.array([[0, 1, -1, -1]]))
+    first = enqueue_agreement_jobs()
+    assert enqueue_agreement_jobs() == []  # nothing new since that job's watermark
+    assert Job.objects.filter(kind=JobKind.AGREEMENT).count() == 1
+    job = Job.objects.get(pk=first[0])
+    assert (job.kind, job.status, job.params["trigger"]) == ("agreement", "queued", "schedule")
