@@ -112,6 +112,15 @@ def test_keyboard_only_labeling_back_skip_and_guidelines(
     assert list(Skip.objects.filter(annotator=ann).values_list("item_id", flat=True)) == [skipped]
     assert not Annotation.objects.filter(annotator=ann, time_spent_ms__isnull=True).exists()
     page.wait_for_function("document.getElementById('mine').textContent === '20'")
+
+    # After a reload, "back" comes from the server's history, with my label shown as chosen.
+    page.reload()
+    page.wait_for_selector(READY)
+    page.keyboard.press("z")
+    twentieth = list(expected)[19]
+    page.wait_for_function(f"document.getElementById('item').dataset.itemId === '{twentieth}'")
+    pressed = page.locator(".label-btn[aria-pressed=true]").get_attribute("data-label")
+    assert [pressed] == expected[twentieth]
     assert not page_errors
 
 
@@ -199,8 +208,11 @@ def test_multi_label_keys_toggle_and_enter_submits(page, live_url, login, make_u
     page.click("#submit-btn")
     page.wait_for_function(f"document.getElementById('item').dataset.itemId !== '{second}'")
 
+    skipped = press_and_advance(page, "Tab")
+
     wait_until_sent(page)
     assert labels_in_db(ann) == {first: ["sports", "science"], second: ["politics"]}
+    assert list(Skip.objects.filter(annotator=ann).values_list("item_id", flat=True)) == [skipped]
 
 
 def test_labels_made_offline_are_kept_and_arrive_when_the_connection_returns(
@@ -288,3 +300,14 @@ def test_image_items_are_scaled_up_to_fit_and_served_to_members(
     first = press_and_advance(page, str(digits.target[0]))
     wait_until_sent(page)
     assert labels_in_db(ann) == {first: [str(digits.target[0])]}
+
+
+def test_the_labeling_page_is_for_members_who_can_label(client, make_user):
+    boss, engineer, outsider = make_user("boss"), make_user("eng"), make_user("outsider")
+    project = make_project(boss, annotators=[], n_items=1)
+    membership_set(project=project, user=engineer, role="engineer")
+    url = f"/projects/{project.pk}/label"
+    assert client.get(url).status_code == 302  # to the login page
+    for user, status in ((boss, 200), (engineer, 403), (outsider, 404)):
+        client.force_login(user)
+        assert client.get(url).status_code == status
