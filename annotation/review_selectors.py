@@ -10,7 +10,6 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from annotation.models import (
-    Annotation,
     AnnotatorQuality,
     IssueStatus,
     Item,
@@ -29,7 +28,11 @@ def label_issues_for_project(
     ``label`` matches the given or the suggested label (a data lead checking one label wants
     both directions of confusion); ``status`` is one of ``IssueStatus``.
     """
-    issues = LabelIssue.objects.filter(project=project).select_related("item", "run")
+    issues = (
+        LabelIssue.objects.filter(project=project)
+        .select_related("item")
+        .prefetch_related("item__annotations__annotator")  # item_label_summary, per page
+    )
     if label:
         issues = issues.filter(Q(given_label=label) | Q(suggested_label=label))
     if status:
@@ -43,11 +46,7 @@ def open_issue_count(*, project: Project) -> int:
 
 def item_label_summary(*, item: Item) -> dict[str, Any]:
     """Each annotator's label on the item (with usernames: reviewers only) and their agreement."""
-    rows = (
-        Annotation.objects.filter(item=item)
-        .select_related("annotator")
-        .order_by("created_at", "id")
-    )
+    rows = sorted(item.annotations.all(), key=lambda a: (a.created_at, a.pk))  # prefetched
     annotations = [
         {
             "annotator": a.annotator.username if a.annotator else None,

@@ -133,3 +133,11 @@ def test_annotator_quality_lists_scores_with_their_item_counts(
     )
     assert [r["annotator"] for r in rows][-1] == "a2"
     assert all(r["n_items"] == 90 and r["method"] == "crowdlab" for r in rows)
+
+
+def test_the_listing_reads_a_page_in_a_fixed_number_of_queries(
+    project, members, client_for, flagged, django_assert_max_num_queries
+):
+    client = client_for(members["reviewer"])
+    with django_assert_max_num_queries(8):  # session, role, count, page, 2 prefetches
+        assert len(client.get(issues_url(project)).json()["results"]) == N_FLIPPED
