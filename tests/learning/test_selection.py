@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from learning.featurize import text_features
 from learning.selection import (
     class_balance_boost,
     cold_start,
@@ -173,3 +174,15 @@ def test_rank_pool_random_needs_no_model() -> None:
 def test_rank_pool_cold_start_needs_features() -> None:
     with pytest.raises(ValueError, match="needs features"):
         rank_pool("entropy", None, None, None, batch=3, rng=np.random.default_rng(0))
+
+
+def test_cold_start_covers_topics_of_wide_sparse_text_features() -> None:
+    # 2 * 2**10 hashed columns exceed the k-means width, so the projection path runs.
+    rng = np.random.default_rng(8)
+    topics = [["goal", "match", "league", "striker"], ["stock", "market", "shares", "bank"]]
+    topics.append(["rain", "storm", "forecast", "cloud"])
+    groups = np.repeat([0, 1, 2], [60, 30, 10])
+    texts = [" ".join(rng.choice(topics[g], 6)) for g in groups]
+    X, _ = text_features(texts, n_features=2**10)
+    chosen = cold_start(X, k=3, rng=np.random.default_rng(0))
+    assert sorted(groups[chosen]) == [0, 1, 2]
