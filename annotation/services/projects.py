@@ -13,8 +13,8 @@ PALETTE = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )  # fmt: skip
-# Keys the labeling page reserves: s skip, z back, ? help (plus Tab, Enter, Backspace).
-RESERVED_KEYS = frozenset("sz?")
+# Keys the labeling page reserves: s skip, z back, g guidelines, ? help (and Tab, Enter, Backspace).
+RESERVED_KEYS = frozenset("szg?")
 DEFAULT_KEYS = "1234567890" + "".join(c for c in "abcdefghijklmnopqrtuvwxy" if c not in RESERVED_KEYS)
 
 PROJECT_FIELDS = (
