@@ -9,7 +9,7 @@ file back and adds the split.
 """
 
 import hashlib
-import json
+import marshal
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -166,18 +166,18 @@ def canonical_rows(*, project: Project, spec: SnapshotSpec, scratch: Path,
     codes: dict[str, int] = {}
     strata = array("i")  # 4 + 8 bytes per item, not two Python objects
     draws = array("d")
-    with scratch.open("w", encoding="utf-8") as out:
+    with scratch.open("wb") as out:  # marshal: the fastest round trip for plain data
         for item in select_items(project=project, spec=spec):
             on_item(item)
             strata.append(codes.setdefault(item.stratum, len(codes)))
             draws.append(unit_draw(spec.seed, item.external_id))
-            out.write(json.dumps(item.rows, ensure_ascii=False) + "\n")
+            marshal.dump(item.rows, out)
     splits = assign_splits(np.frombuffer(strata, dtype=np.int32), np.frombuffer(draws),
                            ratios=list(spec.splits.values()), stratify=spec.stratify)  # fmt: skip
     del strata, draws
-    with scratch.open(encoding="utf-8") as lines:
-        for index, line in enumerate(lines):
+    with scratch.open("rb") as stored:
+        for index in range(len(splits)):
             split = split_names[splits[index]]
-            for row in json.loads(line):
+            for row in marshal.load(stored):
                 row["split"] = split
                 yield {name: row.get(name) for name in COLUMNS}
