@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 from django.db import connection, transaction
@@ -86,10 +87,9 @@ def _fetch_rows(project: Project) -> tuple[np.ndarray, np.ndarray, list[str]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    if not fetched:
-        return np.empty(0, np.int64), np.empty(0, np.int64), []
-    items, annotators, texts = zip(*fetched, strict=True)
-    return np.asarray(items, np.int64), np.asarray(annotators, np.int64), list(texts)
+    n = len(fetched)
+    column = lambda k: np.fromiter(map(itemgetter(k), fetched), np.int64, count=n)  # noqa: E731
+    return column(0), column(1), list(map(itemgetter(2), fetched))
 
 
 def _multilabel(
