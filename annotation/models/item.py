@@ -76,6 +76,13 @@ class Item(models.Model):
             models.Index(
                 fields=["project", "status", "-priority", "sequence"], name="item_queue_idx"
             ),
+            # The labeling queue's hot path (annotation/queue_selectors.py): open items only,
+            # in exactly the queue's order, so `next` reads the head of the index and stops.
+            models.Index(
+                fields=["project", "-priority", "sequence", "id"],
+                condition=models.Q(status=ItemStatus.OPEN),
+                name="item_open_queue_idx",
+            ),
         ]
 
     def __str__(self) -> str:
