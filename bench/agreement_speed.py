@@ -164,6 +164,7 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),  # shared machine: context for the times
     }
     out.write_text(json.dumps({"result": row, "meta": meta, "target_s": 10}, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")

@@ -36,6 +36,7 @@ from learning.agreement import (
 from learning.annotator_agreement import annotator_agreement
 
 PROJECT_METRICS = ("krippendorff_alpha", "fleiss_kappa", "percent")
+UNUSED = "nobody used this label on an item with two or more annotations"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,14 @@ def _record(metric: str, scope: str, key: str, a: Agreement) -> Record:
     if value is not None and not math.isfinite(value):  # belt and braces: never store NaN
         value, reason = None, reason or "the coefficient is undefined for this data"
     return Record(metric, scope, key, value, a.n_items, a.n_annotations, reason)
+
+
+def _unused_reason(a: Agreement, n_pairable: int) -> Agreement:
+    """Name the label in words the dashboard can show, and say "no overlap" when that is why."""
+    if a.value is None and a.reason and a.reason.endswith("was never used"):
+        reason = UNUSED if n_pairable else "no item has two or more ratings"
+        return Agreement(None, a.n_items, a.n_annotations, reason)
+    return a
 
 
 def _pooled_kappa(pairs: dict[tuple[int, int], tuple[float, int]], n_annotators: int) -> Agreement:
@@ -103,11 +112,17 @@ def agreement_report(
     M = as_rating_matrix(M, K)
     if M.shape[1] != len(annotators):
         raise ValueError(f"{M.shape[1]} columns but {len(annotators)} annotator keys")
+    # Only items with two or more annotations carry agreement information; dropping the rest up
+    # front is faster and keeps a label seen only on single-annotated items from scoring a vacuous 1.0.
+    pairable = (M >= 0).sum(axis=1) >= 2
+    M = M[pairable]
+    if Y is not None:
+        Y = np.asarray(Y)[pairable]
     records = [
         _record(metric, "project", "", agreement(M, n_categories=K, metric=metric))
         for metric in PROJECT_METRICS
     ]
-    pairs = pairwise_cohen(M, K) if M.size else {}
+    pairs = pairwise_cohen(M, K) if M.shape[0] else {}
     records.append(_record("cohen_kappa", "project", "", _pooled_kappa(pairs, M.shape[1])))
     records += [
         Record("cohen_kappa", "pair", f"{annotators[i]}:{annotators[j]}", k, n, 2 * n)
@@ -119,13 +134,13 @@ def agreement_report(
     else:
         names, per_label = list(categories), per_label_agreement(M, n_categories=K)
     records += [
-        _record("krippendorff_alpha", "label", names[k], a)
+        _record("krippendorff_alpha", "label", names[k], _unused_reason(a, M.shape[0]))
         for k, a in per_label.items()
         if k < len(names)
     ]
-    for a in annotator_agreement(M, n_categories=K) if M.size else []:
+    for a in annotator_agreement(M, n_categories=K) if M.shape[1] else []:
         key = annotators[a.annotator]
         records.append(_record("cohen_kappa", "annotator", key, a.mean_pairwise_kappa))
         records.append(_record("consensus_agreement", "annotator", key, a.with_consensus))
-    coincidence = coincidence_matrix(M, K) if M.size else np.zeros((K, K))
+    coincidence = coincidence_matrix(M, K) if M.shape[0] else np.zeros((K, K))
     return AgreementReport(records, np.round(coincidence, 6).tolist(), list(categories))

@@ -18,7 +18,8 @@ from annotation.models import (
 )
 from annotation.services.projects import project_create
 from annotation.stats import agreement_history, agreement_latest
-from learning.agreement_tasks import projects_due_for_agreement
+from learning.agreement_report import UNUSED
+from learning.agreement_tasks import enqueue_agreement_jobs, projects_due_for_agreement
 from learning.services.agreement import agreement_job_handler, load_ratings
 
 LABELS = ["positive", "negative", "neutral"]
@@ -135,7 +136,7 @@ def test_perfect_agreement_is_one_and_an_unused_label_has_a_reason(project, user
     assert latest["project"]["krippendorff_alpha"]["value"] == 1.0
     assert latest["project"]["cohen_kappa"]["value"] == 1.0
     assert latest["labels"]["neutral"]["krippendorff_alpha"] == {"value": None, "n_items": 3, "n_annotations": 9,
-                                           "reason": "label 2 was never used"}  # fmt: skip
+                                           "reason": UNUSED}  # fmt: skip
 
 
 def test_multi_label_projects_get_per_label_binary_agreement(manager, users):
@@ -163,8 +164,6 @@ def test_the_sweep_picks_projects_with_new_multi_annotated_items(project, users)
 
 
 def test_the_beat_task_enqueues_one_coalesced_job_per_due_project(project, users):
-    from learning.agreement_tasks import enqueue_agreement_jobs
-
     store(project, users, np.array([[0, 1, -1, -1]]))
     first = enqueue_agreement_jobs()
     assert enqueue_agreement_jobs() == []  # nothing new since that job's watermark
