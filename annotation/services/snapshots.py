@@ -89,17 +89,26 @@ def snapshot_build(*, snapshot: Snapshot, report_progress: ProgressFn | None = N
     Files are written to a scratch directory and renamed into place, so a crashed
     build leaves nothing a download could serve.
     """
-    project = snapshot.project
-    spec = SnapshotSpec(**{**snapshot.spec, "labels": _tuple(snapshot.spec.get("labels"))})
+    progress = report_progress or (lambda fraction: None)
     final = snapshot_directory(snapshot)
     work = final.parent / f".v{snapshot.version}.building-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    try:
+        _build_into(snapshot, work, progress)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # already renamed away when the build succeeded
+    progress(1.0)
+    return snapshot
+
+
+def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
+    project = snapshot.project
+    spec = SnapshotSpec(**{**snapshot.spec, "labels": _tuple(snapshot.spec.get("labels"))})
     total = max(1, project.items.count())
     tally = Tally()
     folder = f"{_slug(project.name)}-v{snapshot.version}"
     writers = open_writers(work, folder=folder, data_type=project.data_type)
-    progress = report_progress or (lambda fraction: None)
 
     def on_item(item) -> None:
         tally.add_item(item)
@@ -125,13 +134,12 @@ def snapshot_build(*, snapshot: Snapshot, report_progress: ProgressFn | None = N
     for writer in writers.values():
         writer.close(card)
     (work / "lineage.json").write_text(json.dumps(lineage, indent=2, default=str))
+    final = snapshot_directory(snapshot)
     shutil.rmtree(final, ignore_errors=True)
     work.rename(final)
     snapshot.stats, snapshot.lineage, snapshot.content_hash = stats, lineage, content_hash
     snapshot.row_count, snapshot.status = stats["rows"], READY
     snapshot.save(update_fields=["stats", "lineage", "content_hash", "row_count", "status"])
-    progress(1.0)
-    return snapshot
 
 
 def _tuple(labels: list[str] | None) -> tuple[str, ...] | None:

@@ -28,6 +28,9 @@ class SnapshotSpec:
     label_source: "final" gives one row per item with its best label (the
     reviewer's, else the consensus, else the annotators' majority); "every"
     gives one row per annotation.
+    min_agreement: the share of an item's annotations (reviews aside) that give its
+    majority label set; when set, items nobody annotated are left out.
+    min_consensus_quality: the label-quality job's consensus quality of the item.
     labels: the label names to keep, or None for every label.
     splits: ratios per split name, summing to 1.
     """

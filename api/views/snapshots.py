@@ -80,6 +80,8 @@ class SnapshotViewSet(viewsets.GenericViewSet):
             )
         if snapshot.status != READY:
             return _not_built(snapshot)
+        if not snapshot_file(snapshot, fmt).exists():
+            raise Http404("The snapshot's files are gone from the export folder; cut it again.")
         return file_response(request, snapshot_file(snapshot, fmt), etag=f'"{snapshot.content_hash}-{fmt}"',
                              content_type=CONTENT_TYPES[fmt], filename=_filename(snapshot, fmt))  # fmt: skip
 
