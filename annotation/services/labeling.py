@@ -190,7 +190,10 @@ def annotation_update(
     labels: Sequence[str],
     time_spent_ms: int | None = None,
 ) -> Annotation:
-    """Change the annotator's own label(s); the item's status is recomputed."""
+    """Change the annotator's own label(s); the item's status is recomputed.
+
+    ``time_spent_ms`` is added to the time already recorded (time spent changing it).
+    """
     if annotation.annotator_id != annotator.pk:
         raise Annotation.DoesNotExist("Only your own annotations can be changed.")
     project = annotation.project
