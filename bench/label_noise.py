@@ -63,8 +63,14 @@ def load_sets() -> dict[str, tuple[list, np.ndarray, list[str], str]]:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    sets = {"digits": ([(row / 16.0).round(4).tolist() for row in digits.data],
-                       digits.target.astype(np.int64), [str(k) for k in range(10)], "vector")}
+    sets = {
+        "digits": (
+            [(row / 16.0).round(4).tolist() for row in digits.data],
+            digits.target.astype(np.int64),
+            [str(k) for k in range(10)],
+            "vector",
+        )
+    }
     sentiment = DATA / "uci-sentiment-labelled-sentences"
     if sentiment.exists():
         texts, labels = [], []
@@ -298,11 +304,14 @@ def main() -> None:
     parser.add_argument("--skip-100k", action="store_true")
     parser.add_argument("--only-100k", action="store_true")
     parser.add_argument("--speed-items", type=int, default=100_000)
+    parser.add_argument("--data", nargs="*", help="only these sets (digits, sentiment, sms)")
     args = parser.parse_args()
     out: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory() as tmp:
         setup_django(Path(tmp))
         sets = load_sets()
+        if args.data:
+            sets = {k: v for k, v in sets.items() if k in args.data}
         client, user = app_client()
         if not args.only_100k:
             print(" | ".join(f"{c:>{max(len(c), 6)}}" for c in NOISE_COLUMNS))
@@ -325,6 +334,8 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "label_noise.json"
     merged = json.loads(path.read_text()) if path.exists() else {}  # partial runs update theirs
+    if args.data:  # a partial rerun is kept beside the full tables, not over them
+        out = {f"{key}_only_{'_'.join(args.data)}": value for key, value in out.items()}
     path.write_text(json.dumps(merged | out, indent=2) + "\n")
 
 
