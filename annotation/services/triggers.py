@@ -10,6 +10,9 @@ job_enqueue coalesces, so a burst of labels queues at most one job per kind.
 
 import logging
 
+from django.db import connection
+from django.db.models import Max, Subquery
+
 from annotation.models import Annotation, Job, JobKind, Project
 from annotation.services.jobs import job_enqueue
 
@@ -29,24 +32,62 @@ def annotation_watermark(*, project: Project) -> int:
 
 
 def labels_since_last_job(*, project: Project, kind: str, limit: int) -> int:
-    last_job = Job.objects.filter(project=project, kind=kind).order_by("-id").first()
-    since = (last_job.params or {}).get("watermark", 0) if last_job else 0
-    new = Annotation.objects.filter(project=project, id__gt=since).values("id")[:limit]
-    return new.count()
+    """New annotations since the last ``kind`` job's watermark, counted up to ``limit``."""
+    return _new_label_counts(project.pk, {kind: (_watermarks(project.pk, [kind]).get(kind, 0), limit)})[kind]
+
+
+def _watermarks(project_id: int, kinds: list[str]) -> dict[str, int]:
+    """The watermark of the latest job of each kind, in one query."""
+    latest = (
+        Job.objects.filter(project_id=project_id, kind__in=kinds)
+        .values("kind")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    rows = Job.objects.filter(id__in=Subquery(latest)).values_list("kind", "params")
+    return {kind: (params or {}).get("watermark", 0) for kind, params in rows}
+
+
+def _new_label_counts(project_id: int, bounds: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """For each kind, count annotations with id above its watermark, stopping at its limit.
+
+    One statement of bounded index range scans: the cost does not grow with the project.
+    """
+    table = connection.ops.quote_name(Annotation._meta.db_table)
+    parts, params = [], []
+    for watermark, limit in bounds.values():
+        parts.append(
+            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} "
+            "WHERE project_id = %s AND id > %s LIMIT %s) AS t)"
+        )
+        params += [project_id, watermark, limit]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        counts = cursor.fetchone()
+    return dict(zip(bounds, counts, strict=True))
 
 
 def labels_changed(*, project_id: int) -> list[Job]:
-    """Enqueue every job kind whose threshold of new labels is met."""
+    """Enqueue every job kind whose threshold of new labels is met (three queries)."""
+    fields = list(THRESHOLDS.values())
+    thresholds = Project.objects.filter(pk=project_id).values(*fields).first()
+    if thresholds is None:
+        return []
+    enabled = {kind: thresholds[field] for kind, field in THRESHOLDS.items() if thresholds[field]}
+    if not enabled:
+        return []
+    watermarks = _watermarks(project_id, list(enabled))
+    bounds = {kind: (watermarks.get(kind, 0), limit) for kind, limit in enabled.items()}
+    counts = _new_label_counts(project_id, bounds)
+    due = [kind for kind, count in counts.items() if count >= enabled[kind]]
+    if not due:
+        return []
     project = Project.objects.get(pk=project_id)
+    params = {"watermark": annotation_watermark(project=project), "trigger": "labels"}
     started = []
-    for kind, field in THRESHOLDS.items():
-        threshold = getattr(project, field)
-        if not threshold:
-            continue
-        if labels_since_last_job(project=project, kind=kind, limit=threshold) >= threshold:
-            params = {"watermark": annotation_watermark(project=project), "trigger": "labels"}
-            job, created = job_enqueue(project=project, kind=kind, params=params)
-            if created:
-                logger.info("enqueued %s job %s for project %s", kind, job.pk, project.pk)
-                started.append(job)
+    for kind in due:
+        job, created = job_enqueue(project=project, kind=kind, params=params)
+        if created:
+            logger.info("enqueued %s job %s for project %s", kind, job.pk, project.pk)
+            started.append(job)
     return started

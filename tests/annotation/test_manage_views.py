@@ -38,7 +38,7 @@ def project_post(**overrides) -> dict:
         "multi_label": "on",
         "label_name": ["good", "bad", "mixed"],
         "label_color": ["#112233", "#445566", "#778899"],
-        "label_key": ["g", "", "m"],
+        "label_key": ["x", "", "m"],
     }  # fmt: skip
     data.update(overrides)
     return data
@@ -64,7 +64,7 @@ class TestCreate:
         assert project.multi_label and not project.model_in_loop and project.retrain_every == 25
         # Label order is the page's row order; an empty key gets the first free one.
         assert labels_of(project) == [
-            ("good", "#112233", "g"), ("bad", "#445566", "1"), ("mixed", "#778899", "m")
+            ("good", "#112233", "x"), ("bad", "#445566", "1"), ("mixed", "#778899", "m")
         ]  # fmt: skip
 
     def test_blank_label_rows_are_ignored(self, as_manager):

@@ -1,0 +1,65 @@
+"""New labels set off background jobs by per-project thresholds, cheaply and coalesced."""
+
+import pytest
+
+from annotation.models import Annotation, Item, Job, JobKind
+from annotation.services.triggers import labels_changed
+
+pytestmark = pytest.mark.django_db
+
+
+def add_labels(project, annotator, n, start=0):
+    for i in range(start, start + n):
+        item = Item.objects.create(project=project, external_id=f"t{i}", text=f"text {i}")
+        Annotation.objects.create(item=item, project=project, annotator=annotator, labels=["positive"])
+
+
+@pytest.fixture
+def thresholds(project):
+    project.retrain_every, project.label_issues_every, project.agreement_every = 3, 5, 0
+    project.save()
+    return project
+
+
+def kinds(project):
+    return sorted(Job.objects.filter(project=project).values_list("kind", flat=True))
+
+
+def test_nothing_before_a_threshold(thresholds, manager):
+    add_labels(thresholds, manager, 2)
+    assert labels_changed(project_id=thresholds.pk) == []
+    assert kinds(thresholds) == []
+
+
+def test_each_kind_starts_at_its_own_threshold_and_off_means_never(thresholds, manager):
+    add_labels(thresholds, manager, 3)
+    assert [j.kind for j in labels_changed(project_id=thresholds.pk)] == [JobKind.ACTIVE_LEARNING]
+    add_labels(thresholds, manager, 2, start=3)
+    assert [j.kind for j in labels_changed(project_id=thresholds.pk)] == [JobKind.LABEL_ISSUES]
+    assert JobKind.AGREEMENT not in kinds(thresholds)  # agreement_every = 0: off
+
+
+def test_a_job_records_its_watermark_and_counting_restarts_from_it(thresholds, manager):
+    add_labels(thresholds, manager, 3)
+    (job,) = labels_changed(project_id=thresholds.pk)
+    assert job.params["watermark"] == Annotation.objects.order_by("-id").first().pk
+    Job.objects.filter(pk=job.pk).update(status="succeeded")
+    add_labels(thresholds, manager, 2, start=3)
+    assert JobKind.ACTIVE_LEARNING not in [j.kind for j in labels_changed(project_id=thresholds.pk)]
+    add_labels(thresholds, manager, 1, start=5)
+    assert JobKind.ACTIVE_LEARNING in [j.kind for j in labels_changed(project_id=thresholds.pk)]
+
+
+def test_a_burst_queues_one_waiting_job_per_kind(thresholds, manager):
+    add_labels(thresholds, manager, 3)
+    labels_changed(project_id=thresholds.pk)
+    add_labels(thresholds, manager, 3, start=3)
+    # The first job still waits: the burst coalesces into it.
+    assert [j.kind for j in labels_changed(project_id=thresholds.pk)] == [JobKind.LABEL_ISSUES]
+    assert kinds(thresholds).count(JobKind.ACTIVE_LEARNING) == 1
+
+
+def test_the_check_is_a_fixed_number_of_queries(thresholds, manager, django_assert_max_num_queries):
+    add_labels(thresholds, manager, 2)
+    with django_assert_max_num_queries(3):
+        labels_changed(project_id=thresholds.pk)
