@@ -208,6 +208,8 @@ def item_scores_write(
     rows = zip(ids.tolist(), priority.tolist(), labels.tolist(), score.tolist(), strict=True)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # A caller's outer transaction may already hold one from an earlier write.
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.al_scores")
             cursor.execute(
                 "CREATE TEMP TABLE al_scores (id bigint, priority float8, label text,"
                 " score float8) ON COMMIT DROP"

@@ -156,10 +156,15 @@ def celery_broker(tmp_path_factory) -> Iterator[dict[str, str]]:
 
 
 def _reset_connections(app) -> None:
-    """Drop pooled broker connections so the next send uses the current app.conf."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    """Drop pooled broker connections so the next send uses the current app.conf.
+
+    kombu keeps producer pools in a global registry keyed by connection: clear it too,
+    or a later send reuses a pool closed here ("Acquire on closed pool").
+    """
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 

@@ -96,7 +96,7 @@ def test_a_burst_of_labels_keeps_one_job_running_and_one_waiting(
     # A deliberately slow job (a pause per chunk of 10) runs while labels keep arriving.
     label_clear_items(al_project, 4)
     slow, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
-                          params={"chunk_items": 10, "chunk_pause": 0.3})  # fmt: skip
+                          params={"chunk_items": 10, "chunk_pause": 1.0})  # fmt: skip
     deadline = time.monotonic() + 60
     while Job.objects.get(pk=slow.pk).status == JobStatus.QUEUED:
         assert time.monotonic() < deadline, celery_worker.log_tail()
@@ -109,11 +109,13 @@ def test_a_burst_of_labels_keeps_one_job_running_and_one_waiting(
         label_clear_items(al_project, 1)
         seen.append(Counter(al_jobs(al_project).values_list("status", flat=True)))
     assert all(s.get("running", 0) <= 1 and s.get("queued", 0) <= 1 for s in seen)
-    assert al_jobs(al_project).count() == 2  # the slow one and a single waiting one
+    # 15 labels with retrain_every=1 coalesce into a few jobs (2 unless the slow one ends
+    # mid-burst on a busy machine and the waiting one starts).
+    assert 2 <= al_jobs(al_project).count() <= 4
 
     for job in al_jobs(al_project):
         assert wait_for_job(job.pk, timeout=180).status == JobStatus.SUCCEEDED
-    assert ModelVersion.objects.filter(project=al_project).count() == 2
+    assert ModelVersion.objects.filter(project=al_project).count() == al_jobs(al_project).count()
 
 
 def test_a_worker_killed_mid_job_leaves_previous_scores_and_the_job_is_retried_to_success(
