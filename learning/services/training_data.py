@@ -100,9 +100,7 @@ def _pick(final, consensus, votes, project, order, known) -> tuple[tuple[str, ..
     return (), ""
 
 
-def label_targets(
-    training: TrainingLabels, *, names: list[str], multi_label: bool
-) -> np.ndarray:
+def label_targets(training: TrainingLabels, *, names: list[str], multi_label: bool) -> np.ndarray:
     """Classifier targets: (N,) int class indices, or a (N, K) 0/1 indicator for multi-label."""
     index = {name: k for k, name in enumerate(names)}
     if multi_label:

@@ -1,0 +1,211 @@
+"""How long a full retrain + rescore takes on PostgreSQL, with one and with two workers.
+
+For each pool size a project gets N unlabeled SMS-like texts (the SMS Spam Collection,
+resampled with two random tokens each so texts differ) and ``--labels`` labeled ones.
+Then, for each worker count, that many ``celery -A quorum worker --concurrency 1``
+processes start, an active-learning job is enqueued exactly as the API does
+(``job_enqueue``), and the wall time from enqueue to "succeeded" is measured (load,
+featurize, fit + CV, score in chunks, write back), with the job's own phase timings.
+While the job runs, the labeling queue (``queue_next``, the service behind
+``GET /api/projects/{id}/next``) is timed in this process.
+
+Needs PostgreSQL (``DATABASE_URL``) and Redis (``REDIS_URL``):
+
+    eval "$(scripts/services.sh env)"; python bench/al_speed.py --sizes 100000,1000000
+
+Workers run with ``quorum.settings_test`` only because it reads ``QUORUM_CELERY_QUEUE``:
+the benchmark uses a queue of its own on a Redis that others may share. Writes
+bench/results/al_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "bench" / "results"
+BENCH_DB = "quorum_bench_al"
+
+
+def setup_django() -> str:
+    """Recreate the benchmark database, point Django at it, migrate; returns its URL."""
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres") or not os.environ.get("REDIS_URL"):
+        sys.exit('al_speed needs PostgreSQL and Redis: eval "$(scripts/services.sh env)"')
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    bench_url = url.rsplit("/", 1)[0] + "/" + BENCH_DB
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(DATABASE_URL=bench_url, DEBUG="1", LOG_LEVEL="WARNING",
+                      DJANGO_SETTINGS_MODULE="quorum.settings_test",
+                      QUORUM_CELERY_QUEUE=f"al-speed-{uuid.uuid4().hex[:8]}")  # fmt: skip
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return bench_url
+
+
+def sms() -> tuple[list[str], list[str]]:
+    with open(DATA / "uci-sms-spam" / "SMSSpamCollection", encoding="utf-8") as fh:
+        rows = [line.rstrip("\n").split("\t", 1) for line in fh if "\t" in line]
+    return [r[1] for r in rows], [r[0] for r in rows]
+
+
+def copy_items(project, texts: list[str], start: int) -> None:
+    """COPY rows into the item table (bulk_create would take minutes for a million)."""
+    from django.db import connection
+
+    from annotation.models import Item
+
+    fields = [f for f in Item._meta.concrete_fields if not f.primary_key]
+    columns = [f.column for f in fields]
+    defaults = {}
+    for f in fields:
+        value = f.get_default()  # "" for blank strings, None for nullable columns
+        defaults[f.column] = (
+            json.dumps(value)
+            if f.get_internal_type() == "JSONField" and value is not None
+            else value
+        )
+    now = time.strftime("%Y-%m-%d %H:%M:%S+00")
+    with connection.cursor() as cursor:
+        sql = f"COPY {Item._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
+            for i, text in enumerate(texts, start):
+                row = dict(defaults, project_id=project.pk, external_id=str(i), text=text,
+                           sequence=i, created_at=now, status="open")  # fmt: skip
+                copy.write_row([row[c] for c in columns])
+
+
+def make_project(n_pool: int, n_labels: int, user):
+    from annotation.models import Annotation, Item
+    from annotation.services.projects import project_create
+
+    texts, labels = sms()
+    rng = np.random.default_rng(0)
+    project = project_create(creator=user, name=f"speed-{n_pool}", labels=["ham", "spam"],
+                             retrain_every=0, label_issues_every=0, agreement_every=0)  # fmt: skip
+    pick = rng.integers(len(texts), size=n_pool + n_labels)
+    tokens = rng.integers(100_000, size=(n_pool + n_labels, 2))
+    corpus = [f"{texts[j]} w{a} w{b}" for j, (a, b) in zip(pick, tokens, strict=True)]
+    t = time.perf_counter()
+    for start in range(0, len(corpus), 100_000):
+        copy_items(project, corpus[start : start + 100_000], start)
+    # Labeled items: stratified so both classes are present.
+    spam = [i for i in range(len(corpus)) if labels[pick[i]] == "spam"][: n_labels // 2]
+    ham = [i for i in range(len(corpus)) if labels[pick[i]] == "ham"][: n_labels - len(spam)]
+    chosen = Item.objects.filter(project=project, external_id__in=[str(i) for i in spam + ham])
+    annotations = [Annotation(item=item, project=project, annotator=user,
+                              labels=[labels[pick[int(item.external_id)]]]) for item in chosen]  # fmt: skip
+    Annotation.objects.bulk_create(annotations)
+    chosen.update(status="complete", annotation_count=1)
+    print(f"  loaded {n_pool + n_labels} items in {time.perf_counter() - t:.1f} s", flush=True)
+    return project
+
+
+def start_workers(n: int, log_dir: Path) -> list[subprocess.Popen]:
+    workers = []
+    for k in range(n):
+        log = (log_dir / f"al-speed-worker-{k}.log").open("wb")
+        command = [sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool", "prefork",
+                   "--concurrency", "1", "-l", "warning", "--without-mingle", "--without-gossip",
+                   "-Q", os.environ["QUORUM_CELERY_QUEUE"], "-n", f"bench{k}-{uuid.uuid4().hex[:6]}@%h"]  # fmt: skip
+        workers.append(subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+    time.sleep(8)  # imports (Django, scikit-learn) before they take messages
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for w in workers:
+        w.terminate()
+    for w in workers:
+        w.wait(30)
+
+
+def time_job(project, reader) -> dict:
+    from annotation.models import Job, JobKind
+    from annotation.services.jobs import job_enqueue
+    from annotation.services.labeling import queue_next
+
+    Job.objects.filter(project=project).delete()
+    started = time.perf_counter()
+    job, _ = job_enqueue(project=project, kind=JobKind.ACTIVE_LEARNING)
+    latencies = []
+    while True:
+        t = time.perf_counter()
+        queue_next(project=project, annotator=reader)
+        latencies.append(time.perf_counter() - t)
+        job.refresh_from_db()
+        if job.status in ("succeeded", "failed"):
+            break
+        time.sleep(0.5)
+    wall = time.perf_counter() - started
+    if job.status != "succeeded":
+        raise SystemExit(f"job failed: {job.error}")
+    ms = np.asarray(latencies) * 1000
+    return {"wall_seconds": round(wall, 1), "timings": job.result["timings"],
+            "chunks": job.result["chunks"], "n_scored": job.result["n_scored"],
+            "next_p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "next_p95_ms": round(float(np.percentile(ms, 95)), 1), "next_samples": len(ms)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--labels", type=int, default=200)
+    args = parser.parse_args()
+    setup_django()
+    from django.contrib.auth import get_user_model
+
+    from annotation.services.projects import membership_set
+
+    user = get_user_model().objects.create_user("bench", password="x")
+    reader = get_user_model().objects.create_user("reader", password="x")
+    log_dir = ROOT / "var"
+    log_dir.mkdir(exist_ok=True)
+    rows = []
+    for size in map(int, args.sizes.split(",")):
+        print(f"pool {size}:", flush=True)
+        project = make_project(size, args.labels, user)
+        membership_set(project=project, user=reader, role="annotator")
+        for n_workers in map(int, args.workers.split(",")):
+            workers = start_workers(n_workers, log_dir)
+            try:
+                result = time_job(project, reader)
+            finally:
+                stop_workers(workers)
+            rows.append({"pool": size, "workers": n_workers, **result})
+            print(f"  {n_workers} worker(s): {result}", flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "al_speed.json").write_text(json.dumps(rows, indent=1))
+    print(
+        "\n| pool | workers | wall s | load | featurize | fit | cv | score | write | next p50/p95 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        t = r["timings"]
+        print(
+            f"| {r['pool']:,} | {r['workers']} | {r['wall_seconds']} | {t['load']} | {t['featurize']} | "
+            f"{t['fit']} | {t['cv']} | {t['score']} | {t['write']} | {r['next_p50_ms']}/{r['next_p95_ms']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
