@@ -1,3 +1,76 @@
+"""Everything in the domain is editable in the Django admin (staff users)."""
+
 from django.contrib import admin
 
-# Register your models here.
+from annotation import models
+
+
+class LabelInline(admin.TabularInline):
+    model = models.Label
+    extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = models.Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(models.Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "data_type", "multi_label", "overlap", "max_overlap", "strategy", "created_at"]
+    search_fields = ["name"]
+    inlines = [LabelInline, MembershipInline]
+
+
+@admin.register(models.Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "project", "status", "annotation_count", "required_overlap", "priority"]
+    list_filter = ["status", "project"]
+    search_fields = ["external_id", "text"]
+    raw_id_fields = ["import_batch", "scored_by"]
+
+
+@admin.register(models.Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    list_display = ["item", "annotator", "labels", "source", "created_at"]
+    list_filter = ["source", "project"]
+    raw_id_fields = ["item", "model_version"]
+
+
+@admin.register(models.Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "kind", "status", "progress", "attempts", "created_at", "finished_at"]
+    list_filter = ["kind", "status"]
+
+
+@admin.register(models.LabelIssue)
+class LabelIssueAdmin(admin.ModelAdmin):
+    list_display = ["item", "given_label", "suggested_label", "quality", "status", "created_at"]
+    list_filter = ["status", "project"]
+    raw_id_fields = ["item", "run"]
+
+
+@admin.register(models.ReviewAction)
+class ReviewActionAdmin(admin.ModelAdmin):
+    list_display = ["item", "reviewer", "action", "created_at"]
+    list_filter = ["action"]
+    raw_id_fields = ["item", "issue", "run"]
+
+
+@admin.register(models.AgreementSnapshot)
+class AgreementSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["project", "metric", "scope", "scope_key", "value", "n_items", "created_at"]
+    list_filter = ["metric", "scope", "project"]
+
+
+@admin.register(models.Snapshot)
+class SnapshotAdmin(admin.ModelAdmin):
+    list_display = ["project", "version", "status", "row_count", "content_hash", "created_at"]
+
+
+for model in (
+    models.Label, models.Membership, models.ImportBatch, models.Assignment, models.Skip,
+    models.AnnotatorQuality,
+):  # fmt: skip
+    admin.site.register(model)

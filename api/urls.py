@@ -17,14 +17,15 @@ from api.views.labeling import (
 )
 from api.views.learning import ProjectModelsView
 from api.views.projects import MemberViewSet, ProjectViewSet, UserViewSet
-from api.views.snapshots import ProjectSnapshotViewSet, SnapshotViewSet
 from api.views.review import (
     AnnotatorQualityView,
     ItemAuditView,
     ItemReviewView,
     LabelIssueViewSet,
 )
+from api.views.snapshots import ProjectSnapshotViewSet, SnapshotViewSet
 from api.views.stats import ProjectAgreementView, ProjectStatsView
+
 
 class OptionalSlashRouter(DefaultRouter):
     """``/api/projects/1`` and ``/api/projects/1/`` both work: scripts write either."""

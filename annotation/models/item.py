@@ -161,6 +161,9 @@ class Assignment(models.Model):
         ]
         indexes = [models.Index(fields=["project", "annotator", "expires_at"])]
 
+    def __str__(self) -> str:
+        return f"lease of item {self.item_id} for user {self.annotator_id} until {self.expires_at}"
+
 
 class Skip(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="skips")
@@ -172,3 +175,6 @@ class Skip(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="skip_unique")]
+
+    def __str__(self) -> str:
+        return f"skip of item {self.item_id} by user {self.annotator_id}"

@@ -40,6 +40,9 @@ class LabelIssue(models.Model):
         ]
         indexes = [models.Index(fields=["project", "status", "quality"])]
 
+    def __str__(self) -> str:
+        return f"item {self.item_id}: {self.given_label} -> {self.suggested_label}? ({self.status})"
+
 
 class ReviewAction(models.Model):
     """The audit log: every review decision, with the labels before and after."""
@@ -61,6 +64,9 @@ class ReviewAction(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.action} on item {self.item_id} by user {self.reviewer_id}"
+
 
 class AnnotatorQuality(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
@@ -75,6 +81,9 @@ class AnnotatorQuality(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "annotator"], name="annotator_quality_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"user {self.annotator_id}: {self.score:.3f} over {self.n_items} items"
 
 
 class AgreementSnapshot(models.Model):
@@ -93,3 +102,6 @@ class AgreementSnapshot(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project", "metric", "scope", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.scope} {self.scope_key}: {self.value}"

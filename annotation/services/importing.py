@@ -20,11 +20,16 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from annotation.importing.formats import CountingReader, FormatError, RawRow, detect_format, parse
 from annotation.bulk import db_datetime, fast_insert
-from annotation.importing.formats import parse_objects
+from annotation.importing.formats import (
+    CountingReader,
+    FormatError,
+    RawRow,
+    detect_format,
+    parse,
+    parse_objects,
+)
 from annotation.importing.rows import ItemDraft, RowError, RowRules, RowValidator
-from annotation.services.jobs import JobRejected
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -34,6 +39,7 @@ from annotation.models import (
     ItemStatus,
     Project,
 )
+from annotation.services.jobs import JobRejected
 
 logger = logging.getLogger(__name__)
 CHUNK = 5000

@@ -4,9 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 
+from annotation.guidelines import render_guidelines
 from annotation.models import Item, Project
 from annotation.selectors import project_counts, projects_with_progress, user_role
-from annotation.guidelines import render_guidelines
 
 
 def member_project_or_404(request, project_id: int) -> tuple[Project, str]:

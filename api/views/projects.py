@@ -7,8 +7,12 @@ from rest_framework.response import Response
 
 from annotation.models import Membership, Role
 from annotation.selectors import CAN_MANAGE, project_counts, projects_for_user
-from annotation.services.projects import membership_remove, membership_set
-from annotation.services.projects import project_create, project_update
+from annotation.services.projects import (
+    membership_remove,
+    membership_set,
+    project_create,
+    project_update,
+)
 from api.permissions import ProjectScopedMixin, project_for
 from api.serializers.projects import (
     MemberRoleSerializer,

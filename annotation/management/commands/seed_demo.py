@@ -54,7 +54,7 @@ class Command(BaseCommand):
         if project is None:
             project = self._project(users, limit)
         self.stdout.write(self.style.SUCCESS(f"Demo project: {project.name} ({project.items.count()} items)"))
-        self.stdout.write("Log in at http://127.0.0.1:8000/ as any of (password: %s):" % password)
+        self.stdout.write(f"Log in at http://127.0.0.1:8000/ as any of (password: {password}):")
         for username, role in DEMO_USERS:
             self.stdout.write(f"  {username:<8} {role}")
         self.stdout.write("  admin    staff (Django admin at /admin/)")
