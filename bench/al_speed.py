@@ -194,7 +194,11 @@ def main() -> None:
             rows.append({"pool": size, "workers": n_workers, **result})
             print(f"  {n_workers} worker(s): {result}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "al_speed.json").write_text(json.dumps(rows, indent=1))
+    out = RESULTS / "al_speed.json"  # merged: a run of one size keeps the other sizes' rows
+    fresh = {(r["pool"], r["workers"]) for r in rows}
+    kept = [r for r in (json.loads(out.read_text()) if out.exists() else [])
+            if (r["pool"], r["workers"]) not in fresh]  # fmt: skip
+    out.write_text(json.dumps(sorted(kept + rows, key=lambda r: (r["pool"], r["workers"])), indent=1))
     print(
         "\n| pool | workers | wall s | load | featurize | fit | cv | score | write | next p50/p95 ms |"
     )
