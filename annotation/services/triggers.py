@@ -13,7 +13,7 @@ import logging
 from django.db import connection
 from django.db.models import Max, Subquery
 
-from annotation.models import Annotation, Job, JobKind, Project
+from annotation.models import Annotation, Job, JobKind, JobStatus, Project
 from annotation.services.jobs import job_enqueue
 
 logger = logging.getLogger(__name__)
@@ -33,19 +33,20 @@ def annotation_watermark(*, project: Project) -> int:
 
 def labels_since_last_job(*, project: Project, kind: str, limit: int) -> int:
     """New annotations since the last ``kind`` job's watermark, counted up to ``limit``."""
-    return _new_label_counts(project.pk, {kind: (_watermarks(project.pk, [kind]).get(kind, 0), limit)})[kind]
+    watermark = _latest_jobs(project.pk, [kind]).get(kind, (0, ""))[0]
+    return _new_label_counts(project.pk, {kind: (watermark, limit)})[kind]
 
 
-def _watermarks(project_id: int, kinds: list[str]) -> dict[str, int]:
-    """The watermark of the latest job of each kind, in one query."""
+def _latest_jobs(project_id: int, kinds: list[str]) -> dict[str, tuple[int, str]]:
+    """(watermark, status) of the latest job of each kind, in one query."""
     latest = (
         Job.objects.filter(project_id=project_id, kind__in=kinds)
         .values("kind")
         .annotate(last=Max("id"))
         .values("last")
     )
-    rows = Job.objects.filter(id__in=Subquery(latest)).values_list("kind", "params")
-    return {kind: (params or {}).get("watermark", 0) for kind, params in rows}
+    rows = Job.objects.filter(id__in=Subquery(latest)).values_list("kind", "params", "status")
+    return {kind: ((params or {}).get("watermark", 0), status) for kind, params, status in rows}
 
 
 def _new_label_counts(project_id: int, bounds: dict[str, tuple[int, int]]) -> dict[str, int]:
@@ -76,8 +77,12 @@ def labels_changed(*, project_id: int) -> list[Job]:
     enabled = {kind: thresholds[field] for kind, field in THRESHOLDS.items() if thresholds[field]}
     if not enabled:
         return []
-    watermarks = _watermarks(project_id, list(enabled))
-    bounds = {kind: (watermarks.get(kind, 0), limit) for kind, limit in enabled.items()}
+    latest = _latest_jobs(project_id, list(enabled))
+    # A job still waiting will read every label when it starts: nothing more to queue.
+    enabled = {k: v for k, v in enabled.items() if latest.get(k, (0, ""))[1] != JobStatus.QUEUED}
+    if not enabled:
+        return []
+    bounds = {kind: (latest.get(kind, (0, ""))[0], limit) for kind, limit in enabled.items()}
     counts = _new_label_counts(project_id, bounds)
     due = [kind for kind, count in counts.items() if count >= enabled[kind]]
     if not due:

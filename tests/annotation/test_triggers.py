@@ -63,3 +63,11 @@ def test_the_check_is_a_fixed_number_of_queries(thresholds, manager, django_asse
     add_labels(thresholds, manager, 2)
     with django_assert_max_num_queries(3):
         labels_changed(project_id=thresholds.pk)
+
+
+def test_while_a_job_waits_new_labels_cost_no_enqueue(thresholds, manager, django_assert_max_num_queries):
+    add_labels(thresholds, manager, 5)
+    labels_changed(project_id=thresholds.pk)  # queues active learning and label issues
+    add_labels(thresholds, manager, 5, start=5)
+    with django_assert_max_num_queries(2):  # thresholds + latest jobs: both kinds are waiting
+        assert labels_changed(project_id=thresholds.pk) == []
