@@ -16,6 +16,8 @@ from django.db.models.functions import Coalesce
 from annotation.models import Annotation, Assignment, Item, ItemStatus, Project, Skip
 
 QUEUE_ORDER = ("-priority", "sequence", "id")
+# Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON).
+LARGE_ITEM_FIELDS = ("vector", "consensus_labels")
 
 
 def leases_by_others(*, item_ref, annotator: AbstractBaseUser, now: datetime) -> QuerySet:
@@ -51,7 +53,7 @@ def queue_candidates(
     )
     if exclude_ids:
         items = items.exclude(pk__in=list(exclude_ids))
-    return items.order_by(*QUEUE_ORDER)
+    return items.defer(*LARGE_ITEM_FIELDS).order_by(*QUEUE_ORDER)
 
 
 def held_lease(
@@ -63,7 +65,8 @@ def held_lease(
     )
     if exclude_ids:
         leases = leases.exclude(item_id__in=list(exclude_ids))
-    return leases.select_related("item").order_by("created_at", "id").first()
+    deferred = [f"item__{name}" for name in LARGE_ITEM_FIELDS]
+    return leases.select_related("item").defer(*deferred).order_by("created_at", "id").first()
 
 
 def other_leases_count(*, item: Item, annotator: AbstractBaseUser, now: datetime) -> int:

@@ -4,21 +4,31 @@ A non-member gets 404 for everything in a project (its existence is not
 disclosed); a member whose role does not allow the action gets 403.
 """
 
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from rest_framework import permissions
 
-from annotation.models import Project
-from annotation.selectors import user_role
+from annotation.models import Membership, Project
+
+
+def with_requester_role(objects: QuerySet, *, user, project_ref: str = "pk") -> QuerySet:
+    """Annotate ``requester_role``: the user's role in the row's project (None: not a member).
+
+    Fetches the object and the role in one statement (the labeling hot path runs this
+    on every request).
+    """
+    role = Membership.objects.filter(project=OuterRef(project_ref), user=user).values("role")[:1]
+    return objects.annotate(requester_role=Subquery(role))
 
 
 def project_for(request, project_id) -> tuple[Project, str]:
-    """The project and the user's role in it; 404 for non-members."""
-    project = get_object_or_404(Project, pk=project_id)
-    role = user_role(user=request.user, project=project)
-    if role is None:
+    """The project and the user's role in it; 404 for non-members (one query)."""
+    if not (request.user and request.user.is_authenticated):
         raise Http404("No such project.")
-    return project, role
+    project = with_requester_role(Project.objects.filter(pk=project_id), user=request.user).first()
+    if project is None or project.requester_role is None:
+        raise Http404("No such project.")
+    return project, project.requester_role
 
 
 class ProjectRole(permissions.BasePermission):

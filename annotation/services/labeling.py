@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationSource, Assignment, Item, Label, Project, Skip
 from annotation.queue_selectors import (
+    LARGE_ITEM_FIELDS,
     held_lease,
     item_suggestion,
     other_leases_count,
@@ -152,7 +153,8 @@ def annotation_submit(
     names = clean_labels(project=project, labels=labels)
     try:
         with transaction.atomic():
-            locked = Item.objects.select_for_update().get(pk=item.pk)
+            # Locked and re-read for the counts; the large columns are not needed here.
+            locked = Item.objects.select_for_update().defer(*LARGE_ITEM_FIELDS).get(pk=item.pk)
             suggestion = item_suggestion(project=project, item=locked)
             shown = suggestion["label"] if suggestion else ""
             if shown and suggestion_accepted is None:
@@ -170,7 +172,7 @@ def annotation_submit(
             )
             item_refresh_status(item=locked, project=project)
             Assignment.objects.filter(item=locked, annotator=annotator).delete()
-            _labels_changed_on_commit(project.pk)
+            _labels_changed_on_commit(project.pk, project=project)
     except IntegrityError:
         existing = (
             Annotation.objects.filter(item=item, annotator=annotator)
@@ -224,17 +226,17 @@ def item_skip(*, item: Item, annotator: AbstractBaseUser, reason: str = "") -> t
     return skip, created
 
 
-def _labels_changed_on_commit(project_id: int) -> None:
-    transaction.on_commit(lambda: labels_changed_safely(project_id=project_id))
+def _labels_changed_on_commit(project_id: int, *, project: Project | None = None) -> None:
+    transaction.on_commit(lambda: labels_changed_safely(project_id=project_id, project=project))
 
 
-def labels_changed_safely(*, project_id: int) -> None:
+def labels_changed_safely(*, project_id: int, project: Project | None = None) -> None:
     """Run the job triggers; a broken broker or database hiccup is logged, never raised.
 
     The label is already committed when this runs: failing the request now would
     tell the annotator their label was lost when it was not.
     """
     try:
-        labels_changed(project_id=project_id)
+        labels_changed(project_id=project_id, project=project)
     except Exception:
         logger.exception("label triggers failed for project %s (labels are saved)", project_id)

@@ -68,10 +68,19 @@ def _new_label_counts(project_id: int, bounds: dict[str, tuple[int, int]]) -> di
     return dict(zip(bounds, counts, strict=True))
 
 
-def labels_changed(*, project_id: int) -> list[Job]:
-    """Enqueue every job kind whose threshold of new labels is met (three queries)."""
+def labels_changed(*, project_id: int, project: Project | None = None) -> list[Job]:
+    """Enqueue every job kind whose threshold of new labels is met (three queries).
+
+    ``project``: the caller's copy of the project (loaded by the same request), whose
+    thresholds are used instead of reading them again: two queries on the labeling
+    hot path.
+    """
     fields = list(THRESHOLDS.values())
-    thresholds = Project.objects.filter(pk=project_id).values(*fields).first()
+    if project is not None and project.pk == project_id:
+        thresholds = {field: getattr(project, field) for field in fields}
+    else:
+        project = None
+        thresholds = Project.objects.filter(pk=project_id).values(*fields).first()
     if thresholds is None:
         return []
     enabled = {kind: thresholds[field] for kind, field in THRESHOLDS.items() if thresholds[field]}
@@ -87,7 +96,7 @@ def labels_changed(*, project_id: int) -> list[Job]:
     due = [kind for kind, count in counts.items() if count >= enabled[kind]]
     if not due:
         return []
-    project = Project.objects.get(pk=project_id)
+    project = project or Project.objects.get(pk=project_id)
     params = {"watermark": annotation_watermark(project=project), "trigger": "labels"}
     started = []
     for kind in due:

@@ -51,6 +51,38 @@ class QueueItemSerializer(serializers.Serializer):
         return item_suggestion(project=self.context["project"], item=lease.item)
 
 
+# The two responses of the labeling hot path (next, submit) are built as plain dicts:
+# DRF's field-by-field serialization cost more CPU than the queries behind them. The
+# serializers stay the documented schema; tests pin that both give the same JSON.
+_DATETIME = serializers.DateTimeField()
+
+
+def queue_item_data(lease: Assignment, *, project) -> dict:
+    """``QueueItemSerializer(lease, context={"project": project}).data``, faster."""
+    item = lease.item
+    return {
+        "id": item.pk,
+        "external_id": str(item.external_id),
+        "text": str(item.text),
+        "image_url": image_url(item),
+        "meta": item.meta,
+        "lease_expires_at": _DATETIME.to_representation(lease.expires_at),
+        "suggestion": item_suggestion(project=project, item=item),
+    }
+
+
+def annotation_data(annotation: Annotation) -> dict:
+    """``AnnotationSerializer(annotation).data``, faster."""
+    a = annotation
+    return {
+        "id": a.pk, "item": a.item_id, "project": a.project_id, "labels": a.labels,
+        "source": str(a.source), "time_spent_ms": a.time_spent_ms, "suggestion": str(a.suggestion),
+        "suggestion_accepted": a.suggestion_accepted,
+        "created_at": _DATETIME.to_representation(a.created_at),
+        "updated_at": _DATETIME.to_representation(a.updated_at),
+    }  # fmt: skip
+
+
 class LabelsInputSerializer(serializers.Serializer):
     """``{"label": "x"}`` or ``{"labels": ["x", "y"]}``; validated into ``labels``."""
 

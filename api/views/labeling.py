@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from annotation.models import Annotation, Item
 from annotation.queue_selectors import my_history, my_progress
-from annotation.selectors import CAN_LABEL, user_role
+from annotation.selectors import CAN_LABEL
 from annotation.services.labeling import (
     AlreadyAnnotated,
     annotation_submit,
@@ -21,7 +21,7 @@ from annotation.services.labeling import (
     item_skip,
     queue_next,
 )
-from api.permissions import ProjectScopedMixin
+from api.permissions import ProjectScopedMixin, with_requester_role
 from api.serializers.labeling import (
     AnnotationInputSerializer,
     AnnotationSerializer,
@@ -34,6 +34,8 @@ from api.serializers.labeling import (
     QueueItemSerializer,
     SkipInputSerializer,
     SkipSerializer,
+    annotation_data,
+    queue_item_data,
 )
 
 LABELING = {"get": CAN_LABEL, "post": CAN_LABEL, "patch": CAN_LABEL}
@@ -43,15 +45,18 @@ class ObjectScopedMixin(ProjectScopedMixin):
     """Like ``ProjectScopedMixin``, for routes that name an object of a project."""
 
     model = None
+    deferred: tuple[str, ...] = ()  # large columns the view never reads
     roles = LABELING
 
     def initial(self, request, *args, **kwargs):
         self.perform_authentication(request)
         self.project, self.role = None, None
         if request.user and request.user.is_authenticated:
-            self.object = get_object_or_404(self.model.objects.select_related("project"),
-                                            pk=kwargs["pk"])  # fmt: skip
-            self.role = user_role(user=request.user, project=self.object.project_id)
+            # The object, its project and my role there in one query (the hot path).
+            objects = self.model.objects.select_related("project").defer(*self.deferred)
+            objects = with_requester_role(objects, user=request.user, project_ref="project_id")
+            self.object = get_object_or_404(objects, pk=kwargs["pk"])
+            self.role = self.object.requester_role
             if self.role is None:
                 raise Http404("No such project.")
             self.project = self.object.project
@@ -75,13 +80,14 @@ class NextView(ProjectScopedMixin, APIView):
                            exclude_ids=query.validated_data.get("exclude", ()))  # fmt: skip
         if lease is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(QueueItemSerializer(lease, context={"project": self.project}).data)
+        return Response(queue_item_data(lease, project=self.project))
 
 
 class ItemAnnotationView(ObjectScopedMixin, APIView):
     """``POST /api/items/{id}/annotations/``: my label for the item (201; 409 if I labeled it)."""
 
     model = Item
+    deferred = ("vector",)
 
     @extend_schema(request=AnnotationInputSerializer,
                    responses={201: AnnotationSerializer, 409: ConflictSerializer})  # fmt: skip
@@ -98,7 +104,7 @@ class ItemAnnotationView(ObjectScopedMixin, APIView):
         except AlreadyAnnotated as exc:
             body = {"detail": str(exc), "annotation_id": exc.annotation_id}
             return Response(body, status=status.HTTP_409_CONFLICT)
-        return Response(AnnotationSerializer(annotation).data, status=status.HTTP_201_CREATED)
+        return Response(annotation_data(annotation), status=status.HTTP_201_CREATED)
 
 
 class AnnotationView(ObjectScopedMixin, APIView):

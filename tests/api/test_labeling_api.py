@@ -194,3 +194,22 @@ def test_missing_objects_are_404(project, annotator):
     assert annotator.post("/api/items/999999/annotations/", {"label": "x"}).status_code == 404
     assert annotator.patch("/api/annotations/999999/", {"label": "x"}).status_code == 404
     assert annotator.get("/api/projects/999999/next").status_code == 404
+
+
+def test_the_fast_hot_path_responses_equal_their_documented_serializers(
+    project, items, annotator, members
+):
+    """next and submit build plain dicts for speed; the schema's serializers must agree."""
+    from api.serializers.labeling import AnnotationSerializer, QueueItemSerializer
+
+    project_update(project=project, model_in_loop=True)
+    Item.objects.filter(pk=items[0].pk).update(
+        predicted_label="negative", predicted_score=0.75, meta={"k": [1, "two"]}
+    )
+    served = annotator.get(next_url(project)).json()
+    lease = Assignment.objects.select_related("item").get(item_id=served["id"])
+    project.refresh_from_db()
+    assert served == QueueItemSerializer(lease, context={"project": project}).data
+    created = post_label(annotator, items[0], label="negative", time_spent_ms=1200).json()
+    assert created == AnnotationSerializer(Annotation.objects.get(pk=created["id"])).data
+    assert created["suggestion_accepted"] is True and created["source"] == "human"
