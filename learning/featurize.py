@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from PIL import Image
-from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
+
+from learning.hashed_ngrams import HashedNgramCounter
 
 __all__ = ["TextFeaturizer", "image_features", "text_features", "vector_features"]
 
@@ -46,11 +47,13 @@ class TextFeaturizer:
             raise ValueError("n_features must be positive")
         self.n_features = int(n_features)
         self.idf_: np.ndarray | None = None
-        # alternate_sign=False keeps counts non-negative so TF-IDF stays meaningful;
-        # norm=None because normalisation happens once, after IDF weighting.
-        common = dict(n_features=self.n_features, alternate_sign=False, norm=None, dtype=_DTYPE)
-        self._word = HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common)
-        self._char = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), **common)
+        # The counts of HashingVectorizer(analyzer="word", ngram_range=(1, 2)) and
+        # (analyzer="char_wb", ngram_range=(2, 4)), alternate_sign=False (non-negative, so
+        # TF-IDF stays meaningful), norm=None (normalised once, after IDF weighting);
+        # computed hashing each distinct word and token once, which is ~5x faster.
+        self._counter = HashedNgramCounter(
+            n_features=self.n_features, char_ngrams=(2, 4), dtype=_DTYPE
+        )
 
     @property
     def n_output_features(self) -> int:
@@ -58,10 +61,10 @@ class TextFeaturizer:
         return 2 * self.n_features
 
     def _counts(self, texts: Sequence[str]) -> sp.csr_matrix:
-        texts = _check_texts(texts)
-        counts = sp.hstack([self._word.transform(texts), self._char.transform(texts)], format="csr")
-        counts.sum_duplicates()
-        return counts
+        words, chars = self._counter.counts(_check_texts(texts))
+        # No duplicate entries by construction; indices are left unsorted (sorting them
+        # cost ~15% of featurizing and nothing downstream needs it).
+        return sp.hstack([words, chars], format="csr")
 
     def fit(self, texts: Sequence[str]) -> TextFeaturizer:
         """Fit IDF weights on ``texts`` (labeled items plus a sample of the pool).
@@ -98,8 +101,8 @@ class TextFeaturizer:
             # Sublinear tf (1 + log tf): "free free free" should not outweigh the rest.
             np.log(counts.data, out=counts.data)
             counts.data += 1.0
-            weighted = counts @ sp.diags(self.idf_, format="csr", dtype=_DTYPE)
-            yield normalize(weighted, norm="l2", copy=False).astype(_DTYPE, copy=False)
+            counts.data *= self.idf_[counts.indices]  # = counts @ diag(idf), without a copy
+            yield normalize(counts, norm="l2", copy=False).astype(_DTYPE, copy=False)
 
     def to_state(self) -> dict[str, Any]:
         """Plain, picklable state: ``{"version", "n_features", "idf"}``."""
