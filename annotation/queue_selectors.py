@@ -8,10 +8,11 @@ take (their own labels and skips, other people's leases), not on project size.
 """
 
 from datetime import datetime
+from functools import lru_cache
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import QuerySet
 
 from annotation.models import Annotation, Assignment, Item, ItemStatus, Project, Skip
 
@@ -25,48 +26,110 @@ def leases_by_others(*, item_ref, annotator: AbstractBaseUser, now: datetime) ->
     return Assignment.objects.filter(item=item_ref, expires_at__gt=now).exclude(annotator=annotator)
 
 
-def queue_candidates(
-    *, project: Project, annotator: AbstractBaseUser, now: datetime, exclude_ids=()
-) -> QuerySet[Item]:
-    """Open items this annotator may be given, in queue order.
+def queue_head(
+    *, project: Project, annotator: AbstractBaseUser, now: datetime, exclude_ids=(), lock: bool
+) -> Item | None:
+    """The first open item, in queue order, that this annotator may be given; or None.
 
     An item qualifies when the annotator has neither labeled nor skipped it and
     its annotations plus the unexpired leases of other annotators leave room
-    under its ``required_overlap``. Callers lock the head of this queryset
-    (``select_for_update(skip_locked=True)``) and re-check the lease count once
-    the lock is held, because this statement's snapshot may predate a lease
-    committed by whoever held the lock before.
+    under its ``required_overlap``. With ``lock`` (inside a transaction) the row
+    is taken with ``FOR UPDATE SKIP LOCKED`` where the database has it; callers
+    re-check the lease count once the lock is held, because this statement's
+    snapshot may predate a lease committed by whoever held the lock before.
+
+    Hand-written SQL, as the hottest statement of the labeling path: the ORM spent
+    more CPU building it than PostgreSQL spent running it, and the open status is
+    a literal so that a prepared (generic) plan still matches the partial index
+    ``item_open_queue_idx``.
     """
-    leased = (
-        leases_by_others(item_ref=OuterRef("pk"), annotator=annotator, now=now)
-        .values("item")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    items = (
-        Item.objects.filter(project=project, status=ItemStatus.OPEN)
-        .filter(annotation_count__lt=F("required_overlap"))
-        .exclude(Exists(Annotation.objects.filter(item=OuterRef("pk"), annotator=annotator)))
-        .exclude(Exists(Skip.objects.filter(item=OuterRef("pk"), annotator=annotator)))
-        .alias(leased=Coalesce(Subquery(leased, output_field=IntegerField()), Value(0)))
-        .filter(required_overlap__gt=F("annotation_count") + F("leased"))
-    )
-    if exclude_ids:
-        items = items.exclude(pk__in=list(exclude_ids))
-    return items.defer(*LARGE_ITEM_FIELDS).order_by(*QUEUE_ORDER)
+    sql = _queue_head_sql(connection.vendor, exclude_count=len(exclude_ids), lock=lock)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [project.pk, annotator.pk, annotator.pk, stamp, annotator.pk, *exclude_ids]
+    return next(iter(Item.objects.raw(sql, params)), None)
+
+
+@lru_cache(maxsize=64)
+def _queue_head_sql(vendor: str, *, exclude_count: int, lock: bool) -> str:
+    quote = connection.ops.quote_name
+    item, annotation, skip, lease = (quote(m._meta.db_table)
+                                     for m in (Item, Annotation, Skip, Assignment))  # fmt: skip
+    wanted = [f for f in Item._meta.concrete_fields if f.name not in LARGE_ITEM_FIELDS]
+    columns = ", ".join(f"i.{quote(f.column)}" for f in wanted)
+    open_status = _open_status()
+    excluded = f"AND i.id NOT IN ({', '.join(['%s'] * exclude_count)})" if exclude_count else ""
+    locking = ""
+    if lock and connection.features.has_select_for_update_skip_locked:
+        locking = "FOR UPDATE SKIP LOCKED"
+    sql = f"""
+        SELECT {columns} FROM {item} i
+        WHERE i.project_id = %s AND i.status = '{open_status}'
+          AND i.annotation_count < i.required_overlap
+          AND NOT EXISTS (SELECT 1 FROM {annotation} a
+                          WHERE a.item_id = i.id AND a.annotator_id = %s)
+          AND NOT EXISTS (SELECT 1 FROM {skip} s WHERE s.item_id = i.id AND s.annotator_id = %s)
+          AND i.required_overlap > i.annotation_count + (
+              SELECT COUNT(*) FROM {lease} l
+              WHERE l.item_id = i.id AND l.expires_at > %s AND l.annotator_id <> %s)
+          {excluded}
+        ORDER BY i.priority DESC, i.sequence ASC, i.id ASC
+        LIMIT 1 {locking}"""
+    return sql
 
 
 def held_lease(
     *, project: Project, annotator: AbstractBaseUser, now: datetime, exclude_ids=()
 ) -> Assignment | None:
-    """The annotator's oldest unexpired lease on a still-open item, with the item."""
-    leases = Assignment.objects.filter(
-        project=project, annotator=annotator, expires_at__gt=now, item__status=ItemStatus.OPEN
+    """The annotator's oldest unexpired lease on a still-open item, with the item.
+
+    Hand-written SQL like ``queue_head``: it runs before every ``next``.
+    """
+    sql = _held_lease_sql(connection.vendor, exclude_count=len(exclude_ids))
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [project.pk, annotator.pk, stamp, *exclude_ids]
+    item = next(iter(Item.objects.raw(sql, params)), None)
+    if item is None:
+        return None
+    return Assignment(
+        id=item.lease_id, item=item, annotator=annotator, project=project,
+        created_at=_from_db(Assignment, "created_at", item.lease_created_at),
+        expires_at=_from_db(Assignment, "expires_at", item.lease_expires_at),
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=64)
+def _held_lease_sql(vendor: str, *, exclude_count: int) -> str:
+    quote = connection.ops.quote_name
+    item, lease = quote(Item._meta.db_table), quote(Assignment._meta.db_table)
+    wanted = [f for f in Item._meta.concrete_fields if f.name not in LARGE_ITEM_FIELDS]
+    columns = ", ".join(f"i.{quote(f.column)}" for f in wanted)
+    excluded = (
+        f"AND l.item_id NOT IN ({', '.join(['%s'] * exclude_count)})" if exclude_count else ""
     )
-    if exclude_ids:
-        leases = leases.exclude(item_id__in=list(exclude_ids))
-    deferred = [f"item__{name}" for name in LARGE_ITEM_FIELDS]
-    return leases.select_related("item").defer(*deferred).order_by("created_at", "id").first()
+    return f"""
+        SELECT {columns}, l.id AS lease_id, l.created_at AS lease_created_at,
+               l.expires_at AS lease_expires_at
+        FROM {lease} l JOIN {item} i ON i.id = l.item_id
+        WHERE l.project_id = %s AND l.annotator_id = %s AND l.expires_at > %s
+          AND i.status = '{_open_status()}' {excluded}
+        ORDER BY l.created_at ASC, l.id ASC
+        LIMIT 1"""
+
+
+def _open_status() -> str:
+    status = ItemStatus.OPEN.value
+    assert status.isalnum()  # written into SQL as a literal
+    return status
+
+
+def _from_db(model, name: str, value):
+    """A raw column value as the ORM would give it (SQLite returns datetimes as text)."""
+    field = model._meta.get_field(name)
+    expression = field.get_col(model._meta.db_table)
+    converters = connection.ops.get_db_converters(expression)
+    for converter in converters + expression.get_db_converters(connection):
+        value = converter(value, expression, connection)
+    return value
 
 
 def other_leases_count(*, item: Item, annotator: AbstractBaseUser, now: datetime) -> int:

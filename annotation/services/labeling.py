@@ -36,7 +36,7 @@ from annotation.queue_selectors import (
     held_lease,
     item_suggestion,
     other_leases_count,
-    queue_candidates,
+    queue_head,
 )
 from annotation.services.overlap import item_refresh_status
 from annotation.services.triggers import labels_changed
@@ -79,10 +79,8 @@ def _claim_next(
 ) -> Assignment | None:
     rejected: list[int] = []
     for _ in range(MAX_CLAIM_ATTEMPTS):
-        candidates = queue_candidates(
-            project=project, annotator=annotator, now=now, exclude_ids=(*exclude, *rejected)
-        )
-        item = candidates.select_for_update(skip_locked=True).first()
+        item = queue_head(project=project, annotator=annotator, now=now,
+                          exclude_ids=(*exclude, *rejected), lock=True)  # fmt: skip
         if item is None:
             return None
         # A new statement, after the lock: sees every lease committed before it.

@@ -210,6 +210,7 @@ def test_the_fast_hot_path_responses_equal_their_documented_serializers(
     lease = Assignment.objects.select_related("item").get(item_id=served["id"])
     project.refresh_from_db()
     assert served == QueueItemSerializer(lease, context={"project": project}).data
+    assert annotator.get(next_url(project)).json() == served  # the held lease, read back
     created = post_label(annotator, items[0], label="negative", time_spent_ms=1200).json()
     assert created == AnnotationSerializer(Annotation.objects.get(pk=created["id"])).data
     assert created["suggestion_accepted"] is True and created["source"] == "human"
