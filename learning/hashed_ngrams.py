@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
 __all__ = ["HashedNgramCounter"]
@@ -37,9 +36,13 @@ _CACHE_TOKENS = 2**20  # distinct tokens whose char rows a counter keeps (~100 M
 class HashedNgramCounter:
     """Counts identical to two lowercasing ``HashingVectorizer``s (word, char_wb), faster.
 
+    Every whitespace-separated token is analysed once per counter (then cached): its
+    words (the ``\\b\\w\\w+\\b`` matches: they never span whitespace, so a text's words are
+    its tokens' words in order), their unigram buckets and its char_wb n-gram buckets.
+
     Parameters
     ----------
-    n_features : hash buckets per analyzer.
+    n_features : hash buckets per analyzer (F).
     char_ngrams : (min_n, max_n) of the char_wb analyzer.
     dtype : dtype of the returned counts.
     """
@@ -47,53 +50,51 @@ class HashedNgramCounter:
     def __init__(self, *, n_features: int, char_ngrams: tuple[int, int], dtype: type) -> None:
         self.n_features = int(n_features)
         self.dtype = dtype
-        # Input is lowercased once in ``counts``, so this one must not redo it
-        # (str.lower is not idempotent for every code point).
-        self._char = HashingVectorizer(
-            analyzer="char_wb", ngram_range=char_ngrams, lowercase=False,
-            n_features=self.n_features, alternate_sign=False, norm=None, dtype=dtype,
-        )  # fmt: skip
+        self.char_ngrams = (int(char_ngrams[0]), int(char_ngrams[1]))
         self._reset_cache()
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()  # the cache is derived data: do not pickle it
-        state.update(_vocab={}, _rows=None)
-        return state
+        keep = ("n_features", "dtype", "char_ngrams")  # the cache is derived data: not pickled
+        return {k: self.__dict__[k] for k in keep}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._reset_cache()
 
     def _reset_cache(self) -> None:
-        self._vocab: dict[str, int] = {}
-        self._rows = sp.csr_matrix((0, self.n_features), dtype=self.dtype)
+        self._tokens: dict[str, int] = {}
+        self._rows = sp.csr_matrix((0, 2 * self.n_features), dtype=self.dtype)  # (V, 2F)
+        self._token_words = np.zeros(0, dtype=np.int64)  # word ids of every token, in order
+        self._token_word_ptr = np.zeros(1, dtype=np.int64)  # (V + 1,) offsets into it
+        self._word_ids: dict[str, int] = {}
+        self._words: list[str] = []
 
-    def counts(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """(N, F) word (1, 2)-gram counts and (N, F) char_wb n-gram counts of ``texts``."""
-        lowered = [t.lower() for t in texts]
-        n = len(lowered)
-        words, word_ids, word_ptr = _occurrences(_WORD.findall(t) for t in lowered)
-        unigrams = self._one_hot(self._buckets(words)[word_ids], word_ptr, n)
-        tokens, token_ids, token_ptr = _occurrences(t.split() for t in lowered)
-        rows = self._token_rows(tokens)
-        chars = sp.csr_matrix(
-            (np.ones(token_ids.size, dtype=self.dtype), rows[token_ids], token_ptr),
-            shape=(n, self._rows.shape[0]),
-        ) @ self._rows  # fmt: skip
-        return (unigrams + self._bigrams(words, word_ids, word_ptr, n)).tocsr(), chars.tocsr()
+    def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """(N, 2F) counts: word (1, 2)-grams in columns [0, F), char_wb n-grams in [F, 2F)."""
+        n = len(texts)
+        tokens, occurrence, ptr = _occurrences(t.lower().split() for t in texts)
+        rows = self._token_rows(tokens)[occurrence]  # (T,) cached row of each occurrence
+        ones = np.ones(rows.size, dtype=self.dtype)
+        occurrences = sp.csr_matrix((ones, rows, ptr), shape=(n, self._rows.shape[0]))
+        return (occurrences @ self._rows + self._bigrams(rows, ptr, n)).tocsr()
 
-    def _bigrams(self, words: list[str], ids: np.ndarray, ptr: np.ndarray, n: int) -> sp.csr_matrix:
-        """Counts of the " "-joined pairs of consecutive words within each text."""
-        doc = np.repeat(np.arange(n), np.diff(ptr))
+    def _bigrams(self, rows: np.ndarray, ptr: np.ndarray, n: int) -> sp.csr_matrix:
+        """(N, 2F) counts of the " "-joined pairs of consecutive words within each text."""
+        lengths = np.diff(self._token_word_ptr)[rows]  # words per token occurrence
+        starts = np.repeat(self._token_word_ptr[rows] - (np.cumsum(lengths) - lengths), lengths)
+        words = self._token_words[starts + np.arange(starts.size)]  # each text's words, in order
+        doc = np.repeat(np.repeat(np.arange(n), np.diff(ptr)), lengths)
         same = doc[1:] == doc[:-1]  # pairs that do not straddle two texts
-        width = max(1, len(words))
-        pairs, inverse = np.unique(ids[:-1][same] * width + ids[1:][same], return_inverse=True)
+        width = max(1, len(self._words))
+        pairs, inverse = np.unique(words[:-1][same] * width + words[1:][same], return_inverse=True)
         first, second = np.divmod(pairs, width)
-        buckets = self._buckets(
-            [f"{words[a]} {words[b]}" for a, b in zip(first.tolist(), second.tolist(), strict=True)]
-        )
-        pair_ptr = np.concatenate([[0], np.cumsum(np.bincount(doc[1:][same], minlength=n))])
-        return self._one_hot(buckets[inverse.reshape(-1)], pair_ptr, n)
+        strings = [
+            f"{self._words[a]} {self._words[b]}"
+            for a, b in zip(first.tolist(), second.tolist(), strict=True)
+        ]
+        pair_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc[1:][same], minlength=n), out=pair_ptr[1:])
+        return self._one_hot(self._buckets(strings)[inverse.reshape(-1)], pair_ptr, n)
 
     def _buckets(self, strings: list[str]) -> np.ndarray:
         """(S,) hash bucket of each string, as scikit-learn's ``_hashing_fast`` computes it."""
@@ -103,23 +104,52 @@ class HashedNgramCounter:
         return out
 
     def _one_hot(self, buckets: np.ndarray, ptr: np.ndarray, n: int) -> sp.csr_matrix:
-        counts = sp.csr_matrix(
-            (np.ones(buckets.size, dtype=self.dtype), buckets, ptr), shape=(n, self.n_features)
-        )
+        """(n, 2F) counts of ``buckets`` (column indices), row i holding ptr[i]:ptr[i + 1]."""
+        ones = np.ones(buckets.size, dtype=self.dtype)
+        counts = sp.csr_matrix((ones, buckets, ptr), shape=(n, 2 * self.n_features))
         counts.sum_duplicates()
         return counts
 
     def _token_rows(self, tokens: list[str]) -> np.ndarray:
-        """(V,) row of each distinct token in the cached (V', F) char counts, adding new ones."""
-        if len(self._vocab) + len(tokens) > _CACHE_TOKENS:
+        """(V,) cache row of each distinct token, analysing the new ones."""
+        if len(self._tokens) + len(tokens) > _CACHE_TOKENS:
             self._reset_cache()
-        new = [t for t in tokens if t not in self._vocab]
+        new = [t for t in tokens if t not in self._tokens]
         if new:
-            for t in new:
-                self._vocab[t] = len(self._vocab)
-            self._rows = sp.vstack([self._rows, self._char.transform(new)], format="csr")
-        vocab = self._vocab
-        return np.fromiter((vocab[t] for t in tokens), dtype=np.int64, count=len(tokens))
+            self._add_tokens(new)
+        index = self._tokens
+        return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+
+    def _add_tokens(self, new: list[str]) -> None:
+        words, word_occurrence, word_ptr = _occurrences(map(_WORD.findall, new))
+        for w in words:
+            if w not in self._word_ids:
+                self._word_ids[w] = len(self._words)
+                self._words.append(w)
+        ids = np.fromiter(map(self._word_ids.__getitem__, words), dtype=np.int64, count=len(words))
+        grams, gram_occurrence, gram_ptr = _occurrences(map(self._char_wb, new))
+        rows = self._one_hot(self._buckets(words)[word_occurrence], word_ptr, len(new))
+        rows += self._one_hot(
+            self._buckets(grams)[gram_occurrence] + self.n_features, gram_ptr, len(new)
+        )
+        for t in new:
+            self._tokens[t] = len(self._tokens)
+        self._rows = sp.vstack([self._rows, rows.tocsr()], format="csr")
+        self._token_words = np.concatenate([self._token_words, ids[word_occurrence]])
+        self._token_word_ptr = np.concatenate(
+            [self._token_word_ptr, self._token_word_ptr[-1] + word_ptr[1:]]
+        )
+
+    def _char_wb(self, token: str) -> list[str]:
+        """scikit-learn's ``_char_wb_ngrams`` of one whitespace-free token."""
+        padded = f" {token} "
+        size = len(padded)
+        low, high = self.char_ngrams
+        if size <= low:  # a word shorter than every n is counted once, whole
+            return [padded]
+        return [
+            padded[i : i + n] for n in range(low, min(high, size) + 1) for i in range(size - n + 1)
+        ]
 
 
 def _occurrences(docs: Iterable[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
