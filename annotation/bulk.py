@@ -16,14 +16,21 @@ def db_datetime(value: datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def fast_insert(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple]) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order) into ``model``'s table."""
+def fast_insert(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple], *, conn=None
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) into ``model``'s table.
+
+    ``conn`` is the database connection to use (default: this thread's), so that a
+    writer thread can insert inside the transaction its caller opened.
+    """
     if not rows:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    conn = conn or connection
+    table = conn.ops.quote_name(model._meta.db_table)
+    names = ", ".join(conn.ops.quote_name(c) for c in columns)
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)

@@ -6,6 +6,7 @@ gets every bad row at once; any error rolls the whole file back.
 """
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -191,6 +192,30 @@ class _Importer:
         self.next_sequence = (project.items.aggregate(m=Max("sequence"))["m"] or 0) + 1
 
     def run(self, rows: Iterator[RawRow], result: ImportResult, on_chunk) -> None:
+        """Validate in this thread while the previous chunk is written in another.
+
+        The writer uses this thread's connection (so the one transaction holds
+        everything) and at most one chunk is in flight; parsing, the hot part of an
+        import, overlaps with the database's work.
+        """
+        # The wrapper itself, not the thread-local ``connection`` proxy.
+        self.conn = conn = connections[DEFAULT_DB_ALIAS]
+        conn.inc_thread_sharing()
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+        self.pending: Future | None = None
+        try:
+            self._run(rows, result, on_chunk)
+            self._wait_for_writer()
+        finally:
+            self.writer.shutdown(wait=True)
+            conn.dec_thread_sharing()
+
+    def _wait_for_writer(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()  # re-raises the writer's error here
+
+    def _run(self, rows: Iterator[RawRow], result: ImportResult, on_chunk) -> None:
         chunk: list[ItemDraft] = []
         for raw in rows:
             result.rows += 1
@@ -218,23 +243,39 @@ class _Importer:
             result.errors.append(error.as_dict())
 
     def _flush(self, drafts: list[ItemDraft], result: ImportResult) -> None:
+        if self.project_had_items:
+            self._wait_for_writer()  # the duplicate query needs the connection
         drafts = self._drop_duplicates(drafts, result)
         if not result.ok or not drafts:
             return
         now = db_datetime(timezone.now())
-        fast_insert(Item, ITEM_COLUMNS, [self._item_row(d, now) for d in drafts])
+        item_rows = [self._item_row(d, now) for d in drafts]
         labeled = {d.external_id or self._default_id(d): d.labels for d in drafts if d.labels}
-        if labeled:
-            ids = self.project.items.filter(external_id__in=list(labeled)).values_list(
-                "external_id", "pk"
-            )
-            fast_insert(
-                Annotation, ANNOTATION_COLUMNS,
-                [(pk, self.project.pk, json.dumps(labeled[ext]), AnnotationSource.IMPORT, "",
-                  now, now) for ext, pk in ids],
-            )  # fmt: skip
+        self._wait_for_writer()
+        self.pending = self.writer.submit(self._write, self.conn, item_rows, labeled, now)
         result.created += len(drafts)
         result.labels += len(labeled)
+
+    def _write(self, conn, item_rows: list[tuple], labeled: dict[str, list[str]], now) -> None:
+        """Runs in the writer thread, on the importing thread's connection."""
+        fast_insert(Item, ITEM_COLUMNS, item_rows, conn=conn)
+        if not labeled:
+            return
+        table = conn.ops.quote_name(Item._meta.db_table)
+        marks = ", ".join(["%s"] * len(labeled))
+        with conn.cursor() as cursor:
+            cursor.execute(
+                f"SELECT external_id, id FROM {table} WHERE project_id = %s "
+                f"AND external_id IN ({marks})",
+                [self.project.pk, *labeled],
+            )
+            ids = cursor.fetchall()
+        fast_insert(
+            Annotation, ANNOTATION_COLUMNS,
+            [(pk, self.project.pk, json.dumps(labeled[ext]), AnnotationSource.IMPORT, "",
+              now, now) for ext, pk in ids],
+            conn=conn,
+        )  # fmt: skip
 
     def _drop_duplicates(self, drafts: list[ItemDraft], result: ImportResult) -> list[ItemDraft]:
         existing: set[str] = set()
