@@ -18,14 +18,29 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(models.Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "data_type", "multi_label", "overlap", "max_overlap", "strategy", "created_at"]
+    list_display = [
+        "name",
+        "data_type",
+        "multi_label",
+        "overlap",
+        "max_overlap",
+        "strategy",
+        "created_at",
+    ]
     search_fields = ["name"]
     inlines = [LabelInline, MembershipInline]
 
 
 @admin.register(models.Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "project", "status", "annotation_count", "required_overlap", "priority"]
+    list_display = [
+        "external_id",
+        "project",
+        "status",
+        "annotation_count",
+        "required_overlap",
+        "priority",
+    ]
     list_filter = ["status", "project"]
     search_fields = ["external_id", "text"]
     raw_id_fields = ["import_batch", "scored_by"]
@@ -40,7 +55,16 @@ class AnnotationAdmin(admin.ModelAdmin):
 
 @admin.register(models.Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "kind", "status", "progress", "attempts", "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "project",
+        "kind",
+        "status",
+        "progress",
+        "attempts",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["kind", "status"]
 
 

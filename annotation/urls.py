@@ -6,13 +6,18 @@ from annotation.views import snapshots as snapshot_pages
 from annotation.views.review import review_page
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html"),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", pages.home, name="home"),
     path("projects/<int:project_id>/", pages.project_detail, name="project-detail"),
     path("media/items/<int:item_id>", pages.item_media, name="item-media"),
-    path("projects/<int:project_id>/snapshots/new", snapshot_pages.snapshot_new,
-         name="snapshot-new"),
+    path(
+        "projects/<int:project_id>/snapshots/new", snapshot_pages.snapshot_new, name="snapshot-new"
+    ),
     path("projects/<int:project_id>/dashboard", dashboard.dashboard, name="project-dashboard"),
     path("projects/<int:project_id>/label", label.label_page, name="label"),
     path("projects/<int:project_id>/review", review_page, name="review"),

@@ -43,6 +43,7 @@ router.register("users", UserViewSet, basename="user")
 router.register("jobs", JobViewSet, basename="job")
 router.register("snapshots", SnapshotViewSet, basename="snapshot")
 
+
 def project_route(suffix: str, view, name: str):
     """``projects/{project_pk}/<suffix>`` with an optional trailing slash."""
     return re_path(rf"^projects/(?P<project_pk>\d+)/{suffix}/?$", view, name=name)

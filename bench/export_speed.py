@@ -186,7 +186,10 @@ def start(env: dict, command: list[str], log: Path) -> subprocess.Popen:
 def wait_ready(base: str, worker_log: Path) -> None:
     for _ in range(300):
         try:
-            if requests.get(f"{base}/healthz", timeout=2).ok and " ready." in worker_log.read_text():
+            if (
+                requests.get(f"{base}/healthz", timeout=2).ok
+                and " ready." in worker_log.read_text()
+            ):
                 return
         except (requests.ConnectionError, requests.Timeout):
             pass
@@ -264,7 +267,9 @@ def main() -> None:
         if info["fresh"]:
             began = time.perf_counter()
             generate(url, info, args.items)
-            print(f"generated {args.items:,} items in {time.perf_counter() - began:.1f} s", flush=True)
+            print(
+                f"generated {args.items:,} items in {time.perf_counter() - began:.1f} s", flush=True
+            )
         result = run(env, info, workdir)
     result |= {"items": args.items, "database": "postgresql"}
     meta = {"cpu_count": os.cpu_count(), "python": sys.version.split()[0], "time": time.ctime()}

@@ -159,7 +159,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--paths", default="command,api")
-    parser.add_argument("--backends", default=None, help="sqlite,postgres (default: what is configured)")
+    parser.add_argument(
+        "--backends", default=None, help="sqlite,postgres (default: what is configured)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     backends = args.backends.split(",") if args.backends else (
@@ -189,7 +191,9 @@ def main() -> None:
     out = RESULTS / "import_speed.json"
     meta = {"cpu_count": os.cpu_count(), "python": sys.version.split()[0], "time": time.ctime()}
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    print("\n| backend | path | items | seconds | items/s | peak RSS MB |\n|---|---|---|---|---|---|")
+    print(
+        "\n| backend | path | items | seconds | items/s | peak RSS MB |\n|---|---|---|---|---|---|"
+    )
     for r in rows:
         print(f"| {r['backend']} | {r['path']} | {r['items']:,} | {r['seconds']} | "
               f"{r['items_per_s']:,} | {r['peak_rss_mb']} |")  # fmt: skip

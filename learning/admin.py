@@ -6,7 +6,15 @@ from learning.models import ModelVersion
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["project", "version", "strategy", "n_labels", "cv_accuracy", "cv_macro_f1", "created_at"]
+    list_display = [
+        "project",
+        "version",
+        "strategy",
+        "n_labels",
+        "cv_accuracy",
+        "cv_macro_f1",
+        "created_at",
+    ]
     list_filter = ["project"]
 
 

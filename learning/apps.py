@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class LearningConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'learning'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "learning"

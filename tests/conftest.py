@@ -28,7 +28,9 @@ def shared_data(*parts: str) -> Path:
 @pytest.fixture
 def make_user(db):
     def make(username: str, **extra):
-        return get_user_model().objects.create_user(username=username, password="pw-" + username, **extra)
+        return get_user_model().objects.create_user(
+            username=username, password="pw-" + username, **extra
+        )
 
     return make
 

@@ -54,9 +54,7 @@ class CountingReader(io.RawIOBase):
 def detect_format(file_name: str, requested: str | None = None) -> str:
     if requested:
         if requested not in FORMATS:
-            raise FormatError(
-                f"Unknown format {requested!r}: use one of {', '.join(FORMATS)}."
-            )
+            raise FormatError(f"Unknown format {requested!r}: use one of {', '.join(FORMATS)}.")
         return requested
     lower = file_name.lower()
     for extension, fmt in EXTENSIONS.items():
@@ -128,9 +126,7 @@ def _parse_csv(stream: BinaryIO) -> Iterator[RawRow]:
         if bad:
             yield RawRow(number, None, f"Undecodable bytes (not UTF-8) on line {bad[0]}.")
         elif len(values) != len(header):
-            yield RawRow(
-                number, None, f"Expected {len(header)} columns, found {len(values)}."
-            )
+            yield RawRow(number, None, f"Expected {len(header)} columns, found {len(values)}.")
         else:
             yield RawRow(number, dict(zip(header, values, strict=True)))
 
@@ -168,8 +164,10 @@ def _parse_json_array(stream: BinaryIO, *, labelstudio: bool) -> Iterator[RawRow
     except ijson.JSONError as exc:
         failed = True
         yield RawRow(
-            number + 1, None, f"Malformed JSON after item {number}: {exc}. A JSON file must be "
-            "an array of objects; use .jsonl for one object per line."
+            number + 1,
+            None,
+            f"Malformed JSON after item {number}: {exc}. A JSON file must be "
+            "an array of objects; use .jsonl for one object per line.",
         )
     if number == 0 and not failed:
         raise FormatError("The JSON file holds no items: expected a non-empty array of objects.")

@@ -94,7 +94,9 @@ class RowValidator:
             fail("text", "The text is empty.")
         elif self._too_big(value):
             size = len(value.encode("utf-8"))
-            fail("text", f"The text is {size:,} bytes; the limit is {self.rules.max_field_bytes:,}.")
+            fail(
+                "text", f"The text is {size:,} bytes; the limit is {self.rules.max_field_bytes:,}."
+            )
         return value
 
     def _image(self, value: Any, row: int, fail) -> tuple[str, bytes] | None:

@@ -70,7 +70,9 @@ class Item(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_external_id")
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="item_unique_external_id"
+            )
         ]
         indexes = [
             models.Index(

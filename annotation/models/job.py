@@ -47,9 +47,9 @@ class Job(models.Model):
             # one job waiting. (Import jobs are per file and never coalesce.)
             models.UniqueConstraint(
                 fields=["project", "kind"],
-                condition=models.Q(status="queued") & ~models.Q(kind="import") & ~models.Q(
-                    kind="snapshot"
-                ),
+                condition=models.Q(status="queued")
+                & ~models.Q(kind="import")
+                & ~models.Q(kind="snapshot"),
                 name="job_one_waiting_per_kind",
             ),
         ]

@@ -70,7 +70,9 @@ class ReviewAction(models.Model):
 
 class AnnotatorQuality(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
     score = models.FloatField()
     n_items = models.PositiveIntegerField()
     method = models.CharField(max_length=20)
@@ -79,7 +81,9 @@ class AnnotatorQuality(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "annotator"], name="annotator_quality_unique")
+            models.UniqueConstraint(
+                fields=["project", "annotator"], name="annotator_quality_unique"
+            )
         ]
 
     def __str__(self) -> str:

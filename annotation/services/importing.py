@@ -346,9 +346,7 @@ def _seeded_rank(seed: int, external_id: str) -> int:
 
 
 def _existing_vector_dim(project: Project) -> int | None:
-    vector = (
-        project.items.exclude(vector__isnull=True).values_list("vector", flat=True).first()
-    )
+    vector = project.items.exclude(vector__isnull=True).values_list("vector", flat=True).first()
     return len(vector) if vector else None
 
 
@@ -357,7 +355,9 @@ def import_job_handler(job, report_progress) -> dict[str, Any]:
     params = job.params
     path = Path(params["path"])
     if not path.exists():
-        raise FileNotFoundError(f"The uploaded file {params['file_name']!r} is gone; upload it again.")
+        raise FileNotFoundError(
+            f"The uploaded file {params['file_name']!r} is gone; upload it again."
+        )
     with path.open("rb") as stream:
         result = import_file(
             project=job.project, stream=stream, file_name=params["file_name"], user=job.created_by,
@@ -366,6 +366,7 @@ def import_job_handler(job, report_progress) -> dict[str, Any]:
         )  # fmt: skip
     path.unlink(missing_ok=True)
     if not result.ok:
-        raise JobRejected(f"{result.error_count} rows have errors; nothing was imported.",
-                          result.as_dict())
+        raise JobRejected(
+            f"{result.error_count} rows have errors; nothing was imported.", result.as_dict()
+        )
     return result.as_dict()

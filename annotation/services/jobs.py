@@ -27,9 +27,7 @@ JOB_HANDLERS: dict[str, str] = {
     JobKind.AGREEMENT: "learning.services.agreement.agreement_job_handler",
     JobKind.SNAPSHOT: "annotation.services.snapshots.snapshot_job_handler",
 }
-COALESCED_KINDS = frozenset(
-    {JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT}
-)
+COALESCED_KINDS = frozenset({JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT})
 
 ProgressFn = Callable[[float], None]
 
@@ -67,9 +65,7 @@ def job_enqueue(
             return waiting, False
     try:
         with transaction.atomic():
-            job = Job.objects.create(
-                project=project, kind=kind, params=params, created_by=user
-            )
+            job = Job.objects.create(project=project, kind=kind, params=params, created_by=user)
     except IntegrityError:  # a concurrent request queued one first
         return Job.objects.get(project=project, kind=kind, status=JobStatus.QUEUED), False
     transaction.on_commit(lambda: send_job(job.pk))
@@ -114,7 +110,9 @@ def _claim(job_id: int, task_id: str) -> Job | None:
         job.started_at = job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()
         job.error = ""
-        job.save(update_fields=["status", "task_id", "attempts", "started_at", "heartbeat_at", "error"])
+        job.save(
+            update_fields=["status", "task_id", "attempts", "started_at", "heartbeat_at", "error"]
+        )
         return job
 
 

@@ -15,7 +15,9 @@ PALETTE = (
 )  # fmt: skip
 # Keys the labeling page reserves: s skip, z back, g guidelines, ? help (and Tab, Enter, Backspace).
 RESERVED_KEYS = frozenset("szg?")
-DEFAULT_KEYS = "1234567890" + "".join(c for c in "abcdefghijklmnopqrtuvwxy" if c not in RESERVED_KEYS)
+DEFAULT_KEYS = "1234567890" + "".join(
+    c for c in "abcdefghijklmnopqrtuvwxy" if c not in RESERVED_KEYS
+)
 
 PROJECT_FIELDS = (
     "name", "description", "guidelines", "data_type", "multi_label", "overlap", "max_overlap",

@@ -19,7 +19,9 @@ def member_project_or_404(request, project_id: int) -> tuple[Project, str]:
 
 @login_required
 def home(request):
-    return render(request, "annotation/home.html", {"rows": projects_with_progress(user=request.user)})
+    return render(
+        request, "annotation/home.html", {"rows": projects_with_progress(user=request.user)}
+    )
 
 
 @login_required

@@ -31,7 +31,9 @@ class ItemViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     roles = {"list": EVERY_ROLE, "retrieve": EVERY_ROLE}
 
     def get_queryset(self):
-        return items_for_project(project=self.project, status=self.request.query_params.get("status"))
+        return items_for_project(
+            project=self.project, status=self.request.query_params.get("status")
+        )
 
 
 class ImportView(ProjectScopedMixin, APIView):
@@ -80,8 +82,13 @@ class ImportView(ProjectScopedMixin, APIView):
         with path.open("wb") as out:
             for chunk in upload.chunks():
                 out.write(chunk)
-        params = {"path": str(path), "file_name": upload.name, "size": upload.size,
-                  "on_duplicate": options["on_duplicate"], "format": options.get("format")}
+        params = {
+            "path": str(path),
+            "file_name": upload.name,
+            "size": upload.size,
+            "on_duplicate": options["on_duplicate"],
+            "format": options.get("format"),
+        }
         with transaction.atomic():
             job, _ = job_enqueue(
                 project=self.project, kind=JobKind.IMPORT, params=params, user=self.request.user
@@ -95,6 +102,13 @@ def _import_answer(result) -> Response:
 
 
 def _import_error(message: str) -> Response:
-    body = {"created": 0, "skipped": 0, "labels": 0, "rows": 0, "error_count": 1, "batch": None,
-            "errors": [{"row": 0, "field": "file", "message": message}]}
+    body = {
+        "created": 0,
+        "skipped": 0,
+        "labels": 0,
+        "rows": 0,
+        "error_count": 1,
+        "batch": None,
+        "errors": [{"row": 0, "field": "file", "message": message}],
+    }
     return Response(body, status=status.HTTP_400_BAD_REQUEST)

@@ -24,7 +24,7 @@ def test_staff_can_open_every_changelist_and_change_form(client, make_user, proj
     Annotation.objects.create(item=item, project=project, annotator=manager, labels=["positive"])
     staff = make_user("root", is_staff=True, is_superuser=True)
     client.force_login(staff)
-    for model, model_admin in admin.site._registry.items():
+    for model in list(admin.site._registry):
         if model._meta.app_label not in DOMAIN_APPS:
             continue
         meta = model._meta

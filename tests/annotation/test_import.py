@@ -32,7 +32,9 @@ def assert_nothing_imported(project):
 
 class TestFormats:
     def test_csv_with_ids_labels_and_extra_columns(self, project, manager):
-        csv_text = "id,text,label,source\na1,great phone,positive,web\na2,\"bad,\nbroken\",negative,app\n"
+        csv_text = (
+            'id,text,label,source\na1,great phone,positive,web\na2,"bad,\nbroken",negative,app\n'
+        )
         result = run(project, csv_text, "items.csv", user=manager)
         assert result.ok and result.created == 2 and result.labels == 2
         item = Item.objects.get(project=project, external_id="a2")
@@ -55,7 +57,9 @@ class TestFormats:
         assert Item.objects.filter(project=project, text="two").get().vector == [1.0, 2.0]
 
     def test_json_array(self, project):
-        result = run(project, json.dumps([{"text": "a"}, {"text": "b", "label": "neutral"}]), "x.json")
+        result = run(
+            project, json.dumps([{"text": "a"}, {"text": "b", "label": "neutral"}]), "x.json"
+        )
         assert result.ok and result.created == 2 and result.labels == 1
 
     def test_label_studio_tasks(self, project):
@@ -71,7 +75,9 @@ class TestFormats:
         assert item.annotations.get().labels == ["positive"]
 
     def test_multi_label_csv_cells(self, manager):
-        project = project_create(creator=manager, name="Topics", labels=["a", "b", "c"], multi_label=True)
+        project = project_create(
+            creator=manager, name="Topics", labels=["a", "b", "c"], multi_label=True
+        )
         result = run(project, 'text,labels\nx,a|c\ny,"[""b""]"\n', "m.csv")
         assert result.ok
         assert Item.objects.get(text="x").annotations.get().labels == ["a", "c"]
@@ -84,7 +90,9 @@ class TestFormats:
         buffer = io.BytesIO()
         Image.new("L", (8, 8), 128).save(buffer, format="PNG")
         uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-        project = project_create(creator=manager, name="Digits", labels=["0", "1"], data_type="image")
+        project = project_create(
+            creator=manager, name="Digits", labels=["0", "1"], data_type="image"
+        )
         result = import_objects(project=project, objects=[{"id": "d1", "image": uri, "label": "1"}])
         assert result.ok, result.errors
         item = Item.objects.get(project=project)
@@ -94,7 +102,9 @@ class TestFormats:
     def test_import_order_and_batch_lineage(self, project, manager):
         run(project, "text\nfirst\nsecond\n", "a.csv", user=manager)
         run(project, "text\nthird\n", "b.csv", user=manager)
-        texts = list(Item.objects.filter(project=project).order_by("sequence").values_list("text", flat=True))
+        texts = list(
+            Item.objects.filter(project=project).order_by("sequence").values_list("text", flat=True)
+        )
         assert texts == ["first", "second", "third"]
         batch = ImportBatch.objects.get(file_name="b.csv")
         assert batch.created_count == 1 and batch.created_by == manager and len(batch.sha256) == 64
@@ -136,7 +146,9 @@ class TestBadInput:
     def test_oversized_field(self, project):
         result = run(project, "text\n" + "a" * 1001 + "\n", "x.csv")
         assert only_error(result) == {
-            "row": 1, "field": "text", "message": "The text is 1,001 bytes; the limit is 1,000."
+            "row": 1,
+            "field": "text",
+            "message": "The text is 1,001 bytes; the limit is 1,000.",
         }
         assert_nothing_imported(project)
 

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 def add_labels(project, annotator, n, start=0):
     for i in range(start, start + n):
         item = Item.objects.create(project=project, external_id=f"t{i}", text=f"text {i}")
-        Annotation.objects.create(item=item, project=project, annotator=annotator, labels=["positive"])
+        Annotation.objects.create(
+            item=item, project=project, annotator=annotator, labels=["positive"]
+        )
 
 
 @pytest.fixture
@@ -65,7 +67,9 @@ def test_the_check_is_a_fixed_number_of_queries(thresholds, manager, django_asse
         labels_changed(project_id=thresholds.pk)
 
 
-def test_while_a_job_waits_new_labels_cost_no_enqueue(thresholds, manager, django_assert_max_num_queries):
+def test_while_a_job_waits_new_labels_cost_no_enqueue(
+    thresholds, manager, django_assert_max_num_queries
+):
     add_labels(thresholds, manager, 5)
     labels_changed(project_id=thresholds.pk)  # queues active learning and label issues
     add_labels(thresholds, manager, 5, start=5)

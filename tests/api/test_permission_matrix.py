@@ -168,4 +168,8 @@ def test_permission_matrix(name, route, method, actor, world, members, client_fo
     if want == "ok":
         assert response.status_code not in (401, 403, 404), (url, response.status_code)
     else:
-        assert str(response.status_code) == want, (url, response.status_code, response.content[:200])
+        assert str(response.status_code) == want, (
+            url,
+            response.status_code,
+            response.content[:200],
+        )

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 def test_token_auth_then_create_project_with_plain_and_rich_labels(make_user, client_for):
     make_user("ann")
     anonymous = client_for()
-    token = anonymous.post("/api/auth/token/", {"username": "ann", "password": "pw-ann"}).json()["token"]
+    token = anonymous.post("/api/auth/token/", {"username": "ann", "password": "pw-ann"}).json()[
+        "token"
+    ]
     assert Token.objects.get(key=token).user.username == "ann"
     anonymous.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = anonymous.post(
@@ -37,7 +39,9 @@ def test_project_validation_errors_name_the_field(api):
     response = api.post("/api/projects/", {"name": "x", "labels": ["a", "a"]}, format="json")
     assert response.status_code == 400
     assert response.json() == {"labels": ["labels[1]: duplicate label name 'a'."]}
-    response = api.post("/api/projects/", {"name": "x", "labels": ["a"], "data_type": "video"}, format="json")
+    response = api.post(
+        "/api/projects/", {"name": "x", "labels": ["a"], "data_type": "video"}, format="json"
+    )
     assert response.status_code == 400 and "data_type" in response.json()
 
 
@@ -46,7 +50,10 @@ def test_members_add_change_remove(api, project, make_user):
     url = f"/api/projects/{project.pk}/members/"
     assert api.post(url, {"username": "bob", "role": "annotator"}, format="json").status_code == 201
     assert api.patch(f"{url}bob/", {"role": "reviewer"}, format="json").json()["role"] == "reviewer"
-    assert {m["username"]: m["role"] for m in api.get(url).json()} == {"bob": "reviewer", "manager": "manager"}
+    assert {m["username"]: m["role"] for m in api.get(url).json()} == {
+        "bob": "reviewer",
+        "manager": "manager",
+    }
     assert api.delete(f"{url}bob/").status_code == 204
     assert api.post(url, {"username": "nobody", "role": "annotator"}, format="json").json() == {
         "username": ["No user named 'nobody'."]
@@ -95,7 +102,9 @@ def test_large_upload_becomes_a_job(api, project, settings, django_capture_on_co
         upload = io.BytesIO(b"text\n" + b"".join(b"item %d\n" % i for i in range(50)))
         upload.name = "big.csv"
         with django_capture_on_commit_callbacks(execute=True):
-            response = api.post(f"/api/projects/{project.pk}/import", {"file": upload}, format="multipart")
+            response = api.post(
+                f"/api/projects/{project.pk}/import", {"file": upload}, format="multipart"
+            )
     finally:
         app.conf.task_always_eager = False
     assert response.status_code == 202
@@ -129,7 +138,12 @@ def test_staff_create_users(client_for, make_user):
     response = client_for(staff).post("/api/users/", {"username": "new", "password": "longenough"})
     assert response.status_code == 201
     assert get_user_model().objects.get(username="new").check_password("longenough")
-    assert client_for(make_user("plain")).post("/api/users/", {"username": "x", "password": "longenough"}).status_code == 403
+    assert (
+        client_for(make_user("plain"))
+        .post("/api/users/", {"username": "x", "password": "longenough"})
+        .status_code
+        == 403
+    )
 
 
 def test_schema_and_docs_are_served(api):

@@ -45,7 +45,9 @@ class Command(BaseCommand):
     help = "Create demo users and a demo project (scikit-learn's handwritten digits)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default="quorum-demo", help="Password for every demo user.")
+        parser.add_argument(
+            "--password", default="quorum-demo", help="Password for every demo user."
+        )
         parser.add_argument("--limit", type=int, default=None, help="Import only this many digits.")
 
     def handle(self, *args, password: str, limit: int | None, **options):
@@ -53,7 +55,9 @@ class Command(BaseCommand):
         project = Project.objects.filter(name=DEMO_PROJECT).first()
         if project is None:
             project = self._project(users, limit)
-        self.stdout.write(self.style.SUCCESS(f"Demo project: {project.name} ({project.items.count()} items)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo project: {project.name} ({project.items.count()} items)")
+        )
         self.stdout.write(f"Log in at http://127.0.0.1:8000/ as any of (password: {password}):")
         for username, role in DEMO_USERS:
             self.stdout.write(f"  {username:<8} {role}")
