@@ -30,7 +30,7 @@ __all__ = ["HashedNgramCounter"]
 
 # scikit-learn's default token_pattern for analyzer="word".
 _WORD = re.compile(r"(?u)\b\w\w+\b")
-_CACHE_TOKENS = 2**20  # distinct tokens whose char rows a counter keeps (~100 MB at most)
+_CACHE_TOKENS = 2**19  # distinct tokens a counter keeps analysed (~150 MB at most)
 
 
 class HashedNgramCounter:

@@ -205,26 +205,11 @@ def item_scores_write(
     million rows). SQLite: executemany in batches. Call inside a transaction.
     """
     table = connection.ops.quote_name(Item._meta.db_table)
-    rows = zip(ids.tolist(), priority.tolist(), labels.tolist(), score.tolist(), strict=True)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # A caller's outer transaction may already hold one from an earlier write.
-            cursor.execute("DROP TABLE IF EXISTS pg_temp.al_scores")
-            cursor.execute(
-                "CREATE TEMP TABLE al_scores (id bigint, priority float8, label text,"
-                " score float8) ON COMMIT DROP"
-            )
-            with cursor.cursor.copy("COPY al_scores (id, priority, label, score) FROM STDIN") as cp:
-                for row in rows:
-                    cp.write_row(row)
-            cursor.execute("ANALYZE al_scores")
-            cursor.execute(
-                f"UPDATE {table} AS i SET priority = s.priority, predicted_label = s.label,"
-                " predicted_score = s.score, scored_by_id = %s FROM al_scores AS s"
-                " WHERE i.id = s.id",
-                [model_version_id],
-            )
+            _scores_write_postgresql(cursor, table, ids, priority, labels, score, model_version_id)
             return
+        rows = zip(ids.tolist(), priority.tolist(), labels.tolist(), score.tolist(), strict=True)
         sql = (
             f"UPDATE {table} SET priority = %s, predicted_label = %s, predicted_score = %s,"
             " scored_by_id = %s WHERE id = %s"
@@ -237,3 +222,39 @@ def item_scores_write(
                 batch.clear()
         if batch:
             cursor.executemany(sql, batch)
+
+
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_COPY_ROW = np.dtype([
+    ("n", ">i2"), ("id_len", ">i4"), ("id", ">i8"), ("priority_len", ">i4"), ("priority", ">f8"),
+    ("label_len", ">i4"), ("label", ">i4"), ("score_len", ">i4"), ("score", ">f8"),
+])  # fmt: skip
+
+
+def _scores_write_postgresql(cursor, table, ids, priority, labels, score, model_version_id) -> None:
+    """COPY the (N,) arrays in PostgreSQL's binary format, built by numpy in one buffer (no
+    per-row Python), then one UPDATE ... FROM. Labels travel as 1-based indices into the
+    array of distinct names."""
+    values = labels.tolist()
+    names = list(dict.fromkeys(values))
+    number = {name: k + 1 for k, name in enumerate(names)}  # SQL arrays count from 1
+    label_idx = np.fromiter(map(number.__getitem__, values), dtype=np.int32, count=len(values))
+    rows = np.zeros(ids.size, dtype=_COPY_ROW)
+    rows["n"] = 4
+    rows["id_len"], rows["priority_len"], rows["label_len"], rows["score_len"] = 8, 8, 4, 8
+    rows["id"], rows["priority"], rows["score"] = ids, priority, score
+    rows["label"] = label_idx
+    # A caller's outer transaction may already hold one from an earlier write.
+    cursor.execute("DROP TABLE IF EXISTS pg_temp.al_scores")
+    cursor.execute(
+        "CREATE TEMP TABLE al_scores (id bigint, priority float8, label int4, score float8)"
+        " ON COMMIT DROP"
+    )
+    with cursor.cursor.copy("COPY al_scores (id, priority, label, score) FROM STDIN BINARY") as cp:
+        cp.write(_COPY_HEADER + rows.tobytes() + b"\xff\xff")
+    cursor.execute("ANALYZE al_scores")
+    cursor.execute(
+        f"UPDATE {table} AS i SET priority = s.priority, predicted_label = (%s::text[])[s.label],"
+        " predicted_score = s.score, scored_by_id = %s FROM al_scores AS s WHERE i.id = s.id",
+        [names, model_version_id],
+    )
