@@ -198,7 +198,9 @@ def main() -> None:
     fresh = {(r["pool"], r["workers"]) for r in rows}
     kept = [r for r in (json.loads(out.read_text()) if out.exists() else [])
             if (r["pool"], r["workers"]) not in fresh]  # fmt: skip
-    out.write_text(json.dumps(sorted(kept + rows, key=lambda r: (r["pool"], r["workers"])), indent=1))
+    out.write_text(
+        json.dumps(sorted(kept + rows, key=lambda r: (r["pool"], r["workers"])), indent=1)
+    )
     print(
         "\n| pool | workers | wall s | load | featurize | fit | cv | score | write | next p50/p95 ms |"
     )
