@@ -74,10 +74,9 @@ class Item(models.Model):
                 fields=["project", "external_id"], name="item_unique_external_id"
             )
         ]
+        # One queue index only: every index on this table is rewritten for each item an
+        # active-learning job rescores (1M rows per job), and imports pay for each too.
         indexes = [
-            models.Index(
-                fields=["project", "status", "-priority", "sequence"], name="item_queue_idx"
-            ),
             # The labeling queue's hot path (annotation/queue_selectors.py): open items only,
             # in exactly the queue's order, so `next` reads the head of the index and stops.
             models.Index(
