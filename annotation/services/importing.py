@@ -6,10 +6,10 @@ gets every bad row at once; any error rolls the whole file back.
 """
 
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor
 import json
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
