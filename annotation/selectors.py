@@ -1,12 +1,21 @@
 """Selectors: read-only queries, shared by views, the API and tasks."""
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
-from annotation.models import Annotation, Item, ItemStatus, Membership, Project, Role
+from annotation.models import (
+    Annotation,
+    ImportBatch,
+    Item,
+    ItemStatus,
+    Membership,
+    Project,
+    Role,
+)
 
 CAN_MANAGE = frozenset({Role.MANAGER})
 CAN_REVIEW = frozenset({Role.MANAGER, Role.REVIEWER})
@@ -81,3 +90,27 @@ def items_for_project(*, project: Project, status: str | None = None) -> QuerySe
     if status:
         items = items.filter(status=status)
     return items
+
+
+SAFE_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+FALLBACK_COLOR = "#4e79a7"
+
+
+def labels_for_page(*, project: Project) -> list[dict[str, str]]:
+    """The label set as the labeling and review pages draw it.
+
+    Colours land in style attributes, so anything but a plain ``#rrggbb`` (possible
+    through the admin) is replaced rather than trusted.
+    """
+    return [
+        {
+            "name": label.name,
+            "key": label.key,
+            "color": label.color if SAFE_COLOR.fullmatch(label.color) else FALLBACK_COLOR,
+        }
+        for label in project.labels.all()
+    ]
+
+
+def recent_import_batches(*, project: Project, limit: int = 20) -> QuerySet[ImportBatch]:
+    return project.import_batches.select_related("created_by").order_by("-created_at")[:limit]

@@ -1,18 +1,13 @@
 """The labeling page: a server-rendered shell; static/js/label.js drives it through the
 labeling API (next, annotations, skip, history, progress)."""
 
-import re
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from annotation.guidelines import render_guidelines
-from annotation.selectors import CAN_LABEL
+from annotation.selectors import CAN_LABEL, labels_for_page
 from annotation.views.pages import member_project_or_404
-
-COLOR = re.compile(r"#[0-9a-fA-F]{6}")
-DEFAULT_COLOR = "#4e79a7"
 
 
 @login_required
@@ -23,15 +18,7 @@ def label_page(request, project_id: int):
     project, role = member_project_or_404(request, project_id)
     if role not in CAN_LABEL:
         raise PermissionDenied("Your role in this project cannot label.")
-    labels = [
-        {
-            "name": label.name,
-            "key": label.key,
-            # The colour lands in a style attribute: only ever a plain #rrggbb.
-            "color": label.color if COLOR.fullmatch(label.color) else DEFAULT_COLOR,
-        }
-        for label in project.labels.all()
-    ]
+    labels = labels_for_page(project=project)
     config = {
         "project": project.pk,
         "user": request.user.username,

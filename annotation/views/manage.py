@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from annotation.guidelines import render_guidelines
 from annotation.models import Project, Role
-from annotation.selectors import CAN_MANAGE, project_counts, user_role
+from annotation.selectors import CAN_MANAGE, project_counts, recent_import_batches, user_role
 from annotation.services.projects import (
     PALETTE,
     PROJECT_FIELDS,
@@ -182,7 +182,7 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
         "project": project,
         "counts": project_counts(project=project),
         "labels": list(project.labels.values_list("name", flat=True)),
-        "batches": project.import_batches.select_related("created_by").order_by("-created_at")[:20],
+        "batches": recent_import_batches(project=project),
         "api_url": reverse("project-import", kwargs={"project_pk": project.pk}),
         "jobs_url": reverse("job-detail", kwargs={"pk": 0}),  # the JS swaps in the job's id
         "async_bytes": settings.QUORUM_ASYNC_IMPORT_BYTES,

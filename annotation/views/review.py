@@ -1,19 +1,17 @@
 """The review page: a server-rendered shell; static/js/review.js walks the open label issues,
 most severe first, through the review API."""
 
-import re
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 
-from annotation.selectors import CAN_REVIEW
+from annotation.selectors import CAN_REVIEW, labels_for_page
 from annotation.views.pages import member_project_or_404
 
-COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # Keys of the review actions: a label with one of these keys is relabeled with r + its key.
 ACTION_KEYS = {"a": "accept", "d": "dismiss", "q": "requeue"}
+DIRECT_KEY_CLASHES = {*ACTION_KEYS, "r", "?"}
 
 
 @login_required
@@ -23,13 +21,8 @@ def review_page(request, project_id: int):
     if role not in CAN_REVIEW:
         raise PermissionDenied("Only reviewers and managers review flagged labels.")
     labels = [
-        {
-            "name": label.name,
-            "key": label.key,
-            "color": label.color if COLOR.fullmatch(label.color) else "#4e79a7",
-            "direct": bool(label.key) and label.key not in ACTION_KEYS and label.key not in "r?",
-        }
-        for label in project.labels.all()
+        label | {"direct": bool(label["key"]) and label["key"] not in DIRECT_KEY_CLASHES}
+        for label in labels_for_page(project=project)
     ]
     config = {"project": project.pk, "labels": labels, "csrf": get_token(request)}
     return render(
