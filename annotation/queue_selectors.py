@@ -14,16 +14,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import QuerySet
 
-from annotation.models import Annotation, Assignment, Item, ItemStatus, Project, Skip
+from annotation.models import Annotation, Assignment, Item, ItemStatus, Label, Project, Skip
 
 QUEUE_ORDER = ("-priority", "sequence", "id")
 # Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON).
 LARGE_ITEM_FIELDS = ("vector", "consensus_labels")
-
-
-def leases_by_others(*, item_ref, annotator: AbstractBaseUser, now: datetime) -> QuerySet:
-    """Unexpired leases on an item held by anyone but ``annotator``."""
-    return Assignment.objects.filter(item=item_ref, expires_at__gt=now).exclude(annotator=annotator)
 
 
 def queue_head(
@@ -132,8 +127,14 @@ def _from_db(model, name: str, value):
     return value
 
 
-def other_leases_count(*, item: Item, annotator: AbstractBaseUser, now: datetime) -> int:
-    return leases_by_others(item_ref=item, annotator=annotator, now=now).count()
+def project_label_names(*, project_id: int) -> set[str]:
+    """The names of the project's labels (read on every submit: a precompiled statement)."""
+    sql = (
+        f"SELECT name FROM {connection.ops.quote_name(Label._meta.db_table)} WHERE project_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project_id])
+        return {name for (name,) in cursor.fetchall()}
 
 
 def item_suggestion(*, project: Project, item: Item) -> dict | None:

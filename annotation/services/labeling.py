@@ -24,18 +24,19 @@ after commit and can never fail the request.
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from functools import lru_cache
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from annotation.models import Annotation, AnnotationSource, Assignment, Item, Label, Project, Skip
+from annotation.models import Annotation, AnnotationSource, Assignment, Item, Project, Skip
 from annotation.queue_selectors import (
     LARGE_ITEM_FIELDS,
     held_lease,
     item_suggestion,
-    other_leases_count,
+    project_label_names,
     queue_head,
 )
 from annotation.services.overlap import item_refresh_status
@@ -83,31 +84,56 @@ def _claim_next(
                           exclude_ids=(*exclude, *rejected), lock=True)  # fmt: skip
         if item is None:
             return None
-        # A new statement, after the lock: sees every lease committed before it.
-        taken = item.annotation_count + other_leases_count(item=item, annotator=annotator, now=now)
-        if taken < item.required_overlap:
-            return _lease(project=project, item=item, annotator=annotator, now=now)
+        lease = _lease_if_room(project=project, item=item, annotator=annotator, now=now)
+        if lease is not None:
+            return lease
         rejected.append(item.pk)
     return None
 
 
-def _lease(*, project: Project, item: Item, annotator: AbstractBaseUser, now) -> Assignment:
-    """Insert the lease, or renew the annotator's expired one on this item (one statement)."""
-    lease = Assignment(
-        item=item,
-        annotator=annotator,
-        project=project,
-        created_at=now,
-        expires_at=now + timedelta(minutes=project.lease_minutes),
-    )
-    Assignment.objects.bulk_create(
-        [lease],
-        update_conflicts=True,
-        unique_fields=["item", "annotator"],
-        update_fields=["created_at", "expires_at", "project"],
-    )
-    lease.item = item
-    return lease
+def _lease_if_room(
+    *, project: Project, item: Item, annotator: AbstractBaseUser, now
+) -> Assignment | None:
+    """Lease the (locked) item unless other people's leases already fill its overlap.
+
+    One statement: a conditional insert that also renews the annotator's own expired
+    lease on the item. Being a new statement taken after the row lock, its count sees
+    every lease committed before it, which the candidate query's snapshot may not.
+    """
+    expires_at = now + timedelta(minutes=project.lease_minutes)
+    stamp, until = (connection.ops.adapt_datetimefield_value(t) for t in (now, expires_at))
+    params = [item.pk, annotator.pk, project.pk, stamp, until,
+              item.required_overlap, item.annotation_count, item.pk, stamp, annotator.pk]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_lease_if_room_sql(connection.vendor), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Assignment(id=row[0], item=item, annotator=annotator, project=project,
+                      created_at=now, expires_at=expires_at)  # fmt: skip
+
+
+@lru_cache(maxsize=4)
+def _lease_if_room_sql(vendor: str) -> str:
+    lease = connection.ops.quote_name(Assignment._meta.db_table)
+    return f"""
+        INSERT INTO {lease} (item_id, annotator_id, project_id, created_at, expires_at)
+        SELECT %s, %s, %s, %s, %s
+        WHERE %s > %s + (SELECT COUNT(*) FROM {lease} l
+                         WHERE l.item_id = %s AND l.expires_at > %s AND l.annotator_id <> %s)
+        ON CONFLICT (item_id, annotator_id) DO UPDATE SET
+            created_at = excluded.created_at, expires_at = excluded.expires_at,
+            project_id = excluded.project_id
+        RETURNING id"""
+
+
+def _lease_release(*, item_id: int, annotator_id: int) -> None:
+    """Drop the annotator's lease on the item (a plain DELETE: no cascades to collect)."""
+    table = connection.ops.quote_name(Assignment._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE item_id = %s AND annotator_id = %s", [item_id, annotator_id]
+        )
 
 
 def clean_labels(*, project: Project, labels: Sequence[str]) -> list[str]:
@@ -115,7 +141,7 @@ def clean_labels(*, project: Project, labels: Sequence[str]) -> list[str]:
     names = list(dict.fromkeys(str(name) for name in labels))
     if not names:
         raise ValidationError({"labels": ["Give at least one label."]})
-    known = set(Label.objects.filter(project=project).values_list("name", flat=True))
+    known = project_label_names(project_id=project.pk)
     unknown = [name for name in names if name not in known]
     if unknown:
         listed = ", ".join(repr(name) for name in unknown)
@@ -169,7 +195,7 @@ def annotation_submit(
                 model_version_id=locked.scored_by_id,
             )
             item_refresh_status(item=locked, project=project)
-            Assignment.objects.filter(item=locked, annotator=annotator).delete()
+            _lease_release(item_id=locked.pk, annotator_id=annotator.pk)
             _labels_changed_on_commit(project.pk, project=project)
     except IntegrityError:
         existing = (

@@ -5,7 +5,6 @@ the object, and the usual rule applies (non-member 404, wrong role 403).
 """
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -21,7 +20,7 @@ from annotation.services.labeling import (
     item_skip,
     queue_next,
 )
-from api.permissions import ProjectScopedMixin, with_requester_role
+from api.permissions import ProjectScopedMixin, object_for
 from api.serializers.labeling import (
     AnnotationInputSerializer,
     AnnotationSerializer,
@@ -52,14 +51,9 @@ class ObjectScopedMixin(ProjectScopedMixin):
         self.perform_authentication(request)
         self.project, self.role = None, None
         if request.user and request.user.is_authenticated:
-            # The object, its project and my role there in one query (the hot path).
-            objects = self.model.objects.select_related("project").defer(*self.deferred)
-            objects = with_requester_role(objects, user=request.user, project_ref="project_id")
-            self.object = get_object_or_404(objects, pk=kwargs["pk"])
-            self.role = self.object.requester_role
-            if self.role is None:
-                raise Http404("No such project.")
-            self.project = self.object.project
+            self.object, self.project, self.role = object_for(
+                request, self.model, kwargs["pk"], deferred=self.deferred
+            )
         APIView.initial(self, request, *args, **kwargs)
 
 

@@ -1,0 +1,40 @@
+"""Token authentication in one precompiled statement.
+
+DRF's ``TokenAuthentication`` runs ``Token.objects.select_related("user").get(key=...)``
+on every request. On the labeling hot path (two requests per label) building that ORM
+query cost more CPU than PostgreSQL spent running it, so the statement is written once.
+The rules are DRF's: an unknown key or an inactive user is refused with its message.
+"""
+
+from functools import lru_cache
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+
+
+class FastTokenAuthentication(TokenAuthentication):
+    """``Authorization: Token <key>``, as DRF's, without the per-request ORM compile."""
+
+    def authenticate_credentials(self, key: str):
+        user_model = get_user_model()
+        user = next(iter(user_model.objects.raw(_token_user_sql(connection.vendor), [key])), None)
+        if user is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        return user, Token(key=key, user=user)
+
+
+@lru_cache(maxsize=4)
+def _token_user_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    user_model = get_user_model()
+    columns = ", ".join(f"u.{quote(f.column)}" for f in user_model._meta.concrete_fields)
+    return (
+        f"SELECT {columns} FROM {quote(Token._meta.db_table)} t "
+        f"JOIN {quote(user_model._meta.db_table)} u ON u.id = t.user_id WHERE t.key = %s"
+    )
