@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from annotation.models import Annotation, Assignment, Item, ItemStatus, Label, Project, Skip
+from annotation.rawsql import fetch_instance, model_columns
 
 QUEUE_ORDER = ("-priority", "sequence", "id")
 # Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON).
@@ -41,7 +42,7 @@ def queue_head(
     sql = _queue_head_sql(connection.vendor, exclude_count=len(exclude_ids), lock=lock)
     stamp = connection.ops.adapt_datetimefield_value(now)
     params = [project.pk, annotator.pk, annotator.pk, stamp, annotator.pk, *exclude_ids]
-    return next(iter(Item.objects.raw(sql, params)), None)
+    return fetch_instance(Item, sql, params, skip=LARGE_ITEM_FIELDS)
 
 
 @lru_cache(maxsize=64)
@@ -49,8 +50,7 @@ def _queue_head_sql(vendor: str, *, exclude_count: int, lock: bool) -> str:
     quote = connection.ops.quote_name
     item, annotation, skip, lease = (quote(m._meta.db_table)
                                      for m in (Item, Annotation, Skip, Assignment))  # fmt: skip
-    wanted = [f for f in Item._meta.concrete_fields if f.name not in LARGE_ITEM_FIELDS]
-    columns = ", ".join(f"i.{quote(f.column)}" for f in wanted)
+    columns = model_columns(Item, skip=LARGE_ITEM_FIELDS, alias="i")
     open_status = _open_status()
     excluded = f"AND i.id NOT IN ({', '.join(['%s'] * exclude_count)})" if exclude_count else ""
     locking = ""
@@ -82,7 +82,8 @@ def held_lease(
     sql = _held_lease_sql(connection.vendor, exclude_count=len(exclude_ids))
     stamp = connection.ops.adapt_datetimefield_value(now)
     params = [project.pk, annotator.pk, stamp, *exclude_ids]
-    item = next(iter(Item.objects.raw(sql, params)), None)
+    lease_columns = ("lease_id", "lease_created_at", "lease_expires_at")
+    item = fetch_instance(Item, sql, params, skip=LARGE_ITEM_FIELDS, extra=lease_columns)
     if item is None:
         return None
     return Assignment(
@@ -96,8 +97,7 @@ def held_lease(
 def _held_lease_sql(vendor: str, *, exclude_count: int) -> str:
     quote = connection.ops.quote_name
     item, lease = quote(Item._meta.db_table), quote(Assignment._meta.db_table)
-    wanted = [f for f in Item._meta.concrete_fields if f.name not in LARGE_ITEM_FIELDS]
-    columns = ", ".join(f"i.{quote(f.column)}" for f in wanted)
+    columns = model_columns(Item, skip=LARGE_ITEM_FIELDS, alias="i")
     excluded = (
         f"AND l.item_id NOT IN ({', '.join(['%s'] * exclude_count)})" if exclude_count else ""
     )

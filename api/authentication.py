@@ -15,13 +15,15 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from annotation.rawsql import fetch_instance, model_columns
+
 
 class FastTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>``, as DRF's, without the per-request ORM compile."""
 
     def authenticate_credentials(self, key: str):
         user_model = get_user_model()
-        user = next(iter(user_model.objects.raw(_token_user_sql(connection.vendor), [key])), None)
+        user = fetch_instance(user_model, _token_user_sql(connection.vendor), [key])
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not user.is_active:
@@ -33,7 +35,7 @@ class FastTokenAuthentication(TokenAuthentication):
 def _token_user_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     user_model = get_user_model()
-    columns = ", ".join(f"u.{quote(f.column)}" for f in user_model._meta.concrete_fields)
+    columns = model_columns(user_model, alias="u")
     return (
         f"SELECT {columns} FROM {quote(Token._meta.db_table)} t "
         f"JOIN {quote(user_model._meta.db_table)} u ON u.id = t.user_id WHERE t.key = %s"

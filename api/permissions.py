@@ -12,6 +12,7 @@ from django.http import Http404
 from rest_framework import permissions
 
 from annotation.models import Membership, Project
+from annotation.rawsql import fetch_instance, model_columns
 
 # Project-scoped requests (two per label on the labeling path) resolve the project and
 # the requester's role first. The statements are written once per model: compiling the
@@ -23,7 +24,7 @@ def project_for(request, project_id) -> tuple[Project, str]:
     if not (request.user and request.user.is_authenticated):
         raise Http404("No such project.")
     sql = _with_role_sql(Project, "id", ())
-    project = next(iter(Project.objects.raw(sql, [request.user.pk, project_id])), None)
+    project = fetch_instance(Project, sql, [request.user.pk, project_id], extra=("requester_role",))
     if project is None or project.requester_role is None:
         raise Http404("No such project.")
     return project, project.requester_role
@@ -35,7 +36,9 @@ def object_for(request, model: type[Model], pk, *, deferred: tuple[str, ...] = (
     ``deferred``: large columns left unread (loaded on access, like ``QuerySet.defer``).
     """
     sql = _with_role_sql(model, "project_id", tuple(deferred))
-    obj = next(iter(model.objects.raw(sql, [request.user.pk, pk])), None)
+    obj = fetch_instance(
+        model, sql, [request.user.pk, pk], skip=deferred, extra=("requester_role",)
+    )
     if obj is None or obj.requester_role is None:
         raise Http404(f"No such {model._meta.verbose_name}.")
     project, role = project_for(request, obj.project_id)
@@ -47,9 +50,7 @@ def object_for(request, model: type[Model], pk, *, deferred: tuple[str, ...] = (
 def _with_role_sql(model: type[Model], project_column: str, deferred: tuple[str, ...]) -> str:
     """``SELECT <columns>, <requester's role> FROM <model's table> WHERE id = %s``."""
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        f"o.{quote(f.column)}" for f in model._meta.concrete_fields if f.name not in deferred
-    )
+    columns = model_columns(model, skip=deferred)
     membership = quote(Membership._meta.db_table)
     return (
         f"SELECT {columns}, (SELECT m.role FROM {membership} m WHERE m.user_id = %s"
