@@ -1,0 +1,190 @@
+"""The machinery behind ``bench/al_curve.py``: data, a live app, an oracle that speaks HTTP.
+
+``LiveApp`` starts the real app the way ``Procfile.dev`` does, on a throw-away SQLite file:
+gunicorn (one sync worker) on 127.0.0.1 and one Celery worker (solo pool) on the filesystem
+broker. Both are subprocesses, stopped by their PIDs. ``Api`` is a token-authenticated
+``requests`` session. The bench process itself opens the same SQLite file only to create
+the two users (the API has no sign-up) and to read the stored model of each version for
+the held-out evaluation.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+#: The worker polls the filesystem broker every 0.1 s instead of kombu's 1 s default: the
+#: bench waits for ~500 jobs, and a second of idle latency each would dominate the run.
+_WORKER = (
+    "import django; django.setup()\n"
+    "from quorum.celery import app\n"
+    "app.conf.broker_transport_options = {**app.conf.broker_transport_options,"
+    " 'polling_interval': 0.1}\n"
+    "app.worker_main(['worker', '--pool', 'solo', '--loglevel', 'WARNING', '--without-gossip',"
+    " '--without-mingle', '--without-heartbeat'])\n"
+)
+
+
+def digit_png(pixels: np.ndarray) -> bytes:
+    """An 8x8 scikit-learn digit (values 0..16) as a grayscale PNG."""
+    from PIL import Image
+
+    image = Image.fromarray(np.round(pixels.reshape(8, 8) * (255 / 16)).astype(np.uint8), "L")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def load_sets(pool: int, test: int, seed: int = 0) -> dict[str, dict]:
+    """Each set: ``x`` (texts, or PNG bytes for digits), ``y`` (label names), ``kind``,
+    and disjoint ``pool`` / ``test`` index arrays (a seeded permutation, the same for all)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    sets = {
+        "digits": {"x": [digit_png(d) for d in digits.data], "kind": "image",
+                   "y": digits.target.astype(str).tolist()},
+    }  # fmt: skip
+    with open(DATA / "uci-sms-spam" / "SMSSpamCollection", encoding="utf-8") as fh:
+        rows = [line.rstrip("\n").split("\t", 1) for line in fh if "\t" in line]
+    sets["sms_spam"] = {"x": [r[1] for r in rows], "y": [r[0] for r in rows], "kind": "text"}
+    sentences: list[list[str]] = []
+    for name in ("amazon_cells", "imdb", "yelp"):
+        path = DATA / "uci-sentiment-labelled-sentences" / f"{name}_labelled.txt"
+        with open(path, encoding="utf-8") as fh:
+            reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+            sentences += [r for r in reader if len(r) == 2]
+    sets["sentiment"] = {"x": [r[0] for r in sentences], "kind": "text",
+                         "y": [r[1].strip() for r in sentences]}  # fmt: skip
+    rng = np.random.default_rng(seed)
+    for data in sets.values():
+        order = rng.permutation(len(data["y"]))[: pool + test]
+        data["pool"], data["test"] = order[:pool], order[pool:]
+    return sets
+
+
+def import_payload(data: dict) -> list[dict]:
+    """The pool as ``POST /api/projects/{id}/import`` JSON items; ids are dataset indices."""
+    items = []
+    for i in data["pool"]:
+        if data["kind"] == "image":
+            uri = "data:image/png;base64," + base64.b64encode(data["x"][i]).decode()
+            items.append({"id": str(i), "image": uri})
+        else:
+            items.append({"id": str(i), "text": data["x"][i]})
+    return items
+
+
+def features(data: dict, idx: np.ndarray, text_featurizer=None):
+    """(len(idx), D) features of ``idx`` as the app computes them (image or text path)."""
+    from PIL import Image
+
+    from learning.featurize import image_features
+
+    if data["kind"] == "image":
+        return image_features([Image.open(io.BytesIO(data["x"][i])) for i in idx])
+    return text_featurizer.transform([data["x"][i] for i in idx])
+
+
+class LiveApp:
+    """gunicorn + Celery worker subprocesses on one temp SQLite file; ``stop()`` by PID."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.env = os.environ | {
+            "DEBUG": "1", "QUORUM_VAR_DIR": str(tmp), "SQLITE_PATH": str(tmp / "bench.sqlite3"),
+            "MEDIA_ROOT": str(tmp / "media"), "DJANGO_SETTINGS_MODULE": "quorum.settings",
+            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+        }  # fmt: skip
+        for key in ("DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER"):
+            self.env.pop(key, None)
+        os.environ.update(self.env)
+        self.procs: list[subprocess.Popen] = []
+        self.url = ""
+
+    def setup_django(self) -> None:
+        """Configure Django in this process (same DB) and migrate the fresh file."""
+        sys.path.insert(0, str(ROOT))
+        for key in ("DATABASE_URL", "REDIS_URL"):
+            os.environ.pop(key, None)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+
+    def start(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        log = open(self.tmp / "server.log", "wb")  # noqa: SIM115 (lives as long as the process)
+        self.procs.append(subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
+             "--timeout", "600", "quorum.wsgi:application"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        ))  # fmt: skip
+        log = open(self.tmp / "worker.log", "wb")  # noqa: SIM115
+        self.procs.append(subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT,
+                                           env=self.env, stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=10).status_code < 500:
+                    return
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.2)
+        raise RuntimeError(f"the server did not start; see {self.tmp / 'server.log'}")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+class Api:
+    """A token-authenticated session on the live app; raises on any unexpected status."""
+
+    def __init__(self, url: str, username: str, password: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+        token = self.call("POST", "/api/auth/token", {"username": username, "password": password})
+        self.session.headers["Authorization"] = f"Token {token['token']}"
+
+    def call(self, method: str, path: str, body: dict | None = None, ok=(200, 201, 202)):
+        response = self.session.request(method, self.url + path, json=body, timeout=600)
+        if response.status_code not in ok:
+            raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def job_wait(self, job_id: int, timeout: float = 600) -> dict:
+        """Follow ``GET /api/jobs/{id}`` until the job succeeded (raise if it failed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.call("GET", f"/api/jobs/{job_id}")
+            if job["status"] == "succeeded":
+                return job
+            if job["status"] == "failed":
+                raise RuntimeError(f"job {job_id} failed: {job.get('error')}")
+            time.sleep(0.05)
+        raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s")
