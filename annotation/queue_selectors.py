@@ -127,6 +127,23 @@ def _from_db(model, name: str, value):
     return value
 
 
+def item_locked(item_id: int) -> Item:
+    """The item, its row locked until the transaction ends (large columns deferred)."""
+    item = fetch_instance(Item, _item_locked_sql(connection.vendor), [item_id],
+                          skip=LARGE_ITEM_FIELDS)  # fmt: skip
+    if item is None:
+        raise Item.DoesNotExist(f"No item {item_id}.")
+    return item
+
+
+@lru_cache(maxsize=4)
+def _item_locked_sql(vendor: str) -> str:
+    columns = model_columns(Item, skip=LARGE_ITEM_FIELDS, alias="i")
+    locking = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    table = connection.ops.quote_name(Item._meta.db_table)
+    return f"SELECT {columns} FROM {table} i WHERE i.id = %s{locking}"
+
+
 def project_label_names(*, project_id: int) -> set[str]:
     """The names of the project's labels (read on every submit: a precompiled statement)."""
     sql = (

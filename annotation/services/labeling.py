@@ -33,8 +33,8 @@ from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationSource, Assignment, Item, Project, Skip
 from annotation.queue_selectors import (
-    LARGE_ITEM_FIELDS,
     held_lease,
+    item_locked,
     item_suggestion,
     project_label_names,
     queue_head,
@@ -178,7 +178,7 @@ def annotation_submit(
     try:
         with transaction.atomic():
             # Locked and re-read for the counts; the large columns are not needed here.
-            locked = Item.objects.select_for_update().defer(*LARGE_ITEM_FIELDS).get(pk=item.pk)
+            locked = item_locked(item.pk)
             suggestion = item_suggestion(project=project, item=locked)
             shown = suggestion["label"] if suggestion else ""
             if shown and suggestion_accepted is None:

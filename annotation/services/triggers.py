@@ -8,6 +8,7 @@ bounded by the threshold, so this stays cheap on the labeling hot path, and
 job_enqueue coalesces, so a burst of labels queues at most one job per kind.
 """
 
+import json
 import logging
 from functools import lru_cache
 
@@ -42,9 +43,14 @@ def _latest_jobs(project_id: int, kinds: list[str]) -> dict[str, tuple[int, str]
 
     Written once per number of kinds: this runs after every label.
     """
-    sql = _latest_jobs_sql(connection.vendor, len(kinds))
-    rows = Job.objects.raw(sql, [project_id, *kinds])
-    return {job.kind: ((job.params or {}).get("watermark", 0), job.status) for job in rows}
+    with connection.cursor() as cursor:
+        cursor.execute(_latest_jobs_sql(connection.vendor, len(kinds)), [project_id, *kinds])
+        rows = cursor.fetchall()
+    latest = {}
+    for kind, params, status in rows:
+        params = (json.loads(params) if isinstance(params, str) else params) or {}
+        latest[kind] = (params.get("watermark", 0), status)
+    return latest
 
 
 @lru_cache(maxsize=8)
@@ -52,7 +58,7 @@ def _latest_jobs_sql(vendor: str, n_kinds: int) -> str:
     table = connection.ops.quote_name(Job._meta.db_table)
     kinds = ", ".join(["%s"] * n_kinds)
     return (
-        f"SELECT id, kind, params, status FROM {table} WHERE id IN (SELECT MAX(id) FROM {table}"
+        f"SELECT kind, params, status FROM {table} WHERE id IN (SELECT MAX(id) FROM {table}"
         f" WHERE project_id = %s AND kind IN ({kinds}) GROUP BY kind)"
     )
 
