@@ -6,7 +6,11 @@
 Creates a throwaway database ``<db>_queue_bench`` next to ``DATABASE_URL``, a project per
 size with items generated in the database (generate_series), starts gunicorn on it, and
 drives it with 1, 4 and 16 annotator clients (separate processes) that each loop
-``GET /next`` then ``POST /items/{id}/annotations/`` for a fixed time. Reports p50/p95/p99
+``GET /next`` then ``POST /items/{id}/annotations/`` for a fixed time. ``--think-ms``
+sets how long each client "reads" an item between next and submit: 0 (the default) is
+the saturation test, every client back to back, where by Little's law the pair latency
+is clients / throughput; 1000 is a very fast human (one label a second each), the load
+16 real annotators put on the server. Reports p50/p95/p99
 latency of next, submit and the pair, labels per second, and two counts that must be 0:
 items served to more annotators than the overlap, and lost labels (a 201 whose row is
 missing, or rows the API never acknowledged). Latency on a shared machine measures the
@@ -177,7 +181,7 @@ def start_gunicorn(database_url: str, workers: int) -> tuple[subprocess.Popen, s
 
 def client_loop(
     url: str, token: str, project_id: int, start_at: float, seconds: float, seed: int,
-    warmup: float = WARMUP_SECONDS,
+    think: float = 0.0, warmup: float = WARMUP_SECONDS,
 ):  # fmt: skip
     """One annotator: next + submit until time is up. Returns timings and what it saw.
 
@@ -203,7 +207,10 @@ def client_loop(
             continue
         item = r.json()["id"]
         served.append(item)
+        if think:  # reading time, +-50% so that clients drift apart
+            time.sleep(think * rng.uniform(0.5, 1.5))
         body = {"label": rng.choice(LABELS), "time_spent_ms": 1000}
+        t_submit = time.perf_counter()
         s = session.post(f"{url}/api/items/{item}/annotations/", json=body)
         t2 = time.perf_counter()
         if s.status_code != 201:
@@ -213,8 +220,8 @@ def client_loop(
         if started < timed_from:
             continue
         nexts.append(t1 - t0)
-        submits.append(t2 - t1)
-        pairs.append(t2 - t0)
+        submits.append(t2 - t_submit)
+        pairs.append(t1 - t0 + t2 - t_submit)
     return {"next": nexts, "submit": submits, "pair": pairs, "served": served,
             "acked": acked, "errors": errors}  # fmt: skip
 
@@ -235,8 +242,9 @@ def server_cpu(server_pid: int, database: str) -> dict[int, float]:
 
 
 def run_clients(
-    url: str, tokens: list[str], project_id: int, seconds: float, server_pid: int, database: str
-) -> dict:
+    url: str, tokens: list[str], project_id: int, seconds: float, server_pid: int, database: str,
+    think: float = 0.0,
+) -> dict:  # fmt: skip
     """Drive the server; also measure the server's CPU per label (independent of how busy
     the machine is with other work, unlike latency)."""
     n = len(tokens)
@@ -244,7 +252,7 @@ def run_clients(
     cpu_before = server_cpu(server_pid, database)
     with ProcessPoolExecutor(max_workers=n) as pool:
         futures = [
-            pool.submit(client_loop, url, token, project_id, start_at, seconds, i)
+            pool.submit(client_loop, url, token, project_id, start_at, seconds, i, think)
             for i, token in enumerate(tokens)
         ]
         results = [f.result() for f in futures]
@@ -283,11 +291,11 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     return {f"p{q}": round(float(np.percentile(ms, q)), 1) for q in (50, 95, 99)}
 
 
-def summarize(size: int, clients: int, run: dict, integrity: dict) -> dict:
+def summarize(size: int, clients: int, think_ms: int, run: dict, integrity: dict) -> dict:
     results = run["clients"]
     merged = {k: [x for r in results for x in r[k]] for k in ("next", "submit", "pair")}
     return {
-        "items": size, "clients": clients, "labels": len(merged["pair"]),
+        "items": size, "clients": clients, "think_ms": think_ms, "labels": len(merged["pair"]),
         "labels_per_s": round(len(merged["pair"]) / run["wall"], 1),
         "errors": sum(r["errors"] for r in results),
         "server_cpu_ms_per_label": run["server_cpu_ms_per_label"],
@@ -297,7 +305,7 @@ def summarize(size: int, clients: int, run: dict, integrity: dict) -> dict:
 
 
 def print_table(rows: list[dict]) -> None:
-    head = (f"{'items':>9} {'cli':>3} {'labels/s':>8} | {'next p50/p95/p99 ms':>20} | "
+    head = (f"{'items':>9} {'cli':>3} {'think':>5} {'labels/s':>8} | {'next p50/p95/p99 ms':>20} | "
             f"{'submit p50/p95/p99':>20} | {'pair p50/p95/p99':>20} | dbl lost err | cpu ms")  # fmt: skip
     print(head)
     print("-" * len(head))
@@ -306,8 +314,8 @@ def print_table(rows: list[dict]) -> None:
             "/".join(f"{r[k][p]:.1f}" for p in ("p50", "p95", "p99"))
             for k in ("next_ms", "submit_ms", "pair_ms")
         ]
-        print(f"{r['items']:>9} {r['clients']:>3} {r['labels_per_s']:>8} | {cols[0]:>20} | "
-              f"{cols[1]:>20} | {cols[2]:>20} | {r['double_served']:>3} {r['lost']:>4} "
+        print(f"{r['items']:>9} {r['clients']:>3} {r['think_ms']:>5} {r['labels_per_s']:>8} | "
+              f"{cols[0]:>20} | {cols[1]:>20} | {cols[2]:>20} | {r['double_served']:>3} {r['lost']:>4} "
               f"{r['errors']:>3} | {r['server_cpu_ms_per_label']}")  # fmt: skip
 
 
@@ -316,6 +324,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--think-ms",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="each client's reading time per item (0: back to back)",
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
@@ -332,16 +347,17 @@ def main() -> None:
             setup[size] = round(seconds, 1)
             print(f"{size} items loaded in {seconds:.1f} s", flush=True)
             history: list[dict] = [{"served": [], "acked": []} for _ in tokens]
-            for clients in args.clients:
-                run = run_clients(url, tokens[:clients], project.pk, args.seconds, server.pid,
-                                  database_url.rsplit("/", 1)[1])  # fmt: skip
-                for seen, result in zip(history, run["clients"], strict=False):
-                    seen["served"] += result["served"]
-                    seen["acked"] += result["acked"]
-                # Checked over every run on this project: annotators keep their identity.
-                integrity = check_integrity(project, history)
-                rows.append(summarize(size, clients, run, integrity))
-                print_table(rows[-1:])
+            for think_ms in args.think_ms:
+                for clients in args.clients:
+                    run = run_clients(url, tokens[:clients], project.pk, args.seconds, server.pid,
+                                      database_url.rsplit("/", 1)[1], think_ms / 1000)  # fmt: skip
+                    for seen, result in zip(history, run["clients"], strict=False):
+                        seen["served"] += result["served"]
+                        seen["acked"] += result["acked"]
+                    # Checked over every run on this project: annotators keep their identity.
+                    integrity = check_integrity(project, history)
+                    rows.append(summarize(size, clients, think_ms, run, integrity))
+                    print_table(rows[-1:])
     finally:
         server.terminate()
         server.wait(timeout=30)
