@@ -17,11 +17,15 @@ model yet), unless ``--cold-start`` asks the non-random strategies to start one 
 first (the app's k-means cold start). The AL job's diverse batch is the app's default
 of 20 items (the API takes no batch size), so ``--batch`` above 20 labels beyond it.
 
+On two-label sets (SMS spam, sentiment) entropy and least confidence are not run: for
+K = 2 they rank the pool exactly as margin does (all are monotone in |p_1 - p_0|), so the
+table says "= margin" instead of spending minutes on a copy of its curve.
+
 Data sets: scikit-learn digits (imported as 8x8 PNG images: image featurizer), SMS spam
 and the UCI sentiment sentences (text featurizer). "Full-pool accuracy" is the same
 classifier trained on every pool item's true label.
 
-    flock /tmp/quorum-bench.lock python bench/al_curve.py [--seeds 3] [--rounds 15]
+    flock /tmp/quorum-bench.lock python bench/al_curve.py [--seeds 2] [--rounds 15] [--cold-start]
 
 Writes bench/results/al_curve.json and, when matplotlib is installed (bench-only, not in
 requirements.txt), bench/results/al_curve.png.
@@ -40,6 +44,7 @@ from _al_oracle import Api, LiveApp, features, import_payload, load_sets
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STRATEGIES = ["margin", "entropy", "least_confidence", "random"]
+SAME_AS_MARGIN_FOR_K2 = {"entropy", "least_confidence"}
 ROUTE = ("REST API over HTTP: gunicorn (1 sync worker) + 1 Celery worker (solo pool, "
          "filesystem broker), SQLite")  # fmt: skip
 
@@ -151,7 +156,7 @@ def labels_to_target(curves: list[list[dict]], target: float) -> int | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--pool", type=int, default=1000)
@@ -186,6 +191,11 @@ def run_set(apis: dict, name: str, data: dict, args) -> dict:
     full = full_pool_accuracy(data, seed=0)
     entry = {"full_pool_accuracy": full, "strategies": {}}
     for strategy in args.strategies.split(","):
+        if len(set(data["y"])) == 2 and strategy in SAME_AS_MARGIN_FOR_K2:
+            # K = 2: 1 - p_max, normalised entropy and the margin are all monotone in
+            # |p_1 - p_0|, so the ranking, the boost and the batch are margin's.
+            entry["strategies"][strategy] = {"same_as": "margin"}
+            continue
         started = time.perf_counter()
         curves = [run_curve(apis, name, data, strategy, s, args) for s in range(args.seeds)]
         acc, f1 = mean_curve(curves), mean_curve(curves, "macro_f1")
@@ -206,6 +216,9 @@ def print_table(report: dict) -> None:
           "| final macro-F1 | seconds |\n|---|---|---|---|---|---|---|")  # fmt: skip
     for name, entry in report["sets"].items():
         for strategy, r in entry["strategies"].items():
+            if "same_as" in r:
+                print(f"| {name} | | {strategy} | = {r['same_as']} (same ranking, K = 2) | | | |")
+                continue
             needed = r["labels_to_95pct"] or f"> {r['final_labels']}"
             acc = f"{r['final_accuracy']:.3f} ({r['final_labels']})" if r["final_labels"] else "-"
             f1 = f"{r['final_macro_f1']:.3f}" if r["final_labels"] else "-"
@@ -227,6 +240,8 @@ def plot(report: dict, path: Path) -> None:
     for col, (name, entry) in enumerate(sets.items()):
         for strategy, result in entry["strategies"].items():
             for row, key in enumerate(("accuracy", "macro_f1")):
+                if "same_as" in result:
+                    continue
                 points = mean_curve(result["curves"], key)
                 axes[row][col].plot(list(points), list(points.values()), marker=".", label=strategy)
         axes[0][col].axhline(0.95 * entry["full_pool_accuracy"], color="grey", ls="--", lw=1)
