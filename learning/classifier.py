@@ -36,11 +36,13 @@ __all__ = [
     "cross_validated_metrics",
     "fit_classifier",
     "make_classifier",
+    "multilabel_out_of_sample_proba",
     "out_of_sample_proba",
     "predict_proba_full",
 ]
 
 _MAX_ITER = 1000
+MIN_POSITIVES = 5  # a label needs this many items with it (and without it) to get its own model
 
 
 def make_classifier(*, multi_label: bool, seed: int = 0) -> Any:
@@ -243,3 +245,37 @@ def cross_validated_metrics(
         "n_labels": n,
         "folds": min(folds, n),
     }
+
+
+def multilabel_out_of_sample_proba(
+    X: Any, Y: Any, *, folds: int = 5, seed: int = 0, min_positives: int = MIN_POSITIVES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-validated P(label k applies), one binary model per label, and which were modeled.
+
+    Seeded shuffled K-fold; every item is predicted by models that did not train on it.
+    A label with fewer than ``min_positives`` items with it (or without it) gets no model: a
+    binary model on one or two positives predicts noise, and a fold holding them all out
+    predicts 0 for them. Its column is then the label's frequency in the training folds and
+    ``modeled[k]`` is False, so callers (cleanlab) can leave it unjudged.
+
+    Parameters
+    ----------
+    X : (N, D) features; Y : (N, K) 0/1 indicator.
+
+    Returns
+    -------
+    proba : (N, K) float64 in [0, 1]; rows need not sum to 1.
+    modeled : (K,) bool.
+    """
+    Y = _check_multi(Y)
+    n, k = Y.shape
+    positives = Y.sum(axis=0)
+    modeled = (positives >= min_positives) & (n - positives >= min_positives)
+    columns = np.flatnonzero(modeled)
+    out = np.zeros((n, k))
+    for train, test in _splits(Y, multi_label=True, folds=folds, seed=seed):
+        out[test] = Y[train].mean(axis=0)
+        if columns.size:
+            model = fit_classifier(X[train], Y[train][:, columns], multi_label=True, seed=seed)
+            out[np.ix_(test, columns)] = predict_proba_full(model, X[test], columns.size)
+    return out, modeled
