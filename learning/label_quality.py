@@ -3,6 +3,7 @@
 Arrays in, arrays out. ``labels`` are class indices (N,); ``pred_probs`` (N, K) are *out-of-sample*
 predicted probabilities (e.g. from ``cross_val_predict``), as confident learning requires. Multi-annotator
 labels use the rating-matrix layout of :mod:`learning.agreement`: (N, R) with -1 (or NaN) for missing.
+Multi-label sets: :func:`find_multilabel_issues` (in :mod:`learning.multilabel_quality`, re-exported).
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ from cleanlab.multiannotator import get_label_quality_multiannotator
 from cleanlab.rank import get_label_quality_scores
 
 from learning.agreement import MISSING, as_rating_matrix, category_counts
+from learning.multilabel_quality import MultiLabelIssues, find_multilabel_issues
+
+__all__ = [
+    "Consensus",
+    "LabelIssues",
+    "MultiLabelIssues",
+    "find_label_issues",
+    "find_multilabel_issues",
+    "majority_consensus",
+    "majority_vote",
+    "multiannotator_consensus",
+]
 
 logger = logging.getLogger(__name__)
 MIN_PER_CLASS = 2  # below ~2 labelled items per class, per-class noise rates are meaningless
