@@ -149,6 +149,7 @@ class LiveApp:
                     return
             except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
+        self.stop()  # nothing may outlive a failed start
         raise RuntimeError(f"the server did not start; see {self.tmp / 'server.log'}")
 
     def stop(self) -> None:

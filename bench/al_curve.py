@@ -174,8 +174,8 @@ def main() -> None:
         get_user_model().objects.create_user(username, password=f"pw-{username}")
     sets = load_sets(args.pool, args.test)
     report = {"args": vars(args), "route": ROUTE, "sets": {}}
-    app.start()
     try:
+        app.start()
         apis = {u: Api(app.url, u, f"pw-{u}") for u in ("manager", "oracle")}
         for name in args.sets.split(","):
             report["sets"][name] = run_set(apis, name, sets[name], args)
