@@ -26,6 +26,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
@@ -195,11 +196,29 @@ def out_of_sample_proba(
     (N, K) float64 probabilities, same conventions as ``predict_proba_full``.
     """
     y = _check_multi(y) if multi_label else _check_single(y)
+    X = _used_columns(X)
     out = np.zeros((y.shape[0], n_classes))
     for train, test in _splits(y, multi_label=multi_label, folds=folds, seed=seed):
         model = fit_classifier(X[train], y[train], multi_label=multi_label, seed=seed)
         out[test] = predict_proba_full(model, X[test], n_classes)
     return out
+
+
+def _used_columns(X: Any) -> Any:
+    """(N, D) sparse X without the columns that are zero in every row: (N, D_used).
+
+    Hashed TF-IDF has 2**19 columns but a few hundred labeled texts use a few
+    thousand. A zero column gets weight 0 in the L2-regularised fit and adds nothing
+    to a prediction, so the models' probabilities do not change; but saga touches every
+    weight once per epoch, and fold models run 100+ epochs: 2.5 s of CV becomes 0.3 s.
+    """
+    if not sp.issparse(X):
+        return X
+    X = sp.csr_matrix(X)
+    used = np.unique(X.indices)
+    if used.size * 2 > X.shape[1]:
+        return X
+    return X[:, used]
 
 
 def cross_validated_metrics(
