@@ -31,6 +31,7 @@ __all__ = ["HashedNgramCounter"]
 # scikit-learn's default token_pattern for analyzer="word".
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _CACHE_TOKENS = 2**19  # distinct tokens a counter keeps analysed (~150 MB at most)
+_CACHE_PAIRS = 2**20  # distinct word pairs whose bucket it keeps (~100 MB at most)
 
 
 class HashedNgramCounter:
@@ -68,33 +69,62 @@ class HashedNgramCounter:
         self._token_word_ptr = np.zeros(1, dtype=np.int64)  # (V + 1,) offsets into it
         self._word_ids: dict[str, int] = {}
         self._words: list[str] = []
+        self._pairs: dict[int, int] = {}  # (first word id << 32 | second) -> hash bucket
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """(N, 2F) counts: word (1, 2)-grams in columns [0, F), char_wb n-grams in [F, 2F)."""
+        """(N, 2F) counts: word (1, 2)-grams in columns [0, F), char_wb n-grams in [F, 2F).
+
+        One sparse product (N, U + P) @ (U + P, 2F) over the block's U distinct tokens and
+        P distinct word pairs sums everything at once: no second pass to add the bigrams.
+        """
         n = len(texts)
         tokens, occurrence, ptr = _occurrences(t.lower().split() for t in texts)
-        rows = self._token_rows(tokens)[occurrence]  # (T,) cached row of each occurrence
-        ones = np.ones(rows.size, dtype=self.dtype)
-        occurrences = sp.csr_matrix((ones, rows, ptr), shape=(n, self._rows.shape[0]))
-        return (occurrences @ self._rows + self._bigrams(rows, ptr, n)).tocsr()
+        cache_rows = self._token_rows(tokens)  # (U,) cache row of each distinct token
+        pair_doc, pair_local, pair_buckets = self._bigrams(cache_rows[occurrence], ptr, n)
+        ones = np.ones(len(tokens) + pair_buckets.size, dtype=self.dtype)
+        pair_rows = sp.csr_matrix(
+            (ones[: pair_buckets.size], pair_buckets, np.arange(pair_buckets.size + 1)),
+            shape=(pair_buckets.size, 2 * self.n_features),
+        )
+        right = sp.vstack([self._rows[cache_rows], pair_rows], format="csr")
+        token_doc = np.repeat(np.arange(n), np.diff(ptr))
+        left = sp.coo_matrix(
+            (
+                np.ones(occurrence.size + pair_doc.size, dtype=self.dtype),
+                (np.concatenate([token_doc, pair_doc]),
+                 np.concatenate([occurrence, pair_local + len(tokens)])),
+            ),
+            shape=(n, right.shape[0]),
+        ).tocsr()  # fmt: skip
+        return left @ right
 
-    def _bigrams(self, rows: np.ndarray, ptr: np.ndarray, n: int) -> sp.csr_matrix:
-        """(N, 2F) counts of the " "-joined pairs of consecutive words within each text."""
+    def _bigrams(
+        self, rows: np.ndarray, ptr: np.ndarray, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The " "-joined pairs of consecutive words within each text.
+
+        Returns (Q,) text of each pair occurrence, (Q,) its index into the (P,) hash
+        buckets of the block's distinct pairs, and those buckets.
+        """
         lengths = np.diff(self._token_word_ptr)[rows]  # words per token occurrence
         starts = np.repeat(self._token_word_ptr[rows] - (np.cumsum(lengths) - lengths), lengths)
         words = self._token_words[starts + np.arange(starts.size)]  # each text's words, in order
         doc = np.repeat(np.repeat(np.arange(n), np.diff(ptr)), lengths)
         same = doc[1:] == doc[:-1]  # pairs that do not straddle two texts
-        width = max(1, len(self._words))
-        pairs, inverse = np.unique(words[:-1][same] * width + words[1:][same], return_inverse=True)
-        first, second = np.divmod(pairs, width)
-        strings = [
-            f"{self._words[a]} {self._words[b]}"
-            for a, b in zip(first.tolist(), second.tolist(), strict=True)
-        ]
-        pair_ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(doc[1:][same], minlength=n), out=pair_ptr[1:])
-        return self._one_hot(self._buckets(strings)[inverse.reshape(-1)], pair_ptr, n)
+        keys = (words[:-1][same] << 32) | words[1:][same]
+        pairs, inverse = np.unique(keys, return_inverse=True)
+        return doc[1:][same], inverse.reshape(-1), self._pair_buckets(pairs)
+
+    def _pair_buckets(self, pairs: np.ndarray) -> np.ndarray:
+        """(P,) buckets of word-id pairs; each distinct pair is hashed once per cache."""
+        cache = self._pairs
+        keys = pairs.tolist()
+        new = [k for k in keys if k not in cache]
+        if new:
+            words = self._words
+            strings = [f"{words[k >> 32]} {words[k & 0xFFFFFFFF]}" for k in new]
+            cache.update(zip(new, self._buckets(strings).tolist(), strict=True))
+        return np.fromiter(map(cache.__getitem__, keys), dtype=np.int64, count=len(keys))
 
     def _buckets(self, strings: list[str]) -> np.ndarray:
         """(S,) hash bucket of each string, as scikit-learn's ``_hashing_fast`` computes it."""
@@ -112,7 +142,7 @@ class HashedNgramCounter:
 
     def _token_rows(self, tokens: list[str]) -> np.ndarray:
         """(V,) cache row of each distinct token, analysing the new ones."""
-        if len(self._tokens) + len(tokens) > _CACHE_TOKENS:
+        if len(self._tokens) + len(tokens) > _CACHE_TOKENS or len(self._pairs) > _CACHE_PAIRS:
             self._reset_cache()
         new = [t for t in tokens if t not in self._tokens]
         if new:
