@@ -20,8 +20,12 @@ class LabelIssue(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_issues")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="label_issues")
     run = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="label_issues")
+    # given_label/suggested_label are display text (a multi-label set joined with ", ");
+    # given_labels/suggested_labels the label lists themselves (null on rows of older runs).
     given_label = models.CharField(max_length=100)
     suggested_label = models.CharField(max_length=100)
+    given_labels = models.JSONField(null=True, blank=True)
+    suggested_labels = models.JSONField(null=True, blank=True)
     suggested_probability = models.FloatField(null=True, blank=True)
     quality = models.FloatField(help_text="cleanlab label quality score: lower is worse.")
     reason = models.CharField(max_length=500)

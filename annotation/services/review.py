@@ -3,7 +3,7 @@
 Four actions on an item, each written to the audit log (``ReviewAction``) with the item's labels
 before and after and the run that flagged it:
 
-* ``accept``: the given label is right. It becomes the item's final label; the flag closes.
+* ``accept``: the given label (a multi-label project: the given label set) is right. It becomes the item's final label; the flag closes.
 * ``relabel``: the reviewer's label becomes ``Item.final_labels``, recorded as the reviewer's
   ``Annotation`` with source ``review`` (if the reviewer had labeled the item as an annotator,
   that annotation turns into the review one; the audit log keeps the old label).
@@ -76,6 +76,7 @@ def _state(item: Item, issue: LabelIssue | None) -> dict[str, Any]:
         "final_labels": item.final_labels,
         "consensus_labels": item.consensus_labels,
         "given_label": issue.given_label if issue else None,
+        "given_labels": issue.given_labels if issue else None,
         "issue_status": issue.status if issue else None,
         "required_overlap": item.required_overlap,
         "status": item.status,
@@ -125,7 +126,8 @@ def review_item(
     new_labels = _check_labels(item, labels) if action == "relabel" else None
     before = _state(item, issue)
     if action == "accept":
-        item.final_labels = [issue.given_label]
+        # given_labels holds the whole set (multi-label); rows of older runs have only given_label
+        item.final_labels = list(issue.given_labels or [issue.given_label])
     elif action == "relabel":
         item.final_labels = new_labels
         _save_review_annotation(item, reviewer, new_labels)

@@ -9,17 +9,29 @@ from annotation.services.review import ACTIONS
 
 class LabelIssueSerializer(serializers.ModelSerializer):
     """One flagged item with what the reviewer needs to decide: the item, each annotator's
-    label, the model's suggestion and the agreement on the item."""
+    label, the model's suggestion and the agreement on the item.
+
+    ``given_label``/``suggested_label`` are display text (a multi-label set joined with ", ");
+    ``given_labels``/``suggested_labels`` the lists, e.g. to relabel with the suggestion."""
 
     item = serializers.SerializerMethodField()
+    given_labels = serializers.SerializerMethodField()
+    suggested_labels = serializers.SerializerMethodField()
 
     class Meta:
         model = LabelIssue
         fields = [
-            "id", "item", "run", "given_label", "suggested_label", "suggested_probability",
-            "quality", "reason", "status", "resolved_at", "created_at",
+            "id", "item", "run", "given_label", "suggested_label", "given_labels",
+            "suggested_labels", "suggested_probability", "quality", "reason", "status",
+            "resolved_at", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_given_labels(self, issue) -> list[str]:
+        return issue.given_labels or [issue.given_label]  # rows of older runs: one label
+
+    def get_suggested_labels(self, issue) -> list[str]:
+        return issue.suggested_labels or [issue.suggested_label]
 
     def get_item(self, issue) -> dict:
         item = issue.item

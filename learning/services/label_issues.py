@@ -18,8 +18,9 @@ The label each item is judged on follows ``learning.services.training_data``'s p
 (reviewer's final label, else consensus, else the majority), with this run's fresh consensus.
 Items with an open flag are *not* left out here (unlike training): they are what is being judged.
 
-Multi-label projects are not searched yet (``learning.label_quality`` is single-label); the job
-then succeeds with a ``note`` and writes nothing.
+Multi-label projects are searched label by label (``learning.services.label_issues_multilabel``):
+an issue then carries the given and the suggested label *sets*; no consensus is written (CROWDLAB
+is single-label only; several annotators count as a majority per label).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from annotation.services.review import IMPORT_KEY, labels_fingerprint
 from learning.classifier import out_of_sample_proba
 from learning.label_quality import find_label_issues, majority_vote, multiannotator_consensus
 from learning.services.label_issues_features import featurize_items
+from learning.services.label_issues_multilabel import multilabel_issue_rows, multilabel_search
 
 FOLDS = 5
 WRITE_BATCH = 2000
@@ -81,7 +83,7 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
 
     names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     if project.multi_label:
-        return {"note": "label issues are searched in single-label projects only", "flagged": 0}
+        return _multilabel_job(job, names, report_progress, lap, timings)
     data = load_labeled_items(project=project, names=names)
     n = data.item_ids.size
     lap("load")
@@ -122,6 +124,21 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
         "folds": min(FOLDS, int(n)),
         "timings": timings,
     }
+
+
+def _multilabel_job(job, names, report_progress, lap, timings) -> dict:
+    search = multilabel_search(
+        project=job.project, names=names, report_progress=report_progress, lap=lap
+    )
+    if search.issues is None:
+        return {**search.result, "flagged": 0}
+    reviewed = reviewed_fingerprints(project=job.project)
+    rows, suppressed = multilabel_issue_rows(job=job, search=search, names=names, reviewed=reviewed)
+    with transaction.atomic():
+        _replace_open_issues(job, rows)
+    lap("write")
+    return {**search.result, "flagged": len(rows), "suppressed_after_review": suppressed,
+            "timings": timings}  # fmt: skip
 
 
 def load_labeled_items(*, project: Project, names: list[str]) -> LabeledItems:
@@ -197,6 +214,8 @@ def _write(job, data, names, given, probs, issues, consensus, multi) -> tuple[in
                 run=job,
                 given_label=names[given[i]],
                 suggested_label=names[suggested],
+                given_labels=[names[given[i]]],
+                suggested_labels=[names[suggested]],
                 suggested_probability=float(probs[i, suggested]),
                 quality=float(issues.label_quality[i]),
                 reason=issues.reasons[i][:500],
@@ -204,13 +223,17 @@ def _write(job, data, names, given, probs, issues, consensus, multi) -> tuple[in
             )  # fmt: skip
         )
     with transaction.atomic():
-        # Open flags of earlier runs (and of an earlier attempt of this one) are replaced.
-        LabelIssue.objects.filter(project=job.project, status=IssueStatus.OPEN).delete()
-        LabelIssue.objects.filter(run=job).delete()
-        LabelIssue.objects.bulk_create(rows, batch_size=WRITE_BATCH)
+        _replace_open_issues(job, rows)
         if consensus is not None:
             _write_consensus(job, data, names, consensus, multi)
     return len(rows), suppressed
+
+
+def _replace_open_issues(job: Job, rows: list[LabelIssue]) -> None:
+    """Open flags of earlier runs (and of an earlier attempt of this one) are replaced."""
+    LabelIssue.objects.filter(project=job.project, status=IssueStatus.OPEN).delete()
+    LabelIssue.objects.filter(run=job).delete()
+    LabelIssue.objects.bulk_create(rows, batch_size=WRITE_BATCH)
 
 
 def _write_consensus(job, data, names, consensus, multi) -> None:

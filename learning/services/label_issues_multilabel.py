@@ -1,0 +1,140 @@
+"""The label-issues job on a multi-label project: load label sets, search, build the issue rows.
+
+``learning.services.label_issues`` calls this for ``project.multi_label`` and writes the rows.
+Each item is judged on the label set ``learning.services.training_data`` trains on (reviewer's
+final labels, else the labels at least half of its annotators applied). CROWDLAB is single-label
+only, so several annotators stay a majority per label, and no consensus is written.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from annotation.models import Annotation, AnnotationSource, Item, Job, LabelIssue, Project
+from annotation.services.review import IMPORT_KEY, labels_fingerprint
+from learning.classifier import MIN_POSITIVES, multilabel_out_of_sample_proba
+from learning.label_quality import MultiLabelIssues, find_multilabel_issues
+from learning.services.label_issues_features import featurize_items
+from learning.services.training_data import label_targets, training_labels
+
+FOLDS = 5
+CONSENSUS_NOTE = (
+    "CROWDLAB is single-label only: an item with several annotators is judged on the labels "
+    "at least half of them applied (majority per label); no consensus is written"
+)
+
+
+@dataclass
+class MultiLabelSearch:
+    """What the search found: items (N,), given sets Y (N, K), ``proba`` (N, K), the verdicts."""
+
+    item_ids: np.ndarray
+    fingerprints: list[str]
+    Y: np.ndarray
+    proba: np.ndarray
+    issues: MultiLabelIssues | None
+    result: dict = field(default_factory=dict)
+
+
+def multilabel_search(
+    *, project: Project, names: list[str], report_progress: Callable[[float], None], lap
+) -> MultiLabelSearch:
+    """Cross-validate one-vs-rest models on the labeled items and run confident learning."""
+    training = training_labels(project=project, exclude_open_issues=False)
+    Y = label_targets(training, names=names, multi_label=True)
+    n = len(training)
+    fingerprints, multi_annotated = _fingerprints(project=project, item_ids=training.item_ids)
+    result = {"multi_label": True, "labeled": n, "multi_annotated": multi_annotated,
+              "consensus_method": "majority_per_label", "consensus_note": CONSENSUS_NOTE,
+              "label_sources": dict(Counter(training.sources))}  # fmt: skip
+    lap("load")
+    report_progress(0.1)
+    if n < 4:
+        result["note"] = f"too few labeled items ({n}) to cross-validate"
+        return MultiLabelSearch(training.item_ids, fingerprints, Y, np.zeros(Y.shape), None, result)
+    X, featurizer = featurize_items(project=project, item_ids=training.item_ids)
+    lap("featurize")
+    report_progress(0.3)
+    folds = min(FOLDS, n)
+    proba, modeled = multilabel_out_of_sample_proba(X, Y, folds=folds, seed=project.seed)
+    lap("cross_validate")
+    report_progress(0.7)
+    issues = find_multilabel_issues(Y, proba, judge=modeled, class_names=names)
+    lap("cleanlab")
+    report_progress(0.8)
+    skipped = [names[k] for k in np.flatnonzero(~issues.judged)]
+    result.update(
+        featurizer=featurizer, folds=folds, note=issues.note,
+        labels_judged=[names[k] for k in np.flatnonzero(issues.judged)],
+        labels_not_judged=skipped,
+        labels_not_judged_note=(
+            f"labels with fewer than {MIN_POSITIVES} items with them (or without them) get no "
+            "model: their probability is their frequency, and they are neither flagged nor "
+            "suggested (the given value is kept)" if skipped else None
+        ),
+    )  # fmt: skip
+    return MultiLabelSearch(training.item_ids, fingerprints, Y, proba, issues, result)
+
+
+def multilabel_issue_rows(
+    *, job: Job, search: MultiLabelSearch, names: list[str], reviewed: dict[int, str]
+) -> tuple[list[LabelIssue], int]:
+    """Unsaved ``LabelIssue`` rows, most severe first, and how many a review suppressed."""
+    issues, rows, suppressed = search.issues, [], 0
+    for i in issues.ranked.tolist():
+        item_id = int(search.item_ids[i])
+        if reviewed.get(item_id) == search.fingerprints[i]:
+            suppressed += 1
+            continue
+        given = [names[k] for k in np.flatnonzero(search.Y[i])]
+        suggested = [names[k] for k in np.flatnonzero(issues.suggested[i])]
+        believed = issues.suggested[i] & issues.judged  # the model's weakest belief in the set
+        weakest = float(search.proba[i, believed].min()) if believed.any() else None
+        rows.append(
+            LabelIssue(
+                project=job.project,
+                item_id=item_id,
+                run=job,
+                given_label=_display(given),
+                suggested_label=_display(suggested),
+                given_labels=given,
+                suggested_labels=suggested,
+                suggested_probability=weakest,
+                quality=float(issues.label_quality[i]),
+                reason=issues.reasons[i][:500],
+                labels_fingerprint=search.fingerprints[i],
+            )
+        )
+    return rows, suppressed
+
+
+def _display(names: list[str]) -> str:
+    text = ", ".join(names)
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
+def _fingerprints(*, project: Project, item_ids: np.ndarray) -> tuple[list[str], int]:
+    """Each item's labels fingerprint (as the review service computes it), and how many
+    items have two or more annotations (reviewers' excluded)."""
+    per_item: dict[int, dict] = {}
+    rows = (
+        Annotation.objects.filter(project=project)
+        .exclude(source=AnnotationSource.REVIEW)
+        .order_by()
+        .values_list("item_id", "annotator_id", "labels")
+    )
+    for item_id, annotator_id, labels in rows.iterator(chunk_size=10_000):
+        key = annotator_id if annotator_id is not None else IMPORT_KEY
+        per_item.setdefault(item_id, {})[key] = labels
+    finals = dict(
+        Item.objects.filter(project=project, final_labels__isnull=False)
+        .values_list("id", "final_labels")
+        .iterator(chunk_size=10_000)
+    )
+    ids = item_ids.tolist()
+    prints = [labels_fingerprint(per_item.get(i, {}), finals.get(i)) for i in ids]
+    return prints, sum(len(per_item.get(i, {})) >= 2 for i in ids)
