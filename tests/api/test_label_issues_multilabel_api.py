@@ -1,0 +1,58 @@
+"""A reviewer resolves multi-label issues over the API: the sets travel as lists."""
+
+from annotation.models import Item, LabelIssue
+from annotation.services.importing import import_objects
+from annotation.services.projects import membership_set
+from tests.annotation.review_helpers import blobs_with_flips, run_job
+from tests.learning.multilabel_helpers import project_with_flipped_sets
+
+
+def test_a_reviewer_relabels_with_the_suggested_set_and_accepts_a_given_set(
+    manager, make_user, client_for
+):
+    project, truth, _ = project_with_flipped_sets(manager)
+    reviewer = make_user("rev")
+    membership_set(project=project, user=reviewer, role="reviewer")
+    run_job(project)
+    client = client_for(reviewer)
+    listed = client.get(f"/api/projects/{project.pk}/label-issues?status=open").json()["results"]
+    assert len(listed) >= 2
+    first = listed[0]
+    second = next(i for i in listed[1:] if len(i["given_labels"]) > 1)
+    assert first["suggested_labels"] == truth[first["item"]["external_id"]]
+    assert first["given_labels"] == first["item"]["annotations"][0]["labels"]
+
+    relabel = {"action": "relabel", "labels": first["suggested_labels"]}
+    response = client.post(f"/api/items/{first['item']['id']}/review", relabel, format="json")
+    assert (
+        response.status_code == 201
+        and response.json()["after"]["final_labels"] == (first["suggested_labels"])
+    )
+    accept = client.post(
+        f"/api/items/{second['item']['id']}/review", {"action": "accept"}, format="json"
+    )
+    assert accept.status_code == 201
+    # the whole given set, not its display text
+    assert Item.objects.get(pk=second["item"]["id"]).final_labels == second["given_labels"]
+    statuses = dict(
+        LabelIssue.objects.filter(id__in=[first["id"], second["id"]]).values_list("id", "status")
+    )
+    assert statuses == {first["id"]: "relabeled", second["id"]: "accepted"}
+
+    rerun = run_job(project)
+    assert rerun.result["flagged"] == len(listed) - 2
+    assert not LabelIssue.objects.filter(run=rerun, item_id=first["item"]["id"]).exists()
+
+
+def test_single_label_issues_list_their_labels_as_one_element_lists(project, members, client_for):
+    rows, _ = blobs_with_flips()
+    assert import_objects(project=project, objects=rows).ok
+    run_job(project)
+    LabelIssue.objects.update(given_labels=None, suggested_labels=None)  # rows of older runs
+    issue = (
+        client_for(members["reviewer"])
+        .get(f"/api/projects/{project.pk}/label-issues")
+        .json()["results"][0]
+    )
+    assert issue["given_labels"] == [issue["given_label"]]
+    assert issue["suggested_labels"] == [issue["suggested_label"]]
