@@ -11,7 +11,8 @@ from annotation.views.pages import member_project_or_404
 
 # Keys of the review actions: a label with one of these keys is relabeled with r + its key.
 ACTION_KEYS = {"a": "accept", "d": "dismiss", "q": "requeue"}
-DIRECT_KEY_CLASHES = {*ACTION_KEYS, "r", "?"}
+# r: relabel with a chosen label; t: take the model's suggestion (a whole set when multi-label).
+DIRECT_KEY_CLASHES = {*ACTION_KEYS, "r", "t", "?"}
 
 
 @login_required

@@ -77,14 +77,17 @@ function setRelabeling(on) {
   $("labels").hidden = !on;
 }
 
-async function act(action, label) {
+// `labels`: one name, or a list (the model's suggested set on a multi-label project).
+async function act(action, labels) {
   if (!state.current || state.busy) return;
   state.busy = true;
   const issue = state.current;
-  const body = { action, ...(label ? { label } : {}) };
+  const names = labels === undefined ? [] : [].concat(labels);
+  const body = { action, ...(names.length ? { labels: names } : {}) };
   try {
     await call(`/api/items/${issue.item.id}/review`, { method: "POST", body: JSON.stringify(body) });
-    $("status").textContent = `${action === "relabel" ? `Relabeled as “${label}”` : action} · item ${issue.item.external_id}`;
+    const done = action === "relabel" ? `Relabeled as “${names.join(", ")}”` : action;
+    $("status").textContent = `${done} · item ${issue.item.external_id}`;
     $("open-count").textContent = Math.max(0, Number($("open-count").textContent) - 1);
     if (state.queue.length) showNext();
     else await load();
@@ -93,6 +96,10 @@ async function act(action, label) {
   } finally {
     state.busy = false;
   }
+}
+
+function takeSuggestion() {
+  if (state.current) act("relabel", state.current.suggested_labels);
 }
 
 function toggleHelp(show) {
@@ -113,14 +120,18 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   if (key === "r") return setRelabeling(true);
+  if (key === "t") return takeSuggestion();
   if (ACTION_KEYS[key]) return act(ACTION_KEYS[key]);
   if (directKeys.has(key)) act("relabel", directKeys.get(key));
 });
 
 document.querySelectorAll("[data-action]").forEach((button) =>
-  button.addEventListener("click", () =>
-    button.dataset.action === "relabel" ? setRelabeling(!state.relabeling) : act(button.dataset.action),
-  ),
+  button.addEventListener("click", () => {
+    const action = button.dataset.action;
+    if (action === "relabel") setRelabeling(!state.relabeling);
+    else if (action === "suggestion") takeSuggestion();
+    else act(action);
+  }),
 );
 document.querySelectorAll(".label-btn").forEach((button) =>
   button.addEventListener("click", () => act("relabel", button.dataset.label)),

@@ -1,11 +1,14 @@
 """The review page in headless Chromium, keyboard only: accept, relabel (r + key, and the
-label key directly), dismiss, requeue, the help panel, and the empty queue."""
+label key directly), take the model's suggestion (t; the whole set on a multi-label
+project), dismiss, requeue, the help panel, and the empty queue."""
 
 import pytest
 
 from annotation.models import IssueStatus, Item, LabelIssue, ReviewAction
 from annotation.services.importing import import_objects
+from annotation.services.projects import membership_set
 from tests.annotation.review_helpers import N_FLIPPED, blobs_with_flips, run_job
+from tests.learning.multilabel_helpers import project_with_flipped_sets
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -56,6 +59,7 @@ def test_a_reviewer_works_the_queue_with_the_keyboard_only(
     direct = press_and_advance(page, "3")  # a label key alone relabels too
     dismissed = press_and_advance(page, "d")
     requeued = press_and_advance(page, "q")
+    suggested = press_and_advance(page, "t")
 
     status = dict(LabelIssue.objects.values_list("pk", "status"))
     assert status[accepted] == IssueStatus.ACCEPTED
@@ -64,12 +68,30 @@ def test_a_reviewer_works_the_queue_with_the_keyboard_only(
     assert status[requeued] == IssueStatus.REQUEUED
     assert LabelIssue.objects.get(pk=relabeled).item.final_labels == ["negative"]
     assert Item.objects.get(label_issues__pk=direct).final_labels == ["neutral"]
-    assert ReviewAction.objects.filter(reviewer=members["reviewer"]).count() == 5
+    took = LabelIssue.objects.get(pk=suggested)
+    assert took.status == IssueStatus.RELABELED
+    assert took.item.final_labels == [took.suggested_label]
+    assert ReviewAction.objects.filter(reviewer=members["reviewer"]).count() == 6
 
-    for _ in range(N_FLIPPED - 5):
+    for _ in range(N_FLIPPED - 6):
         press_and_advance(page, "d")
     page.wait_for_selector("#done:not([hidden])")
     assert page.text_content("#open-count") == "0"
+    assert page_errors == []
+
+
+def test_t_takes_the_whole_suggested_set_on_a_multi_label_project(
+    page, live_url, login, page_errors, manager, make_user
+):
+    project, truth, _ = project_with_flipped_sets(manager)
+    membership_set(project=project, user=make_user("rita"), role="reviewer")
+    run_job(project)
+    login(page, "rita")
+    page.goto(f"{live_url}/projects/{project.pk}/review")
+    page.wait_for_selector("#rev[data-state=ready]")
+    issue = LabelIssue.objects.get(pk=press_and_advance(page, "t"))
+    item = Item.objects.get(pk=issue.item_id)
+    assert item.final_labels == issue.suggested_labels == truth[item.external_id]
     assert page_errors == []
 
 
