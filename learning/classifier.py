@@ -120,7 +120,28 @@ def fit_classifier(X: Any, y: Any, *, multi_label: bool, seed: int = 0) -> Any:
         raise ValueError("cannot fit a classifier on zero labeled items")
     if np.unique(labels).size < 2:
         return DummyClassifier(strategy="prior").fit(X, labels)
-    return make_classifier(multi_label=False, seed=seed).fit(X, labels)
+    return _fit_on_used_columns(make_classifier(multi_label=False, seed=seed), X, labels)
+
+
+def _fit_on_used_columns(model: LogisticRegression, X: Any, y: np.ndarray) -> LogisticRegression:
+    """Fit on the columns some row uses, then widen ``coef_`` back to all D columns.
+
+    For the same reason as ``_used_columns``: a column that is zero in every training
+    row gets weight exactly 0, so the fitted model and its predictions are unchanged, but
+    saga no longer touches 2**19 weights per epoch (about 1 s saved per retrain).
+    """
+    if not sp.issparse(X):
+        return model.fit(X, y)
+    X = sp.csr_matrix(X)
+    used = np.unique(X.indices)
+    if used.size * 2 > X.shape[1]:
+        return model.fit(X, y)
+    model.fit(X[:, used], y)
+    coef = np.zeros((model.coef_.shape[0], X.shape[1]), dtype=model.coef_.dtype)
+    coef[:, used] = model.coef_
+    model.coef_ = coef
+    model.n_features_in_ = X.shape[1]
+    return model
 
 
 def predict_proba_full(model: Any, X: Any, n_classes: int) -> np.ndarray:

@@ -154,3 +154,21 @@ def test_out_of_sample_proba_handles_a_class_with_one_item() -> None:
     assert oos.shape == (21, 4)
     np.testing.assert_allclose(oos[:, 3], 0.0)
     assert oos[20, 2] == 0.0  # its only example was held out when it was predicted
+
+
+def test_a_sparse_fit_on_few_used_columns_predicts_exactly_like_a_fit_on_all_of_them() -> None:
+    # 60 rows over 2**16 hashed columns, of which they use about 300: the fit is done on
+    # those, and the widened model must equal scikit-learn's fit on every column.
+    X = sp.random(60, 2**16, density=0.0001, random_state=4, format="csr")
+    X.data[:] = 1.0
+    signal = np.asarray(X[:, : 2**15].sum(axis=1)).ravel()
+    y = (signal > np.median(signal)).astype(np.int64)
+    X_new = sp.random(40, 2**16, density=0.001, random_state=5, format="csr")
+
+    model = fit_classifier(X, y, multi_label=False, seed=0)
+    reference = make_classifier(multi_label=False, seed=0).fit(X, y)
+
+    assert np.unique(X.indices).size < 2**16 // 2  # the reduced path is the one under test
+    assert model.coef_.shape == reference.coef_.shape == (1, 2**16)
+    np.testing.assert_allclose(model.predict_proba(X_new), reference.predict_proba(X_new),
+                               rtol=0, atol=1e-12)  # fmt: skip
