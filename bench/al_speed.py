@@ -6,8 +6,10 @@ Then, for each worker count, that many ``celery -A quorum worker --concurrency 1
 processes start, an active-learning job is enqueued exactly as the API does
 (``job_enqueue``), and the wall time from enqueue to "succeeded" is measured (load,
 featurize, fit + CV, score in chunks, write back), with the job's own phase timings.
-While the job runs, the labeling queue (``queue_next``, the service behind
-``GET /api/projects/{id}/next``) is timed in this process.
+While the job runs, an annotator in this process asks the labeling queue
+(``queue_next``, the service behind ``GET /api/projects/{id}/next``) for a new item every
+0.5 s and skips it: the latency of those calls is reported, and how many said "nothing
+left" although the pool was full (an outage while scores are written).
 
 Needs PostgreSQL (``DATABASE_URL``) and Redis (``REDIS_URL``):
 
@@ -139,18 +141,24 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
 
 
 def time_job(project, reader) -> dict:
-    from annotation.models import Job, JobKind
+    """Run one job; meanwhile an annotator asks for a new item every 0.5 s (next, then skip,
+    so every call claims an item instead of returning the lease it holds)."""
+    from annotation.models import Item, Job, JobKind
     from annotation.services.jobs import job_enqueue
-    from annotation.services.labeling import queue_next
+    from annotation.services.labeling import item_skip, queue_next
 
     Job.objects.filter(project=project).delete()
     started = time.perf_counter()
     job, _ = job_enqueue(project=project, kind=JobKind.ACTIVE_LEARNING)
-    latencies = []
+    latencies, empty = [], 0
     while True:
         t = time.perf_counter()
-        queue_next(project=project, annotator=reader)
+        lease = queue_next(project=project, annotator=reader)
         latencies.append(time.perf_counter() - t)
+        if lease is None:
+            empty += 1  # "nothing left" while thousands of items are open: an outage
+        else:
+            item_skip(item=Item(pk=lease.item_id), annotator=reader)
         job.refresh_from_db()
         if job.status in ("succeeded", "failed"):
             break
@@ -162,7 +170,9 @@ def time_job(project, reader) -> dict:
     return {"wall_seconds": round(wall, 1), "timings": job.result["timings"],
             "chunks": job.result["chunks"], "n_scored": job.result["n_scored"],
             "next_p50_ms": round(float(np.percentile(ms, 50)), 1),
-            "next_p95_ms": round(float(np.percentile(ms, 95)), 1), "next_samples": len(ms)}  # fmt: skip
+            "next_p95_ms": round(float(np.percentile(ms, 95)), 1),
+            "next_max_ms": round(float(ms.max()), 1), "next_empty": empty,
+            "next_samples": len(ms)}  # fmt: skip
 
 
 def main() -> None:
@@ -202,14 +212,16 @@ def main() -> None:
         json.dumps(sorted(kept + rows, key=lambda r: (r["pool"], r["workers"])), indent=1)
     )
     print(
-        "\n| pool | workers | wall s | load | featurize | fit | cv | score | write | next p50/p95 ms |"
+        "\n| pool | workers | wall s | load | featurize | fit | cv | score | write |"
+        " next p50/p95/max ms | next empty |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         t = r["timings"]
         print(
             f"| {r['pool']:,} | {r['workers']} | {r['wall_seconds']} | {t['load']} | {t['featurize']} | "
-            f"{t['fit']} | {t['cv']} | {t['score']} | {t['write']} | {r['next_p50_ms']}/{r['next_p95_ms']} |"
+            f"{t['fit']} | {t['cv']} | {t['score']} | {t['write']} | {r['next_p50_ms']}/"
+            f"{r['next_p95_ms']}/{r.get('next_max_ms')} | {r.get('next_empty')} |"
         )
 
 

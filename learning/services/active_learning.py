@@ -3,8 +3,10 @@
 The seam between the database and ``learning``'s pure maths: load labels and features in
 bulk, fit, cross-validate, record a ``ModelVersion`` (the project's learning curve), then
 score the pool in item-id chunks that any number of workers share (see
-``learning.services.scoring``) and swap the new scores in at once. Until the swap the
-queue keeps serving the previous model's order, so a job that crashes changes nothing.
+``learning.services.scoring``) and swap the new scores in, the new batch first, in short
+transactions that never hold the queue up. Until the swap the queue keeps serving the
+previous model's order, so a job that crashes before it changes nothing; one that crashes
+during it is retried and rewrites every score.
 
 Job params (all optional): ``batch`` (diverse batch size, default the project's
 ``retrain_every``), ``chunk_items`` (items per chunk), ``chunk_pause`` (seconds to sleep

@@ -35,6 +35,7 @@ from learning.selection import diverse_top_k, rank_pool
 
 STALE_SECONDS = 60  # a chunk takes seconds; a claim this old lost its worker
 _WRITE_BATCH = 5000
+SWAP_ROWS = 20_000  # rows per score-swap transaction: well under a second of row locks
 _CANDIDATES = 5  # batch candidates per batch slot, as in ``selection.diverse_top_k``
 _TEXT_BLOCK = 50_000  # texts featurized at once (the largest default chunk)
 
@@ -179,11 +180,18 @@ def chunks_progress(*, job_id: int) -> tuple[int, int]:
 
 
 def scores_apply(*, job_id: int, model_version: ModelVersion, state: dict[str, Any]) -> int:
-    """Write every chunk's scores to the items in one transaction; returns items written.
+    """Write every chunk's scores to the items, in short transactions; returns items written.
 
     Before writing, the batch is chosen over the whole pool: the ``batch * 5`` best-scored
     items are featurized again and ``diverse_top_k`` picks ``batch`` of them, which get
     priorities in (1, 2] (the layout ``rank_pool`` documents).
+
+    One transaction over a million rows would hold a million row locks for half a minute,
+    and the queue (``FOR UPDATE SKIP LOCKED``) would skip every locked item and tell
+    annotators there is nothing left; on SQLite every submit would wait. So the chosen
+    batch goes first, then the rest in id order, ``SWAP_ROWS`` rows per transaction. While
+    it runs the queue serves a mix of the two models' scores (each item names its model in
+    ``scored_by``); a job that dies part-way is retried and rewrites them all.
     """
     parts = [np.load(io.BytesIO(bytes(blob))) for blob in ScoringChunk.objects.filter(
         job_id=job_id, status=ChunkStatus.DONE).values_list("scores", flat=True)]  # fmt: skip
@@ -193,20 +201,36 @@ def scores_apply(*, job_id: int, model_version: ModelVersion, state: dict[str, A
     priority = np.concatenate([p["priority"] for p in parts])
     label_idx = np.concatenate([p["label"] for p in parts]).astype(np.int64)
     score = np.concatenate([p["score"] for p in parts])
+    head = np.empty(0, dtype=np.int64)
     if state["strategy"] != "random" and ids.size:
-        _mark_batch(ids, priority, state, seed=[state["seed"], job_id])
+        head = _mark_batch(ids, priority, state, seed=[state["seed"], job_id])
     names = list(state["labels"])
-    with transaction.atomic():
-        _scores_write(ids, priority, label_idx, names, score, model_version_id=model_version.pk)
-        ScoringChunk.objects.filter(job_id=job_id).delete()
+    for rows in swap_slices(ids, head=head, rows_per_slice=SWAP_ROWS):
+        with transaction.atomic():
+            _scores_write(ids[rows], priority[rows], label_idx[rows], names, score[rows],
+                          model_version_id=model_version.pk)  # fmt: skip
+    ScoringChunk.objects.filter(job_id=job_id).delete()
     return int(ids.size)
 
 
-def _mark_batch(ids: np.ndarray, priority: np.ndarray, state: dict, *, seed: list[int]) -> None:
-    """Give the pool-wide diverse batch priorities 2 - i / batch, in place."""
+def swap_slices(ids: np.ndarray, *, head: np.ndarray, rows_per_slice: int) -> list[np.ndarray]:
+    """Positions into (N,) ``ids`` in write order: ``head`` (positions) alone first, then the
+    others by ascending id (neighbouring rows share table pages) in slices of at most
+    ``rows_per_slice``. Every position appears exactly once."""
+    rest = np.setdiff1d(np.arange(ids.size), head, assume_unique=True)
+    rest = rest[np.argsort(ids[rest], kind="stable")]
+    slices = [rest[i : i + rows_per_slice] for i in range(0, rest.size, rows_per_slice)]
+    return ([head] if head.size else []) + slices
+
+
+def _mark_batch(
+    ids: np.ndarray, priority: np.ndarray, state: dict, *, seed: list[int]
+) -> np.ndarray:
+    """Give the pool-wide diverse batch priorities 2 - i / batch, in place; returns their
+    positions."""
     batch = min(int(state["batch"]), ids.size)
     if batch <= 0:
-        return
+        return np.empty(0, dtype=np.int64)
     rng = np.random.default_rng(seed)
     candidates = np.argsort(-priority, kind="stable")[: batch * _CANDIDATES]
     by_id = {r[0]: r for r in Item.objects.filter(pk__in=ids[candidates].tolist())
@@ -215,6 +239,7 @@ def _mark_batch(ids: np.ndarray, priority: np.ndarray, state: dict, *, seed: lis
     chosen = candidates[diverse_top_k(priority[candidates], X, k=batch, rng=rng)]
     chosen = chosen[np.argsort(-priority[chosen], kind="stable")]
     priority[chosen] = 2.0 - np.arange(chosen.size) / chosen.size
+    return chosen
 
 
 def item_scores_write(
@@ -238,6 +263,8 @@ def _scores_write(
     score: np.ndarray, *, model_version_id: int,
 ) -> None:  # fmt: skip
     """``item_scores_write`` with labels as (N,) indices into ``names``."""
+    if ids.size == 0:
+        return
     table = connection.ops.quote_name(Item._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -288,8 +315,11 @@ def _scores_write_postgresql(
     with cursor.cursor.copy("COPY al_scores (id, priority, label, score) FROM STDIN BINARY") as cp:
         cp.write(_COPY_HEADER + rows.tobytes() + b"\xff\xff")
     cursor.execute("ANALYZE al_scores")
+    # The id range lets a slice of a large pool be found by a primary-key range scan
+    # instead of a scan of the whole table per slice.
     cursor.execute(
         f"UPDATE {table} AS i SET priority = s.priority, predicted_label = (%s::text[])[s.label],"
-        " predicted_score = s.score, scored_by_id = %s FROM al_scores AS s WHERE i.id = s.id",
-        [names, model_version_id],
+        " predicted_score = s.score, scored_by_id = %s FROM al_scores AS s WHERE i.id = s.id"
+        " AND i.id BETWEEN %s AND %s",
+        [names, model_version_id, int(ids.min()), int(ids.max())],
     )

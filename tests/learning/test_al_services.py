@@ -11,8 +11,15 @@ import pytest
 from annotation.models import Annotation, IssueStatus, Item, Job, JobKind, LabelIssue
 from annotation.services.projects import project_create
 from learning.models import ModelVersion, ScoringChunk
+from learning.services import scoring
 from learning.services.active_learning import active_learning_job_handler
-from learning.services.scoring import chunk_claim, chunk_score, chunks_plan, item_scores_write
+from learning.services.scoring import (
+    chunk_claim,
+    chunk_score,
+    chunks_plan,
+    item_scores_write,
+    swap_slices,
+)
 from learning.services.training_data import label_targets, majority_labels, training_labels
 
 POS = ["great", "lovely", "excellent", "superb", "wonderful"]
@@ -148,6 +155,32 @@ def test_a_job_that_dies_before_the_swap_leaves_previous_scores_and_a_rerun_repl
 
     versions = ModelVersion.objects.filter(project=text_project)
     assert versions.count() == 1 and versions.get().version == 1 and versions.get().pk != version.pk
+    assert not ScoringChunk.objects.exists()
+
+
+def test_the_swap_writes_the_new_batch_alone_first_then_the_rest_in_id_order():
+    ids = np.array([50, 10, 40, 20, 30, 60, 70])
+    head = np.array([5, 2])  # positions of the chosen batch (ids 60 and 40)
+
+    slices = swap_slices(ids, head=head, rows_per_slice=2)
+
+    assert [ids[s].tolist() for s in slices] == [[60, 40], [10, 20], [30, 50], [70]]
+    assert sorted(np.concatenate(slices).tolist()) == list(range(ids.size))
+    assert [
+        ids[s].tolist() for s in swap_slices(ids[:2], head=np.empty(0, int), rows_per_slice=5)
+    ] == [[10, 50]]
+
+
+def test_a_swap_in_many_small_transactions_still_writes_every_score(db, text_project, monkeypatch):
+    monkeypatch.setattr(scoring, "SWAP_ROWS", 7)  # 74 open items: 11 slices after the batch
+
+    _, result, _ = run(text_project, batch=3)
+
+    version = ModelVersion.objects.get(project=text_project)
+    open_items = Item.objects.filter(project=text_project, status="open")
+    assert result["n_scored"] == 74
+    assert set(open_items.values_list("scored_by", flat=True)) == {version.pk}
+    assert open_items.filter(priority__gt=1).count() == 3
     assert not ScoringChunk.objects.exists()
 
 
