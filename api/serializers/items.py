@@ -53,3 +53,16 @@ class JobSerializer(serializers.ModelSerializer):
 
 class JobCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["active_learning", "label_issues", "agreement"])
+    batch = serializers.IntegerField(
+        required=False, min_value=1, max_value=1000,
+        help_text="active_learning only: how many diverse items to put first "
+        "(default: the project's retrain_every). A job already waiting keeps its own.",
+    )  # fmt: skip
+
+    def validate(self, data):
+        if "batch" in data and data["kind"] != "active_learning":
+            raise serializers.ValidationError({"batch": "Only active_learning jobs take a batch."})
+        return data
+
+    def job_params(self) -> dict:
+        return {"batch": self.validated_data["batch"]} if "batch" in self.validated_data else {}

@@ -48,8 +48,9 @@ class ProjectJobViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         data = JobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job, created = job_enqueue(
-            project=self.project, kind=data.validated_data["kind"], user=request.user
-        )
+            project=self.project, kind=data.validated_data["kind"], params=data.job_params(),
+            user=request.user,
+        )  # fmt: skip
         body = JobSerializer(job).data | {"job": job.pk, "coalesced": not created}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

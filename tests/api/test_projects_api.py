@@ -155,3 +155,21 @@ def test_schema_and_docs_are_served(api):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["database"] == "ok"
+
+
+def test_an_active_learning_job_can_ask_for_its_batch_size(api, project):
+    response = api.post(f"/api/projects/{project.pk}/jobs", {"kind": "active_learning",
+                                                              "batch": 7}, format="json")  # fmt: skip
+
+    assert response.status_code == 202, response.json()
+    assert api.get(f"/api/jobs/{response.json()['job']}").json()["params"]["batch"] == 7
+
+
+@pytest.mark.parametrize(
+    "body", [{"kind": "agreement", "batch": 7}, {"kind": "active_learning", "batch": 0}]
+)
+def test_a_batch_is_refused_where_it_means_nothing(api, project, body):
+    response = api.post(f"/api/projects/{project.pk}/jobs", body, format="json")
+
+    assert response.status_code == 400
+    assert "batch" in response.json()
