@@ -34,10 +34,26 @@ def label_issues_for_project(
         .prefetch_related("item__annotations__annotator")  # item_label_summary, per page
     )
     if label:
-        issues = issues.filter(Q(given_label=label) | Q(suggested_label=label))
+        issues = issues.filter(
+            _names_label("given_label", label) | _names_label("suggested_label", label)
+        )
     if status:
         issues = issues.filter(status=status)
     return issues.order_by("quality", "id")
+
+
+def _names_label(field: str, label: str) -> Q:
+    """``field`` (a label, or a multi-label set shown as "a, b, c") includes ``label``.
+
+    Text matching rather than a JSON lookup on the ``*_labels`` lists, which SQLite lacks.
+    """
+    sep = ", "
+    return (
+        Q(**{field: label})
+        | Q(**{f"{field}__startswith": label + sep})
+        | Q(**{f"{field}__endswith": sep + label})
+        | Q(**{f"{field}__contains": sep + label + sep})
+    )
 
 
 def open_issue_count(*, project: Project) -> int:

@@ -56,3 +56,23 @@ def test_single_label_issues_list_their_labels_as_one_element_lists(project, mem
     )
     assert issue["given_labels"] == [issue["given_label"]]
     assert issue["suggested_labels"] == [issue["suggested_label"]]
+
+
+def test_the_label_filter_finds_a_label_inside_given_and_suggested_sets(
+    manager, make_user, client_for
+):
+    project, _, _ = project_with_flipped_sets(manager)
+    reviewer = make_user("rev")
+    membership_set(project=project, user=reviewer, role="reviewer")
+    run_job(project)
+    client = client_for(reviewer)
+    url = f"/api/projects/{project.pk}/label-issues"
+    every = client.get(url).json()["results"]
+
+    for topic in ("sports", "politics", "tech"):
+        listed = {i["id"] for i in client.get(f"{url}?label={topic}").json()["results"]}
+        expected = {
+            i["id"] for i in every if topic in i["given_labels"] or topic in i["suggested_labels"]
+        }
+        assert listed == expected and expected
+    assert client.get(f"{url}?label=port").json()["results"] == []  # whole names only
