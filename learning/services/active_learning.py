@@ -155,8 +155,12 @@ def _dispatch_helpers(job_id: int, *, helpers: int) -> None:
 
 
 def _model_version_save(job, project, state, metrics, counts, names) -> ModelVersion:
-    """One version per job: a retried job replaces its own version (same number, new row,
-    so no worker scores with a model it cached from the failed attempt)."""
+    """One version per job: a retried job stores its new model in its own version row.
+
+    In place rather than delete-and-create: a swap that died part-way left items pointing
+    at the row, and deleting it would null ``scored_by`` on all of them in one long
+    transaction (the queue would skip every locked item). Workers key their model cache by
+    the job's attempt (``state_load``), so none scores with the failed attempt's model."""
     fields = dict(
         strategy=project.strategy, featurizer=state["featurizer"], n_labels=int(metrics["n_labels"]),
         label_counts={n: int(c) for n, c in zip(names, counts, strict=True)},
@@ -165,11 +169,9 @@ def _model_version_save(job, project, state, metrics, counts, names) -> ModelVer
     )  # fmt: skip
     existing = ModelVersion.objects.filter(job=job).first()
     if existing:
-        with transaction.atomic():
-            existing.delete()
-            return ModelVersion.objects.create(
-                project=project, job=job, version=existing.version, **fields
-            )
+        ModelVersion.objects.filter(pk=existing.pk).update(**fields)
+        existing.refresh_from_db()
+        return existing
     for _ in range(5):
         latest = ModelVersion.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
         try:

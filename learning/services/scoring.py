@@ -45,8 +45,13 @@ def state_dump(state: dict[str, Any]) -> bytes:
 
 
 @lru_cache(maxsize=2)
-def state_load(model_version_id: int) -> dict[str, Any]:
-    """The stored model of a version (cached: a worker scores many chunks of one version)."""
+def state_load(model_version_id: int, attempt: int = 0) -> dict[str, Any]:
+    """The stored model of a version (cached: a worker scores many chunks of one version).
+
+    ``attempt``, the job's attempt number, is part of the cache key: a retried job
+    stores its new model in the same version row, and no worker may score with the
+    model it cached from the failed attempt.
+    """
     blob = ModelVersion.objects.values_list("state", flat=True).get(pk=model_version_id)
     state = pickle.loads(zlib.decompress(bytes(blob)))  # noqa: S301 - written by this app only
     if state.get("text_state") is not None:
@@ -128,7 +133,7 @@ def chunk_score(chunk: ScoringChunk, *, pause: float = 0.0) -> int:
     Returns the number of items scored. Writing is keyed by the claim, so a chunk that was
     reclaimed (or deleted by a rerun) meanwhile is not overwritten by this late result.
     """
-    state = state_load(chunk.model_version_id)
+    state = state_load(chunk.model_version_id, chunk.job.attempts)
     rows = chunk_rows(
         project_id=chunk.job.project_id, first_id=chunk.first_id, last_id=chunk.last_id,
         kind=state["featurizer"],

@@ -7,6 +7,8 @@ and items holding both are the ones a margin strategy must put first.
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from annotation.models import Annotation, IssueStatus, Item, Job, JobKind, LabelIssue
 from annotation.services.projects import project_create
@@ -140,7 +142,7 @@ def test_chunked_scoring_covers_the_pool_and_cleans_up(db, text_project):
     assert {item.meta["kind"] for item in top} == {"mixed"}
 
 
-def test_a_job_that_dies_before_the_swap_leaves_previous_scores_and_a_rerun_replaces_its_version(
+def test_a_job_that_dies_before_the_swap_leaves_previous_scores_and_a_rerun_replaces_its_model(
     db, text_project
 ):
     job, _, _ = run(text_project, batch=5)
@@ -150,12 +152,47 @@ def test_a_job_that_dies_before_the_swap_leaves_previous_scores_and_a_rerun_repl
     chunks_plan(job=job, model_version=version, chunk_items=10)
     chunk_score(chunk_claim(job_id=job.pk, claim="dead"))
     assert dict(Item.objects.filter(project=text_project).values_list("id", "priority")) == before
+    ModelVersion.objects.filter(pk=version.pk).update(cv_accuracy=0.0, n_scored=0)  # stale
 
+    Job.objects.filter(pk=job.pk).update(attempts=2)
+    job.refresh_from_db()
     active_learning_job_handler(job, lambda _: None)
 
-    versions = ModelVersion.objects.filter(project=text_project)
-    assert versions.count() == 1 and versions.get().version == 1 and versions.get().pk != version.pk
+    rerun = ModelVersion.objects.get(project=text_project)
+    assert (rerun.pk, rerun.version) == (version.pk, 1)  # the same row, a new model in it
+    assert rerun.cv_accuracy == pytest.approx(1.0) and rerun.n_scored == 74
     assert not ScoringChunk.objects.exists()
+
+
+def test_a_rerun_after_a_swap_died_part_way_rewrites_scores_without_unlinking_any(
+    db, text_project, monkeypatch
+):
+    monkeypatch.setattr(scoring, "SWAP_ROWS", 7)
+    job = Job.objects.create(project=text_project, kind=JobKind.ACTIVE_LEARNING,
+                             params={"batch": 3}, status="running", attempts=1)  # fmt: skip
+    write, calls = scoring._scores_write, []
+
+    def dies_on_the_fourth_slice(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("worker lost")
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "_scores_write", dies_on_the_fourth_slice)
+    with pytest.raises(RuntimeError):
+        active_learning_job_handler(job, lambda _: None)
+    version = ModelVersion.objects.get(job=job)
+    open_items = Item.objects.filter(project=text_project, status="open")
+    assert open_items.filter(scored_by=version).count() == 3 + 2 * 7  # three slices landed
+
+    monkeypatch.setattr(scoring, "_scores_write", write)
+    Job.objects.filter(pk=job.pk).update(attempts=2)
+    job.refresh_from_db()
+    with CaptureQueriesContext(connection) as queries:
+        active_learning_job_handler(job, lambda _: None)
+
+    assert set(open_items.values_list("scored_by", flat=True)) == {version.pk}
+    assert not [q for q in queries if 'scored_by_id" = NULL' in q["sql"]]
 
 
 def test_the_swap_writes_the_new_batch_alone_first_then_the_rest_in_id_order():
