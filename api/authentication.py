@@ -19,7 +19,11 @@ from annotation.rawsql import fetch_instance, model_columns
 
 
 class FastTokenAuthentication(TokenAuthentication):
-    """``Authorization: Token <key>``, as DRF's, without the per-request ORM compile."""
+    """``Authorization: Token <key>``, as DRF's, without the per-request ORM compile.
+
+    ``request.auth`` is a ``Token`` carrying the key and the user only (not ``created``);
+    nothing here reads more, and a token is never saved from a request.
+    """
 
     def authenticate_credentials(self, key: str):
         user_model = get_user_model()
@@ -38,5 +42,6 @@ def _token_user_sql(vendor: str) -> str:
     columns = model_columns(user_model, alias="u")
     return (
         f"SELECT {columns} FROM {quote(Token._meta.db_table)} t "
-        f"JOIN {quote(user_model._meta.db_table)} u ON u.id = t.user_id WHERE t.key = %s"
+        f"JOIN {quote(user_model._meta.db_table)} u ON u.id = t.user_id"
+        f" WHERE t.{quote('key')} = %s"
     )

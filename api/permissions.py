@@ -23,8 +23,9 @@ def project_for(request, project_id) -> tuple[Project, str]:
     """The project and the user's role in it; 404 for non-members (one query)."""
     if not (request.user and request.user.is_authenticated):
         raise Http404("No such project.")
-    sql = _with_role_sql(Project, "id", ())
-    project = fetch_instance(Project, sql, [request.user.pk, project_id], extra=("requester_role",))
+    sql = _with_role_sql(connection.vendor, Project, "id", ())
+    params = [request.user.pk, url_id(project_id)]
+    project = fetch_instance(Project, sql, params, extra=("requester_role",))
     if project is None or project.requester_role is None:
         raise Http404("No such project.")
     return project, project.requester_role
@@ -35,10 +36,9 @@ def object_for(request, model: type[Model], pk, *, deferred: tuple[str, ...] = (
 
     ``deferred``: large columns left unread (loaded on access, like ``QuerySet.defer``).
     """
-    sql = _with_role_sql(model, "project_id", tuple(deferred))
-    obj = fetch_instance(
-        model, sql, [request.user.pk, pk], skip=deferred, extra=("requester_role",)
-    )
+    sql = _with_role_sql(connection.vendor, model, "project_id", tuple(deferred))
+    params = [request.user.pk, url_id(pk)]
+    obj = fetch_instance(model, sql, params, skip=deferred, extra=("requester_role",))
     if obj is None or obj.requester_role is None:
         raise Http404(f"No such {model._meta.verbose_name}.")
     project, role = project_for(request, obj.project_id)
@@ -46,8 +46,19 @@ def object_for(request, model: type[Model], pk, *, deferred: tuple[str, ...] = (
     return obj, project, role
 
 
+def url_id(value) -> int:
+    """An id captured from a URL as a bigint, or 404: the raw statements get no ORM casting,
+    and PostgreSQL rejects non-ASCII digits and values beyond 2**63 with an error."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
+        raise Http404("No such object.")
+    return int(text)
+
+
 @lru_cache(maxsize=32)
-def _with_role_sql(model: type[Model], project_column: str, deferred: tuple[str, ...]) -> str:
+def _with_role_sql(
+    vendor: str, model: type[Model], project_column: str, deferred: tuple[str, ...]
+) -> str:
     """``SELECT <columns>, <requester's role> FROM <model's table> WHERE id = %s``."""
     quote = connection.ops.quote_name
     columns = model_columns(model, skip=deferred)

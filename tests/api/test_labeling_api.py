@@ -214,3 +214,14 @@ def test_the_fast_hot_path_responses_equal_their_documented_serializers(
     created = post_label(annotator, items[0], label="negative", time_spent_ms=1200).json()
     assert created == AnnotationSerializer(Annotation.objects.get(pk=created["id"])).data
     assert created["suggestion_accepted"] is True and created["source"] == "human"
+
+
+@pytest.mark.parametrize("bad_id", ["99999999999999999999", "١٢"])
+@pytest.mark.parametrize("route", ["projects/{}/progress", "items/{}/skip", "annotations/{}"])
+def test_ids_no_row_can_have_are_404_not_server_errors(members, client_for, bad_id, route):
+    client = client_for(members["annotator"])
+    url = "/api/" + route.format(bad_id)
+
+    response = client.post(url) if "skip" in route else client.get(url)
+
+    assert response.status_code == 404
