@@ -3,7 +3,8 @@
 A chunk is an item-id range (``ScoringChunk``). Whoever claims it (the job's own task or
 a helper ``score_chunk`` task on another worker) loads the model version's state from the
 database, featurizes the chunk's open items, ranks them and stores the arrays on the
-chunk row. ``scores_apply`` then writes every chunk to the items in one transaction.
+chunk row. ``scores_apply`` then writes every chunk to the items, the new batch first, in
+short transactions (see its docstring for why not one).
 Claims are conditional UPDATEs, so two workers never score the same chunk at once, and a
 chunk whose claimer died is reclaimed after ``STALE_SECONDS``.
 """
