@@ -33,8 +33,6 @@ import numpy as np
 from django.db import transaction
 
 from annotation.models import (
-    Annotation,
-    AnnotationSource,
     AnnotatorQuality,
     IssueStatus,
     Item,
@@ -46,7 +44,7 @@ from annotation.models import (
 from annotation.services.review import IMPORT_KEY, labels_fingerprint
 from learning.classifier import out_of_sample_proba
 from learning.label_quality import find_label_issues, majority_vote, multiannotator_consensus
-from learning.services.label_issues_features import featurize_items
+from learning.services.label_issues_features import featurize_items, labels_by_item
 from learning.services.label_issues_multilabel import multilabel_issue_rows, multilabel_search
 
 FOLDS = 5
@@ -148,21 +146,7 @@ def load_labeled_items(*, project: Project, names: list[str]) -> LabeledItems:
     Labels that are no longer in the label set are ignored.
     """
     index = {name: k for k, name in enumerate(names)}
-    rows = (
-        Annotation.objects.filter(project=project)
-        .exclude(source=AnnotationSource.REVIEW)
-        .order_by()
-        .values_list("item_id", "annotator_id", "labels")
-    )
-    per_item: dict[int, dict] = {}
-    for item_id, annotator_id, labels in rows.iterator(chunk_size=10_000):
-        key = annotator_id if annotator_id is not None else IMPORT_KEY
-        per_item.setdefault(item_id, {})[key] = labels
-    finals = dict(
-        Item.objects.filter(project=project, final_labels__isnull=False)
-        .values_list("id", "final_labels")
-        .iterator(chunk_size=10_000)
-    )
+    per_item, finals = labels_by_item(project=project)
     item_ids = np.array(sorted(set(per_item) | set(finals)), dtype=np.int64)
     annotators = sorted({k for v in per_item.values() for k in v}, key=str)
     column = {key: j for j, key in enumerate(annotators)}

@@ -1,4 +1,4 @@
-"""Features of a set of items, loaded in bulk, for the label-issues job.
+"""Labels and features of a set of items, loaded in bulk, for the label-issues job.
 
 Featurizes exactly like the active-learning job (``featurizer_kind`` picks vectors, thumbnails
 or hashed TF-IDF; ``pool_features`` turns rows into the matrix), so both jobs see one model of
@@ -12,13 +12,38 @@ from typing import Any
 
 import numpy as np
 
-from annotation.models import Item, Project
+from annotation.models import Annotation, AnnotationSource, Item, Project
+from annotation.services.review import IMPORT_KEY
 from learning.featurize import TextFeaturizer
 from learning.services.active_learning import featurizer_kind
 from learning.services.scoring import pool_features
 
 ID_CHUNK = 900  # stays under SQLite's bound-parameter limit on every version
 IDF_SAMPLE = 20_000  # hashing is the slow part, and IDF weights settle long before 20k texts
+
+
+def labels_by_item(*, project: Project) -> tuple[dict[int, dict], dict[int, list]]:
+    """Who gave which labels, per item, and the reviewers' final labels.
+
+    Returns ``({item id: {annotator id or IMPORT_KEY: labels}}, {item id: final labels})``;
+    review annotations are left out (a reviewer's decision is ``Item.final_labels``).
+    """
+    rows = (
+        Annotation.objects.filter(project=project)
+        .exclude(source=AnnotationSource.REVIEW)
+        .order_by()
+        .values_list("item_id", "annotator_id", "labels")
+    )
+    per_item: dict[int, dict] = {}
+    for item_id, annotator_id, labels in rows.iterator(chunk_size=10_000):
+        key = annotator_id if annotator_id is not None else IMPORT_KEY
+        per_item.setdefault(item_id, {})[key] = labels
+    finals = dict(
+        Item.objects.filter(project=project, final_labels__isnull=False)
+        .values_list("id", "final_labels")
+        .iterator(chunk_size=10_000)
+    )
+    return per_item, finals
 
 
 def item_rows(*, project: Project, item_ids: np.ndarray) -> list[tuple]:

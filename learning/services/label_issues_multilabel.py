@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from annotation.models import Annotation, AnnotationSource, Item, Job, LabelIssue, Project
-from annotation.services.review import IMPORT_KEY, labels_fingerprint
+from annotation.models import Job, LabelIssue, Project
+from annotation.services.review import labels_fingerprint
 from learning.classifier import MIN_POSITIVES, multilabel_out_of_sample_proba
 from learning.label_quality import MultiLabelIssues, find_multilabel_issues
-from learning.services.label_issues_features import featurize_items
+from learning.services.label_issues_features import featurize_items, labels_by_item
 from learning.services.training_data import label_targets, training_labels
 
 FOLDS = 5
@@ -120,21 +120,7 @@ def _display(names: list[str]) -> str:
 def _fingerprints(*, project: Project, item_ids: np.ndarray) -> tuple[list[str], int]:
     """Each item's labels fingerprint (as the review service computes it), and how many
     items have two or more annotations (reviewers' excluded)."""
-    per_item: dict[int, dict] = {}
-    rows = (
-        Annotation.objects.filter(project=project)
-        .exclude(source=AnnotationSource.REVIEW)
-        .order_by()
-        .values_list("item_id", "annotator_id", "labels")
-    )
-    for item_id, annotator_id, labels in rows.iterator(chunk_size=10_000):
-        key = annotator_id if annotator_id is not None else IMPORT_KEY
-        per_item.setdefault(item_id, {})[key] = labels
-    finals = dict(
-        Item.objects.filter(project=project, final_labels__isnull=False)
-        .values_list("id", "final_labels")
-        .iterator(chunk_size=10_000)
-    )
+    per_item, finals = labels_by_item(project=project)
     ids = item_ids.tolist()
     prints = [labels_fingerprint(per_item.get(i, {}), finals.get(i)) for i in ids]
     return prints, sum(len(per_item.get(i, {})) >= 2 for i in ids)
