@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from annotation.models import Annotation, Assignment, Item, ItemStatus, Label, Project, Skip
-from annotation.rawsql import fetch_instance, model_columns
+from annotation.rawsql import fetch_instance, field_value, model_columns
 
 QUEUE_ORDER = ("-priority", "sequence", "id")
 # Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON).
@@ -88,8 +88,8 @@ def held_lease(
         return None
     return Assignment(
         id=item.lease_id, item=item, annotator=annotator, project=project,
-        created_at=_from_db(Assignment, "created_at", item.lease_created_at),
-        expires_at=_from_db(Assignment, "expires_at", item.lease_expires_at),
+        created_at=field_value(Assignment, "created_at", item.lease_created_at),
+        expires_at=field_value(Assignment, "expires_at", item.lease_expires_at),
     )  # fmt: skip
 
 
@@ -115,16 +115,6 @@ def _open_status() -> str:
     status = ItemStatus.OPEN.value
     assert status.isalnum()  # written into SQL as a literal
     return status
-
-
-def _from_db(model, name: str, value):
-    """A raw column value as the ORM would give it (SQLite returns datetimes as text)."""
-    field = model._meta.get_field(name)
-    expression = field.get_col(model._meta.db_table)
-    converters = connection.ops.get_db_converters(expression)
-    for converter in converters + expression.get_db_converters(connection):
-        value = converter(value, expression, connection)
-    return value
 
 
 def item_locked(item_id: int) -> Item:

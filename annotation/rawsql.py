@@ -49,6 +49,13 @@ def _fields(model: type[Model], skip: tuple[str, ...]) -> list:
     return [f for f in model._meta.concrete_fields if f.name not in skip]
 
 
+def field_value(model: type[Model], name: str, value: Any) -> Any:
+    """A raw column value of ``model.<name>`` as the ORM gives it (SQLite returns datetimes
+    as text, JSON as a string)."""
+    convert = _converter(model, name, connection.vendor)
+    return convert(value) if convert else value
+
+
 @lru_cache(maxsize=64)
 def _layout(
     model: type[Model], skip: tuple[str, ...], vendor: str
@@ -57,17 +64,23 @@ def _layout(
     fields = _fields(model, skip)
     converters = []
     for index, field in enumerate(fields):
-        column = field.get_col(model._meta.db_table)
-        chain = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        if chain:
-            converters.append((index, _chained(chain, column)))
+        convert = _converter(model, field.name, vendor)
+        if convert:
+            converters.append((index, convert))
     return [f.attname for f in fields], converters
 
 
-def _chained(chain: list, expression) -> Callable[[Any], Any]:
+@lru_cache(maxsize=256)
+def _converter(model: type[Model], name: str, vendor: str) -> Callable[[Any], Any] | None:
+    """The ORM's converter chain for one column, or None when values need none."""
+    column = model._meta.get_field(name).get_col(model._meta.db_table)
+    chain = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    if not chain:
+        return None
+
     def convert(value: Any) -> Any:
         for converter in chain:
-            value = converter(value, expression, connection)
+            value = converter(value, column, connection)
         return value
 
     return convert

@@ -14,7 +14,6 @@ for the extra annotation.
 Called inside the transaction that saves an annotation, with the item locked.
 """
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -22,6 +21,7 @@ from functools import lru_cache
 from django.db import connection
 
 from annotation.models import Annotation, AnnotationSource, Item, ItemStatus, Project
+from annotation.rawsql import field_value
 
 
 def item_agreement(label_sets: Sequence[tuple[str, ...]]) -> float:
@@ -93,7 +93,7 @@ def _annotation_labels(item_id: int) -> list[list[str] | None]:
     """The item's label lists (review decisions excluded), in arrival order."""
     with connection.cursor() as cursor:
         cursor.execute(_labels_sql(connection.vendor), [item_id, AnnotationSource.REVIEW.value])
-        return [json.loads(v) if isinstance(v, str) else v for (v,) in cursor.fetchall()]
+        return [field_value(Annotation, "labels", v) for (v,) in cursor.fetchall()]
 
 
 @lru_cache(maxsize=4)

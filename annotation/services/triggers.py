@@ -8,13 +8,13 @@ bounded by the threshold, so this stays cheap on the labeling hot path, and
 job_enqueue coalesces, so a burst of labels queues at most one job per kind.
 """
 
-import json
 import logging
 from functools import lru_cache
 
 from django.db import connection
 
 from annotation.models import Annotation, Job, JobKind, JobStatus, Project
+from annotation.rawsql import field_value
 from annotation.services.jobs import job_enqueue
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def _latest_jobs(project_id: int, kinds: list[str]) -> dict[str, tuple[int, str]
         rows = cursor.fetchall()
     latest = {}
     for kind, params, status in rows:
-        params = (json.loads(params) if isinstance(params, str) else params) or {}
+        params = field_value(Job, "params", params) or {}
         latest[kind] = (params.get("watermark", 0), status)
     return latest
 
