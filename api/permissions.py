@@ -23,9 +23,9 @@ def project_for(request, project_id) -> tuple[Project, str]:
     """The project and the user's role in it; 404 for non-members (one query)."""
     if not (request.user and request.user.is_authenticated):
         raise Http404("No such project.")
-    sql = _with_role_sql(connection.vendor, Project, "id", ())
     params = [request.user.pk, url_id(project_id)]
-    project = fetch_instance(Project, sql, params, extra=("requester_role",))
+    project = fetch_instance(Project, _project_sql(connection.vendor), params,
+                             extra=("requester_role",))  # fmt: skip
     if project is None or project.requester_role is None:
         raise Http404("No such project.")
     return project, project.requester_role
@@ -36,12 +36,11 @@ def object_for(request, model: type[Model], pk, *, deferred: tuple[str, ...] = (
 
     ``deferred``: large columns left unread (loaded on access, like ``QuerySet.defer``).
     """
-    sql = _with_role_sql(connection.vendor, model, "project_id", tuple(deferred))
-    params = [request.user.pk, url_id(pk)]
-    obj = fetch_instance(model, sql, params, skip=deferred, extra=("requester_role",))
-    if obj is None or obj.requester_role is None:
+    sql = _object_sql(connection.vendor, model, tuple(deferred))
+    obj = fetch_instance(model, sql, [url_id(pk)], skip=deferred)
+    if obj is None:
         raise Http404(f"No such {model._meta.verbose_name}.")
-    project, role = project_for(request, obj.project_id)
+    project, role = project_for(request, obj.project_id)  # 404 for non-members
     obj.project = project
     return obj, project, role
 
@@ -55,19 +54,22 @@ def url_id(value) -> int:
     return int(text)
 
 
-@lru_cache(maxsize=32)
-def _with_role_sql(
-    vendor: str, model: type[Model], project_column: str, deferred: tuple[str, ...]
-) -> str:
-    """``SELECT <columns>, <requester's role> FROM <model's table> WHERE id = %s``."""
+@lru_cache(maxsize=4)
+def _project_sql(vendor: str) -> str:
+    """``SELECT <project columns>, <the requester's role> ... WHERE id = %s``."""
     quote = connection.ops.quote_name
-    columns = model_columns(model, skip=deferred)
     membership = quote(Membership._meta.db_table)
     return (
-        f"SELECT {columns}, (SELECT m.role FROM {membership} m WHERE m.user_id = %s"
-        f" AND m.project_id = o.{quote(project_column)} LIMIT 1) AS requester_role"
-        f" FROM {quote(model._meta.db_table)} o WHERE o.id = %s"
+        f"SELECT {model_columns(Project)}, (SELECT m.role FROM {membership} m"
+        " WHERE m.user_id = %s AND m.project_id = o.id LIMIT 1) AS requester_role"
+        f" FROM {quote(Project._meta.db_table)} o WHERE o.id = %s"
     )
+
+
+@lru_cache(maxsize=32)
+def _object_sql(vendor: str, model: type[Model], deferred: tuple[str, ...]) -> str:
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"SELECT {model_columns(model, skip=deferred)} FROM {table} o WHERE o.id = %s"
 
 
 class ProjectRole(permissions.BasePermission):

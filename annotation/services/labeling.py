@@ -246,7 +246,7 @@ def item_skip(*, item: Item, annotator: AbstractBaseUser, reason: str = "") -> t
         skip, created = Skip.objects.get_or_create(
             item=item, annotator=annotator, defaults={"reason": reason[:500]}
         )
-        Assignment.objects.filter(item=item, annotator=annotator).delete()
+        _lease_release(item_id=item.pk, annotator_id=annotator.pk)
     return skip, created
 
 
