@@ -1,7 +1,6 @@
 """Shared fixtures: users in every role, a project, and API clients signed in as each."""
 
 import os
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,19 +9,7 @@ from rest_framework.test import APIClient
 from annotation.models import Role
 from annotation.services.projects import membership_set, project_create
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 ROLES = [r.value for r in Role]
-
-
-def shared_data(*parts: str) -> Path:
-    """A reference data set from ../shared/data, or a skip (a failure in CI)."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        message = f"reference data {path} is missing (it sits beside the checkout in CI)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import json
 import time
-from pathlib import Path
 
 import krippendorff
 import numpy as np
@@ -28,14 +27,11 @@ from learning.agreement import (
     per_label_agreement,
     percent_agreement,
 )
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "agreement"
+from tests.reference_data import shared_data
 
 
 def load_example(name: str) -> dict:
-    if not DATA.is_dir():
-        pytest.skip(f"reference data missing: {DATA} (the shared data folder sits beside the repo)")
-    return json.loads((DATA / name).read_text())
+    return json.loads(shared_data("agreement", name).read_text())
 
 
 def random_matrix(seed: int, n_items: int, n_raters: int, k: int, p_missing: float) -> np.ndarray:

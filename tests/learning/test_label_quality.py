@@ -1,7 +1,5 @@
 """Label quality: confident learning finds injected label noise; CROWDLAB beats majority vote."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,9 +17,7 @@ from learning.label_quality import (
     majority_vote,
     multiannotator_consensus,
 )
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-RTE = SHARED / "snow2008-rte-crowd" / "rte.standardized.csv"
+from tests.reference_data import shared_data
 
 
 def out_of_sample_probs(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -220,9 +216,8 @@ def test_majority_consensus_scores_annotators_by_agreement_with_the_majority():
 
 @pytest.fixture(scope="module")
 def rte():
-    if not RTE.is_file():
-        pytest.skip(f"reference data missing: {RTE} (the shared data folder sits beside the repo)")
-    df = pd.read_csv(RTE, usecols=["!amt_worker_ids", "orig_id", "response", "gold"])
+    rte_csv = shared_data("snow2008-rte-crowd", "rte.standardized.csv")
+    df = pd.read_csv(rte_csv, usecols=["!amt_worker_ids", "orig_id", "response", "gold"])
     items = pd.Index(sorted(df["orig_id"].unique()))
     workers = pd.Index(sorted(df["!amt_worker_ids"].unique()))
     M = np.full((items.size, workers.size), -1)
