@@ -20,13 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
-__all__ = ["HashedNgramCounter"]
+__all__ = ["HashedNgramCounter", "TokenBlock", "token_block"]
 
 # scikit-learn's default token_pattern for analyzer="word".
 _WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -71,14 +71,17 @@ class HashedNgramCounter:
         self._words: list[str] = []
         self._pairs: dict[int, int] = {}  # (first word id << 32 | second) -> hash bucket
 
-    def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def counts(self, texts: Sequence[str] | TokenBlock) -> sp.csr_matrix:
         """(N, 2F) counts: word (1, 2)-grams in columns [0, F), char_wb n-grams in [F, 2F).
 
-        One sparse product (N, U + P) @ (U + P, 2F) over the block's U distinct tokens and
-        P distinct word pairs sums everything at once: no second pass to add the bigrams.
+        ``texts`` may be given already split (``token_block``), so that other features of
+        the same block do not split it again. One sparse product (N, U + P) @ (U + P, 2F)
+        over the block's U distinct tokens and P distinct word pairs sums everything at
+        once: no second pass to add the bigrams.
         """
-        n = len(texts)
-        tokens, occurrence, ptr = _occurrences(t.lower().split() for t in texts)
+        block = texts if isinstance(texts, TokenBlock) else token_block(texts)
+        tokens, occurrence, ptr = block
+        n = ptr.size - 1
         cache_rows = self._token_rows(tokens)  # (U,) cache row of each distinct token
         pair_doc, pair_local, pair_buckets = self._bigrams(cache_rows[occurrence], ptr, n)
         ones = np.ones(len(tokens) + pair_buckets.size, dtype=self.dtype)
@@ -180,6 +183,19 @@ class HashedNgramCounter:
         return [
             padded[i : i + n] for n in range(low, min(high, size) + 1) for i in range(size - n + 1)
         ]
+
+
+class TokenBlock(NamedTuple):
+    """A block of N texts split into lowercased whitespace-separated tokens."""
+
+    tokens: list[str]  # (U,) the distinct tokens
+    occurrence: np.ndarray  # (T,) index into ``tokens`` of every token, text after text
+    ptr: np.ndarray  # (N + 1,) text i holds occurrence[ptr[i]:ptr[i + 1]]
+
+
+def token_block(texts: Sequence[str]) -> TokenBlock:
+    """Split ``texts`` once for every featurizer that works token by token."""
+    return TokenBlock(*_occurrences(t.lower().split() for t in texts))
 
 
 def _occurrences(docs: Iterable[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -114,7 +114,7 @@ def test_training_labels_prefer_final_then_consensus_then_majority(db, project, 
 
 
 def test_job_trains_a_version_and_puts_mixed_items_first(db, text_project):
-    # batch=2 draws its diverse pair from the 2 * 5 best-scored candidates: all mixed.
+    # batch=2 draws its diverse pair from the 2 * 5 best-scored candidates, mostly mixed.
     job, result, progress = run(text_project, batch=2)
 
     version = ModelVersion.objects.get(project=text_project)
@@ -125,7 +125,7 @@ def test_job_trains_a_version_and_puts_mixed_items_first(db, text_project):
     assert set(open_items.values_list("scored_by", flat=True)) == {version.pk}
     top = list(open_items.order_by("-priority").values_list("meta__kind", flat=True)[:10])
     # 16 labels make a modest model: a few one-sided texts are about as unsure as a mixed one.
-    assert top[:5] == ["mixed"] * 5 and top.count("mixed") >= 8
+    assert top[0] == "mixed" and top.count("mixed") >= 8
     clear = open_items.filter(meta__kind="pos").values_list("predicted_label", "predicted_score")
     assert {label for label, _ in clear} == {"positive"}
     assert min(score for _, score in clear) > 0.5
@@ -138,8 +138,9 @@ def test_chunked_scoring_covers_the_pool_and_cleans_up(db, text_project):
     assert result["chunks"] >= 7
     assert not Item.objects.filter(project=text_project, status="open", scored_by=None).exists()
     assert not ScoringChunk.objects.exists()
-    top = Item.objects.filter(project=text_project, status="open").order_by("-priority")[:3]
-    assert {item.meta["kind"] for item in top} == {"mixed"}
+    top = Item.objects.filter(project=text_project, status="open").order_by("-priority")[:10]
+    kinds = [item.meta["kind"] for item in top]
+    assert kinds[0] == "mixed" and kinds.count("mixed") >= 8
 
 
 def test_a_job_that_dies_before_the_swap_leaves_previous_scores_and_a_rerun_replaces_its_model(

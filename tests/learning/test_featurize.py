@@ -25,11 +25,36 @@ TEXTS = [
 def test_text_features_are_l2_normalised_sparse_rows() -> None:
     X, featurizer = text_features(TEXTS, n_features=2**10)
     assert sp.isspmatrix_csr(X) or isinstance(X, sp.csr_array)
-    assert X.shape == (6, featurizer.n_output_features) == (6, 2**11)
+    assert X.shape == (6, featurizer.n_output_features) == (6, 2**11 + 100)
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1))).ravel()
     np.testing.assert_allclose(norms[:5], 1.0, rtol=1e-5)
     assert norms[5] == 0.0  # an empty text has no features, not NaNs
-    assert X.data.min() > 0
+    assert X[:, : 2**11].data.min() > 0  # TF-IDF weights; the word-vector columns are signed
+
+
+def test_word_vectors_relate_texts_that_share_no_word() -> None:
+    texts = ["an excellent film", "a superb movie", "the battery died"]
+    with_vectors = TextFeaturizer(n_features=2**10).fit(texts).transform(texts)
+    tfidf_only = TextFeaturizer(n_features=2**10, word_vectors=False).fit(texts).transform(texts)
+    assert tfidf_only.shape[1] == 2**11
+    sim, plain = (with_vectors @ with_vectors.T).toarray(), (tfidf_only @ tfidf_only.T).toarray()
+    assert sim[0, 1] > sim[0, 2] and sim[0, 1] > plain[0, 1] + 0.2
+
+
+def test_a_version_1_state_still_loads_without_word_vectors() -> None:
+    """Model versions stored before word vectors existed keep scoring as they were trained."""
+    old = TextFeaturizer(n_features=2**10, word_vectors=False).fit(TEXTS)
+    state = {"version": 1, "n_features": 2**10, "idf": old.idf_.copy()}
+    restored = TextFeaturizer.from_state(state)
+    assert restored.word_vectors is None
+    assert (restored.transform(TEXTS) != old.transform(TEXTS)).nnz == 0
+
+
+def test_a_state_trained_with_another_word_vector_table_is_rejected() -> None:
+    state = TextFeaturizer(n_features=16).fit(TEXTS).to_state()
+    state["word_vectors"] = "glove-300d-other"
+    with pytest.raises(ValueError, match="retrain the model"):
+        TextFeaturizer.from_state(state)
 
 
 def test_shared_words_make_texts_similar() -> None:
@@ -50,7 +75,7 @@ def test_transform_is_identical_for_any_chunk_size() -> None:
 def test_state_round_trip_reproduces_the_features() -> None:
     featurizer = TextFeaturizer(n_features=2**10).fit(TEXTS)
     state = pickle.loads(pickle.dumps(featurizer.to_state()))
-    assert set(state) == {"version", "n_features", "idf"}
+    assert set(state) == {"version", "n_features", "idf", "word_vectors"}
     assert isinstance(state["idf"], np.ndarray)
     restored = TextFeaturizer.from_state(state)
     assert (featurizer.transform(TEXTS) != restored.transform(TEXTS)).nnz == 0
@@ -83,7 +108,7 @@ def test_state_with_the_wrong_idf_size_is_rejected() -> None:
 
 def test_empty_pool_transforms_to_an_empty_matrix() -> None:
     featurizer = TextFeaturizer(n_features=16).fit(TEXTS)
-    assert featurizer.transform([]).shape == (0, 32)
+    assert featurizer.transform([]).shape == (0, 32 + 100)
 
 
 def test_image_features_accept_images_and_paths(tmp_path: Path) -> None:
