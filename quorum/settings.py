@@ -184,6 +184,7 @@ else:
     for sub in ("out", "processed", "control"):
         (CELERY_FS_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "quorum.broker:Transport"  # kombu's, writing messages atomically
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FS_DIR / "out"),
         "data_folder_out": str(CELERY_FS_DIR / "out"),
