@@ -49,9 +49,10 @@ def digit_png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def load_sets(pool: int, test: int, seed: int = 0) -> dict[str, dict]:
+def load_sets(pool: int | None, test: int, seed: int = 0) -> dict[str, dict]:
     """Each set: ``x`` (texts, or PNG bytes for digits), ``y`` (label names), ``kind``,
-    and disjoint ``pool`` / ``test`` index arrays (a seeded permutation, the same for all)."""
+    and disjoint ``pool`` / ``test`` index arrays (a seeded permutation, the same for all).
+    ``pool=None``: every item not in the test split."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -72,8 +73,8 @@ def load_sets(pool: int, test: int, seed: int = 0) -> dict[str, dict]:
                          "y": [r[1].strip() for r in sentences]}  # fmt: skip
     rng = np.random.default_rng(seed)
     for data in sets.values():
-        order = rng.permutation(len(data["y"]))[: pool + test]
-        data["pool"], data["test"] = order[:pool], order[pool:]
+        order = rng.permutation(len(data["y"]))
+        data["test"], data["pool"] = order[:test], order[test:][:pool]
     return sets
 
 
