@@ -140,3 +140,20 @@ def test_ragged_vectors_name_the_bad_row() -> None:
 def test_non_finite_vectors_are_rejected() -> None:
     with pytest.raises(ValueError, match="row 1"):
         vector_features([[1.0, 2.0], [float("nan"), 0.0]])
+
+
+def test_joined_rows_equal_normalising_the_stacked_blocks() -> None:
+    """The one-pass join of TF-IDF and word vectors is the plain hstack-then-normalise."""
+    from sklearn.preprocessing import normalize
+
+    from learning.featurize import _append_dense
+
+    rng = np.random.default_rng(0)
+    rows = normalize(sp.random(40, 30, density=0.2, format="csr", random_state=1))
+    rows = sp.csr_matrix(rows.multiply(np.arange(40)[:, None] % 7 != 3)).astype(np.float32)
+    dense = normalize(rng.normal(size=(40, 4))).astype(np.float32)
+    dense[::5] = 0.0  # rows without a known word
+    expected = normalize(sp.hstack([rows, sp.csr_matrix(dense * 0.85)], format="csr"))
+    joined = _append_dense(rows, dense, weight=0.85)
+    assert joined.shape == (40, 34) and joined.dtype == np.float32
+    np.testing.assert_allclose(joined.toarray(), expected.toarray(), atol=1e-6)
