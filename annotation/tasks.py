@@ -1,10 +1,13 @@
 """Celery entry points for annotation jobs: ids in, the service does the work."""
 
+from datetime import timedelta
+
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import OperationalError
 
-from annotation.services.jobs import JobBusy, job_execute, job_fail
+from annotation.services.jobs import JobBusy, job_execute, job_fail, jobs_resend_stale
 
 
 class JobTask(Task):
@@ -34,3 +37,10 @@ def run_job(self, job_id: int):
     except SoftTimeLimitExceeded:
         job_fail(job_id=job_id, error="The job ran past its time limit.")
         raise
+
+
+@shared_task(ignore_result=True)
+def resend_stale_jobs() -> list[int]:
+    """Beat: give every job queued for too long a new message (see ``jobs_resend_stale``)."""
+    after = timedelta(seconds=settings.QUORUM_RESEND_QUEUED_AFTER_SECONDS)
+    return jobs_resend_stale(older_than=after)

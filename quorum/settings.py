@@ -205,7 +205,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 660)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A job still queued this long after it was created gets its message sent again (a lost
+# message would otherwise strand it; running a job twice is impossible by design).
+QUORUM_RESEND_QUEUED_AFTER_SECONDS = env_int("QUORUM_RESEND_QUEUED_AFTER_SECONDS", 600)
 CELERY_BEAT_SCHEDULE: dict = {
+    "resend-stale-jobs": {
+        "task": "annotation.tasks.resend_stale_jobs",
+        "schedule": env_int("RESEND_SWEEP_SECONDS", 300),
+    },
     # Fresh agreement numbers for projects that got new multi-annotated items (enqueue only).
     "agreement-sweep": {
         "task": "learning.agreement_tasks.enqueue_agreement_jobs",

@@ -8,10 +8,12 @@ does the work twice, and a crashed run is taken over by the redelivered message.
 import logging
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -85,6 +87,32 @@ def send_job(job_id: int, *, countdown: float | None = None) -> None:
             "Start the job again when the broker is back.",
             finished_at=timezone.now(),
         )
+
+
+def jobs_resend_stale(*, older_than: timedelta) -> list[int]:
+    """Send again the message of every job still queued ``older_than`` after it was created.
+
+    A queued row whose message was lost (a broker restarted without persistence, a message
+    file lost by kombu's filesystem transport) would otherwise wait for ever. Sending twice
+    is safe: a job runs once whatever the number of messages (``_claim``). Coalesced jobs
+    waiting behind a running one of their kind are skipped: their message is alive,
+    retrying until that one finishes. Returns the ids sent again, oldest first.
+    """
+    running = Job.objects.filter(
+        status=JobStatus.RUNNING, project_id=OuterRef("project_id"), kind=OuterRef("kind")
+    )
+    stale = (
+        Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=timezone.now() - older_than)
+        .exclude(Q(kind__in=COALESCED_KINDS) & Exists(running))
+        .order_by("created_at")
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    for job_id in ids:
+        logger.warning(
+            "job %s still queued after %s: sending its message again", job_id, older_than
+        )
+        send_job(job_id)
+    return ids
 
 
 def _claim(job_id: int, task_id: str) -> Job | None:
