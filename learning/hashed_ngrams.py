@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
-__all__ = ["HashedNgramCounter", "TokenBlock", "token_block"]
+__all__ = ["HashedNgramCounter", "TokenBlock", "token_block", "token_words"]
 
 # scikit-learn's default token_pattern for analyzer="word".
 _WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -154,7 +154,7 @@ class HashedNgramCounter:
         return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
 
     def _add_tokens(self, new: list[str]) -> None:
-        words, word_occurrence, word_ptr = _occurrences(map(_WORD.findall, new))
+        words, word_occurrence, word_ptr = token_words(new)
         for w in words:
             if w not in self._word_ids:
                 self._word_ids[w] = len(self._words)
@@ -196,6 +196,12 @@ class TokenBlock(NamedTuple):
 def token_block(texts: Sequence[str]) -> TokenBlock:
     """Split ``texts`` once for every featurizer that works token by token."""
     return TokenBlock(*_occurrences(t.lower().split() for t in texts))
+
+
+def token_words(tokens: Iterable[str]) -> TokenBlock:
+    """The words of each token (scikit-learn's default ``token_pattern``), in the same
+    layout: the distinct words, every word occurrence, and token i's offsets in ``ptr``."""
+    return TokenBlock(*_occurrences(map(_WORD.findall, tokens)))
 
 
 def _occurrences(docs: Iterable[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:

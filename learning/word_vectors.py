@@ -14,7 +14,6 @@ known word gets the zero vector. No Django imports here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -22,12 +21,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from learning.hashed_ngrams import TokenBlock, token_block
+from learning.hashed_ngrams import TokenBlock, token_block, token_words
 
 __all__ = ["BUNDLED", "WordVectors"]
 
 BUNDLED = Path(__file__).resolve().parent / "resources" / "word_vectors.npz"
-_WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 _CACHE_TOKENS = 2**19  # distinct tokens whose vector sum is kept (~200 MB at most)
 
 
@@ -96,15 +94,11 @@ class WordVectors:
             self._reset_cache()
         new = [t for t in tokens if t not in self._tokens]
         if new:
-            words = [_WORD.findall(t) for t in new]
+            words, occurrence, ptr = token_words(new)
             get, unknown = self._index.get, self._vectors.shape[0] - 1
-            flat = np.fromiter(
-                (get(w, unknown) for ws in words for w in ws), dtype=np.int64,
-                count=sum(map(len, words)),
-            )  # fmt: skip
-            ptr = np.concatenate([[0], np.cumsum([len(ws) for ws in words])])
+            rows = np.fromiter((get(w, unknown) for w in words), dtype=np.int64, count=len(words))
             onehot = sp.csr_matrix(
-                (np.ones(flat.size, np.float32), flat, ptr),
+                (np.ones(occurrence.size, np.float32), rows[occurrence], ptr),
                 shape=(len(new), self._vectors.shape[0]),
             )
             start, end = len(self._tokens), len(self._tokens) + len(new)
