@@ -7,14 +7,19 @@ from tests.annotation.review_helpers import blobs_with_flips, run_job
 from tests.learning.multilabel_helpers import project_with_flipped_sets
 
 
-def test_a_reviewer_relabels_with_the_suggested_set_and_accepts_a_given_set(
-    manager, make_user, client_for
-):
+def flagged_project_and_reviewer(manager, make_user, client_for):
+    """A multi-label project with flipped sets, its label-issues job run, a reviewer's client."""
     project, truth, _ = project_with_flipped_sets(manager)
     reviewer = make_user("rev")
     membership_set(project=project, user=reviewer, role="reviewer")
     run_job(project)
-    client = client_for(reviewer)
+    return project, truth, client_for(reviewer)
+
+
+def test_a_reviewer_relabels_with_the_suggested_set_and_accepts_a_given_set(
+    manager, make_user, client_for
+):
+    project, truth, client = flagged_project_and_reviewer(manager, make_user, client_for)
     listed = client.get(f"/api/projects/{project.pk}/label-issues?status=open").json()["results"]
     assert len(listed) >= 2
     first = listed[0]
@@ -61,11 +66,7 @@ def test_single_label_issues_list_their_labels_as_one_element_lists(project, mem
 def test_the_label_filter_finds_a_label_inside_given_and_suggested_sets(
     manager, make_user, client_for
 ):
-    project, _, _ = project_with_flipped_sets(manager)
-    reviewer = make_user("rev")
-    membership_set(project=project, user=reviewer, role="reviewer")
-    run_job(project)
-    client = client_for(reviewer)
+    project, _, client = flagged_project_and_reviewer(manager, make_user, client_for)
     url = f"/api/projects/{project.pk}/label-issues"
     every = client.get(url).json()["results"]
 
