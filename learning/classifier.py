@@ -27,11 +27,14 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit, softmax
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
+
+from learning.featurize import TextBlocks
 
 __all__ = [
     "cross_validated_metrics",
@@ -154,8 +157,16 @@ def predict_proba_full(model: Any, X: Any, n_classes: int) -> np.ndarray:
     (N, K) float64. Single-label: column k is P(class k); classes the model never
     saw get 0 and every row sums to 1. Multi-label: column k is P(label k
     applies), independently per label; labels beyond the fitted Y get 0.
+
+    ``X`` may be ``TextBlocks``: a single-label logistic regression then scores the
+    blocks without joining them (same probabilities, see ``_linear_proba``).
     """
-    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+    if isinstance(X, TextBlocks):
+        linear = isinstance(model, LogisticRegression)
+        proba = _linear_proba(model, X) if linear else model.predict_proba(X.joined())
+    else:
+        proba = model.predict_proba(X)
+    proba = np.asarray(proba, dtype=np.float64)
     out = np.zeros((proba.shape[0], n_classes))
     if getattr(model, "multilabel_", False):
         width = min(n_classes, proba.shape[1])
@@ -167,6 +178,19 @@ def predict_proba_full(model: Any, X: Any, n_classes: int) -> np.ndarray:
     out[:, classes] = proba
     sums = out.sum(axis=1, keepdims=True)
     return np.divide(out, sums, out=np.full_like(out, 1.0 / n_classes), where=sums > 0)
+
+
+def _linear_proba(model: LogisticRegression, blocks: TextBlocks) -> np.ndarray:
+    """``model.predict_proba(blocks.joined())``, computed from the blocks.
+
+    The same formulas as scikit-learn's ``LogisticRegression.predict_proba``: the logistic
+    function of the decision for two classes, the softmax of the decisions for more.
+    """
+    decision = blocks.dot(model.coef_.T) + model.intercept_
+    if model.classes_.size <= 2:
+        positive = expit(decision[:, 0])
+        return np.column_stack([1.0 - positive, positive])
+    return softmax(decision, axis=1)
 
 
 def _splits(

@@ -172,3 +172,32 @@ def test_a_sparse_fit_on_few_used_columns_predicts_exactly_like_a_fit_on_all_of_
     assert model.coef_.shape == reference.coef_.shape == (1, 2**16)
     np.testing.assert_allclose(model.predict_proba(X_new), reference.predict_proba(X_new),
                                rtol=0, atol=1e-12)  # fmt: skip
+
+
+_REVIEWS = [
+    "loved it, great fun", "awful and boring", "a great cast", "boring plot, bad acting",
+    "fun for all", "bad sound", "", "the best film this year", "worst film ever", "fine",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("classes", "multi_label"),
+    [([0, 1], False), ([0, 1, 2], False), ([1], False), ([0, 1], True)],
+    ids=["binary", "multiclass", "one-class dummy", "multi-label"],
+)
+def test_text_blocks_predict_the_same_probabilities_as_joined_rows(
+    classes: list[int], multi_label: bool
+) -> None:
+    """Scoring a pool skips the join of TF-IDF and word vectors; the answer must not change."""
+    from learning.featurize import TextFeaturizer
+
+    texts = _REVIEWS * 3
+    featurizer = TextFeaturizer(n_features=2**12).fit(texts)
+    y = np.asarray(classes)[np.arange(len(texts)) % len(classes)]
+    if multi_label:
+        y = np.column_stack([y, 1 - y, np.arange(len(texts)) % 3 == 0]).astype(int)
+    model = fit_classifier(featurizer.transform(texts), y, multi_label=multi_label)
+    joined = predict_proba_full(model, featurizer.transform(texts), 4)
+    blocks = predict_proba_full(model, featurizer.transform_blocks(texts), 4)
+    np.testing.assert_allclose(blocks, joined, atol=1e-6)
+    assert blocks.shape == (len(texts), 4)

@@ -157,3 +157,21 @@ def test_joined_rows_equal_normalising_the_stacked_blocks() -> None:
     joined = _append_dense(rows, dense, weight=0.85)
     assert joined.shape == (40, 34) and joined.dtype == np.float32
     np.testing.assert_allclose(joined.toarray(), expected.toarray(), atol=1e-6)
+
+
+@pytest.mark.parametrize("word_vectors", [True, False])
+def test_blocks_join_to_exactly_what_transform_returns(word_vectors: bool) -> None:
+    featurizer = TextFeaturizer(n_features=2**10, word_vectors=word_vectors).fit(TEXTS)
+    blocks = featurizer.transform_blocks(TEXTS)
+    expected = featurizer.transform(TEXTS)
+    assert blocks.shape == expected.shape
+    np.testing.assert_allclose(blocks.joined().toarray(), expected.toarray(), atol=1e-7)
+
+
+def test_blocks_multiply_like_the_joined_rows_without_joining() -> None:
+    featurizer = TextFeaturizer(n_features=2**10).fit(TEXTS)
+    blocks = featurizer.transform_blocks(TEXTS)  # includes an empty text: a zero row
+    weights = np.random.default_rng(0).normal(size=(blocks.shape[1], 3))
+    expected = blocks.joined().toarray() @ weights
+    np.testing.assert_allclose(blocks.dot(weights), expected, rtol=1e-5, atol=1e-6)
+    assert np.all(blocks.dot(weights)[TEXTS.index("")] == 0)
