@@ -208,6 +208,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A job still queued this long after it was created gets its message sent again (a lost
 # message would otherwise strand it; running a job twice is impossible by design).
 QUORUM_RESEND_QUEUED_AFTER_SECONDS = env_int("QUORUM_RESEND_QUEUED_AFTER_SECONDS", 600)
+# PostgreSQL sessions that write an active-learning job's scores at once (the database
+# does that work, one core per session).
+QUORUM_SCORE_WRITERS = env_int("QUORUM_SCORE_WRITERS", 2)
 CELERY_BEAT_SCHEDULE: dict = {
     "resend-stale-jobs": {
         "task": "annotation.tasks.resend_stale_jobs",

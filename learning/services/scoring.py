@@ -18,11 +18,13 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q
@@ -69,6 +71,14 @@ def pool_features(state: dict[str, Any], rows: list[tuple]) -> Any:
         return image_features([default_storage.path(r[2]) for r in rows])
     # One block per chunk: stacking 10k-row blocks cost ~5% of featurizing.
     return state["text"].transform([r[1] for r in rows], chunk_size=_TEXT_BLOCK)
+
+
+def _scoring_features(state: dict[str, Any], rows: list[tuple]) -> Any:
+    """``pool_features`` for prediction only: text stays in its two blocks (``TextBlocks``),
+    which the linear model scores without the costly join."""
+    if state["featurizer"] == "text":
+        return state["text"].transform_blocks([r[1] for r in rows])
+    return pool_features(state, rows)
 
 
 def chunk_rows(*, project_id: int, first_id: int, last_id: int, kind: str) -> list[tuple]:
@@ -141,12 +151,13 @@ def chunk_score(chunk: ScoringChunk, *, pause: float = 0.0) -> int:
     )  # fmt: skip
     ids = np.asarray([r[0] for r in rows], dtype=np.int64)
     if rows:
-        X = pool_features(state, rows)
-        proba = predict_proba_full(state["model"], X, len(state["labels"]))
+        proba = predict_proba_full(state["model"], _scoring_features(state, rows),
+                                   len(state["labels"]))  # fmt: skip
         rng = np.random.default_rng([state["seed"], chunk.job_id, chunk.index])
-        # batch=0: scores only. The diverse batch is chosen over the whole pool at the end.
+        # batch=0: scores only, so no features needed. The diverse batch is chosen over
+        # the whole pool at the end (``_mark_batch``).
         priority = rank_pool(
-            state["strategy"], proba, X, state["label_counts"], batch=0, rng=rng,
+            state["strategy"], proba, None, state["label_counts"], batch=0, rng=rng,
             multi_label=state["multi_label"],
         )  # fmt: skip
         best = proba.argmax(axis=1)
@@ -211,12 +222,51 @@ def scores_apply(*, job_id: int, model_version: ModelVersion, state: dict[str, A
     if state["strategy"] != "random" and ids.size:
         head = _mark_batch(ids, priority, state, seed=[state["seed"], job_id])
     names = list(state["labels"])
-    for rows in swap_slices(ids, head=head, rows_per_slice=SWAP_ROWS):
+
+    def write(rows: np.ndarray) -> None:
         with transaction.atomic():
             _scores_write(ids[rows], priority[rows], label_idx[rows], names, score[rows],
                           model_version_id=model_version.pk)  # fmt: skip
+
+    slices = swap_slices(ids, head=head, rows_per_slice=SWAP_ROWS)
+    if head.size:
+        write(slices.pop(0))  # the new batch is served first, so it is written first
+    _write_in_parallel(write, slices, connections=_writer_connections())
     ScoringChunk.objects.filter(job_id=job_id).delete()
     return int(ids.size)
+
+
+def _writer_connections() -> int:
+    """Database sessions that write score slices at once.
+
+    PostgreSQL does the work of a score swap (new row versions, three index entries per
+    row), one core per session, while this process mostly waits; two sessions halve the
+    swap on two cores. SQLite has one writer, and a caller's open transaction must see
+    its own writes, so both write in this connection only.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, int(getattr(settings, "QUORUM_SCORE_WRITERS", 2)))
+
+
+def _write_in_parallel(write: Callable[[np.ndarray], None], slices: list[np.ndarray], *,
+                       connections: int) -> None:  # fmt: skip
+    """``write`` every slice, on ``connections`` threads (each with its own database
+    connection, closed at the end); the first error is raised after all threads stop."""
+    if connections <= 1 or len(slices) <= 1:
+        for rows in slices:
+            write(rows)
+        return
+
+    def in_thread(rows: np.ndarray) -> None:
+        try:
+            write(rows)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        for future in [pool.submit(in_thread, rows) for rows in slices]:
+            future.result()
 
 
 def swap_slices(ids: np.ndarray, *, head: np.ndarray, rows_per_slice: int) -> list[np.ndarray]:

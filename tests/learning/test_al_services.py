@@ -5,6 +5,8 @@ Texts are synthetic and seeded: "great"-words are positive, "awful"-words negati
 and items holding both are the ones a margin strategy must put first.
 """
 
+import threading
+
 import numpy as np
 import pytest
 from django.db import connection
@@ -220,6 +222,54 @@ def test_a_swap_in_many_small_transactions_still_writes_every_score(db, text_pro
     assert set(open_items.values_list("scored_by", flat=True)) == {version.pk}
     assert open_items.filter(priority__gt=1).count() == 3
     assert not ScoringChunk.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_swap_outside_a_transaction_writes_its_slices_on_parallel_connections(
+    text_project, monkeypatch
+):
+    """PostgreSQL does the work of a swap, so two sessions write slices at once; SQLite has
+    one writer. Either way every score lands exactly once and the batch stays on top."""
+    monkeypatch.setattr(scoring, "SWAP_ROWS", 7)
+    write, threads = scoring._scores_write, []
+
+    def recording(ids, *args, **kwargs):
+        threads.append((threading.get_ident(), ids.size))
+        return write(ids, *args, **kwargs)
+
+    monkeypatch.setattr(scoring, "_scores_write", recording)
+    _, result, _ = run(text_project, batch=3)
+
+    version = ModelVersion.objects.get(project=text_project)
+    open_items = Item.objects.filter(project=text_project, status="open")
+    assert result["n_scored"] == sum(size for _, size in threads) == 74
+    assert set(open_items.values_list("scored_by", flat=True)) == {version.pk}
+    assert open_items.filter(priority__gt=1).count() == 3
+    assert threads[0] == (threading.get_ident(), 3)  # the batch first, by the job itself
+    writers = {ident for ident, _ in threads[1:]}
+    if connection.vendor == "postgresql":
+        assert len(writers) == 2 and threading.get_ident() not in writers
+    else:
+        assert writers == {threading.get_ident()}
+
+
+def test_a_swap_inside_a_callers_transaction_writes_in_that_transaction(db):
+    assert connection.in_atomic_block  # pytest-django's test transaction
+    assert scoring._writer_connections() == 1
+
+
+def test_a_failed_parallel_slice_fails_the_swap():
+    written = []
+
+    def write(rows):
+        if rows[0] == 30:
+            raise RuntimeError("lost the database")
+        written.append(rows[0])
+
+    slices = [np.array([i]) for i in range(0, 60, 10)]
+    with pytest.raises(RuntimeError, match="lost the database"):
+        scoring._write_in_parallel(write, slices, connections=2)
+    assert 0 in written and 30 not in written
 
 
 def test_cold_start_puts_a_diverse_batch_first(db, manager):
