@@ -28,7 +28,7 @@ Each uses all its items: a fixed test split of ``--test`` and everything else as
 larger than the budget. "Full-pool accuracy" is the same classifier trained on every pool
 item's true label.
 
-    flock /tmp/quorum-bench.lock python bench/al_curve.py [--seeds 3] [--rounds N] [--cold-start]
+    flock /tmp/quorum-bench.lock python bench/al_curve.py [--seeds 8] [--rounds N] [--cold-start]
 
 Writes bench/results/al_curve.json and, when matplotlib is installed (bench-only, not in
 requirements.txt), bench/results/al_curve.png.
@@ -160,9 +160,32 @@ def labels_to_target(curves: list[list[dict]], target: float) -> int | None:
     return next((n for n, acc in mean_curve(curves).items() if acc >= target), None)
 
 
+def ratio_to_random(
+    curves: list[list[dict]], random_curves: list[list[dict]], target: float, *, draws: int = 2000
+) -> dict | None:
+    """Labels to ``target`` of a strategy over random's, with a paired bootstrap over seeds.
+
+    Seed s is the same project seed for both strategies (same first batch), so seeds are
+    resampled in pairs. Returns the ratio of the seed means and the 5th-95th percentile of
+    the resampled ratios (a draw where either curve never reaches the target counts as
+    +inf, so an interval that ends in inf says the seeds cannot settle it)."""
+    point = labels_to_target(curves, target), labels_to_target(random_curves, target)
+    if None in point or len(curves) != len(random_curves):
+        return None
+    rng = np.random.default_rng(0)
+    ratios = []
+    for _ in range(draws):
+        pick = rng.integers(len(curves), size=len(curves))
+        a = labels_to_target([curves[i] for i in pick], target)
+        b = labels_to_target([random_curves[i] for i in pick], target)
+        ratios.append(a / b if a and b else np.inf)
+    low, high = np.percentile(ratios, [5, 95])
+    return {"ratio": point[0] / point[1], "low": float(low), "high": float(high)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--rounds", type=int, help=f"rounds per curve (default {ROUNDS})")
     parser.add_argument("--pool", type=int, help="pool size (default: all but the test split)")
@@ -213,6 +236,10 @@ def run_set(apis: dict, name: str, data: dict, args) -> dict:
         }  # fmt: skip
         print(f"{name:10s} {strategy:17s} {entry['strategies'][strategy]['labels_to_95pct']}"
               f" labels to 95% of {full:.3f}", flush=True)  # fmt: skip
+    random_curves = entry["strategies"].get("random", {}).get("curves")
+    for strategy, r in entry["strategies"].items():
+        if "curves" in r and random_curves and strategy != "random":
+            r["ratio_to_random"] = ratio_to_random(r["curves"], random_curves, 0.95 * full)
     return entry
 
 
@@ -220,20 +247,23 @@ def print_table(report: dict) -> None:
     """One row per set and strategy. "to match random" is a second view of the same curves:
     the labels a strategy needs to reach the accuracy random sampling ends with."""
     print(f"\nroute: {report['route']}\nargs: {report['args']}")
-    print("| data set | full-pool acc | strategy | labels to 95% | to match random | final acc "
-          "(labels) | final macro-F1 | seconds |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    print("| data set | full-pool acc | strategy | labels to 95% | / random (90% bootstrap) "
+          "| to match random | final acc (labels) | final macro-F1 | seconds |\n"
+          "|---|---|---|---|---|---|---|---|---|")  # fmt: skip
     for name, entry in report["sets"].items():
         baseline = entry["strategies"].get("random", {}).get("final_accuracy")
         for strategy, r in entry["strategies"].items():
             if "same_as" in r:
                 print(f"| {name} | | {strategy} | = {r['same_as']} (same ranking, K = 2) "
-                      "| | | | |")  # fmt: skip
+                      "| | | | | |")  # fmt: skip
                 continue
             needed = r["labels_to_95pct"] or f"> {r['final_labels']}"
             match = labels_to_target(r["curves"], baseline) if baseline else None
             acc = f"{r['final_accuracy']:.3f} ({r['final_labels']})" if r["final_labels"] else "-"
             f1 = f"{r['final_macro_f1']:.3f}" if r["final_labels"] else "-"
-            print(f"| {name} | {entry['full_pool_accuracy']:.3f} | {strategy} | {needed} "
+            ratio = r.get("ratio_to_random")
+            spread = f"{ratio['ratio']:.2f} ({ratio['low']:.2f}-{ratio['high']:.2f})" if ratio else "-"
+            print(f"| {name} | {entry['full_pool_accuracy']:.3f} | {strategy} | {needed} | {spread} "
                   f"| {match or '-'} | {acc} | {f1} | {r['seconds']} |")  # fmt: skip
 
 
