@@ -186,6 +186,11 @@ def _linear_proba(model: LogisticRegression, blocks: TextBlocks) -> np.ndarray:
     The same formulas as scikit-learn's ``LogisticRegression.predict_proba``: the logistic
     function of the decision for two classes, the softmax of the decisions for more.
     """
+    if model.coef_.shape[1] != blocks.shape[1]:  # what predict_proba would check
+        raise ValueError(
+            f"the features have {blocks.shape[1]} columns but the model was trained on "
+            f"{model.coef_.shape[1]}"
+        )
     decision = blocks.dot(model.coef_.T) + model.intercept_
     if model.classes_.size <= 2:
         positive = expit(decision[:, 0])

@@ -252,7 +252,9 @@ def _writer_connections() -> int:
 def _write_in_parallel(write: Callable[[np.ndarray], None], slices: list[np.ndarray], *,
                        connections: int) -> None:  # fmt: skip
     """``write`` every slice, on ``connections`` threads (each with its own database
-    connection, closed at the end); the first error is raised after all threads stop."""
+    connection, closed after each slice). On the first error, or an exception in this
+    thread (Celery's soft time limit), slices not yet started are dropped, the running
+    ones finish, and the exception is raised: a failed swap is retried as a whole."""
     if connections <= 1 or len(slices) <= 1:
         for rows in slices:
             write(rows)
@@ -264,9 +266,14 @@ def _write_in_parallel(write: Callable[[np.ndarray], None], slices: list[np.ndar
         finally:
             connection.close()  # this thread's own connection
 
-    with ThreadPoolExecutor(max_workers=connections) as pool:
+    pool = ThreadPoolExecutor(max_workers=connections)
+    try:
         for future in [pool.submit(in_thread, rows) for rows in slices]:
             future.result()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def swap_slices(ids: np.ndarray, *, head: np.ndarray, rows_per_slice: int) -> list[np.ndarray]:

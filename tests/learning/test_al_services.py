@@ -6,6 +6,7 @@ and items holding both are the ones a margin strategy must put first.
 """
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -258,18 +259,20 @@ def test_a_swap_inside_a_callers_transaction_writes_in_that_transaction(db):
     assert scoring._writer_connections() == 1
 
 
-def test_a_failed_parallel_slice_fails_the_swap():
+def test_a_failed_parallel_slice_fails_the_swap_and_drops_the_slices_not_started():
     written = []
 
     def write(rows):
         if rows[0] == 30:
             raise RuntimeError("lost the database")
-        written.append(rows[0])
+        time.sleep(0.01)
+        written.append(int(rows[0]))
 
-    slices = [np.array([i]) for i in range(0, 60, 10)]
+    slices = [np.array([i]) for i in range(0, 1000, 10)]
     with pytest.raises(RuntimeError, match="lost the database"):
         scoring._write_in_parallel(write, slices, connections=2)
     assert 0 in written and 30 not in written
+    assert len(written) < 50  # most of the 96 slices queued behind it were cancelled
 
 
 def test_cold_start_puts_a_diverse_batch_first(db, manager):

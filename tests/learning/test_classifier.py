@@ -201,3 +201,15 @@ def test_text_blocks_predict_the_same_probabilities_as_joined_rows(
     blocks = predict_proba_full(model, featurizer.transform_blocks(texts), 4)
     np.testing.assert_allclose(blocks, joined, atol=1e-6)
     assert blocks.shape == (len(texts), 4)
+
+
+def test_text_blocks_of_another_width_than_the_model_are_refused() -> None:
+    from learning.featurize import TextFeaturizer
+
+    texts = _REVIEWS * 2
+    with_vectors = TextFeaturizer(n_features=2**10).fit(texts)
+    model = fit_classifier(with_vectors.transform(texts), np.arange(len(texts)) % 2,
+                           multi_label=False)  # fmt: skip
+    without = TextFeaturizer(n_features=2**10, word_vectors=False).fit(texts)
+    with pytest.raises(ValueError, match="columns but the model was trained on"):
+        predict_proba_full(model, without.transform_blocks(texts), 2)
