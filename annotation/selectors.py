@@ -114,3 +114,12 @@ def labels_for_page(*, project: Project) -> list[dict[str, str]]:
 
 def recent_import_batches(*, project: Project, limit: int = 20) -> QuerySet[ImportBatch]:
     return project.import_batches.select_related("created_by").order_by("-created_at")[:limit]
+
+
+def featurizer_kind(project: Project) -> str:
+    """How the project's items become features: ``vector`` when every item has a
+    user-supplied embedding, else the project's data type (``image`` or ``text``)."""
+    items = Item.objects.filter(project=project)
+    if items.exists() and not items.filter(vector__isnull=True).exists():
+        return "vector"
+    return "image" if project.data_type == "image" else "text"

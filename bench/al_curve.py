@@ -12,9 +12,13 @@ each with ``POST /api/items/{id}/annotations/``; the manager starts the retrain 
 on a held-out split the app never sees. Only user creation and that evaluation read the
 database directly.
 
-The first batch of every strategy is the project's seeded random fallback order (no
-model yet), unless ``--cold-start`` asks the non-random strategies to start one job
-first (the app's k-means cold start). The AL job's diverse batch is the app's default
+The first batch is what the app serves with its default settings. A project whose jobs are
+automatic starts a cold-start job (k-means representatives first) on the first import of
+image or embedding items with a non-random strategy (``annotation.services.triggers
+.items_imported``); the benchmark's projects run their jobs on the manager's request, so the
+benchmark starts that job itself, for digits. Text projects, and random sampling, begin
+with the project's seeded random fallback order. ``--cold-start always`` / ``never``
+overrides the rule for every set. The AL job's diverse batch is the app's default
 of 20 items (the API takes no batch size), so ``--batch`` above 20 labels beyond it.
 
 On two-label sets (SMS spam, sentiment) entropy and least confidence are not run: for
@@ -28,7 +32,7 @@ Each uses all its items: a fixed test split of ``--test`` and everything else as
 larger than the budget. "Full-pool accuracy" is the same classifier trained on every pool
 item's true label.
 
-    flock /tmp/quorum-bench.lock python bench/al_curve.py [--seeds 8] [--rounds N] [--cold-start]
+    flock /tmp/quorum-bench.lock python bench/al_curve.py [--seeds 8] [--rounds N] [--cold-start app|always|never]
 
 Writes bench/results/al_curve.json and, when matplotlib is installed (bench-only, not in
 requirements.txt), bench/results/al_curve.png.
@@ -125,8 +129,10 @@ def full_pool_accuracy(data: dict, seed: int) -> float:
 def run_curve(apis: dict, name: str, data: dict, strategy: str, seed: int, args) -> list[dict]:
     manager, oracle = apis["manager"], apis["oracle"]
     pid = project_start(manager, f"{name}-{strategy}-{seed}", data, strategy, seed)
-    if args.cold_start and strategy != "random":
-        retrain(manager, pid)
+    if strategy != "random" and (
+        args.cold_start == "always" or (args.cold_start == "app" and data["kind"] != "text")
+    ):
+        retrain(manager, pid)  # the job the app's first import would start
     curve = []
     for _ in range(args.rounds or ROUNDS[name]):
         if label_batch(oracle, pid, data, args.batch) == 0:
@@ -192,7 +198,8 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=500)
     parser.add_argument("--sets", default="digits,sms_spam,sentiment")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
-    parser.add_argument("--cold-start", action="store_true", help="k-means job before batch 1")
+    parser.add_argument("--cold-start", choices=["app", "always", "never"], default="app",
+                        help="k-means job before batch 1: as the app does (images), always, never")  # fmt: skip
     parser.add_argument("--out", default="al_curve", help="results file stem")
     args = parser.parse_args()
     app = LiveApp(Path(tempfile.mkdtemp(prefix="al-curve-")))
@@ -262,7 +269,9 @@ def print_table(report: dict) -> None:
             acc = f"{r['final_accuracy']:.3f} ({r['final_labels']})" if r["final_labels"] else "-"
             f1 = f"{r['final_macro_f1']:.3f}" if r["final_labels"] else "-"
             ratio = r.get("ratio_to_random")
-            spread = f"{ratio['ratio']:.2f} ({ratio['low']:.2f}-{ratio['high']:.2f})" if ratio else "-"
+            spread = (
+                f"{ratio['ratio']:.2f} ({ratio['low']:.2f}-{ratio['high']:.2f})" if ratio else "-"
+            )
             print(f"| {name} | {entry['full_pool_accuracy']:.3f} | {strategy} | {needed} | {spread} "
                   f"| {match or '-'} | {acc} | {f1} | {r['seconds']} |")  # fmt: skip
 

@@ -41,6 +41,7 @@ from annotation.models import (
     Project,
 )
 from annotation.services.jobs import JobRejected
+from annotation.services.triggers import items_imported_safely
 
 logger = logging.getLogger(__name__)
 CHUNK = 5000
@@ -167,6 +168,8 @@ def _import_rows(
         "import %s into project %s: %s created, %s skipped, %s errors",
         result.file_name, project.pk, result.created, result.skipped, result.error_count,
     )  # fmt: skip
+    if result.created:
+        transaction.on_commit(lambda: items_imported_safely(project=project))
     return result
 
 

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from annotation.models import Item, ItemStatus, Job, Project
+from annotation.selectors import featurizer_kind
 from learning.classifier import cross_validated_metrics, fit_classifier
 from learning.featurize import TextFeaturizer
 from learning.models import ModelVersion
@@ -49,14 +50,6 @@ COLD_START_SAMPLE = 5000
 def default_chunk_items(pool_size: int) -> int:
     """About eight chunks per pool (so two to four workers share it evenly), 2k-50k items each."""
     return int(min(50_000, max(2_000, math.ceil(pool_size / 8))))
-
-
-def featurizer_kind(project: Project) -> str:
-    """``vector`` when every item has a user-supplied embedding, else the project's data type."""
-    items = Item.objects.filter(project=project)
-    if items.exists() and not items.filter(vector__isnull=True).exists():
-        return "vector"
-    return "image" if project.data_type == "image" else "text"
 
 
 def _rows(queryset) -> list[tuple]:

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from annotation.models import Annotation, AnnotationSource, Item, Project
+from annotation.selectors import featurizer_kind
 from annotation.services.review import IMPORT_KEY
 from learning.featurize import TextFeaturizer
-from learning.services.active_learning import featurizer_kind
 from learning.services.scoring import pool_features
 
 ID_CHUNK = 900  # stays under SQLite's bound-parameter limit on every version

@@ -3,7 +3,7 @@
 import pytest
 
 from annotation.models import Annotation, Item, Job, JobKind
-from annotation.services.triggers import labels_changed
+from annotation.services.triggers import items_imported, labels_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +75,52 @@ def test_while_a_job_waits_new_labels_cost_no_enqueue(
     add_labels(thresholds, manager, 5, start=5)
     with django_assert_max_num_queries(2):  # thresholds + latest jobs: both kinds are waiting
         assert labels_changed(project_id=thresholds.pk) == []
+
+
+def import_pool(project, user, *, vectors: bool):
+    from annotation.services.importing import import_objects
+
+    objects = [{"id": f"i{i}", "text": f"item {i}"} for i in range(6)]
+    if vectors:
+        for i, row in enumerate(objects):
+            row["vector"] = [float(i), 1.0]
+    result = import_objects(project=project, objects=objects, user=user)
+    assert result.created == 6, result.as_dict()
+
+
+def test_the_first_import_of_an_embedding_project_starts_a_cold_start_job(
+    project, manager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        import_pool(project, manager, vectors=True)
+    assert callbacks and kinds(project) == []  # only once the import has committed
+    for callback in callbacks:
+        callback()
+
+    (job,) = Job.objects.filter(project=project)
+    assert (job.kind, job.status, job.params["trigger"]) == (
+        JobKind.ACTIVE_LEARNING,
+        "queued",
+        "import",
+    )
+
+
+def test_later_imports_start_no_other_job(project, manager):
+    import_pool(project, manager, vectors=True)
+    assert items_imported(project=project) is not None
+    Job.objects.update(status="succeeded")
+    assert items_imported(project=project) is None
+    assert kinds(project) == [JobKind.ACTIVE_LEARNING]
+
+
+@pytest.mark.parametrize(
+    ("vectors", "strategy", "retrain_every"),
+    [(False, "margin", 20), (True, "random", 20), (True, "margin", 0)],
+    ids=["text (k-means did worse than the fallback order)", "random strategy", "manual jobs"],
+)
+def test_no_cold_start_job_for(project, manager, vectors, strategy, retrain_every):
+    project.strategy, project.retrain_every = strategy, retrain_every
+    project.save()
+    import_pool(project, manager, vectors=vectors)
+    assert items_imported(project=project) is None
+    assert kinds(project) == []
