@@ -185,7 +185,8 @@ def ratio_to_random(
         a = labels_to_target([curves[i] for i in pick], target)
         b = labels_to_target([random_curves[i] for i in pick], target)
         ratios.append(a / b if a and b else np.inf)
-    low, high = np.percentile(ratios, [5, 95])
+    # Observed ratios, not interpolated between them: an interval may end in inf.
+    low, high = np.quantile(ratios, [0.05, 0.95], method="inverted_cdf")
     return {"ratio": point[0] / point[1], "low": float(low), "high": float(high)}
 
 
