@@ -14,7 +14,7 @@ import pytest
 
 from annotation.models import Item, Job, JobKind, JobStatus
 from annotation.services.jobs import job_enqueue
-from annotation.services.labeling import annotation_submit, queue_next
+from annotation.services.labeling import annotation_submit, item_skip, queue_next
 from annotation.services.projects import membership_set, project_create
 from learning.models import ModelVersion
 from tests.learning.test_al_services import make_texts
@@ -153,3 +153,35 @@ def test_a_worker_killed_mid_job_leaves_previous_scores_and_the_job_is_retried_t
         .exclude(scored_by=version)
         .exists()
     )
+
+
+def test_the_first_import_of_an_embedding_project_puts_cluster_representatives_first(
+    transactional_db, celery_worker, wait_for_job, manager, make_user
+):
+    """Three well-separated groups of embeddings, the largest first in import order: the
+    import's cold-start job (run by the worker) makes the first three items served one per
+    group, where the fallback order would serve three of the largest."""
+    from annotation.services.importing import import_objects
+
+    project = project_create(creator=manager, name="Embeddings", labels=["a", "b", "c"],
+                             retrain_every=3, label_issues_every=0, agreement_every=0)  # fmt: skip
+    rng = np.random.default_rng(0)
+    centers = {"a": (10.0, 0.0), "b": (0.0, 10.0), "c": (-10.0, -10.0)}
+    objects = [
+        {"id": f"{group}{i}", "text": f"{group} {i}", "meta": {"group": group},
+         "vector": (np.asarray(centers[group]) + rng.normal(0, 0.5, 2)).tolist()}
+        for group, n in (("a", 30), ("b", 12), ("c", 8)) for i in range(n)
+    ]  # fmt: skip
+    assert import_objects(project=project, objects=objects, user=manager).created == 50
+
+    job = wait_for_job(al_jobs(project).get().pk, timeout=120)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.result["cold_start"] is True and job.params["trigger"] == "import"
+    annotator = make_user("ann")
+    membership_set(project=project, user=annotator, role="annotator")
+    served = []
+    for _ in range(3):
+        item = queue_next(project=project, annotator=annotator).item
+        item_skip(item=item, annotator=annotator)  # not a label: no job is set off
+        served.append(item)
+    assert sorted(item.meta["group"] for item in served) == ["a", "b", "c"]
