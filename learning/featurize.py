@@ -107,8 +107,7 @@ class TextFeaturizer:
         self, texts: Sequence[str], *, chunk_size: int = 10_000
     ) -> Iterator[sp.csr_matrix]:
         """Yield (chunk, D) CSR blocks of ``transform`` for streaming writers."""
-        if self.idf_ is None:
-            raise ValueError("TextFeaturizer is not fitted: call fit() or from_state() first")
+        self._require_fitted()
         if chunk_size < 1:
             raise ValueError("chunk_size must be positive")
         for start in range(0, len(texts), chunk_size):
@@ -116,9 +115,12 @@ class TextFeaturizer:
 
     def transform_blocks(self, texts: Sequence[str]) -> TextBlocks:
         """``transform(texts)`` as its two blocks, not yet joined (see ``TextBlocks``)."""
+        self._require_fitted()
+        return self._blocks(texts)
+
+    def _require_fitted(self) -> None:
         if self.idf_ is None:
             raise ValueError("TextFeaturizer is not fitted: call fit() or from_state() first")
-        return self._blocks(texts)
 
     def _blocks(self, texts: Sequence[str]) -> TextBlocks:
         block = token_block(_check_texts(texts))
