@@ -30,7 +30,7 @@ def label_issues_for_project(
     """
     issues = (
         LabelIssue.objects.filter(project=project)
-        .select_related("item")
+        .select_related("item__project")  # item_label_summary needs multi_label
         .prefetch_related("item__annotations__annotator")  # item_label_summary, per page
     )
     if label:
@@ -74,7 +74,9 @@ def item_label_summary(*, item: Item) -> dict[str, Any]:
     label_sets = [tuple(sorted(a["labels"])) for a in annotations if a["source"] != "review"]
     return {
         "annotations": annotations,
-        "agreement": item_agreement(label_sets) if label_sets else None,
+        "agreement": item_agreement(label_sets, multi_label=item.project.multi_label)
+        if label_sets
+        else None,
         "n_annotations": len(label_sets),
     }
 

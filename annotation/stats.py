@@ -15,6 +15,7 @@ from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from annotation.label_selectors import training_labels
 from annotation.models import (
     AgreementSnapshot,
     Annotation,
@@ -117,19 +118,15 @@ def progress_stats(*, project: Project) -> dict:
 
 
 def label_distribution(*, project: Project) -> dict:
-    """Labels given (share of annotations carrying each label) vs the model's predicted labels
-    on the unlabeled pool (share of pool items predicted as each). Grouping by the stored label
-    list keeps this one aggregate query without database-specific JSON functions."""
+    """Labels of the labeled set (share of labeled items carrying each label, by the one label
+    rule, ``annotation.label_rule``: what the model trains on) vs the model's predicted labels on
+    the unlabeled pool (share of pool items predicted as each)."""
     names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
-    given: Counter[str] = Counter()
-    grouped = (
-        Annotation.objects.filter(project=project)
-        .values("labels")
-        .annotate(n=Count("id"))
-        .order_by()
+    given: Counter[str] = Counter(
+        name
+        for labels in training_labels(project=project, exclude_open_issues=False).labels
+        for name in labels
     )
-    for row in grouped:
-        given.update({name: row["n"] for name in set(row["labels"] or ())})
     predicted = dict(
         project.items.filter(annotation_count=0)
         .exclude(predicted_label="")

@@ -1,7 +1,7 @@
 """When is an item done? Adaptive overlap.
 
 An item needs ``project.overlap`` distinct annotators (the minimum). When that many have labeled it
-and they disagree (fewer than ``min_item_agreement`` of them chose the most common label set), or the
+and they disagree (fewer than ``min_item_agreement`` of them gave the majority label set), or the
 label-quality job found its consensus doubtful (``consensus_quality`` below ``min_item_agreement``
 passed in by that job right after scoring), it needs one more, up to ``project.max_overlap``.
 
@@ -14,21 +14,23 @@ for the extra annotation.
 Called inside the transaction that saves an annotation, with the item locked.
 """
 
-from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
 from django.db import connection
 
+from annotation.label_rule import agreement
 from annotation.models import Annotation, AnnotationSource, Item, ItemStatus, Project
 from annotation.rawsql import field_value
 
 
-def item_agreement(label_sets: Sequence[tuple[str, ...]]) -> float:
-    """Share of annotations that agree with the most common label set (1.0 for <= 1)."""
+def item_agreement(label_sets: Sequence[tuple[str, ...]], *, multi_label: bool) -> float:
+    """Share of annotations that agree with their majority (``annotation.label_rule``); 1.0 for
+    one annotation or none."""
     if len(label_sets) <= 1:
         return 1.0
-    return Counter(label_sets).most_common(1)[0][1] / len(label_sets)
+    share = agreement(label_sets, multi_label=multi_label)
+    return 1.0 if share is None else share
 
 
 def required_overlap(
@@ -38,6 +40,7 @@ def required_overlap(
     max_overlap: int,
     min_agreement: float,
     consensus_quality: float | None = None,
+    multi_label: bool = False,
 ) -> int:
     """How many annotators an item needs, given its label sets in arrival order.
 
@@ -48,7 +51,7 @@ def required_overlap(
     required = overlap
     while required < ceiling and len(label_sets) >= required:
         first = label_sets[:required]
-        doubtful = item_agreement(first) < min_agreement or (
+        doubtful = item_agreement(first, multi_label=multi_label) < min_agreement or (
             consensus_quality is not None
             and len(first) == len(label_sets)
             and consensus_quality < min_agreement
@@ -74,6 +77,7 @@ def item_refresh_status(*, item: Item, project: Project, consensus_fresh: bool =
         max_overlap=project.max_overlap,
         min_agreement=project.min_item_agreement,
         consensus_quality=item.consensus_quality if consensus_fresh else None,
+        multi_label=project.multi_label,
     )
     item.required_overlap = min(
         max(item.required_overlap, needed), max(project.max_overlap, project.overlap)

@@ -11,7 +11,6 @@ file back and adds the split.
 import hashlib
 import marshal
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 from django.db.models import Exists, OuterRef
 
+from annotation.label_rule import decide_label
 from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
 from annotation.snapshots.spec import SnapshotSpec
 
@@ -53,6 +53,7 @@ def select_items(*, project: Project, spec: SnapshotSpec) -> Iterator[ItemRows]:
     fields = ("pk", "external_id", "text", "image", "meta", "final_labels", "consensus_labels",
               "import_batch_id")  # fmt: skip
     keep = set(spec.labels) if spec.labels is not None else None
+    order = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     last_pk = 0
     while True:
         page = list(items.filter(pk__gt=last_pk).order_by("pk").values_list(*fields)[:PAGE])
@@ -70,7 +71,8 @@ def select_items(*, project: Project, spec: SnapshotSpec) -> Iterator[ItemRows]:
         for pk, ext, text, image, meta, final, consensus, batch in page:
             base = {"id": ext, "text": text, "image": image or None, "meta": meta or {}}
             built = _item_rows(base, _as_list(final), _as_list(consensus), by_item.get(pk, []),
-                               spec=spec, keep=keep, multi=project.multi_label)  # fmt: skip
+                               spec=spec, keep=keep, multi=project.multi_label,
+                               order=order)  # fmt: skip
             if built is not None:
                 built.batch_id = batch
                 yield built
@@ -82,24 +84,17 @@ def _as_list(labels: Any) -> list[str]:
     return [labels] if isinstance(labels, str) else [str(v) for v in labels]
 
 
-def _item_rows(base, final, consensus, annotations, *, spec, keep, multi) -> ItemRows | None:
-    voters = [labels for _, labels, source in annotations if source != "review" and labels]
-    # Ties go to the label set given first: annotations arrive in creation order.
-    top_set, top = (
-        Counter(tuple(sorted(vote)) for vote in voters).most_common(1)[0] if voters else ((), 0)
-    )
-    majority = list(top_set)
-    agreement = round(top / len(voters), 6) if voters else None
+def _item_rows(base, final, consensus, annotations, *, spec, keep, multi, order) -> ItemRows | None:
+    votes = [labels for _, labels, source in annotations if source != "review"]
+    decision = decide_label(final=final, consensus=consensus, votes=votes, multi_label=multi,
+                            order=order)  # fmt: skip
+    agreement = None if decision.agreement is None else round(decision.agreement, 6)
     if spec.min_agreement is not None and (agreement is None or agreement < spec.min_agreement):
         return None
-    source, labels = next(
-        ((name, labels) for name, labels in
-         (("final", final), ("consensus", consensus), ("majority", majority)) if labels),
-        (None, []),
-    )  # fmt: skip
-    if source is None:
+    if not decision.source:
         return None
-    common = {"agreement": agreement, "n_annotations": len(voters)}
+    source, labels = decision.source, list(decision.labels)
+    common = {"agreement": agreement, "n_annotations": decision.n_votes}
     if spec.label_source == "final":
         candidates = [(labels, source, None)]
     else:

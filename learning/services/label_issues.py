@@ -14,8 +14,8 @@ What the job writes:
   not flagged again until its labels change: the audit log keeps the labels fingerprint the
   reviewer left behind, and the job compares it with the item's current one.
 
-The label each item is judged on follows ``learning.services.training_data``'s precedence
-(reviewer's final label, else consensus, else the majority), with this run's fresh consensus.
+The label each item is judged on is ``annotation.label_rule.decide_label``'s (reviewer's final
+label, else consensus, else the majority), with this run's fresh consensus.
 Items with an open flag are *not* left out here (unlike training): they are what is being judged.
 
 Multi-label projects are searched label by label (``learning.services.label_issues_multilabel``):
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import transaction
 
+from annotation.label_rule import decide_label
 from annotation.models import (
     AnnotatorQuality,
     IssueStatus,
@@ -43,7 +44,7 @@ from annotation.models import (
 )
 from annotation.services.review import IMPORT_KEY, labels_fingerprint
 from learning.classifier import out_of_sample_proba
-from learning.label_quality import find_label_issues, majority_vote, multiannotator_consensus
+from learning.label_quality import find_label_issues, multiannotator_consensus
 from learning.services.label_issues_features import featurize_items, labels_by_item
 from learning.services.label_issues_multilabel import multilabel_issue_rows, multilabel_search
 
@@ -92,8 +93,7 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
             "labeled": n,
             "flagged": 0,
         }
-    majority, _ = majority_vote(data.M, n_categories=len(names))
-    y0 = np.where(data.final >= 0, data.final, majority)
+    y0 = decided_labels(data, names)
     X, featurizer = featurize_items(project=project, item_ids=data.item_ids)
     lap("featurize")
     report_progress(0.3)
@@ -104,7 +104,7 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
     consensus = multiannotator_consensus(data.M, probs) if multi.any() else None
     given = y0.copy()
     if consensus is not None:
-        given = np.where((data.final < 0) & multi, consensus.consensus_label, y0)
+        given = decided_labels(data, names, np.where(multi, consensus.consensus_label, -1))
     issues = find_label_issues(given, probs, class_names=names)
     lap("cleanlab")
     report_progress(0.8)
@@ -137,6 +137,25 @@ def _multilabel_job(job, names, report_progress, lap, timings) -> dict:
     lap("write")
     return {**search.result, "flagged": len(rows), "suppressed_after_review": suppressed,
             "timings": timings}  # fmt: skip
+
+
+def decided_labels(data: LabeledItems, names: list[str],
+                   consensus: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Each item's label index by ``annotation.label_rule``: final, else consensus, else majority.
+
+    ``consensus`` is (N,) label indices from this run's consensus, -1 where there is none.
+    """
+    index = {name: k for k, name in enumerate(names)}
+    out = np.empty(data.item_ids.size, dtype=np.int64)
+    for i, (row, final) in enumerate(zip(data.M.tolist(), data.final.tolist(), strict=True)):
+        agreed = -1 if consensus is None else int(consensus[i])
+        decision = decide_label(
+            final=names[final] if final >= 0 else None,
+            consensus=names[agreed] if agreed >= 0 else None,
+            votes=[names[k] for k in row if k >= 0], multi_label=False, order=names,
+        )  # fmt: skip
+        out[i] = index[decision.labels[0]]
+    return out
 
 
 def load_labeled_items(*, project: Project, names: list[str]) -> LabeledItems:

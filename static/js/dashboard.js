@@ -84,7 +84,7 @@
   draw("distribution", {
     empty: d.labeled.some(Boolean) || d.predicted.some(Boolean) ? null : "No labels or predictions yet.",
     config: { type: "bar", data: { labels: d.labels, datasets: [
-      { label: "labeled set (share of labels)", data: d.labeled_share, backgroundColor: "#4e79a7" },
+      { label: "labeled items (share)", data: d.labeled_share, backgroundColor: "#4e79a7" },
       { label: "predicted on unlabeled pool (share of items)", data: d.predicted_share, backgroundColor: "#f28e2b" },
     ] }, options: { scales: unit } },
     columns: ["label", "labeled", "share", "predicted", "share"],

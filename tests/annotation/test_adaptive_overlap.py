@@ -114,4 +114,4 @@ def test_required_overlap_pure_rule():
     assert required_overlap([("a",), ("b",)], **rule) == 3
     assert required_overlap([("a",), ("b",), ("c",), ("d",)], **rule) == 3
     assert required_overlap([("a",), ("a",), ("b",)], **rule) == 2  # first two agreed: done at 2
-    assert item_agreement([("a",), ("a",), ("b",)]) == pytest.approx(2 / 3)
+    assert item_agreement([("a",), ("a",), ("b",)], multi_label=False) == pytest.approx(2 / 3)

@@ -25,7 +25,7 @@ from learning.services.scoring import (
     item_scores_write,
     swap_slices,
 )
-from learning.services.training_data import label_targets, majority_labels, training_labels
+from learning.services.training_data import label_targets, training_labels
 
 POS = ["great", "lovely", "excellent", "superb", "wonderful"]
 NEG = ["awful", "terrible", "horrible", "dreadful", "poor"]
@@ -78,13 +78,6 @@ def run(project, **params) -> tuple[Job, dict, list[float]]:
                              status="running", attempts=1)  # fmt: skip
     progress: list[float] = []
     return job, active_learning_job_handler(job, progress.append), progress
-
-
-def test_majority_ties_go_to_the_first_label_in_project_order():
-    order = ["a", "b", "c"]
-    assert majority_labels([["b"], ["a"]], multi_label=False, order=order) == ("a",)
-    assert majority_labels([["c"], ["c"], ["a"]], multi_label=False, order=order) == ("c",)
-    assert majority_labels([["a", "b"], ["b"], ["b", "c"]], multi_label=True, order=order) == ("b",)
 
 
 def test_training_labels_prefer_final_then_consensus_then_majority(db, project, make_user):
