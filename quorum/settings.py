@@ -92,6 +92,15 @@ TEMPLATES = [
 ]
 
 # --- database -------------------------------------------------------------
+# SQLite gets the same options however it is named (the default path or a sqlite:// URL):
+# WAL lets the web process read while a worker writes, BEGIN IMMEDIATE takes the write lock
+# up front (a deferred transaction that upgrades mid-way fails at once with "database is
+# locked" instead of waiting), and the busy timeout turns short contention into waiting.
+SQLITE_OPTIONS = {
+    "timeout": 30,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
@@ -108,15 +117,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "quorum.sqlite3")),
-            # WAL lets the web process read while a worker writes; the busy
-            # timeout turns short write contention into waiting, not errors.
-            "OPTIONS": {
-                "timeout": 30,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS | DATABASES["default"].get("OPTIONS", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
