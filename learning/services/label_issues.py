@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from django.db import transaction
@@ -44,8 +44,9 @@ from annotation.models import (
 )
 from annotation.services.review import IMPORT_KEY, labels_fingerprint
 from learning.classifier import out_of_sample_proba
+from learning.issue_gate import gate_verdict
 from learning.label_quality import find_label_issues, multiannotator_consensus
-from learning.services.label_issues_features import featurize_items, labels_by_item
+from learning.services.label_issues_features import featurize_items, labels_by_item, project_gate
 from learning.services.label_issues_multilabel import multilabel_issue_rows, multilabel_search
 
 FOLDS = 5
@@ -88,11 +89,10 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
     lap("load")
     report_progress(0.1)
     if n < 4:
-        return {
-            "note": f"too few labeled items ({n}) to cross-validate",
-            "labeled": n,
-            "flagged": 0,
-        }
+        note = f"too few labeled items ({n}) to cross-validate"
+        gate = {"passed": False, "note": note, "labels": int(n),
+                "thresholds": asdict(project_gate())}  # fmt: skip
+        return {"note": note, "labeled": n, "flagged": 0, "gate": gate}
     y0 = decided_labels(data, names)
     X, featurizer = featurize_items(project=project, item_ids=data.item_ids)
     lap("featurize")
@@ -105,7 +105,8 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
     given = y0.copy()
     if consensus is not None:
         given = decided_labels(data, names, np.where(multi, consensus.consensus_label, -1))
-    issues = find_label_issues(given, probs, class_names=names)
+    verdict = gate_verdict(given, probs, n_classes=len(names), gate=project_gate())
+    issues = find_label_issues(given, probs, class_names=names) if verdict.passed else None
     lap("cleanlab")
     report_progress(0.8)
     flagged, suppressed = _write(job, data, names, given, probs, issues, consensus, multi)
@@ -117,7 +118,8 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
         "multi_annotated": int(multi.sum()),
         "consensus_method": consensus.method if consensus else None,
         "consensus_note": consensus.note if consensus else None,
-        "note": issues.note,
+        "note": verdict.note if issues is None else issues.note,
+        "gate": verdict.as_dict(),
         "featurizer": featurizer,
         "folds": min(FOLDS, int(n)),
         "timings": timings,
@@ -202,6 +204,13 @@ def reviewed_fingerprints(*, project: Project) -> dict[int, str]:
 
 
 def _write(job, data, names, given, probs, issues, consensus, multi) -> tuple[int, int]:
+    """Write the flags and the consensus. Without ``issues`` (the gate was closed) the open
+    flags of earlier runs stay: a model too weak to judge cannot overrule them either."""
+    if issues is None:
+        with transaction.atomic():
+            if consensus is not None:
+                _write_consensus(job, data, names, consensus, multi)
+        return 0, 0
     reviewed = reviewed_fingerprints(project=job.project)
     rows, suppressed = [], 0
     for i in issues.ranked.tolist():

@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 from annotation.models import Annotation, AnnotationSource, Item, Project
 from annotation.selectors import featurizer_kind
 from annotation.services.review import IMPORT_KEY
 from learning.featurize import TextFeaturizer
+from learning.issue_gate import DEFAULT_MIN_LIFT, DEFAULT_MIN_PER_CLASS, Gate
 from learning.services.scoring import pool_features
 
 ID_CHUNK = 900  # stays under SQLite's bound-parameter limit on every version
@@ -66,3 +68,12 @@ def featurize_items(*, project: Project, item_ids: np.ndarray) -> tuple[Any, str
         sample = rng.choice(len(rows), size=min(len(rows), IDF_SAMPLE), replace=False)
         text = TextFeaturizer().fit([rows[i][1] for i in sample])
     return pool_features({"featurizer": kind, "text": text}, rows), kind
+
+
+def project_gate() -> Gate:
+    """The label-issue gate's thresholds: ``learning.issue_gate``'s measured defaults, unless
+    the deployment's settings override them."""
+    return Gate(
+        min_per_class=getattr(settings, "QUORUM_ISSUE_GATE_MIN_PER_CLASS", DEFAULT_MIN_PER_CLASS),
+        min_lift=getattr(settings, "QUORUM_ISSUE_GATE_MIN_LIFT", DEFAULT_MIN_LIFT),
+    )

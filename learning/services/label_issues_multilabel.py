@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from annotation.models import Job, LabelIssue, Project
 from annotation.services.review import labels_fingerprint
 from learning.classifier import MIN_POSITIVES, multilabel_out_of_sample_proba
+from learning.issue_gate import Gate, multilabel_gate
 from learning.label_quality import MultiLabelIssues, find_multilabel_issues
-from learning.services.label_issues_features import featurize_items, labels_by_item
+from learning.services.label_issues_features import featurize_items, labels_by_item, project_gate
 from learning.services.training_data import label_targets, training_labels
 
 FOLDS = 5
@@ -63,12 +64,18 @@ def multilabel_search(
     proba, modeled = multilabel_out_of_sample_proba(X, Y, folds=folds, seed=project.seed)
     lap("cross_validate")
     report_progress(0.7)
-    issues = find_multilabel_issues(Y, proba, judge=modeled, class_names=names)
+    gate = project_gate()
+    trusted, per_label = multilabel_gate(Y, proba, gate=gate)
+    issues = find_multilabel_issues(Y, proba, judge=modeled & trusted, class_names=names)
     lap("cleanlab")
     report_progress(0.8)
     skipped = [names[k] for k in np.flatnonzero(~issues.judged)]
     result.update(
         featurizer=featurizer, folds=folds, note=issues.note,
+        gate={"passed": bool((modeled & trusted).any()), "labels": n,
+              "per_label": dict(zip(names, per_label, strict=True)),
+              "thresholds": asdict(gate),
+              "note": None if (modeled & trusted).any() else _closed_note(per_label, gate)},
         labels_judged=[names[k] for k in np.flatnonzero(issues.judged)],
         labels_not_judged=skipped,
         labels_not_judged_note=(
@@ -110,6 +117,15 @@ def multilabel_issue_rows(
             )
         )
     return rows, suppressed
+
+
+def _closed_note(per_label: list[dict], gate: Gate) -> str:
+    rarest = min((min(i["min_class_count"], i["labels"]) for i in per_label), default=0)
+    return (
+        "not enough labels yet: need a label with at least "
+        f"{gate.min_per_class} items with it and without it whose model beats chance by "
+        f"{gate.min_lift:.2f} (the rarest label has {rarest})"
+    )
 
 
 def _display(names: list[str]) -> str:
