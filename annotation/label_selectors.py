@@ -1,6 +1,6 @@
 """Which label each item of a project has: one bulk selector for training, stats and jobs.
 
-Each item's label is ``annotation.label_rule.decide_label``'s, the rule snapshots and the
+Each item's label is ``annotation.item_label.decide_label``'s, the rule snapshots and the
 label-issue job use too: a reviewer's ``final_labels``, else the ``consensus_labels`` the
 label-quality job wrote, else the majority of its annotations. Items with an open
 ``LabelIssue`` can be left out: their label is in doubt until a reviewer decides.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from annotation.label_rule import decide_label
+from annotation.item_label import decide_label
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -45,7 +45,7 @@ class TrainingLabels:
 
 
 def training_labels(*, project: Project, exclude_open_issues: bool = True) -> TrainingLabels:
-    """One label (tuple of names) per labeled item, decided by ``annotation.label_rule``."""
+    """One label (tuple of names) per labeled item, decided by ``annotation.item_label``."""
     order = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     votes: dict[int, list[list[str]]] = defaultdict(list)
     annotations = (

@@ -119,7 +119,7 @@ def progress_stats(*, project: Project) -> dict:
 
 def label_distribution(*, project: Project) -> dict:
     """Labels of the labeled set (share of labeled items carrying each label, by the one label
-    rule, ``annotation.label_rule``: what the model trains on) vs the model's predicted labels on
+    rule, ``annotation.item_label``: what the model trains on) vs the model's predicted labels on
     the unlabeled pool (share of pool items predicted as each)."""
     names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     given: Counter[str] = Counter(

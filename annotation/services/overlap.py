@@ -19,13 +19,13 @@ from functools import lru_cache
 
 from django.db import connection
 
-from annotation.label_rule import agreement
+from annotation.item_label import agreement
 from annotation.models import Annotation, AnnotationSource, Item, ItemStatus, Project
 from annotation.rawsql import field_value
 
 
 def item_agreement(label_sets: Sequence[tuple[str, ...]], *, multi_label: bool) -> float:
-    """Share of annotations that agree with their majority (``annotation.label_rule``); 1.0 for
+    """Share of annotations that agree with their majority (``annotation.item_label``); 1.0 for
     one annotation or none."""
     if len(label_sets) <= 1:
         return 1.0

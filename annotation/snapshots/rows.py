@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from django.db.models import Exists, OuterRef
 
-from annotation.label_rule import decide_label
+from annotation.item_label import decide_label
 from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
 from annotation.snapshots.spec import SnapshotSpec
 

@@ -14,7 +14,7 @@ What the job writes:
   not flagged again until its labels change: the audit log keeps the labels fingerprint the
   reviewer left behind, and the job compares it with the item's current one.
 
-The label each item is judged on is ``annotation.label_rule.decide_label``'s (reviewer's final
+The label each item is judged on is ``annotation.item_label.decide_label``'s (reviewer's final
 label, else consensus, else the majority), with this run's fresh consensus.
 Items with an open flag are *not* left out here (unlike training): they are what is being judged.
 
@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from django.db import transaction
 
-from annotation.label_rule import decide_label
+from annotation.item_label import decide_label
 from annotation.models import (
     AnnotatorQuality,
     IssueStatus,
@@ -143,7 +143,7 @@ def _multilabel_job(job, names, report_progress, lap, timings) -> dict:
 
 def decided_labels(data: LabeledItems, names: list[str],
                    consensus: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
-    """Each item's label index by ``annotation.label_rule``: final, else consensus, else majority.
+    """Each item's label index by ``annotation.item_label``: final, else consensus, else majority.
 
     ``consensus`` is (N,) label indices from this run's consensus, -1 where there is none.
     """

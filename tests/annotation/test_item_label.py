@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotation.label_rule import agreement, decide_label, majority
+from annotation.item_label import agreement, decide_label, majority
 from annotation.models import Annotation, AnnotationSource, Item
 from annotation.services.projects import project_create
 from annotation.snapshots.rows import canonical_rows
