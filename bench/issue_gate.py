@@ -11,11 +11,11 @@ by one of three annotators of accuracy 0.95 / 0.85 / 0.70, the issue's simulated
 (``learning.issue_gate.gate_inputs``: labels per class, cross-validated accuracy, chance,
 lift over chance) beside the precision and recall of the flags against the true labels.
 
-Then every candidate pair of thresholds (fewest labels in a class, least lift over chance) is
-scored: among the runs it lets through that flag anything, the share whose precision is at
-least 0.6 (the target), and the share of all true-noise flags it keeps. The table shows the
-candidates; the chosen defaults are the most permissive pair whose passing runs reach the
-target in at least 90% of cases. Writes bench/results/issue_gate.json.
+Then every candidate set of thresholds (fewest labels in a used class, least lift over chance,
+and the highest label quality a flag may have) is scored: among the runs it lets through that
+flag anything, the share whose precision is at least 0.6 (the target), and the share of all
+true-noise flags it keeps. The chosen defaults keep the most true flags among the sets whose
+flagging runs reach the target in at least 90% of cases. Writes bench/results/issue_gate.json.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ RESULTS = ROOT / "bench" / "results"
 SIZES = (20, 30, 46, 60, 80, 100, 150, 200, 300, 400, 600)
 TEAM = (0.95, 0.85, 0.70)
 MIN_CLASS = (3, 5, 8, 10, 15, 20)
-MIN_LIFT = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
+MIN_LIFT = (0.0, 0.1, 0.2, 0.3, 0.5)
+MAX_QUALITY = (1.0, 0.3, 0.2, 0.1, 0.05)
 TARGET_PRECISION = 0.6
 
 
@@ -87,11 +88,14 @@ def one_run(X, y_true, K, n, model, seed) -> dict | None:
         return None
     probs = out_of_sample_proba(X[pick], given, n_classes=K, folds=min(5, n), seed=seed)
     inputs = gate_inputs(given, probs, n_classes=K)
-    flagged = find_label_issues(given, probs).is_issue
+    issues = find_label_issues(given, probs)
+    flagged = issues.is_issue
     wrong = given != y_true[pick]
     tp = int((flagged & wrong).sum())
     return inputs | {"flagged": int(flagged.sum()), "true_flags": tp, "wrong": int(wrong.sum()),
-                     "precision": tp / flagged.sum() if flagged.any() else None}  # fmt: skip
+                     "precision": tp / flagged.sum() if flagged.any() else None,
+                     "flag_quality": issues.label_quality[flagged].round(4).tolist(),
+                     "flag_wrong": wrong[flagged].tolist()}  # fmt: skip
 
 
 def features(payload, kind: str):
@@ -106,17 +110,18 @@ def features(payload, kind: str):
 def score_thresholds(runs: list[dict]) -> list[dict]:
     all_true = sum(r["true_flags"] for r in runs) or 1
     table = []
-    for min_class, min_lift in product(MIN_CLASS, MIN_LIFT):
+    for min_class, min_lift, max_quality in product(MIN_CLASS, MIN_LIFT, MAX_QUALITY):
         passing = [r for r in runs if r["min_class_count"] >= min_class and r["lift"] >= min_lift]
-        flagging = [r for r in passing if r["flagged"]]
-        good = sum(r["precision"] >= TARGET_PRECISION for r in flagging)
-        kept = sum(r["true_flags"] for r in passing)
-        pooled = kept / max(sum(r["flagged"] for r in passing), 1)
-        table.append({"min_class": min_class, "min_lift": min_lift, "runs_passing": len(passing),
-                      "runs_flagging": len(flagging),
+        kept = [[w for q, w in zip(r["flag_quality"], r["flag_wrong"], strict=True)
+                 if q < max_quality] for r in passing]  # fmt: skip
+        flagging = [flags for flags in kept if flags]
+        good = sum(np.mean(flags) >= TARGET_PRECISION for flags in flagging)
+        true_kept = sum(sum(flags) for flags in kept)
+        table.append({"min_class": min_class, "min_lift": min_lift, "max_quality": max_quality,
+                      "runs_passing": len(passing), "runs_flagging": len(flagging),
                       "share_precise": round(good / len(flagging), 3) if flagging else None,
-                      "pooled_precision": round(pooled, 3),
-                      "true_flags_kept": round(kept / all_true, 3)})  # fmt: skip
+                      "pooled_precision": round(true_kept / max(sum(map(len, kept)), 1), 3),
+                      "true_flags_kept": round(true_kept / all_true, 3)})  # fmt: skip
     return table
 
 
@@ -151,6 +156,7 @@ def main() -> None:
     table = score_thresholds(runs)
     eligible = [t for t in table if t["share_precise"] is not None and t["share_precise"] >= 0.9]
     chosen = max(eligible, key=lambda t: (t["true_flags_kept"], -t["min_class"]), default=None)
+    table = [t for t in table if t["min_class"] in (5, 10, 20) or t is chosen]
     print("\nthresholds (runs of every set, size and noise model):")
     cols = list(table[0])
     print("  ".join(f"{c:>16}" for c in cols))

@@ -4,12 +4,19 @@ import os
 
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from annotation.models import Role
 from annotation.services.projects import membership_set, project_create
 
 ROLES = [r.value for r in Role]
+
+# Property-based tests: no per-example deadline (this machine is shared; a slow example is not a
+# wrong one), and in CI a fixed example sequence, so a red build can be rerun and fixed.
+hypothesis_settings.register_profile("quorum", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "quorum")
 
 
 @pytest.fixture
