@@ -4,12 +4,20 @@ import os
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from annotation.models import Role
 from annotation.services.projects import membership_set, project_create
 
 ROLES = [r.value for r in Role]
+pytest_plugins = ["tests.clock"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Brute-force counts (quorum/throttle.py) start at zero in every test."""
+    cache.clear()
 
 
 @pytest.fixture
