@@ -6,10 +6,12 @@ inline ``<script>``; ``templates/drf_spectacular/swagger_ui.html`` drops the inl
 """
 
 from django.contrib.auth.views import redirect_to_login
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 
 class SwaggerView(SpectacularSwaggerSplitView):
+    @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
