@@ -39,6 +39,7 @@ class TokenView(APIView):
         return super().get_authenticators()
 
     @extend_schema(
+        auth=[],
         request=AuthTokenSerializer,
         responses={200: TokenResponse, 400: OpenApiResponse(description="Wrong credentials"),
                    429: OpenApiResponse(description="Too many failures; see Retry-After")},

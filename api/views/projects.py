@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.response import Response
@@ -90,7 +90,11 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         members = self.project.memberships.select_related("user").order_by("user__username")
         return Response(MemberSerializer(members, many=True).data)
 
-    @extend_schema(request=MemberWriteSerializer, responses={201: MemberSerializer})
+    @extend_schema(
+        request=MemberWriteSerializer,
+        responses={201: MemberSerializer,
+                   429: OpenApiResponse(description="Too many unknown usernames; see Retry-After")},
+    )  # fmt: skip
     def create(self, request, project_pk=None):
         data = MemberWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
