@@ -42,6 +42,8 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if settings.DEBUG and response.status_code >= 400:
+            return response  # Django's debug pages are inline style and script; DEBUG only
         name, value = policy_header()
         if "Content-Security-Policy" not in response and name not in response:
             response[name] = value

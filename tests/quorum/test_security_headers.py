@@ -110,3 +110,11 @@ def test_check_deploy_warns_without_tls_settings(tmp_path):
     assert result.returncode != 0
     assert "security.W004" in result.stderr + result.stdout
     assert "security.W008" in result.stderr + result.stdout
+
+
+@override_settings(DEBUG=True)
+def test_debug_error_pages_keep_their_inline_style_but_pages_keep_the_policy(make_user):
+    browser = Client()
+    browser.force_login(make_user("ann"))
+    assert "Content-Security-Policy" not in browser.get("/no/such/page")
+    assert "Content-Security-Policy" in browser.get("/")
