@@ -120,6 +120,20 @@ class TestBruteForceOnTheLoginPage:
         assert browser.post("/login/", {"username": "ann", "password": "pw-ann"}).status_code == 302
         assert browser.get("/").status_code == 200
 
+    def test_the_admin_login_is_throttled_too(self, make_user, client_for, clock):
+        make_user("root", is_staff=True)
+        browser = Client()
+        for i in range(10):
+            page = browser.post("/admin/login/", {"username": "root", "password": f"guess-{i}"})
+            assert page.status_code == 200
+        locked = browser.post("/admin/login/", {"username": "root", "password": "pw-root"})
+        assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
+        assert get_token(client_for(), "root", "pw-root").status_code == 429  # one count
+        clock.advance(seconds=int(locked["Retry-After"]))
+        signed_in = browser.post("/admin/login/", {"username": "root", "password": "pw-root"})
+        assert signed_in.status_code == 302
+        assert browser.get("/admin/").status_code == 200
+
     def test_the_page_and_the_token_endpoint_share_the_count(self, make_user, client_for):
         make_user("ann")
         browser = Client()
