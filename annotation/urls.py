@@ -3,14 +3,11 @@ from django.urls import path
 
 from annotation.views import dashboard, label, manage, pages
 from annotation.views import snapshots as snapshot_pages
+from annotation.views.auth import login_page
 from annotation.views.review import review_page
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html"),
-        name="login",
-    ),
+    path("login/", login_page, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", pages.home, name="home"),
     path("projects/<int:project_id>/", pages.project_detail, name="project-detail"),

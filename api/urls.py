@@ -1,10 +1,11 @@
 """The one API router. Project-scoped resources live under /api/projects/{project_pk}/."""
 
 from django.urls import re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from api.views.auth import TokenRotateView, TokenView
+from api.views.docs import SwaggerView
 from api.views.items import ImportView, ItemViewSet
 from api.views.jobs import ExportView, JobViewSet, ProjectJobViewSet
 from api.views.labeling import (
@@ -50,9 +51,10 @@ def project_route(suffix: str, view, name: str):
 
 
 urlpatterns = [
-    re_path(r"^auth/token/?$", obtain_auth_token, name="auth-token"),
+    re_path(r"^auth/token/?$", TokenView.as_view(), name="auth-token"),
+    re_path(r"^auth/token/rotate/?$", TokenRotateView.as_view(), name="auth-token-rotate"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^docs/?$", SwaggerView.as_view(url_name="schema"), name="docs"),
     project_route("members", MemberViewSet.as_view({"get": "list", "post": "create"}),
                   "project-members"),
     project_route(r"members/(?P<username>[\w.@+-]+)",

@@ -39,11 +39,42 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
-SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
+# --- security: TLS, headers, sessions, tokens, brute force (README "Security") -----------
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto: HTTPS redirect, HSTS, secure
+# cookies. Off by default so `make run` works on http://127.0.0.1.
+QUORUM_BEHIND_TLS = env_bool("QUORUM_BEHIND_TLS", False)
+SECURE_COOKIES = env_bool("SECURE_COOKIES", QUORUM_BEHIND_TLS)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+if QUORUM_BEHIND_TLS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probed over plain HTTP from inside the container
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("QUORUM_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("QUORUM_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is a promise made to browser vendors by submitting the domain, not a header
+# default; the check that asks for it is silenced on purpose.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (quorum/security.py): no inline script or style
+# anywhere. QUORUM_CSP_REPORT_ONLY=1 sends it as Content-Security-Policy-Report-Only.
+QUORUM_CSP_REPORT_ONLY = env_bool("QUORUM_CSP_REPORT_ONLY", False)
+QUORUM_CSP_REPORT_URI = os.environ.get("QUORUM_CSP_REPORT_URI", "")
+# A session ends after this long without a request (refreshed at most once a minute).
+SESSION_COOKIE_AGE = env_int("QUORUM_SESSION_IDLE_MINUTES", 8 * 60) * 60
+# API tokens expire this long after they were issued (POST /api/auth/token/ issues a new one).
+QUORUM_TOKEN_TTL_HOURS = env_int("QUORUM_TOKEN_TTL_HOURS", 30 * 24)
+# Brute force (annotation/services/users.py): wrong passwords per account and per client
+# address within one window lock that account or address until the window ends (429).
+QUORUM_LOGIN_WINDOW_SECONDS = env_int("QUORUM_LOGIN_WINDOW_SECONDS", 15 * 60)
+QUORUM_LOGIN_FAILURES_PER_ACCOUNT = env_int("QUORUM_LOGIN_FAILURES_PER_ACCOUNT", 10)
+QUORUM_LOGIN_FAILURES_PER_ADDRESS = env_int("QUORUM_LOGIN_FAILURES_PER_ADDRESS", 30)
+QUORUM_MEMBER_LOOKUP_MISSES = env_int("QUORUM_MEMBER_LOOKUP_MISSES", 20)
+# Reverse proxies in front of the web process whose X-Forwarded-For is trusted (0: use
+# REMOTE_ADDR). Wrong here means every client shares one address's count.
+QUORUM_TRUSTED_PROXIES = env_int("QUORUM_TRUSTED_PROXIES", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,14 +94,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above WhiteNoise so static files get the policy and X-Frame-Options too.
+    "quorum.security.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "quorum.logging.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "quorum.security.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "quorum.urls"
@@ -124,8 +158,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-]
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator", "MinimumLengthValidator",
+        "CommonPasswordValidator", "NumericPasswordValidator",
+    )
+]  # fmt: skip
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -173,11 +211,32 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI are for signed-in users (token or session): the API's map
+    # is no secret in an open-source app, but an anonymous visitor has no use for it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# The cache holds the brute-force counts (quorum/throttle.py), which every web process must
+# share: Redis when there is one, otherwise files under var/ (one machine, any number of
+# gunicorn workers). Django's default, per-process memory, would give each worker its own.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "quorum-cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 CELERY_FS_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL

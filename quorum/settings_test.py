@@ -24,3 +24,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 # A per-run queue name keeps a test worker off a broker (Redis) that others share.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("QUORUM_CELERY_QUEUE", "celery")
+
+# Per-process memory is enough for tests (the live server of browser tests is a thread of
+# the test process), and tests/conftest.py clears it between tests so brute-force counts
+# never leak from one test to the next. Clearing a Redis cache would flush the broker's db.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
@@ -11,6 +12,14 @@ from annotation.models import Role
 from annotation.services.projects import membership_set, project_create
 
 ROLES = [r.value for r in Role]
+pytest_plugins = ["tests.clock"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Brute-force counts (quorum/throttle.py) start at zero in every test."""
+    cache.clear()
+
 
 # Property-based tests: no per-example deadline (this machine is shared; a slow example is not a
 # wrong one), and in CI a fixed example sequence, so a red build can be rerun and fixed.

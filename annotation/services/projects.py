@@ -1,5 +1,6 @@
 """Creating and configuring projects, their label sets and memberships."""
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ PALETTE = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )  # fmt: skip
+COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # Keys the labeling page reserves: s skip, z back, g guidelines, ? help (and Tab, Enter, Backspace).
 RESERVED_KEYS = frozenset("szg?")
 DEFAULT_KEYS = "1234567890" + "".join(
@@ -54,10 +56,11 @@ def normalize_label_specs(labels: Iterable[LabelSpec]) -> list[dict[str, str]]:
                 errors.append(f"labels[{i}]: key {key!r} is reserved, taken or not one character.")
             taken_keys.add(key)
         spec["key"] = key
-        color = str(spec.get("color") or PALETTE[i % len(PALETTE)])
-        if not (len(color) == 7 and color.startswith("#")):
-            errors.append(f"labels[{i}]: colour {color!r} is not #rrggbb.")
-        spec["color"] = color
+        color = spec.get("color") or PALETTE[i % len(PALETTE)]
+        # Pages put the colour in an attribute and CSS: exactly #rrggbb, nothing else.
+        if not (isinstance(color, str) and COLOR.fullmatch(color)):
+            errors.append(f"labels[{i}]: colour {str(color)[:20]!r} is not #rrggbb.")
+        spec["color"] = str(color).lower()
     if errors:
         raise ValidationError({"labels": errors})
     free_keys = (k for k in DEFAULT_KEYS if k not in taken_keys)

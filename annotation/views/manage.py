@@ -11,7 +11,6 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -30,7 +29,9 @@ from annotation.services.projects import (
     project_create,
     project_update,
 )
+from annotation.services.users import user_for_membership
 from annotation.views.pages import member_project_or_404
+from quorum.throttle import Locked
 
 MAX_PREVIEW_CHARS = 200_000
 SETTINGS_GROUPS = (
@@ -195,13 +196,6 @@ class MemberForm(forms.Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.ANNOTATOR)
 
-    def clean_username(self):
-        name = self.cleaned_data["username"].strip()
-        user = get_user_model().objects.filter(username=name).first()
-        if user is None:
-            raise forms.ValidationError(f"No user named {name!r}.")
-        return user
-
 
 @login_required
 def project_members(request: HttpRequest, project_id: int) -> HttpResponse:
@@ -234,7 +228,19 @@ def _members_post(request: HttpRequest, project: Project) -> tuple[MemberForm, b
         form = MemberForm(request.POST)
         if not form.is_valid():
             return form, False
-        user, role = form.cleaned_data["username"], form.cleaned_data["role"]
+        try:  # unknown and deactivated names answer alike; probing them is throttled
+            user = user_for_membership(
+                requester=request.user, username=form.cleaned_data["username"]
+            )
+        except ValidationError as exc:
+            form.add_error("username", exc.message_dict["username"])
+            return form, False
+        except Locked as locked:
+            form.add_error(
+                "username", f"Too many unknown usernames: try again in {locked.retry_after} s."
+            )
+            return form, False
+        role = form.cleaned_data["role"]
     else:
         form = MemberForm()
         member = project.memberships.filter(user__username=request.POST.get("username")).first()

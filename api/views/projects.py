@@ -1,8 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.response import Response
 
 from annotation.models import Membership, Role
@@ -13,6 +13,7 @@ from annotation.services.projects import (
     project_create,
     project_update,
 )
+from annotation.services.users import user_create, user_for_membership
 from api.permissions import ProjectScopedMixin, project_for
 from api.serializers.projects import (
     MemberRoleSerializer,
@@ -22,6 +23,7 @@ from api.serializers.projects import (
     ProjectWriteSerializer,
     UserSerializer,
 )
+from quorum.throttle import Locked
 
 EVERY_ROLE = frozenset(Role.values)
 
@@ -88,14 +90,23 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         members = self.project.memberships.select_related("user").order_by("user__username")
         return Response(MemberSerializer(members, many=True).data)
 
-    @extend_schema(request=MemberWriteSerializer, responses={201: MemberSerializer})
+    @extend_schema(
+        request=MemberWriteSerializer,
+        responses={201: MemberSerializer,
+                   429: OpenApiResponse(description="Too many unknown usernames; see Retry-After")},
+    )  # fmt: skip
     def create(self, request, project_pk=None):
         data = MemberWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        try:  # unknown and deactivated names answer alike; probing them is throttled
+            user = user_for_membership(
+                requester=request.user, username=data.validated_data["username"]
+            )
+        except Locked as locked:
+            raise Throttled(wait=locked.retry_after) from locked
         membership = membership_set(
-            project=self.project, user=data.validated_data["username"],
-            role=data.validated_data["role"],
-        )  # fmt: skip
+            project=self.project, user=user, role=data.validated_data["role"]
+        )
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MemberRoleSerializer, responses=MemberSerializer)
@@ -124,6 +135,4 @@ class UserViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.Gener
     queryset = get_user_model().objects.order_by("username")
 
     def perform_create(self, serializer):
-        from annotation.services.users import user_create
-
         serializer.instance = user_create(**serializer.validated_data)

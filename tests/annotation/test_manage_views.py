@@ -182,7 +182,7 @@ class TestMembers:
             self.url(project), {"action": "add", "username": "ghost", "role": "annotator"}
         )
         assert response.status_code == 200
-        assert "No user named &#x27;ghost&#x27;." in response.content.decode()
+        assert "No active user with that username." in response.content.decode()
 
     def test_the_last_manager_stays(self, as_manager, project, manager):
         response = as_manager.post(

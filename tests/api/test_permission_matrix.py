@@ -16,12 +16,15 @@ ACTORS = [M, A, R, E, "outsider", "anonymous"]
 PUBLIC = "public"  # no authentication needed
 SIGNED_IN = "signed-in"  # any authenticated user, member or not
 STAFF = "staff"
+BROWSER_PAGE = "browser-page"  # any authenticated user; anonymous visitors go to the login page
 OWNER = "owner"  # only the annotator who wrote it; other labelers 404, non-labelers 403
 
 RULES: dict[tuple[str, str], object] = {
     ("auth-token", "post"): PUBLIC,
-    ("schema", "get"): PUBLIC,
-    ("docs", "get"): PUBLIC,
+    ("auth-token", "delete"): SIGNED_IN,
+    ("auth-token-rotate", "post"): SIGNED_IN,
+    ("schema", "get"): SIGNED_IN,
+    ("docs", "get"): BROWSER_PAGE,
     ("api-root", "get"): SIGNED_IN,
     ("project-list", "get"): SIGNED_IN,
     ("project-list", "post"): SIGNED_IN,
@@ -138,8 +141,8 @@ def expected(rule, actor: str) -> str:
     if rule == PUBLIC:
         return "ok"
     if actor == "anonymous":
-        return "401"
-    if rule == SIGNED_IN:
+        return "302" if rule == BROWSER_PAGE else "401"
+    if rule in (SIGNED_IN, BROWSER_PAGE):
         return "ok"
     if rule == STAFF:
         return "403"

@@ -56,7 +56,7 @@ def test_members_add_change_remove(api, project, make_user):
     }
     assert api.delete(f"{url}bob/").status_code == 204
     assert api.post(url, {"username": "nobody", "role": "annotator"}, format="json").json() == {
-        "username": ["No user named 'nobody'."]
+        "username": ["No active user with that username."]
     }
     last_manager = api.delete(f"{url}manager/")
     assert last_manager.status_code == 400

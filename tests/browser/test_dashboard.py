@@ -79,8 +79,10 @@ def test_dashboard_draws_every_chart(page, live_url, login, screenshot, make_use
     project = seed_project(make_user)
     login(page, "lead")
     page.goto(f"{live_url}/projects/{project.pk}/dashboard")
-    page.wait_for_function("document.querySelectorAll('canvas').length === 8 && !!window.Chart")
-    page.wait_for_function("[...document.querySelectorAll('figure details')].length === 8")
+    page.wait_for_function(
+        "() => document.querySelectorAll('canvas').length === 8 && !!window.Chart"
+    )
+    page.wait_for_function("() => [...document.querySelectorAll('figure details')].length === 8")
     painted = page.evaluate(PAINTED)
     screenshot(page, "dashboard")
     assert page_errors == []

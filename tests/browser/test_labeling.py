@@ -87,7 +87,9 @@ def test_keyboard_only_labeling_back_skip_and_guidelines(
     nineteenth = list(expected)[18]
     page.keyboard.press("z")
     page.keyboard.press("Backspace")
-    page.wait_for_function(f"document.getElementById('item').dataset.itemId === '{nineteenth}'")
+    page.wait_for_function(
+        f"() => document.getElementById('item').dataset.itemId === '{nineteenth}'"
+    )
     assert page.get_attribute("#lab", "data-state") == "review"
     screenshot(page, "labeling-review")
     page.keyboard.press("3")
@@ -111,14 +113,16 @@ def test_keyboard_only_labeling_back_skip_and_guidelines(
     assert labels_in_db(ann) == expected
     assert list(Skip.objects.filter(annotator=ann).values_list("item_id", flat=True)) == [skipped]
     assert not Annotation.objects.filter(annotator=ann, time_spent_ms__isnull=True).exists()
-    page.wait_for_function("document.getElementById('mine').textContent === '20'")
+    page.wait_for_function("() => document.getElementById('mine').textContent === '20'")
 
     # After a reload, "back" comes from the server's history, with my label shown as chosen.
     page.reload()
     page.wait_for_selector(READY)
     page.keyboard.press("z")
     twentieth = list(expected)[19]
-    page.wait_for_function(f"document.getElementById('item').dataset.itemId === '{twentieth}'")
+    page.wait_for_function(
+        f"() => document.getElementById('item').dataset.itemId === '{twentieth}'"
+    )
     pressed = page.locator(".label-btn[aria-pressed=true]").get_attribute("data-label")
     assert [pressed] == expected[twentieth]
     assert not page_errors
@@ -206,7 +210,7 @@ def test_multi_label_keys_toggle_and_enter_submits(page, live_url, login, make_u
     second = shown_item(page)
     page.click(".label-btn[data-label=politics]")  # the mouse works too
     page.click("#submit-btn")
-    page.wait_for_function(f"document.getElementById('item').dataset.itemId !== '{second}'")
+    page.wait_for_function(f"() => document.getElementById('item').dataset.itemId !== '{second}'")
 
     skipped = press_and_advance(page, "Tab")
 
@@ -260,7 +264,9 @@ def test_a_label_made_after_the_session_expired_arrives_after_logging_in_again(
 
     page.context.clear_cookies()  # the session is gone
     labeled = press_and_advance(page, "1")
-    page.wait_for_function("document.getElementById('outbox').textContent.includes('expired')")
+    page.wait_for_function(
+        "() => document.getElementById('outbox').textContent.includes('expired')"
+    )
     assert labels_in_db(ann) == {}
 
     login(page.context.new_page(), "ann")  # another tab; the labeling page retries by itself
@@ -292,7 +298,7 @@ def test_image_items_are_scaled_up_to_fit_and_served_to_members(
     login(page, "ann")
     open_labeling(page, live_url, project)
     image = page.locator("#item-image")
-    page.wait_for_function("document.getElementById('item-image').naturalWidth === 8")
+    page.wait_for_function("() => document.getElementById('item-image').naturalWidth === 8")
     screenshot(page, "labeling-image")
 
     assert image.bounding_box()["height"] > 300  # an 8x8 digit, enlarged to fill the card
