@@ -84,7 +84,7 @@ class Item(models.Model):
             # The labeling queue's hot path (annotation/queue_selectors.py): open items only,
             # in exactly the queue's order, so `next` reads the head of the index and stops.
             models.Index(
-                fields=["project", "-priority", "sequence", "id"],
+                fields=["project", "-annotation_count", "-priority", "sequence", "id"],
                 condition=models.Q(status=ItemStatus.OPEN),
                 name="item_open_queue_idx",
             ),

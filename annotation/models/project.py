@@ -49,6 +49,12 @@ class Project(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(50)],
         help_text="Disagreeing items get more annotators, up to this many.",
     )
+    agreement_sample = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="On overlap-1 projects, the share of items that get a second annotator, so "
+        "agreement is measured from the first hour.",
+    )
     min_item_agreement = models.FloatField(
         default=1.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
