@@ -149,3 +149,21 @@ def test_editing_my_own_label_needs_no_lease(project, items, people):
     response = people["alice"].patch(f"/api/annotations/{created['id']}/", {"label": "neutral"},
                                      format="json")  # fmt: skip
     assert response.status_code == 200 and response.json()["labels"] == ["neutral"]
+
+
+def test_a_database_that_does_not_answer_is_503_retry_not_500(project, items, people, monkeypatch):
+    """What the labeling page's outbox sees while PostgreSQL restarts (the real restart is
+    tests/integration/test_faults_postgres.py): a clear "retry", and nothing written."""
+    from django.db import OperationalError
+
+    import api.views.labeling
+
+    def connection_dropped(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    item_id = take_next(people["alice"], project)
+    monkeypatch.setattr(api.views.labeling, "annotation_submit", connection_dropped)
+    response = submit(people["alice"], item_id)
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+    assert response.json()["code"] == "database_unavailable"
+    assert not Annotation.objects.exists()
