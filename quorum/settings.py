@@ -137,7 +137,11 @@ SQLITE_OPTIONS = {
 }
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Connections live across requests; the health check at a request's first query
+    # replaces one that a database restart killed, so that request still succeeds.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Server-side parameters let PostgreSQL keep each statement prepared after its
         # first few runs (psycopg's prepare_threshold): the labeling hot path repeats

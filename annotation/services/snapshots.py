@@ -6,6 +6,7 @@ serves them. Building twice from the same spec and data gives byte-identical JSO
 and so the same content hash (the sha256 of that file).
 """
 
+import errno
 import json
 import os
 import shutil
@@ -27,6 +28,12 @@ from annotation.snapshots.spec import SnapshotSpec, spec_parse
 from annotation.snapshots.writers import FORMAT_FILES, open_writers
 
 QUEUED, RUNNING, READY, FAILED = "queued", "running", "ready", "failed"
+
+
+class SnapshotDiskFull(Exception):
+    """The export folder's disk filled up during the build (nothing of it was kept)."""
+
+
 ProgressFn = Callable[[float], None]
 
 
@@ -72,8 +79,13 @@ def snapshot_job_handler(job: Job, report_progress: ProgressFn) -> dict[str, Any
     Snapshot.objects.filter(pk=snapshot.pk).update(status=RUNNING)
     try:
         snapshot_build(snapshot=snapshot, report_progress=report_progress)
-    except Exception:
+    except Exception as exc:
         Snapshot.objects.filter(pk=snapshot.pk).update(status=FAILED)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise SnapshotDiskFull(
+                f"The disk holding the exports is full, so snapshot v{snapshot.version} could "
+                "not be written; nothing of it was kept. Free some space, then cut it again."
+            ) from exc
         raise
     return _result(snapshot)
 

@@ -6,6 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.csv_cells import CSV_FORMULA_MODES, ESCAPE
 from annotation.exporting import EXPORT_FORMATS, STREAMERS, export_rows
 from annotation.models import Job, Role
 from annotation.selectors import CAN_EXPORT, CAN_REVIEW, user_role
@@ -14,6 +15,21 @@ from api.permissions import ProjectScopedMixin
 from api.serializers.items import JobCreateSerializer, JobSerializer
 
 EVERY_ROLE = frozenset(Role.values)
+CSV_FORMULAS_PARAMETER = OpenApiParameter(
+    "csv_formulas", enum=list(CSV_FORMULA_MODES), default=ESCAPE,
+    description="CSV only: `escape` prefixes cells a spreadsheet would run as formulas with "
+    "a single quote; `raw` writes every cell unchanged, for programs.",
+)  # fmt: skip
+
+
+def csv_formulas_param(request) -> str:
+    """The ``csv_formulas`` query parameter, checked (400 naming the choices)."""
+    mode = request.query_params.get("csv_formulas", ESCAPE)
+    if mode not in CSV_FORMULA_MODES:
+        raise ValidationError(
+            {"csv_formulas": f"Unknown mode {mode!r}; one of {list(CSV_FORMULA_MODES)}."}
+        )
+    return mode
 
 
 class JobViewSet(viewsets.GenericViewSet):
@@ -56,19 +72,28 @@ class ProjectJobViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
 
 
 class ExportView(ProjectScopedMixin, APIView):
-    """Every item with its annotations, streamed: ``?format=jsonl|csv|json``."""
+    """Every item with its annotations, streamed: ``?format=jsonl|csv|json``.
+
+    CSV cells that a spreadsheet would run as formulas get a leading ``'``;
+    ``?csv_formulas=raw`` writes them unchanged for programs.
+    """
 
     roles = {"get": CAN_EXPORT}
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", enum=list(EXPORT_FORMATS), default="jsonl")],
+        parameters=[OpenApiParameter("format", enum=list(EXPORT_FORMATS), default="jsonl"),
+                    CSV_FORMULAS_PARAMETER],
         responses={(200, "application/x-ndjson"): bytes},
-    )
+    )  # fmt: skip
     def get(self, request, project_pk=None):
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in STREAMERS:
             raise ValidationError({"format": f"Unknown format {fmt!r}; one of {list(STREAMERS)}."})
         rows = export_rows(project=self.project)
-        response = StreamingHttpResponse(STREAMERS[fmt](rows), content_type=EXPORT_FORMATS[fmt])
+        if fmt == "csv":
+            stream = STREAMERS[fmt](rows, csv_formulas=csv_formulas_param(request))
+        else:
+            stream = STREAMERS[fmt](rows)
+        response = StreamingHttpResponse(stream, content_type=EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="project-{self.project.pk}.{fmt}"'
         return response

@@ -15,12 +15,14 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from annotation.csv_cells import RAW
 from annotation.models import Snapshot
 from annotation.selectors import CAN_EXPORT, user_role
 from annotation.services.snapshots import READY, snapshot_create, snapshot_diff, snapshot_file
-from annotation.snapshots.writers import CONTENT_TYPES, FORMAT_FILES
+from annotation.snapshots.writers import CONTENT_TYPES, FORMAT_FILES, csv_from_jsonl
 from api.permissions import ProjectScopedMixin
 from api.serializers.snapshots import SnapshotSerializer, SnapshotSpecSerializer
+from api.views.jobs import CSV_FORMULAS_PARAMETER, csv_formulas_param
 
 CHUNK = 1 << 20
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -67,7 +69,10 @@ class SnapshotViewSet(viewsets.GenericViewSet):
         return Response(SnapshotSerializer(self._snapshot(pk)).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", enum=list(FORMAT_FILES), default="jsonl")],
+        parameters=[
+            OpenApiParameter("format", enum=list(FORMAT_FILES), default="jsonl"),
+            CSV_FORMULAS_PARAMETER,
+        ],
         responses={(200, "application/octet-stream"): bytes, 206: bytes, 304: None, 409: None},
     )
     @action(detail=True, methods=["get"])
@@ -82,6 +87,8 @@ class SnapshotViewSet(viewsets.GenericViewSet):
             return _not_built(snapshot)
         if not snapshot_file(snapshot, fmt).exists():
             raise Http404("The snapshot's files are gone from the export folder; cut it again.")
+        if fmt == "csv" and csv_formulas_param(request) == RAW:
+            return _raw_csv(snapshot)
         return file_response(request, snapshot_file(snapshot, fmt), etag=f'"{snapshot.content_hash}-{fmt}"',
                              content_type=CONTENT_TYPES[fmt], filename=_filename(snapshot, fmt))  # fmt: skip
 
@@ -92,6 +99,17 @@ class SnapshotViewSet(viewsets.GenericViewSet):
             if snapshot.status != READY:
                 return _not_built(snapshot)
         return Response(snapshot_diff(a, b))
+
+
+def _raw_csv(snapshot: Snapshot) -> StreamingHttpResponse:
+    """The CSV with formulas left as they are, rebuilt from the JSON Lines as it streams
+    (the stored CSV is the neutralised one), so it has no ranges."""
+    stream = csv_from_jsonl(snapshot_file(snapshot, "jsonl"), csv_formulas=RAW)
+    response = StreamingHttpResponse(stream, content_type=CONTENT_TYPES["csv"])
+    response["Content-Disposition"] = f'attachment; filename="{_filename(snapshot, "csv")}"'
+    response["ETag"] = f'"{snapshot.content_hash}-csv-raw"'
+    response["Cache-Control"] = "private, max-age=0, must-revalidate"
+    return response
 
 
 def _not_built(snapshot: Snapshot) -> Response:
