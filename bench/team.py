@@ -150,7 +150,7 @@ def checkpoint(apis, pid, data, state, strategy) -> dict:
     return {
         "strategy": strategy, "labels": state["labels"], "items_2plus": len(multi),
         "alpha_app": alpha, "alpha_implied": round(implied_alpha([truth[e] for e in decided]), 3),
-        "consensus_acc": round(np.mean([decided[e] == truth[e] for e in multi]), 3) if multi else None,
+        "consensus_acc": round(float(np.mean([decided[e] == truth[e] for e in multi])), 3) if multi else None,
         "issues_open": len(flagged),
         "issue_precision": round(len(flagged & wrong) / len(flagged), 3) if flagged else None,
         "issue_recall": round(len(flagged & wrong) / len(wrong), 3) if wrong else None,
