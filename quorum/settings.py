@@ -142,6 +142,9 @@ LOGOUT_REDIRECT_URL = "login"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("QUORUM_MAX_REQUEST_BYTES", 50 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 QUORUM_MAX_FIELD_BYTES = env_int("QUORUM_MAX_FIELD_BYTES", 100 * 1024)
+# An imported image may have at most this many pixels (4096x4096: 64 MB decoded as RGBA),
+# checked from its header before decoding, so a small file cannot decompress to gigabytes.
+QUORUM_MAX_IMAGE_PIXELS = env_int("QUORUM_MAX_IMAGE_PIXELS", 4096 * 4096)
 QUORUM_ASYNC_IMPORT_BYTES = env_int("QUORUM_ASYNC_IMPORT_BYTES", 5 * 1024 * 1024)
 QUORUM_MAX_REPORTED_ERRORS = 100
 QUORUM_UPLOAD_DIR = VAR_DIR / "uploads"

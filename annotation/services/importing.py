@@ -185,6 +185,7 @@ class _Importer:
                 label_names=frozenset(project.labels.values_list("name", flat=True)),
                 multi_label=project.multi_label,
                 max_field_bytes=settings.QUORUM_MAX_FIELD_BYTES,
+                max_image_pixels=settings.QUORUM_MAX_IMAGE_PIXELS,
                 base_dir=base_dir,
                 vector_dim=_existing_vector_dim(project),
             )
