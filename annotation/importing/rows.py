@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annotation.importing import jsonsafe
 from annotation.importing.images import ImageRejected, clean_image
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -44,6 +45,7 @@ class RowRules:
     multi_label: bool
     max_field_bytes: int
     max_image_pixels: int = 16_777_216
+    max_depth: int = 32
     base_dir: Path | None = None  # image paths are allowed only from a local file
     vector_dim: int | None = None  # learned from the first vector seen
 
@@ -58,6 +60,11 @@ class RowValidator:
         def fail(field_name: str, message: str) -> None:
             errors.append(RowError(row, field_name, message))
 
+        try:  # NUL anywhere (PostgreSQL cannot store it) or meta nested too deep
+            jsonsafe.check_value(data, max_depth=self.rules.max_depth)
+        except jsonsafe.JsonRejected as exc:
+            fail(exc.field if exc.field in data else "row", str(exc))
+            return None, errors
         draft = ItemDraft(row=row, external_id=self._external_id(data.get("id"), fail))
         if self.rules.data_type == "text":
             draft.text = self._text(data.get("text"), fail)
@@ -158,8 +165,11 @@ class RowValidator:
         meta = data.get("meta") or {}
         if isinstance(meta, str):
             try:
-                meta = json.loads(meta)
-            except json.JSONDecodeError:
+                meta = jsonsafe.loads(meta, max_depth=self.rules.max_depth)
+            except jsonsafe.JsonRejected as exc:
+                fail("meta", str(exc))
+                return {}
+            except ValueError:
                 fail("meta", "The meta field is not valid JSON.")
                 return {}
         if not isinstance(meta, dict):
@@ -176,8 +186,8 @@ class RowValidator:
             return None
         if isinstance(value, str):
             try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
+                value = jsonsafe.loads(value, max_depth=1)
+            except ValueError:
                 fail("vector", "The vector must be a JSON list of numbers.")
                 return None
         if not isinstance(value, list) or not value:
@@ -205,9 +215,9 @@ def _split_labels(value: str) -> list[str]:
     """CSV cells hold several labels as a JSON list or separated by '|'."""
     if value.startswith("["):
         try:
-            parsed = json.loads(value)
+            parsed = jsonsafe.loads(value, max_depth=1)
             if isinstance(parsed, list):
                 return [str(v) for v in parsed]
-        except json.JSONDecodeError:
+        except ValueError:  # not a flat JSON list: names separated by '|'
             pass
     return value.split("|")
