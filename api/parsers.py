@@ -1,4 +1,4 @@
-"""The API's JSON parser: DRF's, bounded in bytes and nesting depth, and without NUL.
+"""The API's JSON parser: DRF's, bounded in nesting depth, and without NUL.
 
 Every JSON body reaches a view through here (``DEFAULT_PARSER_CLASSES``), so a body
 nested thousands deep, or holding U+0000 that PostgreSQL cannot store, is one clear
@@ -14,10 +14,9 @@ from annotation.importing import jsonsafe
 
 class BoundedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        body = stream.read() if limit is None else stream.read(limit + 1)
-        if limit is not None and len(body) > limit:
-            raise ParseError(f"The JSON body is over {limit:,} bytes (QUORUM_MAX_REQUEST_BYTES).")
+        # DRF hands JSON parsers ``request.body``, which Django has already refused
+        # past DATA_UPLOAD_MAX_MEMORY_SIZE (QUORUM_MAX_REQUEST_BYTES).
+        body = stream.read()
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = body.decode(encoding)

@@ -51,14 +51,15 @@ def clean_image(content: bytes, *, max_pixels: int) -> CleanImage:
     """Decode ``content`` and return a fresh encoding of it, or raise ``ImageRejected``."""
     try:
         with warnings.catch_warnings():
-            # Pillow's own bomb check warns above its limit and raises at twice it;
-            # both become a refusal here, though ours below is stricter anyway.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Our limit (checked in _reencode, from the header) is the one that speaks,
+            # with the image's size; Pillow's warning threshold is above it by default.
+            # Pillow still raises DecompressionBombError at twice its own limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(content)) as image:
                 return _reencode(image, max_pixels=max_pixels)
     except ImageRejected:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ImageRejected(_too_many_pixels_message(None, max_pixels)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise ImageRejected(f"The image cannot be decoded; allowed formats: {ALLOWED}.") from None

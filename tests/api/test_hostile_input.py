@@ -132,3 +132,12 @@ def test_a_nul_in_an_uploaded_file_name_never_reaches_the_database(api, project)
     response = api.post(import_url(project), {"file": upload}, format="multipart")
     assert response.status_code == 201
     assert ImportBatch.objects.get(project=project).file_name == "a.csv"
+
+
+def test_a_json_body_over_the_request_limit_is_a_400(api, project, settings):
+    """Django refuses it (RequestDataTooBig) before any parser runs."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"items": [{"text": "x" * 2000}]})
+    response = post_raw(api, import_url(project), body)
+    assert response.status_code == 400
+    assert not Item.objects.exists()
