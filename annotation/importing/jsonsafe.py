@@ -18,6 +18,7 @@ A JSON document's outermost container is depth 1: the API body ``{"items": [{"me
 
 import io
 import json
+from collections import deque
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -134,7 +135,8 @@ def iter_array(stream: BinaryIO, *, max_depth: int, max_item_bytes: int) -> Iter
     reader = BudgetReader(stream, limit=max_item_bytes)
     depth = 0
     builder: ObjectBuilder | None = None
-    for event, value in ijson.basic_parse(reader, use_float=True):
+    events = ijson.basic_parse(reader, use_float=True)
+    for event, value in events:
         if depth == 0:
             if event != "start_array":
                 raise JsonRejected("The JSON file must be an array of objects.")
@@ -146,8 +148,9 @@ def iter_array(stream: BinaryIO, *, max_depth: int, max_item_bytes: int) -> Iter
                 raise JsonRejected(too_deep_message(max_depth))
         elif event in _CLOSE:
             depth -= 1
-            if depth == 0:
-                return  # the top-level array closed
+            if depth == 0:  # the top-level array closed; ijson raises on anything after it
+                deque(events, maxlen=0)
+                return
         if depth == 1 and event not in _CLOSE:  # a scalar element
             yield value
             reader.mark()

@@ -212,3 +212,30 @@ def test_a_file_of_a_million_tiny_rows_streams(project):
     content = b"text\n" + b"x\n" * 20_000
     result = import_file(project=project, stream=io.BytesIO(content), file_name="x.csv")
     assert result.ok and result.created == 20_000
+
+
+def test_image_files_named_by_the_command_take_the_decoded_format_s_extension(
+    manager, tmp_path, settings
+):
+    """``import_items`` reads image paths beside the data file: the name's extension is
+    as untrusted as a data URI's media type."""
+    from PIL import Image
+
+    from annotation.services.projects import project_create
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    project = project_create(creator=manager, name="Pics", labels=["a"], data_type="image")
+    Image.new("RGB", (4, 4)).save(tmp_path / "page.html", format="PNG")  # a PNG named .html
+    (tmp_path / "evil.svg").write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>')
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,image\np1,page.html\np2,evil.svg\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("import_items", str(project.pk), str(bad), "--no-progress", stderr=err)
+    assert "allowed formats: GIF, JPEG, PNG, WEBP" in err.getvalue()
+    assert not Item.objects.filter(project=project).exists()
+
+    good = tmp_path / "good.csv"
+    good.write_text("id,image\np1,page.html\n")
+    call_command("import_items", str(project.pk), str(good), "--no-progress")
+    assert Item.objects.get(project=project).image.name.endswith("/page.png")
