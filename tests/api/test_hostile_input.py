@@ -92,7 +92,8 @@ def test_a_nul_in_a_label_name_is_a_400(api):
     response = post_raw(api, "/api/projects/", body)
     assert response.status_code == 400
     assert "NUL" in response.json()["detail"]
-    assert not Label.objects.filter(name__contains="\x00").exists()
+    assert not Project.objects.filter(name="x").exists()
+    assert not Label.objects.filter(name="good").exists()
 
 
 @pytest.mark.parametrize(
