@@ -171,6 +171,7 @@ def main() -> None:
         tmp_path = Path(tmp)
         env = django_env(args.backend, tmp_path)
         env["QUORUM_ASYNC_IMPORT_BYTES"] = str(10**12)
+        env["MEDIA_ROOT"] = str(tmp_path / "media")
         manage(env, "migrate", "--noinput")
         for case, name, data_type, write in make_cases(tmp_path):
             path = tmp_path / name

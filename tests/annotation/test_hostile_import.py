@@ -108,7 +108,6 @@ HOSTILE = {
 def limits(settings):
     """A row limit small enough to test the enormous field cheaply."""
     settings.QUORUM_MAX_ROW_BYTES = 200_000
-    settings.MEDIA_ROOT = settings.BASE_DIR / "var" / "test-media"
 
 
 def via_service(project, name, content, tmp_path, api, capture):
