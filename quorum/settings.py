@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "quorum.logging.RequestIdMiddleware",
+    "quorum.nul_guard.NulByteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "quorum.security.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -188,6 +189,15 @@ LOGOUT_REDIRECT_URL = "login"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("QUORUM_MAX_REQUEST_BYTES", 50 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 QUORUM_MAX_FIELD_BYTES = env_int("QUORUM_MAX_FIELD_BYTES", 100 * 1024)
+# An imported image may have at most this many pixels (4096x4096: 64 MB decoded as RGBA),
+# checked from its header before decoding, so a small file cannot decompress to gigabytes.
+QUORUM_MAX_IMAGE_PIXELS = env_int("QUORUM_MAX_IMAGE_PIXELS", 4096 * 4096)
+# User JSON (API bodies, import files, meta) may nest at most this deep, counted from the
+# document's outermost container; deeper input is refused while it is read (400).
+QUORUM_MAX_JSON_DEPTH = env_int("QUORUM_MAX_JSON_DEPTH", 32)
+# One record of an import file (CSV row, JSON line, JSON array element): room for a 10 MB
+# image as a base64 data URI. A longer one fails the file before it is held in memory.
+QUORUM_MAX_ROW_BYTES = env_int("QUORUM_MAX_ROW_BYTES", 16 * 1024 * 1024)
 QUORUM_ASYNC_IMPORT_BYTES = env_int("QUORUM_ASYNC_IMPORT_BYTES", 5 * 1024 * 1024)
 QUORUM_MAX_REPORTED_ERRORS = 100
 QUORUM_UPLOAD_DIR = VAR_DIR / "uploads"
@@ -200,6 +210,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

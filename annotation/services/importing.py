@@ -25,6 +25,7 @@ from annotation.bulk import db_datetime, fast_insert
 from annotation.importing.formats import (
     CountingReader,
     FormatError,
+    Limits,
     RawRow,
     detect_format,
     parse,
@@ -101,7 +102,10 @@ def import_file(
     except FormatError as exc:
         return _whole_file_error(result, str(exc))
     reader = CountingReader(stream)
-    rows = parse(reader, fmt)  # type: ignore[arg-type]
+    limits = Limits(
+        max_depth=settings.QUORUM_MAX_JSON_DEPTH, max_row_bytes=settings.QUORUM_MAX_ROW_BYTES
+    )
+    rows = parse(reader, fmt, limits=limits)  # type: ignore[arg-type]
 
     def report(done_rows: int) -> None:
         if progress and size:
@@ -185,6 +189,8 @@ class _Importer:
                 label_names=frozenset(project.labels.values_list("name", flat=True)),
                 multi_label=project.multi_label,
                 max_field_bytes=settings.QUORUM_MAX_FIELD_BYTES,
+                max_image_pixels=settings.QUORUM_MAX_IMAGE_PIXELS,
+                max_depth=settings.QUORUM_MAX_JSON_DEPTH,
                 base_dir=base_dir,
                 vector_dim=_existing_vector_dim(project),
             )
