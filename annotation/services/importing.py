@@ -42,6 +42,7 @@ from annotation.models import (
     Project,
 )
 from annotation.services.jobs import JobRejected
+from annotation.services.overlap import fresh_item_overlaps_set
 from annotation.services.triggers import items_imported_safely
 
 logger = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ def _import_rows(
             batch.created_count, batch.skipped_count = result.created, result.skipped
             batch.labels_count = result.labels
             batch.save()
+            fresh_item_overlaps_set(project=project, batch_id=batch.pk)
             result.batch_id = batch.pk
     except _Rollback:
         result.created = result.skipped = result.labels = 0

@@ -47,21 +47,28 @@ def base_overlap(project: Project, item_id: int) -> int:
     return project.overlap
 
 
-def fresh_item_overlaps_set(*, project: Project) -> int:
+def fresh_item_overlaps_set(*, project: Project, batch_id: int | None = None) -> int:
     """Give every item nobody has labeled yet its base overlap; returns how many rows changed.
 
-    Called after an import and when the overlap or the agreement sample changes. Items that
-    have labels keep what they have (adaptive overlap may have raised it).
+    Called when the overlap or the agreement sample changes, and by an import for its own
+    batch (``batch_id``), whose rows were written with the project's overlap: only a sample
+    changes them then. Items that have labels keep what they have (adaptive overlap may have
+    raised it).
     """
     draw = (F("id") * _SAMPLE_MULTIPLIER) % _SAMPLE_SPACE
     sampled = project.overlap == 1 and project.agreement_sample > 0
+    items = Item.objects.filter(project=project)
+    if batch_id is not None:
+        if not sampled:
+            return 0
+        items = items.filter(import_batch_id=batch_id)
     wanted = (
         Case(When(LessThan(draw, project.agreement_sample * _SAMPLE_SPACE), then=Value(2)),
              default=Value(1))
         if sampled else Value(project.overlap)
     )  # fmt: skip
-    return Item.objects.filter(
-        project=project, annotation_count=0, final_labels__isnull=True, status=ItemStatus.OPEN
+    return items.filter(
+        annotation_count=0, final_labels__isnull=True, status=ItemStatus.OPEN
     ).update(required_overlap=wanted)
 
 

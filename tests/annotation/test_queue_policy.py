@@ -128,3 +128,12 @@ def test_a_manager_sets_the_sample_through_the_api(project, api):
     assert 0.18 < twice / 500 < 0.32
     assert api.patch(f"/api/projects/{project.pk}/", {"agreement_sample": 1.5},
                      format="json").status_code == 400  # fmt: skip
+
+
+def test_an_import_into_a_sampled_project_plans_its_new_items(project, api):
+    project_update(project=project, agreement_sample=0.5)
+    body = {"items": [{"id": str(i), "text": f"text {i}"} for i in range(300)]}
+    assert api.post(f"/api/projects/{project.pk}/import", body, format="json").status_code == 201
+    items = Item.objects.filter(project=project)
+    assert all((i.required_overlap == 2) == in_agreement_sample(i.pk, 0.5) for i in items)
+    assert 0.35 < items.filter(required_overlap=2).count() / 300 < 0.65
