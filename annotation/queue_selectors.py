@@ -26,7 +26,7 @@ from annotation.rawsql import fetch_instance, field_value, model_columns
 
 QUEUE_ORDER = ("-annotation_count", "-priority", "sequence", "id")
 # Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON).
-LARGE_ITEM_FIELDS = ("vector", "consensus_labels")
+LARGE_ITEM_FIELDS = ("vector", "consensus_labels", "redacted_text")
 
 
 def queue_head(

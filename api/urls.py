@@ -4,6 +4,7 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from api.views.audit import FindingResolveView, ProjectAuditViewSet
 from api.views.auth import TokenRotateView, TokenView
 from api.views.docs import SwaggerView
 from api.views.items import ImportView, ItemViewSet
@@ -83,5 +84,9 @@ urlpatterns = [
     re_path(r"^items/(?P<item_pk>\d+)/audit/?$", ItemAuditView.as_view(), name="item-audit"),
     project_route("snapshots", ProjectSnapshotViewSet.as_view({"get": "list", "post": "create"}),
                   "project-snapshots"),
+    # data audit (api/views/audit.py)
+    project_route("audit", ProjectAuditViewSet.as_view({"get": "list"}), "project-audit"),
+    re_path(r"^findings/(?P<pk>\d+)/resolve/?$", FindingResolveView.as_view(),
+            name="finding-resolve"),
     *router.urls,
 ]  # fmt: skip

@@ -70,6 +70,13 @@ class Item(models.Model):
     consensus_quality = models.FloatField(null=True, blank=True)
     consensus_method = models.CharField(max_length=20, blank=True)
     final_labels = models.JSONField(null=True, blank=True, help_text="Set by a reviewer.")
+    # Written by audit decisions (annotation.services.audit).
+    excluded = models.BooleanField(default=False, help_text="Left out of snapshots and exports.")
+    # None: never redacted ("" is a text redacted to nothing).
+    redacted_text = models.TextField(  # noqa: DJ001
+        null=True, blank=True, help_text="The text with personal data replaced; shown instead."
+    )
+    content_deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

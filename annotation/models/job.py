@@ -13,6 +13,7 @@ class JobKind(models.TextChoices):
     LABEL_ISSUES = "label_issues", "Label issues"
     AGREEMENT = "agreement", "Agreement"
     SNAPSHOT = "snapshot", "Snapshot"
+    AUDIT = "audit", "Data audit"
 
 
 class JobStatus(models.TextChoices):

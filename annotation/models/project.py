@@ -75,6 +75,12 @@ class Project(models.Model):
     agreement_every = models.PositiveIntegerField(
         default=50, help_text="New multi-annotated items that trigger an agreement run; 0: off."
     )
+    duplicate_threshold = models.FloatField(
+        default=0.7,
+        validators=[MinValueValidator(0.3), MaxValueValidator(1.0)],
+        help_text="Word-set similarity (Jaccard) at which the audit calls two texts "
+        "near-duplicates (0.7 measured best on SMS spam with planted copies).",
+    )
     model_in_loop = models.BooleanField(
         default=False, help_text="Show the model's suggested label (anchors annotators)."
     )

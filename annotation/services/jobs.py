@@ -28,8 +28,11 @@ JOB_HANDLERS: dict[str, str] = {
     JobKind.LABEL_ISSUES: "learning.services.label_issues.label_issues_job_handler",
     JobKind.AGREEMENT: "learning.services.agreement.agreement_job_handler",
     JobKind.SNAPSHOT: "annotation.services.snapshots.snapshot_job_handler",
+    JobKind.AUDIT: "learning.services.audit.audit_job_handler",
 }
-COALESCED_KINDS = frozenset({JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT})
+COALESCED_KINDS = frozenset(
+    {JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT}
+)
 
 ProgressFn = Callable[[float], None]
 
