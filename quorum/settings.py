@@ -170,6 +170,19 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or "kind": one named enum each, not hashed names.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "annotation.models.item.ItemStatus",
+        "JobStatusEnum": "annotation.models.job.JobStatus",
+        "JobKindEnum": "annotation.models.job.JobKind",
+        "LabelIssueStatusEnum": "annotation.models.quality.IssueStatus",
+        "JobCreateKindEnum": "api.serializers.jobs.STARTABLE_KINDS",
+    },
+    # Every operation documents its error answers too (api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------
