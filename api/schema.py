@@ -4,10 +4,12 @@ Views document their own success bodies with ``extend_schema``. The error answer
 same everywhere (DRF renders them), so one postprocessing hook adds them to every operation
 that can give them, instead of a copy on each view:
 
-- 400 where the operation takes a body or query parameters (a field-keyed error object;
-  an operation that documents its own 400 body keeps it, as one of the alternatives);
+- 400 where the operation takes a body or query parameters, or writes (a service may refuse
+  it, e.g. removing a project's last manager): a field-keyed error object; an operation
+  that documents its own 400 body keeps it, as one of the alternatives;
 - 401 and 403 where the operation needs a signed-in user;
-- 404 where the path names an object (non-members get 404 for a whole project);
+- 404 where the path names an object (non-members get 404 for a whole project), and on
+  paginated lists (DRF's answer to a page that does not exist);
 - 415 where the operation takes a body (a media type the view does not parse);
 - 429 where the view is throttled (with the ``Retry-After`` header).
 
@@ -34,6 +36,7 @@ FIELD_ERRORS = {
     "each value is a list of messages, or an object for nested fields.",
 }
 COMPONENTS = {"ErrorDetail": DETAIL, "FieldErrors": FIELD_ERRORS}
+WRITES = {"put", "post", "patch", "delete"}
 HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
 
 
@@ -75,15 +78,15 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
             responses = operation.setdefault("responses", {})
             view = views.get((path, method))
             has_body = "requestBody" in operation
-            has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
-            if has_body or has_query:
+            query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+            if has_body or query or method in WRITES:
                 _add_bad_request(responses)
             if _needs_auth(operation, result):
                 responses.setdefault("401", _json(_ref("ErrorDetail"), "Not signed in."))
                 responses.setdefault(
                     "403", _json(_ref("ErrorDetail"), "Signed in, but the role does not allow it.")
                 )
-            if "{" in path:
+            if "{" in path or "page" in query:  # DRF answers an invalid page with 404
                 responses.setdefault(
                     "404", _json(_ref("ErrorDetail"), "No such object (or not a member).")
                 )
@@ -114,7 +117,18 @@ def _add_bad_request(responses: dict) -> None:
             media["schema"] = {"anyOf": [media["schema"], _ref("FieldErrors")]}
 
 
-def file_responses(content_types: Iterable[str], description: str) -> dict:
-    """``responses`` for a 200 file download served as any of ``content_types``."""
+# A whole JSON download is one array of rows (items, or Label Studio tasks), which clients
+# parse; every other format, and any byte range (206), is opaque bytes.
+JSON_ROWS = {"type": "array", "items": {"type": "object"}}
+
+
+def file_responses(content_types: Iterable[str], description: str, *, status: int = 200) -> dict:
+    """``responses`` for a file download served as any of ``content_types``."""
     media = sorted({content_type.split(";")[0].strip() for content_type in content_types})
-    return {(200, m): OpenApiResponse(OpenApiTypes.BINARY, description=description) for m in media}
+    return {
+        (status, m): OpenApiResponse(
+            JSON_ROWS if m == "application/json" and status == 200 else OpenApiTypes.BINARY,
+            description=description,
+        )
+        for m in media
+    }
