@@ -13,6 +13,7 @@ the CLI's output) stay in ``var/ci/schemathesis/`` as the CI artefact.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -92,7 +93,10 @@ def totals(output: str, failures: list[str]) -> dict:
 
 @pytest.mark.fuzz
 def test_the_api_answers_every_fuzzed_request_as_its_schema_says(fuzz_world):
-    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    # A fresh folder each run: the CLI keeps a crash cache in its working directory
+    # (.schemathesis/) and replays it first, which would make a run depend on the last one.
+    shutil.rmtree(REPORT_DIR, ignore_errors=True)
+    REPORT_DIR.mkdir(parents=True)
     schema = REPORT_DIR / "schema.yaml"
     call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(schema))
     env = {
@@ -104,7 +108,7 @@ def test_the_api_answers_every_fuzzed_request_as_its_schema_says(fuzz_world):
         "QUORUM_FUZZ_IDS": json.dumps(fuzz_world.ids),
     }
     run = subprocess.run(
-        fuzz_command(fuzz_world, schema), cwd=REPO, env=env, capture_output=True, text=True,
+        fuzz_command(fuzz_world, schema), cwd=REPORT_DIR, env=env, capture_output=True, text=True,
         timeout=BUDGET_SECONDS * 3 + 120,
     )  # fmt: skip
     output = run.stdout + run.stderr
