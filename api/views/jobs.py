@@ -48,6 +48,10 @@ class ProjectJobViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         jobs = self.project.jobs.filter(kind__in=job_kinds_for(self.role))
         kind = request.query_params.get("kind")
         if kind:
+            if kind not in JobKind.values:
+                raise ValidationError(
+                    {"kind": [f"Unknown kind {kind!r}; one of {JobKind.values}."]}
+                )
             jobs = jobs.filter(kind=kind)
         page = self.paginate_queryset(jobs)
         return self.get_paginated_response(JobSerializer(page, many=True).data)

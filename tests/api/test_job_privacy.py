@@ -47,3 +47,10 @@ def test_text_that_only_looks_like_a_root_is_kept(project, members, client_for):
     )
     response = client_for(members[M]).get(f"/api/jobs/{job.pk}")
     assert response.json()["error"] == "No such column /username"
+
+
+@pytest.mark.django_db
+def test_an_unknown_kind_filter_is_a_400_not_an_empty_list(project, members, client_for):
+    response = client_for(members[M]).get(f"/api/projects/{project.pk}/jobs?kind=nope")
+    assert response.status_code == 400
+    assert "kind" in response.json()

@@ -25,7 +25,7 @@ from django.core.management import call_command
 
 REPO = Path(__file__).resolve().parents[2]
 REPORT_DIR = REPO / "var" / "ci" / "schemathesis"
-SEED = 13
+SEED = int(os.environ.get("QUORUM_FUZZ_SEED", "13"))
 MAX_EXAMPLES = 30
 BUDGET_SECONDS = int(os.environ.get("QUORUM_FUZZ_SECONDS", "120"))
 CHECKS = [
