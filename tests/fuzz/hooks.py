@@ -60,16 +60,22 @@ def _names_protected_project(case) -> bool:
     return str(project) == str(PROTECTED_PROJECT)
 
 
+def _changes_protected_manager(case) -> bool:
+    """A request that could demote or remove the fuzzer's own manager role (it could once
+    another member was made a manager): by path, or by a member body naming it."""
+    if not _names_protected_project(case) or case.method.upper() == "GET":
+        return False
+    if case.path == "/api/projects/{project_pk}/members/{username}/":
+        return case.path_parameters.get("username") == PROTECTED_USER
+    if case.path == "/api/projects/{project_pk}/members/":
+        return isinstance(case.body, dict) and case.body.get("username") == PROTECTED_USER
+    return False
+
+
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
-    method = case.method.upper()
-    if method == "DELETE" and case.path == "/api/projects/{id}/":
+    if case.method.upper() == "DELETE" and case.path == "/api/projects/{id}/":
         if _names_protected_project(case):
             case.path_parameters["id"] = NO_SUCH_PROJECT
-    if case.path == "/api/projects/{project_pk}/members/{username}/" and method != "GET":
-        # Demoting or removing the fuzzer's own manager role would lock it out.
-        if (
-            _names_protected_project(case)
-            and case.path_parameters.get("username") == PROTECTED_USER
-        ):
-            case.path_parameters["project_pk"] = NO_SUCH_PROJECT
+    if _changes_protected_manager(case):
+        case.path_parameters["project_pk"] = NO_SUCH_PROJECT

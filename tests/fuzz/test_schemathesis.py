@@ -11,6 +11,7 @@ the CLI's output) stay in ``var/ci/schemathesis/`` as the CI artefact.
 """
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -92,7 +93,9 @@ def totals(output: str, failures: list[str]) -> dict:
 
 
 @pytest.mark.fuzz
-def test_the_api_answers_every_fuzzed_request_as_its_schema_says(fuzz_world):
+def test_the_api_answers_every_fuzzed_request_as_its_schema_says(fuzz_world, caplog):
+    # Thousands of expected 4xx would bury the failure; errors (5xx) are still captured.
+    caplog.set_level(logging.ERROR, logger="django.request")
     # A fresh folder each run: the CLI keeps a crash cache in its working directory
     # (.schemathesis/) and replays it first, which would make a run depend on the last one.
     shutil.rmtree(REPORT_DIR, ignore_errors=True)
