@@ -31,6 +31,7 @@ class FuzzWorld:
     username: str
     project_id: int
     ids: dict[str, list]  # seeded objects by kind, for tests/fuzz/hooks.py
+    spare_token: str  # another user's, for the account routes (see tests/fuzz/hooks.py)
 
 
 @pytest.fixture
@@ -64,10 +65,11 @@ def fuzz_world(live_url, celery_broker, settings, tmp_path, make_user) -> FuzzWo
         snapshots.append(snapshot.pk)
     job, _ = job_enqueue(project=project, kind="agreement", user=manager)
     token = Token.objects.create(user=manager)
+    spare = Token.objects.create(user=make_user("fuzz-spare"))
     ids = {
         "project": [project.pk], "item": list(project.items.values_list("pk", flat=True)),
         "annotation": [annotation.pk], "job": [job.pk], "snapshot": snapshots,
         "username": [manager.username, "fuzz-annotator"],
     }  # fmt: skip
     return FuzzWorld(url=live_url, token=token.key, username=manager.username,
-                     project_id=project.pk, ids=ids)  # fmt: skip
+                     project_id=project.pk, ids=ids, spare_token=spare.key)  # fmt: skip

@@ -6,6 +6,10 @@ request that would delete it (or remove its manager) is sent to an id that does 
 instead: the operation is still exercised, the world the other operations need survives.
 Projects the fuzzer creates itself (stateful links) it may delete freely.
 
+Every request carries the manager's token, set here rather than by the CLI so that a request
+to the account routes under /api/auth/ (rotating or revoking "the current token") carries a
+spare user's token instead: rotating the manager's own would turn the rest of the run into 401s.
+
 Random ids rarely name a real object, so half the time a path's ids are swapped for the
 seeded ones (``QUORUM_FUZZ_IDS``): the other half still probes ids that do not exist.
 """
@@ -18,6 +22,8 @@ from hypothesis import strategies as st
 
 PROTECTED_PROJECT = int(os.environ.get("QUORUM_FUZZ_PROJECT", "0"))
 PROTECTED_USER = os.environ.get("QUORUM_FUZZ_USER", "")
+TOKEN = os.environ.get("QUORUM_FUZZ_TOKEN", "")
+SPARE_TOKEN = os.environ.get("QUORUM_FUZZ_SPARE_TOKEN", "")
 NO_SUCH_PROJECT = 2**62
 # {"project": [..], "item": [..], "annotation": [..], "job": [..], "snapshot": [..],
 #  "username": [..]}: the seeded objects, by the kind of thing a path parameter names.
@@ -74,6 +80,8 @@ def _changes_protected_manager(case) -> bool:
 
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
+    token = SPARE_TOKEN if case.path.startswith("/api/auth/") else TOKEN
+    case.headers = {**(case.headers or {}), "Authorization": f"Token {token}"}
     if case.method.upper() == "DELETE" and case.path == "/api/projects/{id}/":
         if _names_protected_project(case):
             case.path_parameters["id"] = NO_SUCH_PROJECT

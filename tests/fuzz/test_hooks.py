@@ -18,6 +18,8 @@ def schema(tmp_path_factory):
 def hooks(monkeypatch):
     monkeypatch.setenv("QUORUM_FUZZ_PROJECT", "7")
     monkeypatch.setenv("QUORUM_FUZZ_USER", "fuzz-manager")
+    monkeypatch.setenv("QUORUM_FUZZ_TOKEN", "manager-token")
+    monkeypatch.setenv("QUORUM_FUZZ_SPARE_TOKEN", "spare-token")
     import tests.fuzz.hooks as module
 
     return importlib.reload(module)
@@ -48,3 +50,12 @@ def test_re_adding_the_manager_with_another_role_is_redirected(schema, hooks):
     case = add.Case(path_parameters={"project_pk": 7}, media_type="application/json",
                     body={"username": "fuzz-manager", "role": "annotator"})  # fmt: skip
     assert sent(hooks, case)["project_pk"] == hooks.NO_SUCH_PROJECT
+
+
+def test_account_routes_carry_the_spare_token(schema, hooks):
+    token = schema["/api/auth/token/"]["POST"].Case(media_type="application/json", body={})
+    hooks.before_call(None, token)
+    assert token.headers["Authorization"] == "Token spare-token"
+    project = schema["/api/projects/"]["GET"].Case()
+    hooks.before_call(None, project)
+    assert project.headers["Authorization"] == "Token manager-token"

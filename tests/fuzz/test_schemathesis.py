@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 from django.core.management import call_command
 
@@ -42,7 +43,6 @@ def fuzz_command(world, schema: Path) -> list[str]:
     cli = Path(sys.executable).with_name("schemathesis")
     return [
         str(cli), "run", str(schema), "--url", world.url,
-        "--header", f"Authorization: Token {world.token}",
         "--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES),
         "--max-time", str(BUDGET_SECONDS), "--workers", "1",
         "--phases", "examples,coverage,fuzzing,stateful",
@@ -108,6 +108,8 @@ def test_the_api_answers_every_fuzzed_request_as_its_schema_says(fuzz_world, cap
         "PYTHONPATH": str(REPO),
         "QUORUM_FUZZ_PROJECT": str(fuzz_world.project_id),
         "QUORUM_FUZZ_USER": fuzz_world.username,
+        "QUORUM_FUZZ_TOKEN": fuzz_world.token,
+        "QUORUM_FUZZ_SPARE_TOKEN": fuzz_world.spare_token,
         "QUORUM_FUZZ_IDS": json.dumps(fuzz_world.ids),
     }
     run = subprocess.run(
@@ -126,6 +128,10 @@ def test_the_api_answers_every_fuzzed_request_as_its_schema_says(fuzz_world, cap
     paths = yaml.safe_load(schema.read_text())["paths"].values()
     assert summary["operations"] == sum(len(item) for item in paths), "every operation is fuzzed"
     tail = "\n".join(output.splitlines()[-30:])
+    # The run meant something to the end: the manager still reaches the seeded project.
+    still = requests.get(f"{fuzz_world.url}/api/projects/{fuzz_world.project_id}/",
+                         headers={"Authorization": f"Token {fuzz_world.token}"}, timeout=10)  # fmt: skip
+    assert (still.status_code, still.json().get("role")) == (200, "manager"), still.content[:300]
     assert failures == [] and run.returncode == 0, (
         f"{len(failures)} failing test cases (report: {REPORT_DIR}):\n"
         + "\n".join(failures)
