@@ -23,15 +23,22 @@ STARTABLE_KINDS = [JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEM
 PRIVATE_KEYS = frozenset({"path"})
 
 
-@lru_cache(maxsize=1)
 def _server_roots() -> re.Pattern[str]:
-    """One pattern for a path that starts at a server directory, longest root first."""
+    """One pattern for a path that starts at a server directory, longest root first.
+
+    Read from settings on each call (tests move the folders), compiled once per set of roots.
+    """
     roots = {
         str(settings.BASE_DIR), str(settings.VAR_DIR), str(settings.MEDIA_ROOT),
         str(settings.QUORUM_UPLOAD_DIR), str(settings.QUORUM_EXPORT_DIR),
         tempfile.gettempdir(), sys.prefix, sys.base_prefix, sysconfig.get_paths()["stdlib"],
     }  # fmt: skip
-    roots = sorted((r.rstrip("/") for r in roots if r and r != "/"), key=len, reverse=True)
+    return _roots_pattern(tuple(sorted((r.rstrip("/") for r in roots if r and r != "/"),
+                                       key=len, reverse=True)))  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def _roots_pattern(roots: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(root) for root in roots)
     # The root must end at a path boundary (so /usr does not eat /username); the rest of
     # the path runs to whitespace or a quote.
@@ -40,12 +47,16 @@ def _server_roots() -> re.Pattern[str]:
 
 def redact_server_paths(value: Any) -> Any:
     """``value`` with server paths replaced and ``path`` keys dropped, at any depth."""
+    return _redact(value, _server_roots())
+
+
+def _redact(value: Any, roots: re.Pattern[str]) -> Any:
     if isinstance(value, str):
-        return _server_roots().sub(SERVER_PATH, value)
+        return roots.sub(SERVER_PATH, value)
     if isinstance(value, dict):
-        return {k: redact_server_paths(v) for k, v in value.items() if k not in PRIVATE_KEYS}
+        return {k: _redact(v, roots) for k, v in value.items() if k not in PRIVATE_KEYS}
     if isinstance(value, list):
-        return [redact_server_paths(v) for v in value]
+        return [_redact(v, roots) for v in value]
     return value
 
 
