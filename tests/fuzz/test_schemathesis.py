@@ -40,9 +40,8 @@ CHECKS = [
 
 
 def fuzz_command(world, schema: Path) -> list[str]:
-    cli = Path(sys.executable).with_name("schemathesis")
     return [
-        str(cli), "run", str(schema), "--url", world.url,
+        sys.executable, "-m", "schemathesis.cli", "run", str(schema), "--url", world.url,
         "--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES),
         "--max-time", str(BUDGET_SECONDS), "--workers", "1",
         "--phases", "examples,coverage,fuzzing,stateful",
