@@ -234,6 +234,19 @@ SPECTACULAR_SETTINGS = {
     # is no secret in an open-source app, but an anonymous visitor has no use for it.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or "kind": one named enum each, not hashed names.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "annotation.models.item.ItemStatus",
+        "JobStatusEnum": "annotation.models.job.JobStatus",
+        "JobKindEnum": "annotation.models.job.JobKind",
+        "LabelIssueStatusEnum": "annotation.models.quality.IssueStatus",
+        "JobCreateKindEnum": "api.serializers.jobs.STARTABLE_KINDS",
+    },
+    # Every operation documents its error answers too (api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------

@@ -71,7 +71,10 @@ class Item(models.Model):
     consensus_method = models.CharField(max_length=20, blank=True)
     final_labels = models.JSONField(null=True, blank=True, help_text="Set by a reviewer.")
     # Written by audit decisions (annotation.services.audit).
-    excluded = models.BooleanField(default=False, help_text="Left out of snapshots and exports.")
+    # db_default: the import writers insert rows with hand-written SQL that names its columns.
+    excluded = models.BooleanField(
+        default=False, db_default=False, help_text="Left out of snapshots and exports."
+    )
     # None: never redacted ("" is a text redacted to nothing).
     redacted_text = models.TextField(  # noqa: DJ001
         null=True, blank=True, help_text="The text with personal data replaced; shown instead."

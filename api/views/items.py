@@ -19,8 +19,8 @@ from api.serializers.items import (
     ImportQuerySerializer,
     ImportResultSerializer,
     ItemSerializer,
-    JobSerializer,
 )
+from api.serializers.jobs import JobAcceptedSerializer, JobSerializer
 
 EVERY_ROLE = frozenset(Role.values)
 
@@ -52,7 +52,7 @@ class ImportView(ProjectScopedMixin, APIView):
         request={"multipart/form-data": {"type": "object", "properties": {
             "file": {"type": "string", "format": "binary"}}},
             "application/json": ImportJsonSerializer},
-        responses={201: ImportResultSerializer, 202: JobSerializer, 400: ImportResultSerializer},
+        responses={201: ImportResultSerializer, 202: JobAcceptedSerializer, 400: ImportResultSerializer},
     )  # fmt: skip
     def post(self, request, project_pk=None):
         query = ImportQuerySerializer(data=request.query_params)
