@@ -24,6 +24,7 @@ class AuditFindingSerializer(serializers.ModelSerializer):
 class AuditQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=FindingKind.values, required=False)
     status = serializers.ChoiceField(choices=FindingStatus.values, required=False)
+    page = serializers.IntegerField(required=False, min_value=1)
 
 
 class AuditRunSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ personal data sits. Non-members get 404, other members 403.
 
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,20 +23,23 @@ from api.serializers.audit import (
 )
 
 
-class ProjectAuditViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
-    """``GET /api/projects/{id}/audit?kind=&status=``: summary and findings, strongest first."""
+class ProjectAuditView(ProjectScopedMixin, APIView):
+    """``GET /api/projects/{id}/audit?kind=&status=&page=``: the summary, and the findings
+    strongest first, a page at a time (``count``, ``next``, ``previous``, ``findings``)."""
 
-    serializer_class = AuditFindingSerializer
-    roles = {"list": CAN_REVIEW}
+    roles = {"get": CAN_REVIEW}
 
     @extend_schema(parameters=[AuditQuerySerializer], responses={200: AuditPageSerializer})
-    def list(self, request, project_pk=None):
+    def get(self, request, project_pk=None):
         query = AuditQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        filters = {k: v for k, v in query.validated_data.items() if k != "page"}
         run = latest_audit_run(project=self.project)
         result = (run.result or {}) if run else {}
-        page = self.paginate_queryset(audit_findings(project=self.project, **query.validated_data))
-        paged = self.get_paginated_response(AuditFindingSerializer(page, many=True).data).data
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(audit_findings(project=self.project, **filters),
+                                           request, view=self)  # fmt: skip
+        paged = paginator.get_paginated_response(AuditFindingSerializer(page, many=True).data).data
         return Response({
             "run": {"id": run.pk, "status": run.status, "created_at": run.created_at,
                     "finished_at": run.finished_at} if run else None,
