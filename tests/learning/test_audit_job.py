@@ -131,3 +131,41 @@ def test_the_api_lists_findings_by_kind_for_reviewers_only(audited, project, mem
     engineer = client_for(members["engineer"])
     assert engineer.post(f"/api/findings/{finding['id']}/resolve", {"action": "keep"},
                          format="json").status_code == 403  # fmt: skip
+
+
+def test_a_snapshot_leaves_out_and_redacts_what_the_spec_names_with_the_audit_in_lineage(
+    audited, project, manager, settings, tmp_path
+):
+    import json
+
+    from annotation.services.jobs import job_execute
+    from annotation.services.snapshots import snapshot_create, snapshot_file
+
+    settings.QUORUM_EXPORT_DIR = tmp_path
+
+    def cut(**spec):
+        snapshot = snapshot_create(project=project, spec=spec, user=manager, enqueue=False)
+        job_execute(job_id=snapshot.job_id, task_id="test")
+        snapshot.refresh_from_db()
+        lines = snapshot_file(snapshot, "jsonl").read_text(encoding="utf-8").splitlines()
+        return snapshot, {row["id"]: row for row in map(json.loads, lines)}
+
+    _, everything = cut()
+    assert {"same", "same-copy", "near-a", "near-b", "pii"} <= set(everything)
+    snapshot, curated = cut(exclude=["duplicates", "near_duplicates"], redact_pii=True)
+    assert "same" in curated and "same-copy" not in curated  # a group keeps its lowest id
+    assert "near-a" in curated and "near-b" not in curated
+    assert curated["pii"]["text"] == "Call me on [PHONE] or mail [EMAIL]"
+    assert snapshot.lineage["audit"] == {
+        "run": audited.pk, "excluded_items": 2, "redacted_items": 1,
+        "excluded_by_kind": {"Exact duplicates": 1, "Near-duplicates": 1},
+    }  # fmt: skip
+    Item.objects.filter(external_id="pii").update(excluded=True)
+    _, after_exclusion = cut()
+    assert "pii" not in after_exclusion  # a reviewer's exclusion holds for every snapshot
+
+
+def test_a_spec_names_only_known_exclusions(project, api):
+    response = api.post(f"/api/projects/{project.pk}/snapshots", {"exclude": ["typos"]},
+                        format="json")  # fmt: skip
+    assert response.status_code == 400 and "exclude" in response.json()
