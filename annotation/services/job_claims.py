@@ -93,15 +93,26 @@ def claim_alive(job: Job, *, now: datetime | None = None) -> bool:
     return beat is not None and beat >= (now or timezone.now()) - stale_after()
 
 
-def claim_check(job_id: int, attempt: int) -> None:
+def claim_check(job_id: int, attempt: int, *, conn=None) -> None:
     """Raise ``ClaimLost`` unless ``job_id`` is running under ``attempt``; on PostgreSQL,
-    inside a transaction, hold the claim's shared lock until that transaction ends."""
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        with connection.cursor() as cursor:
+    inside a transaction, hold the claim's shared lock until that transaction ends.
+
+    ``conn``: the connection about to write (default: this thread's); a writer thread may
+    be writing on its caller's connection, inside the caller's transaction.
+    """
+    conn = conn or connection
+    table = conn.ops.quote_name(Job._meta.db_table)
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql" and conn.in_atomic_block:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock_shared(%s, %s)", [_ADVISORY_SPACE, job_id % 2**31]
             )
-    if not Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, attempts=attempt).exists():
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE id = %s AND status = %s AND attempts = %s",
+            [job_id, JobStatus.RUNNING.value, attempt],
+        )
+        held = cursor.fetchone() is not None
+    if not held:
         raise ClaimLost(f"job {job_id} attempt {attempt} lost its claim")
 
 
@@ -127,7 +138,7 @@ def claim_fence(job_id: int, attempt: int) -> Iterator[None]:
 
     def guard(execute, sql, params, many, context):
         if sql.lstrip()[:6].upper() in _WRITES:
-            claim_check(job_id, attempt)
+            claim_check(job_id, attempt, conn=context["connection"])
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(guard):

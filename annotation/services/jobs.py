@@ -273,7 +273,7 @@ def job_execute(*, job_id: int, task_id: str) -> dict[str, Any] | None:
         return _run_claimed(job, handler)
     except ClaimLost:
         logger.warning("job %s attempt %s lost its claim: stopped, nothing more written",
-                       job.pk, job.attempts)  # fmt: skip
+                       job.pk, job.attempts, exc_info=True)  # fmt: skip
         return None
     except JobRejected as exc:
         _finish(job, JobStatus.FAILED, error=str(exc), result=exc.result, quiet=True)

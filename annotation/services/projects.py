@@ -22,7 +22,7 @@ DEFAULT_KEYS = "1234567890" + "".join(
 PROJECT_FIELDS = (
     "name", "description", "guidelines", "data_type", "multi_label", "overlap", "max_overlap",
     "min_item_agreement", "strategy", "fallback_order", "seed", "lease_minutes", "retrain_every",
-    "label_issues_every", "agreement_every", "model_in_loop",
+    "batch_size", "label_issues_every", "agreement_every", "model_in_loop",
 )  # fmt: skip
 
 LabelSpec = str | Mapping[str, Any]

@@ -37,7 +37,7 @@ SETTINGS_GROUPS = (
     ("Project", ("name", "description", "data_type", "multi_label")),
     ("Overlap", ("overlap", "max_overlap", "min_item_agreement", "lease_minutes")),
     ("Queue and model", ("strategy", "fallback_order", "seed", "model_in_loop")),
-    ("Background jobs", ("retrain_every", "label_issues_every", "agreement_every")),
+    ("Background jobs", ("retrain_every", "batch_size", "label_issues_every", "agreement_every")),
 )
 FRIENDLIER_LABELS = {
     "multi_label": "Multi-label (an item may get several labels)",
