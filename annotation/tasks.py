@@ -6,7 +6,8 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from annotation.services.jobs import job_execute, job_fail, jobs_recover, jobs_resend_stale
+from annotation.services.job_sweep import jobs_recover, jobs_resend_stale
+from annotation.services.jobs import job_execute, job_fail
 
 
 class JobTask(Task):

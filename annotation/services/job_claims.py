@@ -145,6 +145,18 @@ def claim_fence(job_id: int, attempt: int) -> Iterator[None]:
         yield
 
 
+def dead_claim_reason(job: Job) -> str:
+    where = job.claimed_by.rpartition("@")[0] or "unknown"
+    beat = job.heartbeat_at or job.started_at
+    when = f" since {beat:%Y-%m-%d %H:%M:%S} UTC" if beat else ""
+    return f"Its worker ({where}) stopped: no heartbeat{when}."
+
+
+def gave_up_message(job: Job, reason: str) -> str:
+    return (f"{reason} The job was started {job.attempts} times and never finished, so it is "
+            "not retried again; start it again once the cause is fixed.")  # fmt: skip
+
+
 class Heartbeat:
     """Beats ``heartbeat_at`` (and writes the latest progress) for one claim, from a thread
     with its own database connection, every ``QUORUM_JOB_HEARTBEAT_SECONDS`` and soon after

@@ -16,13 +16,11 @@ import logging
 import traceback
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -33,7 +31,8 @@ from annotation.services.job_claims import (
     claim_alive,
     claim_fence,
     claim_lock_for_take_back,
-    stale_after,
+    dead_claim_reason,
+    gave_up_message,
     worker_identity,
 )
 
@@ -116,92 +115,39 @@ def send_job(job_id: int, *, fail_if_unreachable: bool = True) -> bool:
     return True
 
 
-def jobs_resend_stale(*, older_than: timedelta) -> list[int]:
-    """Send again the message of every job still queued ``older_than`` after it was created
-    and after its last message was sent.
-
-    A queued row whose message was lost (a broker restarted without persistence, a message
-    file lost by kombu's filesystem transport) would otherwise wait for ever. Sending twice
-    is safe: a job runs once whatever the number of messages (``job_claim``). Coalesced jobs
-    waiting behind a running one of their kind are skipped: that one sends them when it
-    finishes, and ``jobs_recover`` when it died. Returns the ids sent again, oldest first.
-    """
-    cutoff = timezone.now() - older_than
-    running = Job.objects.filter(
-        status=JobStatus.RUNNING, project_id=OuterRef("project_id"), kind=OuterRef("kind")
-    )
-    stale = (
-        Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=cutoff)
-        .filter(Q(sent_at__isnull=True) | Q(sent_at__lt=cutoff))
-        .exclude(Q(kind__in=COALESCED_KINDS) & Exists(running))
-        .order_by("created_at")
-    )
-    ids = list(stale.values_list("pk", flat=True))
-    for job_id in ids:
-        logger.warning(
-            "job %s still queued after %s: sending its message again", job_id, older_than
-        )
-        send_job(job_id, fail_if_unreachable=False)
-    return ids
-
-
-def jobs_recover() -> list[int]:
-    """Take back every running job whose heartbeat is stale: send it again, or fail it for
-    good when its attempts are spent (or a newer job of its kind waits to do its work, which
-    is sent instead). Returns the ids of the jobs sent, oldest first."""
-    cutoff = timezone.now() - stale_after()
-    suspects = Job.objects.filter(status=JobStatus.RUNNING).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-        | Q(heartbeat_at__isnull=True, started_at__isnull=True)
-    )  # fmt: skip
-    sent = []
-    for job_id in suspects.order_by("created_at").values_list("pk", flat=True):
-        with transaction.atomic():
-            job = Job.objects.select_for_update().filter(pk=job_id).first()
-            if job is None or job.status != JobStatus.RUNNING or claim_alive(job):
-                continue
-            if not claim_lock_for_take_back(job.pk):
-                continue  # its runner is inside a write transaction: alive
-            to_send = _take_back(job)
-        if to_send is not None and send_job(to_send.pk, fail_if_unreachable=False):
-            sent.append(to_send.pk)
-    return sent
-
-
 def _max_attempts() -> int:
     return max(1, int(settings.QUORUM_JOB_MAX_ATTEMPTS))
 
 
-def _dead_reason(job: Job) -> str:
-    where = job.claimed_by.rpartition("@")[0] or "unknown"
-    beat = job.heartbeat_at or job.started_at
-    when = f" since {beat:%Y-%m-%d %H:%M:%S} UTC" if beat else ""
-    return f"Its worker ({where}) stopped: no heartbeat{when}."
-
-
-def _take_back(job: Job) -> Job | None:
+def job_take_back(job: Job) -> Job | None:
     """``job`` (locked, running under a dead claim): queue it again, or fail it for good.
     Returns the job whose message should be sent now, if any."""
-    reason = _dead_reason(job)
+    reason = dead_claim_reason(job)
     logger.warning("job %s attempt %s: %s", job.pk, job.attempts, reason)
     if job.attempts >= _max_attempts():
-        _finish(job, JobStatus.FAILED, error=_gave_up(job, reason))
+        _finish(job, JobStatus.FAILED, error=gave_up_message(job, reason))
         return _waiting_of_kind(job)
+    return _requeue(job, reason=reason,
+                    retrying=f"Retrying (attempt {job.attempts + 1} of {_max_attempts()}).")  # fmt: skip
+
+
+def _requeue(job: Job, *, reason: str, retrying: str) -> Job | None:
+    """Give ``job``'s claim back (running -> queued, noting ``reason`` and ``retrying``), or,
+    when a job of its kind already waits (one waiting per kind), fail it as superseded by
+    that one. Returns the job that now waits for a message."""
     waiting = _waiting_of_kind(job)
-    if waiting is not None:
-        _finish(job, JobStatus.FAILED, error=f"{reason} Job #{waiting.pk}, queued after it, "
-                "does its work with newer labels.")  # fmt: skip
-        return waiting
-    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
-        status=JobStatus.QUEUED, claimed_by="",
-        error=f"{reason} Retrying (attempt {job.attempts + 1} of {_max_attempts()}).",
-    )  # fmt: skip
-    return job
-
-
-def _gave_up(job: Job, reason: str) -> str:
-    return (f"{reason} The job was started {job.attempts} times and never finished, so it is "
-            "not retried again; start it again once the cause is fixed.")  # fmt: skip
+    if waiting is None:
+        try:
+            with transaction.atomic():
+                Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts)\
+                    .update(status=JobStatus.QUEUED, claimed_by="",
+                            error=f"{reason} {retrying}"[:5000])  # fmt: skip
+            return job
+        except IntegrityError:  # a job of its kind was queued meanwhile
+            waiting = _waiting_of_kind(job)
+    _finish(job, JobStatus.FAILED, quiet=True, error=f"{reason} Job #{waiting.pk}, queued "
+            "after it, does its work with newer labels.")  # fmt: skip
+    return waiting
 
 
 def _waiting_of_kind(job: Job) -> Job | None:
@@ -228,11 +174,11 @@ def job_claim(*, job_id: int, task_id: str) -> Job | None:
             if claim_alive(job, now=now) or not claim_lock_for_take_back(job.pk):
                 return None  # a duplicate message while its runner works
             logger.warning("job %s attempt %s: %s Taking it over.", job.pk, job.attempts,
-                           _dead_reason(job))  # fmt: skip
+                           dead_claim_reason(job))  # fmt: skip
         if job.attempts >= _max_attempts():
-            reason = job.error if job.status == JobStatus.QUEUED else _dead_reason(job)
+            reason = job.error if job.status == JobStatus.QUEUED else dead_claim_reason(job)
             _mark(job, from_status=job.status, status=JobStatus.FAILED,
-                  error=_gave_up(job, reason or "It never finished."))  # fmt: skip
+                  error=gave_up_message(job, reason or "It never finished."))  # fmt: skip
             return None
         if job.kind in COALESCED_KINDS:
             running = (
@@ -244,7 +190,7 @@ def job_claim(*, job_id: int, task_id: str) -> Job | None:
                 if claim_alive(blocker, now=now) or not claim_lock_for_take_back(blocker.pk):
                     logger.info("job %s waits for job %s of its kind", job.pk, blocker.pk)
                     return None
-                _take_back(blocker)  # dead: it fails, superseded by this job
+                job_take_back(blocker)  # dead: it fails, superseded by this job
         taken = Job.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts).update(
             status=JobStatus.RUNNING, attempts=job.attempts + 1, task_id=task_id,
             claimed_by=worker_identity()[:200], started_at=job.started_at or now,
@@ -368,10 +314,8 @@ def _send_waiting(job: Job) -> None:
 
 def _release(job: Job, exc: BaseException) -> None:
     """Give the claim back after a transient error: the task's retry claims it again."""
-    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
-        status=JobStatus.QUEUED, claimed_by="",
-        error=f"Retrying after a transient error ({exc.__class__.__name__}: {exc})"[:5000],
-    )  # fmt: skip
+    reason = f"A transient error stopped it ({exc.__class__.__name__}: {exc})."
+    _requeue(job, reason=reason, retrying="Retrying.")
 
 
 def job_fail(*, job_id: int, error: str, task_id: str | None = None) -> None:

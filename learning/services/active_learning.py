@@ -138,14 +138,19 @@ def _score_all(job: Job, *, pause: float, report_progress: Callable[[float], Non
 
 
 def _dispatch_helpers(job_id: int, *, helpers: int) -> None:
-    """Ask other workers to share the chunks. Idle workers pick them up; busy ones are not waited on."""
+    """Ask other workers to share the chunks. Idle workers pick them up; busy ones are not
+    waited on. Best effort: with the broker down, this job scores every chunk itself."""
     from celery import group
 
     from learning.tasks import score_chunk
 
-    transaction.on_commit(
-        lambda: group(score_chunk.s(job_id) for _ in range(helpers)).apply_async()
-    )
+    def send() -> None:
+        try:
+            group(score_chunk.s(job_id) for _ in range(helpers)).apply_async()
+        except Exception:
+            logger.warning("job %s: no helpers (broker unreachable)", job_id, exc_info=True)
+
+    transaction.on_commit(send)
 
 
 def _model_version_save(job, project, state, metrics, counts, names) -> ModelVersion:

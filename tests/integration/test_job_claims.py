@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from annotation.models import Item, Job, JobKind, JobStatus
 from annotation.services.job_claims import ClaimLost, claim_fence
-from annotation.services.jobs import job_claim, job_fail, jobs_recover
+from annotation.services.job_sweep import jobs_recover
+from annotation.services.jobs import job_claim, job_fail
 from annotation.services.projects import project_create
 
 
