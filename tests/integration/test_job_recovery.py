@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from annotation.models import (
     Annotation,
@@ -62,7 +63,7 @@ def test_a_job_waiting_behind_a_20_s_job_of_its_kind_waits_then_runs(
     al_project,  # noqa: F811
 ):
     """Issue #14: the waiting job used to fail with JobBusy after Celery's 3 retries (~8 s)."""
-    worker = start_celery_worker(concurrency=2)
+    worker = start_celery_worker(concurrency=2, env=FAST_BEATS)
     label_clear_items(al_project, 4)
     # One chunk (no helper tasks, so the second process is free) scored at throttle
     # ``chunk_pause``: a real active-learning job of over 20 s.
@@ -75,11 +76,14 @@ def test_a_job_waiting_behind_a_20_s_job_of_its_kind_waits_then_runs(
     waiting, created = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING)
     assert created
 
-    seen = set()
-    while Job.objects.get(pk=slow.pk).status == JobStatus.RUNNING:
+    seen, silences = set(), []
+    while (running := Job.objects.get(pk=slow.pk)).status == JobStatus.RUNNING:
+        silences.append((timezone.now() - running.heartbeat_at).total_seconds())
         seen.add(Job.objects.get(pk=waiting.pk).status)
         time.sleep(0.25)
     assert seen == {JobStatus.QUEUED}
+    # The 22 s step reports no progress, yet the job beat every second all along.
+    assert len(silences) > 40 and max(silences) < 3.0
     assert f"job {waiting.pk} waits for job {slow.pk}" in worker.log()  # its message came early
 
     slow, waiting = (
