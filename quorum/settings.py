@@ -303,13 +303,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A job still queued this long after it was created gets its message sent again (a lost
 # message would otherwise strand it; running a job twice is impossible by design).
 QUORUM_RESEND_QUEUED_AFTER_SECONDS = env_int("QUORUM_RESEND_QUEUED_AFTER_SECONDS", 600)
+# A running job beats every QUORUM_JOB_HEARTBEAT_SECONDS (from a thread, so long steps beat
+# too); one silent for QUORUM_JOB_STALE_SECONDS lost its worker, and the sweep takes it back
+# and sends it again, QUORUM_JOB_MAX_ATTEMPTS runs in all, then fails it readably.
+QUORUM_JOB_HEARTBEAT_SECONDS = env_int("QUORUM_JOB_HEARTBEAT_SECONDS", 10)
+QUORUM_JOB_STALE_SECONDS = env_int("QUORUM_JOB_STALE_SECONDS", 60)
+QUORUM_JOB_MAX_ATTEMPTS = env_int("QUORUM_JOB_MAX_ATTEMPTS", 3)
 # PostgreSQL sessions that write an active-learning job's scores at once (the database
 # does that work, one core per session).
 QUORUM_SCORE_WRITERS = env_int("QUORUM_SCORE_WRITERS", 2)
 CELERY_BEAT_SCHEDULE: dict = {
     "resend-stale-jobs": {
         "task": "annotation.tasks.resend_stale_jobs",
-        "schedule": env_int("RESEND_SWEEP_SECONDS", 300),
+        "schedule": env_int("RESEND_SWEEP_SECONDS", 60),
     },
     # Fresh agreement numbers for projects that got new multi-annotated items (enqueue only).
     "agreement-sweep": {

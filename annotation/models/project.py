@@ -69,6 +69,11 @@ class Project(models.Model):
     retrain_every = models.PositiveIntegerField(
         default=20, help_text="New labels that trigger a retrain-and-rescore job; 0 turns it off."
     )
+    batch_size = models.PositiveIntegerField(
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Varied items each retrain puts first (1-1000): selection cost grows with it.",
+    )
     label_issues_every = models.PositiveIntegerField(
         default=200, help_text="New labels that trigger a label-issues run; 0 turns it off."
     )

@@ -24,8 +24,9 @@ DEFAULT_KEYS = "1234567890" + "".join(
 
 PROJECT_FIELDS = (
     "name", "description", "guidelines", "data_type", "multi_label", "overlap", "max_overlap",
-    "agreement_sample", "min_item_agreement", "strategy", "fallback_order", "seed", "lease_minutes", "retrain_every",
-    "label_issues_every", "agreement_every", "model_in_loop",
+    "agreement_sample", "min_item_agreement", "strategy", "fallback_order", "seed",
+    "lease_minutes", "retrain_every", "batch_size", "label_issues_every", "agreement_every",
+    "model_in_loop", "duplicate_threshold",
 )  # fmt: skip
 
 LabelSpec = str | Mapping[str, Any]

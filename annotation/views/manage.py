@@ -41,7 +41,8 @@ SETTINGS_GROUPS = (
         ("overlap", "max_overlap", "min_item_agreement", "agreement_sample", "lease_minutes"),
     ),
     ("Queue and model", ("strategy", "fallback_order", "seed", "model_in_loop")),
-    ("Background jobs", ("retrain_every", "label_issues_every", "agreement_every")),
+    ("Background jobs", ("retrain_every", "batch_size", "label_issues_every", "agreement_every")),
+    ("Data audit", ("duplicate_threshold",)),
 )
 FRIENDLIER_LABELS = {
     "multi_label": "Multi-label (an item may get several labels)",

@@ -100,7 +100,7 @@ class JobCreateSerializer(serializers.Serializer):
     batch = serializers.IntegerField(
         required=False, min_value=1, max_value=1000,
         help_text="active_learning only: how many diverse items to put first "
-        "(default: the project's retrain_every). A job already waiting keeps its own.",
+        "(default: the project's batch_size). A job already waiting keeps its own.",
     )  # fmt: skip
 
     def validate(self, data):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0007_item_scored_by_unconstrained'),
+        ('annotation', '0009_project_batch_size'),
         ('learning', '0002_active_learning_chunks'),
     ]
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0008_queue_started_first_and_agreement_sample'),
+        ('annotation', '0010_queue_started_first_and_agreement_sample'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
