@@ -8,6 +8,7 @@ from django.db import OperationalError
 
 from annotation.services.job_sweep import jobs_recover, jobs_resend_stale
 from annotation.services.jobs import job_execute, job_fail
+from annotation.services.triggers import audits_due
 
 
 class JobTask(Task):
@@ -43,3 +44,9 @@ def resend_stale_jobs() -> list[int]:
     and give every job queued for too long a new message (``jobs_resend_stale``)."""
     after = timedelta(seconds=settings.QUORUM_RESEND_QUEUED_AFTER_SECONDS)
     return jobs_recover() + jobs_resend_stale(older_than=after)
+
+
+@shared_task(ignore_result=True)
+def enqueue_audits() -> list[int]:
+    """Beat: an audit for every project whose items changed since its latest audit."""
+    return [job.pk for job in audits_due()]

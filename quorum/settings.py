@@ -312,10 +312,17 @@ QUORUM_JOB_MAX_ATTEMPTS = env_int("QUORUM_JOB_MAX_ATTEMPTS", 3)
 # PostgreSQL sessions that write an active-learning job's scores at once (the database
 # does that work, one core per session).
 QUORUM_SCORE_WRITERS = env_int("QUORUM_SCORE_WRITERS", 2)
+# Every import that adds items queues a data audit of its project (coalesced).
+QUORUM_AUDIT_AFTER_IMPORT = env_bool("QUORUM_AUDIT_AFTER_IMPORT", True)
 CELERY_BEAT_SCHEDULE: dict = {
     "resend-stale-jobs": {
         "task": "annotation.tasks.resend_stale_jobs",
         "schedule": env_int("RESEND_SWEEP_SECONDS", 60),
+    },
+    # A data audit of every project whose items changed since its latest audit (enqueue only).
+    "audit-sweep": {
+        "task": "annotation.tasks.enqueue_audits",
+        "schedule": env_int("AUDIT_SWEEP_SECONDS", 24 * 3600),
     },
     # Fresh agreement numbers for projects that got new multi-annotated items (enqueue only).
     "agreement-sweep": {

@@ -29,3 +29,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("QUORUM_CELERY_QUEUE", "celery")
 # the test process), and tests/conftest.py clears it between tests so brute-force counts
 # never leak from one test to the next. Clearing a Redis cache would flush the broker's db.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Tests that import items should not each start an audit on the shared worker; the tests of
+# the trigger turn it on (tests/annotation/test_audit_triggers.py).
+QUORUM_AUDIT_AFTER_IMPORT = False

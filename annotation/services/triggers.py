@@ -11,9 +11,11 @@ job_enqueue coalesces, so a burst of labels queues at most one job per kind.
 import logging
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import connection
+from django.db.models import F, OuterRef, Q, Subquery
 
-from annotation.models import Annotation, Job, JobKind, JobStatus, Project
+from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project
 from annotation.rawsql import field_value
 from annotation.selectors import featurizer_kind
 from annotation.services.jobs import job_enqueue
@@ -150,10 +152,36 @@ def items_imported(*, project: Project) -> Job | None:
     return job
 
 
+def audit_after_import(*, project: Project) -> Job | None:
+    """An audit of the project once new items arrived (coalesced: a burst of imports queues
+    one), unless the deployment turned it off (``QUORUM_AUDIT_AFTER_IMPORT``)."""
+    if not settings.QUORUM_AUDIT_AFTER_IMPORT:
+        return None
+    job, created = job_enqueue(project=project, kind=JobKind.AUDIT, params={"trigger": "import"})
+    if created:
+        logger.info("enqueued audit job %s for project %s", job.pk, project.pk)
+    return job
+
+
+def audits_due() -> list[Job]:
+    """Beat: an audit for every project with items newer than its latest audit (or never
+    audited). One query for the projects; ``job_enqueue`` coalesces the rest."""
+    last_audit = Job.objects.filter(project=OuterRef("pk"), kind=JobKind.AUDIT).order_by("-id")
+    newest_item = Item.objects.filter(project=OuterRef("pk")).order_by("-id")
+    projects = Project.objects.annotate(
+        audited_at=Subquery(last_audit.values("created_at")[:1]),
+        item_at=Subquery(newest_item.values("created_at")[:1]),
+    ).filter(item_at__isnull=False)
+    due = projects.filter(Q(audited_at__isnull=True) | Q(item_at__gt=F("audited_at")))
+    return [job_enqueue(project=p, kind=JobKind.AUDIT, params={"trigger": "schedule"})[0]
+            for p in due]  # fmt: skip
+
+
 def items_imported_safely(*, project: Project) -> None:
-    """``items_imported`` after the import committed; a failure is logged, never raised (the
-    items are saved, and the first labels start a job anyway)."""
+    """``items_imported`` and ``audit_after_import`` after the import committed; a failure is
+    logged, never raised (the items are saved, and the first labels start a job anyway)."""
     try:
         items_imported(project=project)
+        audit_after_import(project=project)
     except Exception:
         logger.exception("import trigger failed for project %s (items are saved)", project.pk)
