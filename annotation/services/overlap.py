@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from django.db import connection
-from django.db.models import Case, F, Value, When
+from django.db.models import BigIntegerField, Case, F, Value, When
 from django.db.models.lookups import LessThan
 
 from annotation.item_label import agreement
@@ -55,7 +55,10 @@ def fresh_item_overlaps_set(*, project: Project, batch_id: int | None = None) ->
     changes them then. Items that have labels keep what they have (adaptive overlap may have
     raised it).
     """
-    draw = (F("id") * _SAMPLE_MULTIPLIER) % _SAMPLE_SPACE
+    # Typed constants: with server-side binding PostgreSQL would guess int4 for a bare
+    # parameter, and 2**32 as an int4 is 0 ("division by zero").
+    big = BigIntegerField()
+    draw = (F("id") * Value(_SAMPLE_MULTIPLIER, big)) % Value(_SAMPLE_SPACE, big)
     sampled = project.overlap == 1 and project.agreement_sample > 0
     items = Item.objects.filter(project=project)
     if batch_id is not None:
