@@ -22,10 +22,11 @@ class NextQuerySerializer(serializers.Serializer):
         parts = [p for p in value.split(",") if p.strip()]
         if len(parts) > MAX_EXCLUDED:
             raise serializers.ValidationError(f"At most {MAX_EXCLUDED} items.")
-        try:
-            return [int(p) for p in parts]
-        except ValueError:
-            raise serializers.ValidationError("Comma-separated item ids.") from None
+        ids = [p.strip() for p in parts]
+        # ASCII digits below 2**63 only: a longer number overflowed the query (500).
+        if not all(i.isascii() and i.isdigit() and int(i) < 2**63 for i in ids):
+            raise serializers.ValidationError("Comma-separated item ids.")
+        return [int(i) for i in ids]
 
 
 class SuggestionSerializer(serializers.Serializer):

@@ -51,6 +51,13 @@ def test_next_with_exclude_prefetches_the_following_item(project, items, annotat
     assert annotator.get(next_url(project), {"exclude": "a,b"}).status_code == 400
 
 
+@pytest.mark.parametrize("exclude", [str(2**63), "99999999999999999999999", "-1", "\uff11"])
+def test_an_exclude_id_no_item_can_have_is_a_400(project, items, annotator, exclude):
+    # A number past the id column's range answered 500 (OverflowError on SQLite).
+    response = annotator.get(next_url(project), {"exclude": exclude})
+    assert response.status_code == 400 and "exclude" in response.json()
+
+
 def test_next_is_204_when_nothing_is_left(project, items, annotator):
     for _ in items:
         item_id = annotator.get(next_url(project)).json()["id"]
