@@ -30,6 +30,7 @@ PROJECT_FIELDS = (
 )  # fmt: skip
 
 LabelSpec = str | Mapping[str, Any]
+MAX_LEASE_MINUTES = 32_767  # the column is a smallint; the same bound on every database
 
 
 def normalize_label_specs(labels: Iterable[LabelSpec]) -> list[dict[str, str]]:
@@ -75,6 +76,12 @@ def normalize_label_specs(labels: Iterable[LabelSpec]) -> list[dict[str, str]]:
 def _validate_overlap(project: Project) -> None:
     if project.max_overlap < project.overlap:
         project.max_overlap = project.overlap
+    if project.lease_minutes is not None and project.lease_minutes > MAX_LEASE_MINUTES:
+        # PostgreSQL's smallint refuses it in full_clean; SQLite would store it, and adding
+        # that many minutes to now overflows a datetime on every GET .../next.
+        raise ValidationError(
+            {"lease_minutes": f"Ensure this value is less than or equal to {MAX_LEASE_MINUTES}."}
+        )
 
 
 @transaction.atomic

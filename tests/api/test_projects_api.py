@@ -173,3 +173,14 @@ def test_a_batch_is_refused_where_it_means_nothing(api, project, body):
 
     assert response.status_code == 400
     assert "batch" in response.json()
+
+
+def test_a_lease_longer_than_the_column_holds_is_a_400_on_every_database(api, project, members):
+    # SQLite stored 10**10 minutes, then every GET .../next answered 500 (OverflowError
+    # adding the lease to now); PostgreSQL's smallint refuses above 32,767.
+    url = f"/api/projects/{project.pk}/"
+    response = api.patch(url, {"lease_minutes": 10**10}, format="json")
+    assert response.status_code == 400 and "lease_minutes" in response.json()
+    assert api.patch(url, {"lease_minutes": 32_767}, format="json").status_code == 200
+    Item.objects.create(project=project, external_id="x", text="hello")
+    assert api.get(f"/api/projects/{project.pk}/next").status_code == 200
