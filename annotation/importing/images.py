@@ -34,6 +34,9 @@ _WRITABLE_MODES = {
     "WEBP": {"RGB", "RGBA"},
 }
 
+# Decoded metadata that changes what the pixels look like; every other key is dropped.
+_PIXEL_INFO = ("transparency", "background")
+
 
 class ImageRejected(ValueError):
     """The upload is not an image Quorum will store; ``str()`` says why, for the user."""
@@ -81,6 +84,9 @@ def _reencode(image: Image.Image, *, max_pixels: int) -> CleanImage:
         frame = frame.convert("RGBA" if _has_alpha(frame) and fmt != "JPEG" else "RGB")
         if fmt == "GIF":
             frame = frame.convert("P", palette=Image.Palette.ADAPTIVE)
+    # Encoders write some of the decoded metadata back (a GIF or JPEG comment, an ICC
+    # profile): those are the client's bytes, so only what the pixels need stays.
+    frame.info = {key: frame.info[key] for key in _PIXEL_INFO if key in frame.info}
     out = io.BytesIO()
     options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     frame.save(out, format=fmt, **options)

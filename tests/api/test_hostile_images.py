@@ -164,6 +164,33 @@ def test_a_png_text_chunk_does_not_survive_re_encoding(image_project):
     assert SCRIPT not in item.image.read()
 
 
+def with_metadata(fmt: str) -> bytes:
+    """A valid image carrying ``SCRIPT`` in each metadata slot its encoder writes back."""
+    mode = {"GIF": "P"}.get(fmt, "RGB")
+    buffer = io.BytesIO()
+    extra = {"comment": SCRIPT, "icc_profile": SCRIPT}
+    if fmt in ("JPEG", "WEBP"):
+        extra["exif"] = b"Exif\x00\x00" + SCRIPT
+    if fmt == "GIF":
+        del extra["icc_profile"]
+    Image.new(mode, (8, 8), 200).save(buffer, format=fmt, **extra)
+    assert SCRIPT in buffer.getvalue()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "JPEG", "WEBP"])
+def test_no_client_metadata_survives_re_encoding(image_project, fmt):
+    # Pillow writes a GIF or JPEG comment (and a JPEG's ICC profile) back when it saves the
+    # decoded image: the client's bytes would be stored and served from this origin.
+    result = import_objects(
+        project=image_project, objects=[{"image": uri(with_metadata(fmt), "image/png")}]
+    )
+    assert result.ok, result.errors
+    stored = Item.objects.get(project=image_project).image.read()
+    assert SCRIPT not in stored
+    assert Image.open(io.BytesIO(stored)).size == (8, 8)
+
+
 def test_a_legacy_file_with_another_extension_is_only_ever_downloaded(
     image_project, client_for, manager
 ):
