@@ -7,6 +7,8 @@ Password guessing is throttled per account *and* per client address (``quorum.th
 same rule guards the token endpoint and the login page, so neither is the weaker door.
 """
 
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
@@ -40,8 +42,10 @@ def _login_keys(*, username: str, address: str) -> list[tuple[throttle.Limit, st
     window = settings.QUORUM_LOGIN_WINDOW_SECONDS
     account = throttle.Limit("login", "account", settings.QUORUM_LOGIN_FAILURES_PER_ACCOUNT, window)
     client = throttle.Limit("login", "address", settings.QUORUM_LOGIN_FAILURES_PER_ADDRESS, window)
-    # casefold: "Alice" and "alice" share a count, so case variants buy no extra guesses.
-    return [(account, username.casefold()), (client, address)]
+    # NFKC, as Django's login form applies it before signing in ("ａlice" is "alice"), then
+    # casefold: compatibility and case variants of one name share its count, so none of
+    # them buys extra guesses.
+    return [(account, unicodedata.normalize("NFKC", username).casefold()), (client, address)]
 
 
 def login_attempt_check(*, username: str, address: str) -> None:

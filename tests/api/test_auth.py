@@ -141,6 +141,20 @@ class TestBruteForceOnTheLoginPage:
             browser.post("/login/", {"username": "ann", "password": f"guess-{i}"})
         assert get_token(client_for(), "ann", "pw-ann").status_code == 429
 
+    @pytest.mark.parametrize("variant", ["ＡＮＮ", "ａnn", "ANN"])
+    def test_a_compatibility_variant_of_the_name_is_the_same_locked_account(
+        self, make_user, variant
+    ):
+        # The login form signs "ａnn" (fullwidth a) in as "ann" (Django's username field
+        # applies NFKC), so the variant must not start a fresh count of ten guesses.
+        make_user("ann")
+        browser = Client()
+        for i in range(10):
+            browser.post("/login/", {"username": "ann", "password": f"guess-{i}"})
+        locked = browser.post("/login/", {"username": variant, "password": "pw-ann"})
+        assert locked.status_code == 429
+        assert browser.get("/").status_code == 302  # not signed in
+
 
 class TestPasswordValidators:
     @pytest.mark.parametrize("password", ["password", "12345678", "carol-the-user", "short"])
