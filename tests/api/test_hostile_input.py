@@ -142,3 +142,56 @@ def test_a_json_body_over_the_request_limit_is_a_400(api, project, settings):
     response = post_raw(api, import_url(project), body)
     assert response.status_code == 400
     assert not Item.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/jobs/{bad}",
+        "/api/snapshots/{bad}",
+        "/api/snapshots/{bad}/download",
+        "/api/snapshots/{bad}/diff/1",
+    ],
+)
+@pytest.mark.parametrize("bad", ["abc", "1e3", "%20"])
+def test_a_malformed_job_or_snapshot_id_is_a_json_404(api, url, bad):
+    # Issue #13 item 10: these answered an HTML 500 (ValueError in the id lookup).
+    response = api.get(url.format(bad=bad))
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+
+
+def api_error(response, status: int) -> str:
+    """The answer is ``status`` with a JSON ``detail``, the API's error shape; return it."""
+    assert response.status_code == status, response.content[:200]
+    assert response["Content-Type"] == "application/json", response.content[:200]
+    return response.json()["detail"]
+
+
+def test_a_body_over_the_request_limit_is_a_json_400_under_the_api(api, project, settings):
+    # Django refuses it (RequestDataTooBig) before DRF parses; it answered an HTML page.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"items": [{"text": "x" * 2000}]})
+    assert "too large" in api_error(post_raw(api, import_url(project), body), 400)
+    assert not Item.objects.exists()
+
+
+def test_too_many_form_fields_is_a_json_400_under_the_api(api, project):
+    body = "&".join(f"f{i}=1" for i in range(1500))  # over DATA_UPLOAD_MAX_NUMBER_FIELDS
+    response = api.generic(
+        "POST", import_url(project), body, content_type="application/x-www-form-urlencoded"
+    )
+    assert "fields" in api_error(response, 400)
+
+
+def test_a_multipart_body_without_a_boundary_is_a_json_400(api, project):
+    response = api.generic("POST", import_url(project), b"{}", content_type="multipart/form-data")
+    api_error(response, 400)
+
+
+def test_an_unknown_api_url_is_a_json_404_and_a_page_url_an_html_one(api, manager):
+    assert api_error(api.get("/api/jobs/1.5"), 404)
+    browser = Client()
+    browser.force_login(manager)
+    page = browser.get("/projects/1.5/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
