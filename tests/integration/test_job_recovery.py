@@ -159,7 +159,7 @@ def test_a_label_issues_run_killed_mid_run_is_taken_back_and_flags_each_item_onc
     transactional_db, start_celery_worker, wait_for_job, fast_beats, project, api
 ):
     worker = start_celery_worker(env=FAST_BEATS)
-    assert import_objects(project=project, objects=labeled_objects(500, flips=30)).ok
+    assert import_objects(project=project, objects=labeled_objects(4000, flips=200)).ok
     job_id = api.post(f"/api/projects/{project.pk}/jobs", {"kind": "label_issues"},
                       format="json").json()["id"]  # fmt: skip
 
