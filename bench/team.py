@@ -144,6 +144,8 @@ def checkpoint(apis, pid, data, state, strategy) -> dict:
     trained = {external[pk]: lab[0] for pk, lab in zip(training.item_ids.tolist(), training.labels,
                                                         strict=True)}  # fmt: skip
     issue_runs = [j for j in jobs if j["kind"] == "label_issues"]
+    last_run = max(issue_runs, key=lambda j: j["id"])["result"] if issue_runs else {}
+    gate = (last_run or {}).get("gate", {})
     closed = [j for j in issue_runs if not (j.get("result") or {}).get("gate", {}).get("passed")]
     models = manager.call("GET", f"/api/projects/{pid}/models")["models"]
     f1 = evaluate(models[-1]["id"], data)[1] if models else None
@@ -157,6 +159,9 @@ def checkpoint(apis, pid, data, state, strategy) -> dict:
         "macro_f1": round(f1, 3) if f1 is not None else None,
         "snapshot_equals_training": decided == trained,
         "issue_runs": len(issue_runs), "gate_closed_runs": len(closed),
+        "last_gate": {"passed": gate.get("passed"), "lift": gate.get("lift"),
+                      "cv_accuracy": gate.get("cv_accuracy"),
+                      "mild_doubts": (last_run or {}).get("mild_doubts_not_flagged")},
         "flags_while_closed": sum((j.get("result") or {}).get("flagged", 0) for j in closed),
         "failed_jobs": sum(j["status"] == "failed" for j in jobs),
     }  # fmt: skip
