@@ -12,3 +12,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("annotation.urls")),
 ]
+
+# Styled pages that say why and link back (annotation/views/errors.py).
+handler403 = "annotation.views.errors.forbidden"
+handler404 = "annotation.views.errors.not_found"

@@ -13,6 +13,7 @@ from PIL import Image
 from annotation.models import Project
 from annotation.services.importing import import_objects
 from annotation.services.projects import membership_set, project_create
+from annotation.services.users import user_allow_project_creation
 
 DEMO_PROJECT = "Handwritten digits (demo)"
 DEMO_USERS = [
@@ -72,6 +73,8 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.is_staff = user.is_superuser = username == "admin"
                 user.save()
+            if username == "manager":  # the demo manager may start projects of their own
+                user_allow_project_creation(user=user)
             users[username] = user
         return users
 
