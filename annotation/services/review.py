@@ -13,6 +13,10 @@ before and after and the run that flagged it:
   setting bounds the *automatic* adaptive overlap, a reviewer's explicit request overrides it.
   A reviewer's earlier final label is cleared, or the item would stay complete.
 
+A fifth entry, ``undo``, reverses a reviewer's latest action (``review_undo``): the item, its
+flag and the reviewer's annotation go back to the action's ``before``; the log keeps both
+rows, the undo pointing at the one it reverses (``after["reverses"]``).
+
 The log's ``after["labels_fingerprint"]`` is what stops the label-issues job from flagging the item
 again: it skips items whose labels still have the fingerprint a reviewer left behind.
 """
@@ -40,6 +44,7 @@ from annotation.models import (
 from annotation.services.overlap import item_refresh_status
 
 ACTIONS = ("accept", "relabel", "dismiss", "requeue")
+UNDO = "undo"  # logged by review_undo; not an action a request may ask for directly
 IMPORT_KEY = "import"  # the annotator key of imported labels (they have no annotator)
 _STATUS_AFTER = {
     "accept": IssueStatus.ACCEPTED,
@@ -124,7 +129,7 @@ def review_item(
     if issue is None and action in ("accept", "dismiss"):
         raise ValidationError({"action": f"Nothing to {action}: the item has no open flag."})
     new_labels = _check_labels(item, labels) if action == "relabel" else None
-    before = _state(item, issue)
+    before = _state(item, issue) | {"reviewer_annotation": _own_annotation(item, reviewer)}
     if action == "accept":
         # given_labels holds the whole set (multi-label); rows of older runs have only given_label
         item.final_labels = list(issue.given_labels or [issue.given_label])
@@ -152,6 +157,12 @@ def review_item(
     if action == "relabel":
         _labels_changed_on_commit(item.project_id)
     return logged
+
+
+def _own_annotation(item: Item, reviewer) -> dict[str, Any] | None:
+    """The reviewer's own annotation of ``item`` (a relabel overwrites it; undo restores it)."""
+    row = Annotation.objects.filter(item=item, annotator=reviewer).values("labels", "source")
+    return dict(row[0]) if row else None
 
 
 def _save_review_annotation(item: Item, reviewer, labels: list[str]) -> None:
