@@ -8,9 +8,22 @@ through ``SQLITE_PATH``; PostgreSQL needs nothing special (the worker gets
 ``DATABASE_URL`` naming the test database).
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+
+# A test run never shares a folder with a `make run` in the same checkout: the filesystem
+# broker's messages, the SQLite files, the cache, uploads, exports and media all live in a
+# temporary folder of this run (removed at exit), unless the caller names one. Without this,
+# a running worker picked up the tests' job messages.
+if "QUORUM_VAR_DIR" not in os.environ:
+    _run_dir = tempfile.mkdtemp(prefix="quorum-test-")
+    os.environ["QUORUM_VAR_DIR"] = _run_dir
+    os.environ.setdefault("MEDIA_ROOT", os.path.join(_run_dir, "media"))
+    atexit.register(shutil.rmtree, _run_dir, ignore_errors=True)
 
 from quorum.settings import *  # noqa: E402,F403
 from quorum.settings import DATABASES, VAR_DIR  # noqa: E402
