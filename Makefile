@@ -64,10 +64,10 @@ run: venv | var
 	python manage.py migrate --noinput
 	python manage.py seed_demo --url "http://$$HOST:$$PORT/"
 	@# Ctrl-C reaches honcho and every process at once; each stops cleanly and honcho then
-	@# exits 130 (or 143/1 as the signal lands), which is how a dev server is meant to end:
+	@# exits 130 (143 on SIGTERM), which is how a dev server is meant to end:
 	@# not an error for make to report.
 	@rc=0; honcho start -f Procfile.dev -p "$$PORT" || rc=$$?; \
-	case $$rc in 0|1|130|143) exit 0;; *) exit $$rc;; esac
+	case $$rc in 0|130|143) exit 0;; *) exit $$rc;; esac
 
 # --- test -------------------------------------------------------------------------------------
 
