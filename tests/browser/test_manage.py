@@ -44,7 +44,7 @@ def fill_in_a_new_project(page) -> None:
 def test_a_manager_sets_up_a_project_in_the_browser(
     page, live_url, login, make_user, screenshot, page_errors
 ):
-    make_user("boss")
+    make_user("boss", is_staff=True)  # staff may start projects (can_create_project)
     make_user("ann")
     login(page, "boss")
     fill_in_a_new_project(page)
