@@ -1,5 +1,6 @@
 """Labels per hour reads right at any scale: every hour of the span, zeros included."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -32,7 +33,9 @@ def test_hours_without_labels_are_zeros_between_the_first_label_and_now(project,
     label_at(project, manager, now - timedelta(hours=2))
     rows = labels_per_hour(annotations=Annotation.objects.all(), now=now)
     hours = [r["hour"] for r in rows]
-    assert len(rows) == 31 and all(b - a == timedelta(hours=1) for a, b in zip(hours, hours[1:]))
+    assert len(rows) == 31 and all(
+        b - a == timedelta(hours=1) for a, b in itertools.pairwise(hours)
+    )
     assert sum(r["annotations"] for r in rows) == 3 and rows[0]["annotations"] == 2
 
 
