@@ -242,8 +242,10 @@ function flash(text) {
   }, 2500);
 }
 
+// The page's own buttons are out of the Tab order (tabindex -1: they have keys); a link or
+// another button (the project bar, Log out) that has the focus keeps Tab's usual meaning.
 function onControl(target) {
-  return target instanceof Element && Boolean(target.closest("a, button, summary"));
+  return target instanceof Element && Boolean(target.closest('a, summary, button:not([tabindex="-1"])'));
 }
 
 function onKey(event) {
