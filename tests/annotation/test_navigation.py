@@ -71,3 +71,10 @@ def test_others_see_no_new_project_button_and_the_form_refuses_them(make_user, c
     assert response.status_code == 403 and "create projects" in response.content.decode()
     api = client_for(plain).post("/api/projects/", {"name": "x", "labels": ["a"]}, format="json")
     assert api.status_code == 403
+
+
+def test_every_page_has_a_favicon(client):
+    page = client.get(reverse("login")).content.decode()
+    assert 'rel="icon"' in page and "favicon.svg" in page
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("favicon.svg")
