@@ -82,7 +82,7 @@ def test_the_annotator_labels_twenty_items_and_fixes_one(page, login, make_user)
         key = "123"[i % 3]
         said[press_and_wait(page, key, root="#lab", item="#item", attribute="data-item-id")] = key
     twentieth = list(said)[-1]
-    page.keyboard.press("z")  # back to the 20th, which was "positive" by mistake: fix it
+    page.keyboard.press("z")  # back to the 20th ("negative", key 2, by mistake): fix it
     page.wait_for_function(
         "id => document.getElementById('item').dataset.itemId === id", arg=twentieth
     )
