@@ -61,8 +61,10 @@ class Journey:
 
     def _request_failed(self, request) -> None:
         failure = request.failure or ""
-        if "ERR_ABORTED" in failure and request.resource_type in ("document", "other"):
-            return  # a navigation replaced by the next one, or a download handed to the browser
+        if "ERR_ABORTED" in failure:
+            # The browser cancelled it: the page navigated away while a fetch was in flight, or
+            # a download went to the downloads folder. No answer was refused or lost.
+            return
         self.problems.append(f"failed: {request.method} {request.url}: {failure}")
 
     def _response(self, response) -> None:
@@ -72,7 +74,7 @@ class Journey:
     def seen(self, step: str) -> Path:
         """Screenshot the page, run axe-core on it, and fail on anything gone wrong so far."""
         page = self.page
-        page.wait_for_load_state("load")
+        page.wait_for_load_state("networkidle")  # the page's own fetches are in the picture
         path = self.folder / f"{len(self.pages) + 1:02d}-{step}.png"
         page.screenshot(path=str(path), full_page=True)
         self.pages.append(path)
