@@ -76,7 +76,8 @@ def item_fingerprint(item: Item) -> str:
     return labels_fingerprint(given, item.final_labels)
 
 
-def _state(item: Item, issue: LabelIssue | None) -> dict[str, Any]:
+def review_state(item: Item, issue: LabelIssue | None) -> dict[str, Any]:
+    """What the audit log keeps before and after an action: enough to undo it."""
     return {
         "final_labels": item.final_labels,
         "consensus_labels": item.consensus_labels,
@@ -129,7 +130,7 @@ def review_item(
     if issue is None and action in ("accept", "dismiss"):
         raise ValidationError({"action": f"Nothing to {action}: the item has no open flag."})
     new_labels = _check_labels(item, labels) if action == "relabel" else None
-    before = _state(item, issue) | {"reviewer_annotation": _own_annotation(item, reviewer)}
+    before = review_state(item, issue) | {"reviewer_annotation": _own_annotation(item, reviewer)}
     if action == "accept":
         # given_labels holds the whole set (multi-label); rows of older runs have only given_label
         item.final_labels = list(issue.given_labels or [issue.given_label])
@@ -152,10 +153,10 @@ def review_item(
         issue.save(update_fields=["status", "resolved_by", "resolved_at"])
     logged = ReviewAction.objects.create(
         item=item, issue=issue, run_id=issue.run_id if issue else None, reviewer=reviewer,
-        action=action, before=before, after=_state(item, issue), note=note[:500],
+        action=action, before=before, after=review_state(item, issue), note=note[:500],
     )  # fmt: skip
     if action == "relabel":
-        _labels_changed_on_commit(item.project_id)
+        labels_changed_on_commit(item.project_id)
     return logged
 
 
@@ -173,7 +174,7 @@ def _save_review_annotation(item: Item, reviewer, labels: list[str]) -> None:
     )  # fmt: skip
 
 
-def _labels_changed_on_commit(project_id: int) -> None:
+def labels_changed_on_commit(project_id: int) -> None:
     from annotation.services.triggers import labels_changed
 
     transaction.on_commit(lambda: labels_changed(project_id=project_id))

@@ -19,7 +19,12 @@ from django.db import transaction
 
 from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
 from annotation.services.overlap import item_refresh_status
-from annotation.services.review import UNDO, _labels_changed_on_commit, _state, item_fingerprint
+from annotation.services.review import (
+    UNDO,
+    item_fingerprint,
+    labels_changed_on_commit,
+    review_state,
+)
 
 
 def last_undoable_action(*, project: Project, reviewer) -> ReviewAction | None:
@@ -43,7 +48,7 @@ def review_undo(*, project: Project, reviewer) -> ReviewAction:
         raise ValidationError(
             {"action": f"Item {item.external_id} changed after your review; it cannot be undone."}
         )
-    before, old = _state(item, issue), target.before
+    before, old = review_state(item, issue), target.before
     item.final_labels = old["final_labels"]
     item.consensus_labels = old["consensus_labels"]
     item.save(update_fields=["final_labels", "consensus_labels"])
@@ -59,11 +64,11 @@ def review_undo(*, project: Project, reviewer) -> ReviewAction:
         issue.save(update_fields=["status", "resolved_by", "resolved_at"])
     logged = ReviewAction.objects.create(
         item=item, issue=issue, run_id=target.run_id, reviewer=reviewer, action=UNDO,
-        before=before, after=_state(item, issue) | _reversal(target),
+        before=before, after=review_state(item, issue) | _reversal(target),
         note=f"Undid {target.action} #{target.pk}",
     )  # fmt: skip
     if target.action == "relabel":
-        _labels_changed_on_commit(item.project_id)
+        labels_changed_on_commit(item.project_id)
     return logged
 
 

@@ -72,3 +72,19 @@ def test_an_item_that_changed_since_the_review_is_not_rolled_back(project, membe
         review_undo(project=project, reviewer=members["reviewer"])
     assert item_fingerprint(item) == fingerprint
     assert not ReviewAction.objects.filter(action="undo").exists()
+
+
+def test_the_review_page_undo_answers_in_sentences_and_refuses_plainly(
+    project, members, issues, client
+):
+    url = f"/projects/{project.pk}/review/undo"
+    client.force_login(members["reviewer"])
+    nothing = client.post(url)
+    assert nothing.status_code == 409 and "no review action of yours" in nothing.json()["detail"]
+    review_item(item=issues[0].item, reviewer=members["reviewer"], action="dismiss")
+    answer = client.post(url).json()
+    assert answer["item"] == issues[0].item_id
+    assert answer["message"].startswith("Undone: your dismissal of the flag on item ")
+    client.force_login(members["annotator"])
+    assert client.post(url).status_code == 403
+    assert client.get(url.replace("/undo", "/undo")).status_code == 405
