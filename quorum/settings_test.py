@@ -35,8 +35,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     _test_db_dir.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(_test_db_dir / f"test_{os.getpid()}.sqlite3")}
 
-# A per-run queue name keeps a test worker off a broker (Redis) that others share.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("QUORUM_CELERY_QUEUE", "celery")
+# A per-run queue name keeps the tests' messages away from any worker on a broker (Redis) that
+# others share, a `make run` worker included: it listens on "celery", never on this name.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("QUORUM_CELERY_QUEUE", f"quorum-test-{os.getpid()}")
 
 # Per-process memory is enough for tests (the live server of browser tests is a thread of
 # the test process), and tests/conftest.py clears it between tests so brute-force counts

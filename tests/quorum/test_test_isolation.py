@@ -17,3 +17,9 @@ def test_the_test_run_writes_nothing_into_the_checkouts_var_or_media():
     database = Path(settings.DATABASES["default"]["NAME"])
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         assert CHECKOUT / "var" not in database.resolve().parents
+
+
+def test_the_test_runs_messages_go_to_a_queue_no_make_run_worker_reads():
+    from quorum.celery import app
+
+    assert app.conf.task_default_queue != "celery"
