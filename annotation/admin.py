@@ -93,6 +93,31 @@ class SnapshotAdmin(admin.ModelAdmin):
     list_display = ["project", "version", "status", "row_count", "content_hash", "created_at"]
 
 
+@admin.register(models.AuditFinding)
+class AuditFindingAdmin(admin.ModelAdmin):
+    list_display = ["project", "kind", "status", "score", "run", "created_at"]
+    list_filter = ["kind", "status", "project"]
+    raw_id_fields = ["items"]
+
+
+@admin.register(models.AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    """Read-only: the access log is written by services and changed by nobody."""
+
+    list_display = ["created_at", "actor", "action", "object_type", "object_id",
+                    "project_id_logged"]  # fmt: skip
+    list_filter = ["action", "object_type"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 for model in (
     models.Label, models.Membership, models.ImportBatch, models.Assignment, models.Skip,
     models.AnnotatorQuality,

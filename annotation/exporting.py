@@ -4,13 +4,13 @@ Rows are read in primary-key pages with their annotations fetched per page, so
 the export of a million items never holds more than one page.
 """
 
-import csv
 import io
 import json
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from annotation.csv_cells import ESCAPE, CsvRows
 from annotation.models import Annotation, Item, Project
 
 PAGE = 2000
@@ -76,14 +76,17 @@ def stream_json(rows: Iterator[dict]) -> Iterator[bytes]:
 CSV_COLUMNS = ["id", "text", "image", "status", "labels", "annotators", "meta"]
 
 
-def stream_csv(rows: Iterator[dict]) -> Iterator[bytes]:
-    """One row per item; ``labels`` joins each annotation's labels with '|' and ';'."""
+def stream_csv(rows: Iterator[dict], *, csv_formulas: str = ESCAPE) -> Iterator[bytes]:
+    """One row per item; ``labels`` joins each annotation's labels with '|' and ';'.
+
+    Spreadsheet formulas are neutralised unless ``csv_formulas`` is raw (see ``csv_cells``).
+    """
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer = CsvRows(out, mode=csv_formulas)
+    writer.header(CSV_COLUMNS)
     for n, row in enumerate(rows, start=1):
         annotations = row["annotations"]
-        writer.writerow([
+        writer.row([
             row["id"], row["text"], row["image"] or "", row["status"],
             ";".join("|".join(a["labels"]) for a in annotations),
             ";".join(a.get("annotator") or "" for a in annotations),

@@ -1,10 +1,17 @@
 """Reads behind the annotator's queue: candidate items, held leases, history, progress.
 
-The candidate query is the labeling hot path. It walks the partial index of open
-items (``item_open_queue_idx``: project, -priority, sequence, id WHERE open) in
-queue order and stops at the first row that passes the per-row checks, so its
-cost depends on how many items at the head of the queue this annotator cannot
-take (their own labels and skips, other people's leases), not on project size.
+The queue's order: an item that has started collecting labels comes before any fresh
+item (more labels first), so items waiting for a second opinion (overlap, the agreement
+sample, adaptive overlap, a reviewer's requeue) are completed before new ones are started;
+among items with as many labels, the active-learning priority decides, then the fallback
+order. Active learning thus decides which items to *start*.
+
+The candidate query is the labeling hot path. It walks the partial index of open items
+(``item_open_queue_idx``: project, -annotation_count, -priority, sequence, id WHERE open) in
+queue order and stops at the first row that passes the per-row checks, so its cost depends
+on how many items at the head of the queue this annotator cannot take (their own labels and
+skips, other people's leases), not on project size. One annotator alone on an overlap-2
+project walks past every item they labeled that still waits for its second label.
 """
 
 from datetime import datetime
@@ -17,9 +24,9 @@ from django.db.models import QuerySet
 from annotation.models import Annotation, Assignment, Item, ItemStatus, Label, Project, Skip
 from annotation.rawsql import fetch_instance, field_value, model_columns
 
-QUEUE_ORDER = ("-priority", "sequence", "id")
+QUEUE_ORDER = ("-annotation_count", "-priority", "sequence", "id")
 # Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON).
-LARGE_ITEM_FIELDS = ("vector", "consensus_labels")
+LARGE_ITEM_FIELDS = ("vector", "consensus_labels", "redacted_text")
 
 
 def queue_head(
@@ -67,7 +74,7 @@ def _queue_head_sql(vendor: str, *, exclude_count: int, lock: bool) -> str:
               SELECT COUNT(*) FROM {lease} l
               WHERE l.item_id = i.id AND l.expires_at > %s AND l.annotator_id <> %s)
           {excluded}
-        ORDER BY i.priority DESC, i.sequence ASC, i.id ASC
+        ORDER BY i.annotation_count DESC, i.priority DESC, i.sequence ASC, i.id ASC
         LIMIT 1 {locking}"""
     return sql
 

@@ -11,8 +11,9 @@ from django.db.models import Model
 from django.http import Http404
 from rest_framework import permissions
 
-from annotation.models import Membership, Project
+from annotation.models import JobKind, Membership, Project, Role
 from annotation.rawsql import fetch_instance, model_columns
+from annotation.selectors import CAN_EXPORT, CAN_MANAGE, CAN_REVIEW
 
 # Project-scoped requests (two per label on the labeling path) resolve the project and
 # the requester's role first. The statements are written once per model: compiling the
@@ -43,6 +44,25 @@ def object_for(request, model: type[Model], pk, *, deferred: tuple[str, ...] = (
     project, role = project_for(request, obj.project_id)  # 404 for non-members
     obj.project = project
     return obj, project, role
+
+
+# Who may follow a job of each kind: whoever may start it or read what it produces. Every
+# member follows active learning (the project page's learning curve polls it); agreement and
+# label-issue results show other people's labels (reviewers and managers, as their routes);
+# imports are the managers' (their results quote the uploaded rows); snapshots go with exports.
+JOB_KIND_ROLES: dict[str, frozenset[str]] = {
+    JobKind.ACTIVE_LEARNING: frozenset(Role.values),
+    JobKind.AGREEMENT: CAN_REVIEW,
+    JobKind.LABEL_ISSUES: CAN_REVIEW,
+    JobKind.IMPORT: CAN_MANAGE,
+    JobKind.SNAPSHOT: CAN_EXPORT,
+    JobKind.AUDIT: CAN_REVIEW,
+}
+
+
+def job_kinds_for(role: str | None) -> list[str]:
+    """The job kinds ``role`` may see, for filtering a list the same way as the detail."""
+    return [kind for kind, roles in JOB_KIND_ROLES.items() if role in roles]
 
 
 def url_id(value) -> int:

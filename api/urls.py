@@ -1,9 +1,12 @@
 """The one API router. Project-scoped resources live under /api/projects/{project_pk}/."""
 
+from django.http import JsonResponse
 from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from api.views.audit import FindingResolveView, ProjectAuditView
 from api.views.auth import TokenRotateView, TokenView
 from api.views.docs import SwaggerView
 from api.views.items import ImportView, ItemViewSet
@@ -45,6 +48,13 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("snapshots", SnapshotViewSet, basename="snapshot")
 
 
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """Any other /api/ URL (a malformed id such as ``/api/jobs/abc`` included): a JSON 404,
+    like every API answer, instead of Django's HTML page."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
 def project_route(suffix: str, view, name: str):
     """``projects/{project_pk}/<suffix>`` with an optional trailing slash."""
     return re_path(rf"^projects/(?P<project_pk>\d+)/{suffix}/?$", view, name=name)
@@ -83,5 +93,10 @@ urlpatterns = [
     re_path(r"^items/(?P<item_pk>\d+)/audit/?$", ItemAuditView.as_view(), name="item-audit"),
     project_route("snapshots", ProjectSnapshotViewSet.as_view({"get": "list", "post": "create"}),
                   "project-snapshots"),
+    # data audit (api/views/audit.py)
+    project_route("audit", ProjectAuditView.as_view(), "project-audit"),
+    re_path(r"^findings/(?P<pk>\d+)/resolve/?$", FindingResolveView.as_view(),
+            name="finding-resolve"),
     *router.urls,
+    re_path(r"^", api_not_found, name="api-not-found"),  # last: only what nothing else matched
 ]  # fmt: skip

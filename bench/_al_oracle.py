@@ -101,6 +101,23 @@ def features(data: dict, idx: np.ndarray, text_featurizer=None):
     return text_featurizer.transform([data["x"][i] for i in idx])
 
 
+def evaluate(model_version_id: int, data: dict) -> tuple[float, float]:
+    """Held-out accuracy and macro-F1 of the model version a job stored."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from learning.classifier import predict_proba_full
+    from learning.services.scoring import state_load
+
+    state = state_load(model_version_id)
+    X = features(data, data["test"], state.get("text"))
+    proba = predict_proba_full(state["model"], X, len(state["labels"]))
+    predicted = np.asarray(state["labels"])[proba.argmax(axis=1)]
+    truth = np.asarray([data["y"][i] for i in data["test"]])
+    return float(accuracy_score(truth, predicted)), float(
+        f1_score(truth, predicted, average="macro")
+    )
+
+
 class LiveApp:
     """gunicorn + Celery worker subprocesses on one temp SQLite file; ``stop()`` by PID."""
 

@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _al_oracle import Api, LiveApp, features, import_payload, load_sets
+from _al_oracle import Api, LiveApp, evaluate, features, import_payload, load_sets
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Rounds per data set: enough for random sampling to reach (or visibly miss) 95% of the
@@ -91,23 +91,6 @@ def label_batch(oracle: Api, pid: int, data: dict, n: int) -> int:
         oracle.call("POST", f"/api/items/{item['id']}/annotations/", {"label": truth})
         done += 1
     return done
-
-
-def evaluate(model_version_id: int, data: dict) -> tuple[float, float]:
-    """Held-out accuracy and macro-F1 of the model version a job stored."""
-    from sklearn.metrics import accuracy_score, f1_score
-
-    from learning.classifier import predict_proba_full
-    from learning.services.scoring import state_load
-
-    state = state_load(model_version_id)
-    X = features(data, data["test"], state.get("text"))
-    proba = predict_proba_full(state["model"], X, len(state["labels"]))
-    predicted = np.asarray(state["labels"])[proba.argmax(axis=1)]
-    truth = np.asarray([data["y"][i] for i in data["test"]])
-    return float(accuracy_score(truth, predicted)), float(
-        f1_score(truth, predicted, average="macro")
-    )
 
 
 def full_pool_accuracy(data: dict, seed: int) -> float:

@@ -156,11 +156,10 @@ def main() -> None:
     table = score_thresholds(runs)
     eligible = [t for t in table if t["share_precise"] is not None and t["share_precise"] >= 0.9]
     chosen = max(eligible, key=lambda t: (t["true_flags_kept"], -t["min_class"]), default=None)
-    table = [t for t in table if t["min_class"] in (5, 10, 20) or t is chosen]
-    print("\nthresholds (runs of every set, size and noise model):")
+    print("\nthresholds (runs of every set, size and noise model; min_class 5, 10, 20 shown):")
     cols = list(table[0])
     print("  ".join(f"{c:>16}" for c in cols))
-    for row in table:
+    for row in (t for t in table if t["min_class"] in (5, 10, 20) or t is chosen):
         mark = "  <- chosen" if row is chosen else ""
         print("  ".join(f"{row[c]!s:>16}" for c in cols) + mark)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -44,14 +44,15 @@ LABELS = ["positive", "negative", "neutral"]
 WARMUP_SECONDS = 2.0
 
 
-def bench_database_url(base_url: str) -> str:
-    """The same server, a database of our own: the bench never touches real data."""
+def bench_database_url(base_url: str, *, suffix: str = "queue_bench") -> str:
+    """The same server, a database of our own (``<db>_<suffix>``, recreated): the bench
+    never touches real data."""
     import dj_database_url
 
     cfg = dj_database_url.parse(base_url)
     if "postgresql" not in cfg["ENGINE"]:
-        sys.exit('queue_speed needs PostgreSQL: eval "$(scripts/services.sh env)" first.')
-    name = f"{cfg['NAME']}_queue_bench"
+        sys.exit('The benchmark needs PostgreSQL: eval "$(scripts/services.sh env)" first.')
+    name = f"{cfg['NAME']}_{suffix}"
     import psycopg
 
     admin = psycopg.connect(
@@ -155,11 +156,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(database_url: str, workers: int) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(
+    database_url: str, workers: int, *, broker_url: str = ""
+) -> tuple[subprocess.Popen, str]:
+    """gunicorn on ``database_url``. Jobs go to ``broker_url`` (Redis) when given, else to a
+    private filesystem broker that no worker reads: a shared Redis's workers must not
+    receive messages about a throwaway database."""
     port = free_port()
-    # The jobs that labels trigger go to a private filesystem broker that no worker reads:
-    # a shared Redis's workers must not receive messages about a throwaway database.
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    if broker_url:
+        env["REDIS_URL"] = broker_url
     env |= {"DATABASE_URL": database_url, "DEBUG": "0", "LOG_LEVEL": "WARNING",
             "QUORUM_VAR_DIR": tempfile.mkdtemp(prefix="queue-bench-")}  # fmt: skip
     proc = subprocess.Popen(

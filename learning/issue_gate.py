@@ -11,9 +11,15 @@ The gate lets the search run only when
   ``min_lift``. Balanced accuracy, because plain accuracy on an 87/13 set is 0.87 for a model
   that learned nothing.
 
-The defaults come from ``bench/issue_gate.py``: the most permissive pair of thresholds under
-which at least 90% of the runs that flag anything reach a precision of 0.6 (three reference
-sets, labeled sets of 20 to 600 items, two noise models). Arrays in, a verdict out; no Django.
+Past the gate, a single-label flag is kept only when the model gives the given label a
+probability below ``max_quality`` (cleanlab's self-confidence label-quality score): a weak
+model's doubts are mild, a real mislabel's are strong.
+
+The defaults come from ``bench/issue_gate.py`` (three reference sets, labeled sets of 20 to 600
+items, two noise models, 6 seeds): with them 97.5% of the runs that flag anything reach a
+precision of 0.6 (pooled precision 0.83), against 56% without a gate. The quality threshold does
+most of the work; the class and lift conditions keep a model that learned nothing from judging.
+Arrays in, a verdict out; no Django.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score
 
-DEFAULT_MIN_PER_CLASS = 10
-DEFAULT_MIN_LIFT = 0.5
+DEFAULT_MIN_PER_CLASS = 5
+DEFAULT_MIN_LIFT = 0.2
+DEFAULT_MAX_QUALITY = 0.2
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Gate:
 
     min_per_class: int = DEFAULT_MIN_PER_CLASS
     min_lift: float = DEFAULT_MIN_LIFT
+    max_quality: float = DEFAULT_MAX_QUALITY
 
 
 @dataclass(frozen=True)
@@ -129,3 +137,11 @@ def multilabel_gate(
         dtype=bool,
     )  # fmt: skip
     return passed, inputs
+
+
+def confident_flags(
+    ranked: np.ndarray, label_quality: np.ndarray, *, gate: Gate = Gate()
+) -> np.ndarray:
+    """The flags (indices, most severe first) whose given label the model finds improbable."""
+    ranked = np.asarray(ranked, dtype=np.int64)
+    return ranked[np.asarray(label_quality)[ranked] < gate.max_quality]

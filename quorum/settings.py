@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "quorum.logging.RequestIdMiddleware",
+    "quorum.nul_guard.NulByteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "quorum.security.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -137,7 +138,11 @@ SQLITE_OPTIONS = {
 }
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Connections live across requests; the health check at a request's first query
+    # replaces one that a database restart killed, so that request still succeeds.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Server-side parameters let PostgreSQL keep each statement prepared after its
         # first few runs (psycopg's prepare_threshold): the labeling hot path repeats
@@ -184,6 +189,15 @@ LOGOUT_REDIRECT_URL = "login"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("QUORUM_MAX_REQUEST_BYTES", 50 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 QUORUM_MAX_FIELD_BYTES = env_int("QUORUM_MAX_FIELD_BYTES", 100 * 1024)
+# An imported image may have at most this many pixels (4096x4096: 64 MB decoded as RGBA),
+# checked from its header before decoding, so a small file cannot decompress to gigabytes.
+QUORUM_MAX_IMAGE_PIXELS = env_int("QUORUM_MAX_IMAGE_PIXELS", 4096 * 4096)
+# User JSON (API bodies, import files, meta) may nest at most this deep, counted from the
+# document's outermost container; deeper input is refused while it is read (400).
+QUORUM_MAX_JSON_DEPTH = env_int("QUORUM_MAX_JSON_DEPTH", 32)
+# One record of an import file (CSV row, JSON line, JSON array element): room for a 10 MB
+# image as a base64 data URI. A longer one fails the file before it is held in memory.
+QUORUM_MAX_ROW_BYTES = env_int("QUORUM_MAX_ROW_BYTES", 16 * 1024 * 1024)
 QUORUM_ASYNC_IMPORT_BYTES = env_int("QUORUM_ASYNC_IMPORT_BYTES", 5 * 1024 * 1024)
 QUORUM_MAX_REPORTED_ERRORS = 100
 QUORUM_UPLOAD_DIR = VAR_DIR / "uploads"
@@ -196,6 +210,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -215,6 +234,19 @@ SPECTACULAR_SETTINGS = {
     # is no secret in an open-source app, but an anonymous visitor has no use for it.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or "kind": one named enum each, not hashed names.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "annotation.models.item.ItemStatus",
+        "JobStatusEnum": "annotation.models.job.JobStatus",
+        "JobKindEnum": "annotation.models.job.JobKind",
+        "LabelIssueStatusEnum": "annotation.models.quality.IssueStatus",
+        "JobCreateKindEnum": "api.serializers.jobs.STARTABLE_KINDS",
+    },
+    # Every operation documents its error answers too (api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------
@@ -271,13 +303,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A job still queued this long after it was created gets its message sent again (a lost
 # message would otherwise strand it; running a job twice is impossible by design).
 QUORUM_RESEND_QUEUED_AFTER_SECONDS = env_int("QUORUM_RESEND_QUEUED_AFTER_SECONDS", 600)
+# A running job beats every QUORUM_JOB_HEARTBEAT_SECONDS (from a thread, so long steps beat
+# too); one silent for QUORUM_JOB_STALE_SECONDS lost its worker, and the sweep takes it back
+# and sends it again, QUORUM_JOB_MAX_ATTEMPTS runs in all, then fails it readably.
+QUORUM_JOB_HEARTBEAT_SECONDS = env_int("QUORUM_JOB_HEARTBEAT_SECONDS", 10)
+QUORUM_JOB_STALE_SECONDS = env_int("QUORUM_JOB_STALE_SECONDS", 60)
+QUORUM_JOB_MAX_ATTEMPTS = env_int("QUORUM_JOB_MAX_ATTEMPTS", 3)
 # PostgreSQL sessions that write an active-learning job's scores at once (the database
 # does that work, one core per session).
 QUORUM_SCORE_WRITERS = env_int("QUORUM_SCORE_WRITERS", 2)
 CELERY_BEAT_SCHEDULE: dict = {
     "resend-stale-jobs": {
         "task": "annotation.tasks.resend_stale_jobs",
-        "schedule": env_int("RESEND_SWEEP_SECONDS", 300),
+        "schedule": env_int("RESEND_SWEEP_SECONDS", 60),
     },
     # Fresh agreement numbers for projects that got new multi-annotated items (enqueue only).
     "agreement-sweep": {

@@ -2,15 +2,14 @@
 
 import base64
 import binascii
-import io
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from annotation.importing import jsonsafe
+from annotation.importing.images import ImageRejected, clean_image
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 KNOWN_FIELDS = frozenset({"id", "text", "image", "label", "labels", "meta", "vector"})
@@ -45,6 +44,8 @@ class RowRules:
     label_names: frozenset[str]
     multi_label: bool
     max_field_bytes: int
+    max_image_pixels: int = 16_777_216
+    max_depth: int = 32
     base_dir: Path | None = None  # image paths are allowed only from a local file
     vector_dim: int | None = None  # learned from the first vector seen
 
@@ -59,6 +60,11 @@ class RowValidator:
         def fail(field_name: str, message: str) -> None:
             errors.append(RowError(row, field_name, message))
 
+        try:  # NUL anywhere (PostgreSQL cannot store it) or meta nested too deep
+            jsonsafe.check_value(data, max_depth=self.rules.max_depth)
+        except jsonsafe.JsonRejected as exc:
+            fail(exc.field if exc.field in data else "row", str(exc))
+            return None, errors
         draft = ItemDraft(row=row, external_id=self._external_id(data.get("id"), fail))
         if self.rules.data_type == "text":
             draft.text = self._text(data.get("text"), fail)
@@ -104,13 +110,14 @@ class RowValidator:
             fail("image", "Missing the 'image' field (a data: URI or, from a local file, a path).")
             return None
         if value.startswith("data:"):
-            header, _, payload = value.partition(",")
+            # The declared media type is ignored: the decoded content decides.
+            payload = value.partition(",")[2]
             try:
                 content = base64.b64decode(payload, validate=True)
             except (binascii.Error, ValueError):
                 fail("image", "The image data URI is not valid base64.")
                 return None
-            name = f"row{row}.{header.split('/')[-1].split(';')[0] or 'png'}"
+            stem = f"row{row}"
         elif self.rules.base_dir is not None:
             path = (self.rules.base_dir / value).resolve()
             if not path.is_relative_to(self.rules.base_dir.resolve()) or not path.is_file():
@@ -119,7 +126,7 @@ class RowValidator:
             if path.stat().st_size > MAX_IMAGE_BYTES:
                 fail("image", f"The image is over {MAX_IMAGE_BYTES // 2**20} MB.")
                 return None
-            content, name = path.read_bytes(), os.path.basename(value)
+            content, stem = path.read_bytes(), Path(value).stem[:100] or f"row{row}"
         else:
             fail("image", "Over the API an image must be a data: URI (base64).")
             return None
@@ -127,12 +134,11 @@ class RowValidator:
             fail("image", f"The image is over {MAX_IMAGE_BYTES // 2**20} MB.")
             return None
         try:
-            with Image.open(io.BytesIO(content)) as image:
-                image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError):
-            fail("image", "The image cannot be decoded (PNG, JPEG, GIF, WebP, ... expected).")
+            image = clean_image(content, max_pixels=self.rules.max_image_pixels)
+        except ImageRejected as exc:
+            fail("image", str(exc))
             return None
-        return name, content
+        return f"{stem}.{image.extension}", image.content
 
     def _labels(self, data: dict[str, Any], fail) -> list[str]:
         field_name = "labels" if "labels" in data else "label"
@@ -159,8 +165,11 @@ class RowValidator:
         meta = data.get("meta") or {}
         if isinstance(meta, str):
             try:
-                meta = json.loads(meta)
-            except json.JSONDecodeError:
+                meta = jsonsafe.loads(meta, max_depth=self.rules.max_depth)
+            except jsonsafe.JsonRejected as exc:
+                fail("meta", str(exc))
+                return {}
+            except ValueError:
                 fail("meta", "The meta field is not valid JSON.")
                 return {}
         if not isinstance(meta, dict):
@@ -177,8 +186,8 @@ class RowValidator:
             return None
         if isinstance(value, str):
             try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
+                value = jsonsafe.loads(value, max_depth=1)
+            except ValueError:
                 fail("vector", "The vector must be a JSON list of numbers.")
                 return None
         if not isinstance(value, list) or not value:
@@ -206,9 +215,9 @@ def _split_labels(value: str) -> list[str]:
     """CSV cells hold several labels as a JSON list or separated by '|'."""
     if value.startswith("["):
         try:
-            parsed = json.loads(value)
+            parsed = jsonsafe.loads(value, max_depth=1)
             if isinstance(parsed, list):
                 return [str(v) for v in parsed]
-        except json.JSONDecodeError:
+        except ValueError:  # not a flat JSON list: names separated by '|'
             pass
     return value.split("|")

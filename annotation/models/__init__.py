@@ -1,3 +1,4 @@
+from annotation.models.audit import AccessLog, AuditFinding, FindingKind, FindingStatus
 from annotation.models.item import (
     Annotation,
     AnnotationSource,
@@ -27,13 +28,17 @@ from annotation.models.quality import (
 from annotation.models.snapshot import Snapshot
 
 __all__ = [
+    "AccessLog",
     "AgreementSnapshot",
+    "AuditFinding",
     "Annotation",
     "AnnotationSource",
     "AnnotatorQuality",
     "Assignment",
     "DataType",
     "FallbackOrder",
+    "FindingKind",
+    "FindingStatus",
     "ImportBatch",
     "IssueStatus",
     "Item",

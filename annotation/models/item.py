@@ -73,6 +73,16 @@ class Item(models.Model):
     consensus_quality = models.FloatField(null=True, blank=True)
     consensus_method = models.CharField(max_length=20, blank=True)
     final_labels = models.JSONField(null=True, blank=True, help_text="Set by a reviewer.")
+    # Written by audit decisions (annotation.services.audit).
+    # db_default: the import writers insert rows with hand-written SQL that names its columns.
+    excluded = models.BooleanField(
+        default=False, db_default=False, help_text="Left out of snapshots and exports."
+    )
+    # None: never redacted ("" is a text redacted to nothing).
+    redacted_text = models.TextField(  # noqa: DJ001
+        null=True, blank=True, help_text="The text with personal data replaced; shown instead."
+    )
+    content_deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -87,7 +97,7 @@ class Item(models.Model):
             # The labeling queue's hot path (annotation/queue_selectors.py): open items only,
             # in exactly the queue's order, so `next` reads the head of the index and stops.
             models.Index(
-                fields=["project", "-priority", "sequence", "id"],
+                fields=["project", "-annotation_count", "-priority", "sequence", "id"],
                 condition=models.Q(status=ItemStatus.OPEN),
                 name="item_open_queue_idx",
             ),

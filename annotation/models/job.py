@@ -13,6 +13,7 @@ class JobKind(models.TextChoices):
     LABEL_ISSUES = "label_issues", "Label issues"
     AGREEMENT = "agreement", "Agreement"
     SNAPSHOT = "snapshot", "Snapshot"
+    AUDIT = "audit", "Data audit"
 
 
 class JobStatus(models.TextChoices):
@@ -30,15 +31,23 @@ class Job(models.Model):
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started; the current one's number is its claim token."
+    )
     task_id = models.CharField(max_length=64, blank=True, help_text="Celery message running it.")
+    claimed_by = models.CharField(
+        max_length=200, blank=True, help_text="host:pid@namespace of the process running it."
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="Its last message was sent.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its runner's last sign of life (every few seconds)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

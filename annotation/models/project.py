@@ -49,6 +49,12 @@ class Project(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(50)],
         help_text="Disagreeing items get more annotators, up to this many.",
     )
+    agreement_sample = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="On overlap-1 projects, the share of items that get a second annotator, so "
+        "agreement is measured from the first hour.",
+    )
     min_item_agreement = models.FloatField(
         default=1.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
@@ -63,11 +69,22 @@ class Project(models.Model):
     retrain_every = models.PositiveIntegerField(
         default=20, help_text="New labels that trigger a retrain-and-rescore job; 0 turns it off."
     )
+    batch_size = models.PositiveIntegerField(
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Varied items each retrain puts first (1-1000): selection cost grows with it.",
+    )
     label_issues_every = models.PositiveIntegerField(
         default=200, help_text="New labels that trigger a label-issues run; 0 turns it off."
     )
     agreement_every = models.PositiveIntegerField(
         default=50, help_text="New multi-annotated items that trigger an agreement run; 0: off."
+    )
+    duplicate_threshold = models.FloatField(
+        default=0.7,
+        validators=[MinValueValidator(0.3), MaxValueValidator(1.0)],
+        help_text="Word-set similarity (Jaccard) at which the audit calls two texts "
+        "near-duplicates (0.7 measured best on SMS spam with planted copies).",
     )
     model_in_loop = models.BooleanField(
         default=False, help_text="Show the model's suggested label (anchors annotators)."

@@ -25,6 +25,7 @@ from annotation.bulk import db_datetime, fast_insert
 from annotation.importing.formats import (
     CountingReader,
     FormatError,
+    Limits,
     RawRow,
     detect_format,
     parse,
@@ -41,6 +42,7 @@ from annotation.models import (
     Project,
 )
 from annotation.services.jobs import JobRejected
+from annotation.services.overlap import fresh_item_overlaps_set
 from annotation.services.triggers import items_imported_safely
 
 logger = logging.getLogger(__name__)
@@ -101,7 +103,10 @@ def import_file(
     except FormatError as exc:
         return _whole_file_error(result, str(exc))
     reader = CountingReader(stream)
-    rows = parse(reader, fmt)  # type: ignore[arg-type]
+    limits = Limits(
+        max_depth=settings.QUORUM_MAX_JSON_DEPTH, max_row_bytes=settings.QUORUM_MAX_ROW_BYTES
+    )
+    rows = parse(reader, fmt, limits=limits)  # type: ignore[arg-type]
 
     def report(done_rows: int) -> None:
         if progress and size:
@@ -155,6 +160,7 @@ def _import_rows(
             batch.created_count, batch.skipped_count = result.created, result.skipped
             batch.labels_count = result.labels
             batch.save()
+            fresh_item_overlaps_set(project=project, batch_id=batch.pk)
             result.batch_id = batch.pk
     except _Rollback:
         result.created = result.skipped = result.labels = 0
@@ -185,6 +191,8 @@ class _Importer:
                 label_names=frozenset(project.labels.values_list("name", flat=True)),
                 multi_label=project.multi_label,
                 max_field_bytes=settings.QUORUM_MAX_FIELD_BYTES,
+                max_image_pixels=settings.QUORUM_MAX_IMAGE_PIXELS,
+                max_depth=settings.QUORUM_MAX_JSON_DEPTH,
                 base_dir=base_dir,
                 vector_dim=_existing_vector_dim(project),
             )

@@ -15,10 +15,11 @@ SQLite: ``select_for_update`` is a no-op, but the settings open every
 transaction with ``BEGIN IMMEDIATE``, so writing transactions run one at a time
 and the same code is correct.
 
-Submits lock the item row, insert the annotation (the unique constraint on
-(item, annotator) makes a second label from the same person impossible), refresh
-the item's status and drop the lease in one transaction; the job triggers run
-after commit and can never fail the request.
+Submits lock the item row, take the annotator's lease (``label_rules``: only a lease
+holder may label, a late label only while the item still needs one), insert the
+annotation (the unique constraint on (item, annotator) makes a second label from the
+same person impossible) and refresh the item's status in one transaction; the job
+triggers run after commit and can never fail the request.
 """
 
 import logging
@@ -39,6 +40,7 @@ from annotation.queue_selectors import (
     project_label_names,
     queue_head,
 )
+from annotation.services.label_rules import AlreadyAnnotated, label_check, lease_take
 from annotation.services.overlap import item_refresh_status
 from annotation.services.triggers import labels_changed
 
@@ -47,14 +49,6 @@ logger = logging.getLogger(__name__)
 # How many locked candidates to try before giving up on a request. A candidate is
 # only rejected after locking when another lease committed in the same instant.
 MAX_CLAIM_ATTEMPTS = 5
-
-
-class AlreadyAnnotated(Exception):
-    """The annotator already labeled this item; ``annotation_id`` is that label."""
-
-    def __init__(self, annotation_id: int | None):
-        super().__init__(f"You already labeled this item (annotation {annotation_id}).")
-        self.annotation_id = annotation_id
 
 
 def queue_next(
@@ -170,8 +164,8 @@ def annotation_submit(
     """Record the annotator's label(s) for the item, durably and exactly once.
 
     Raises ``ValidationError`` for labels outside the project's set (or several on
-    a single-label project) and ``AlreadyAnnotated`` when this annotator already
-    labeled the item.
+    a single-label project), and a ``LabelRefused`` (``AlreadyAnnotated`` when this
+    annotator already labeled the item) when the queue's rule refuses the label.
     """
     project = item.project
     names = clean_labels(project=project, labels=labels)
@@ -179,6 +173,9 @@ def annotation_submit(
         with transaction.atomic():
             # Locked and re-read for the counts; the large columns are not needed here.
             locked = item_locked(item.pk)
+            lease_expires = lease_take(item_id=locked.pk, annotator_id=annotator.pk)
+            label_check(item=locked, annotator_id=annotator.pk, lease_expires=lease_expires,
+                        now=timezone.now())  # fmt: skip
             suggestion = item_suggestion(project=project, item=locked)
             shown = suggestion["label"] if suggestion else ""
             if shown and suggestion_accepted is None:
@@ -195,7 +192,6 @@ def annotation_submit(
                 model_version_id=locked.scored_by_id,
             )
             item_refresh_status(item=locked, project=project)
-            _lease_release(item_id=locked.pk, annotator_id=annotator.pk)
             _labels_changed_on_commit(project.pk, project=project)
     except IntegrityError:
         existing = (

@@ -1,6 +1,11 @@
-"""When is an item done? Adaptive overlap.
+"""When is an item done? Adaptive overlap and the agreement sample.
 
-An item needs ``project.overlap`` distinct annotators (the minimum). When that many have labeled it
+An item needs ``project.overlap`` distinct annotators (the minimum). On an overlap-1 project,
+``project.agreement_sample`` (a share) picks items that need two instead, spread evenly through
+the queue by a hash of their id, so that agreement is measured from the first labels on
+(Label Studio Enterprise calls this an overlap percentage). The queue completes an item that has
+started collecting labels before it starts a fresh one (``annotation.queue_selectors``), so
+the sampled items get their second label early. When that many have labeled it
 and they disagree (fewer than ``min_item_agreement`` of them gave the majority label set), or the
 label-quality job found its consensus doubtful (``consensus_quality`` below ``min_item_agreement``
 passed in by that job right after scoring), it needs one more, up to ``project.max_overlap``.
@@ -18,10 +23,53 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from django.db import connection
+from django.db.models import Case, F, Value, When
+from django.db.models.lookups import LessThan
 
 from annotation.item_label import agreement
 from annotation.models import Annotation, AnnotationSource, Item, ItemStatus, Project
 from annotation.rawsql import field_value
+
+# Knuth's multiplicative hash: consecutive ids land far apart in [0, 2**32).
+_SAMPLE_MULTIPLIER = 2_654_435_761
+_SAMPLE_SPACE = 2**32
+
+
+def in_agreement_sample(item_id: int, share: float) -> bool:
+    """Whether the item is one of the ``share`` of items that get a second annotator."""
+    return (item_id * _SAMPLE_MULTIPLIER) % _SAMPLE_SPACE < share * _SAMPLE_SPACE
+
+
+def base_overlap(project: Project, item_id: int) -> int:
+    """How many annotators the item needs before any of them disagree."""
+    if project.overlap == 1 and in_agreement_sample(item_id, project.agreement_sample):
+        return 2
+    return project.overlap
+
+
+def fresh_item_overlaps_set(*, project: Project, batch_id: int | None = None) -> int:
+    """Give every item nobody has labeled yet its base overlap; returns how many rows changed.
+
+    Called when the overlap or the agreement sample changes, and by an import for its own
+    batch (``batch_id``), whose rows were written with the project's overlap: only a sample
+    changes them then. Items that have labels keep what they have (adaptive overlap may have
+    raised it).
+    """
+    draw = (F("id") * _SAMPLE_MULTIPLIER) % _SAMPLE_SPACE
+    sampled = project.overlap == 1 and project.agreement_sample > 0
+    items = Item.objects.filter(project=project)
+    if batch_id is not None:
+        if not sampled:
+            return 0
+        items = items.filter(import_batch_id=batch_id)
+    wanted = (
+        Case(When(LessThan(draw, project.agreement_sample * _SAMPLE_SPACE), then=Value(2)),
+             default=Value(1))
+        if sampled else Value(project.overlap)
+    )  # fmt: skip
+    return items.filter(
+        annotation_count=0, final_labels__isnull=True, status=ItemStatus.OPEN
+    ).update(required_overlap=wanted)
 
 
 def item_agreement(label_sets: Sequence[tuple[str, ...]], *, multi_label: bool) -> float:
@@ -73,14 +121,14 @@ def item_refresh_status(*, item: Item, project: Project, consensus_fresh: bool =
     item.annotation_count = len(label_sets)
     needed = required_overlap(
         label_sets,
-        overlap=project.overlap,
+        overlap=base_overlap(project, item.pk),
         max_overlap=project.max_overlap,
         min_agreement=project.min_item_agreement,
         consensus_quality=item.consensus_quality if consensus_fresh else None,
         multi_label=project.multi_label,
     )
     item.required_overlap = min(
-        max(item.required_overlap, needed), max(project.max_overlap, project.overlap)
+        max(item.required_overlap, needed), max(project.max_overlap, base_overlap(project, item.pk))
     )
     done = item.annotation_count >= item.required_overlap or item.final_labels is not None
     item.status = ItemStatus.COMPLETE if done else ItemStatus.OPEN

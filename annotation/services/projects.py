@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotation.models import Label, Membership, Project, Role
+from annotation.services.overlap import fresh_item_overlaps_set
 
 PALETTE = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
@@ -25,8 +26,9 @@ DEFAULT_KEYS = "1234567890" + "".join(
 
 PROJECT_FIELDS = (
     "name", "description", "guidelines", "data_type", "multi_label", "overlap", "max_overlap",
-    "min_item_agreement", "strategy", "fallback_order", "seed", "lease_minutes", "retrain_every",
-    "label_issues_every", "agreement_every", "model_in_loop",
+    "agreement_sample", "min_item_agreement", "strategy", "fallback_order", "seed",
+    "lease_minutes", "retrain_every", "batch_size", "label_issues_every", "agreement_every",
+    "model_in_loop", "duplicate_threshold",
 )  # fmt: skip
 
 LabelSpec = str | Mapping[str, Any]
@@ -129,6 +131,8 @@ def project_update(
     project.save()
     if labels is not None:
         label_set_replace(project=project, labels=labels)
+    if {"overlap", "agreement_sample"} & set(fields):
+        fresh_item_overlaps_set(project=project)
     return project
 
 

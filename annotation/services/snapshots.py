@@ -6,6 +6,7 @@ serves them. Building twice from the same spec and data gives byte-identical JSO
 and so the same content hash (the sha256 of that file).
 """
 
+import errno
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from annotation.audit_selectors import audit_curation
 from annotation.models import Job, JobKind, Project, Snapshot
 from annotation.services.jobs import job_enqueue
 from annotation.snapshots.lineage import Tally, dataset_card, lineage_collect
@@ -27,6 +29,12 @@ from annotation.snapshots.spec import SnapshotSpec, spec_parse
 from annotation.snapshots.writers import FORMAT_FILES, open_writers
 
 QUEUED, RUNNING, READY, FAILED = "queued", "running", "ready", "failed"
+
+
+class SnapshotDiskFull(Exception):
+    """The export folder's disk filled up during the build (nothing of it was kept)."""
+
+
 ProgressFn = Callable[[float], None]
 
 
@@ -72,8 +80,13 @@ def snapshot_job_handler(job: Job, report_progress: ProgressFn) -> dict[str, Any
     Snapshot.objects.filter(pk=snapshot.pk).update(status=RUNNING)
     try:
         snapshot_build(snapshot=snapshot, report_progress=report_progress)
-    except Exception:
+    except Exception as exc:
         Snapshot.objects.filter(pk=snapshot.pk).update(status=FAILED)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise SnapshotDiskFull(
+                f"The disk holding the exports is full, so snapshot v{snapshot.version} could "
+                "not be written; nothing of it was kept. Free some space, then cut it again."
+            ) from exc
         raise
     return _result(snapshot)
 
@@ -104,7 +117,9 @@ def snapshot_build(*, snapshot: Snapshot, report_progress: ProgressFn | None = N
 
 def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     project = snapshot.project
-    spec = SnapshotSpec(**{**snapshot.spec, "labels": _tuple(snapshot.spec.get("labels"))})
+    spec = SnapshotSpec(**{**snapshot.spec, "labels": _tuple(snapshot.spec.get("labels")),
+                            "exclude": tuple(snapshot.spec.get("exclude") or ())})  # fmt: skip
+    curation = audit_curation(project=project, exclude=spec.exclude, redact_pii=spec.redact_pii)
     total = max(1, project.items.count())
     tally = Tally()
     folder = f"{_slug(project.name)}-v{snapshot.version}"
@@ -116,8 +131,9 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
             progress(0.5 * tally.items / total)
 
     rows = canonical_rows(
-        project=project, spec=spec, scratch=work / "rows.scratch", on_item=on_item
-    )
+        project=project, spec=spec, scratch=work / "rows.scratch", on_item=on_item,
+        curation=curation,
+    )  # fmt: skip
     for row in rows:
         tally.add_row(row)
         for writer in writers.values():
@@ -128,7 +144,8 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     content_hash = writers["jsonl"].sha256.hexdigest()
     stats = tally.stats()
     lineage = lineage_collect(project=project, spec=spec, tally=tally)
-    lineage.update(rows=stats["rows"], items=stats["items"], content_hash=content_hash)
+    lineage.update(rows=stats["rows"], items=stats["items"], content_hash=content_hash,
+                   audit=curation.lineage())  # fmt: skip
     card = dataset_card(title=f"{project.name} v{snapshot.version}", stats=stats,
                         lineage=lineage, content_hash=content_hash)  # fmt: skip
     for writer in writers.values():

@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 from django.db.models import Exists, OuterRef
 
+from annotation.audit_selectors import Curation
 from annotation.item_label import decide_label
 from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
+from annotation.redaction import redact_spans
 from annotation.snapshots.spec import SnapshotSpec
 
 PAGE = 5000
@@ -40,9 +42,16 @@ class ItemRows:
     annotators: list[str | None] = field(default_factory=list)
 
 
-def select_items(*, project: Project, spec: SnapshotSpec) -> Iterator[ItemRows]:
-    """The spec's items in primary-key order, each with its rows."""
-    items = Item.objects.filter(project=project)
+def select_items(*, project: Project, spec: SnapshotSpec,
+                 curation: Curation | None = None) -> Iterator[ItemRows]:  # fmt: skip
+    """The spec's items in primary-key order, each with its rows.
+
+    Items a reviewer excluded, and items whose content was deleted, are never exported;
+    ``curation`` (the latest audit's, for the spec's ``exclude`` and ``redact_pii``) leaves
+    out more and redacts texts.
+    """
+    curation = curation or Curation()
+    items = Item.objects.filter(project=project, excluded=False, content_deleted_at__isnull=True)
     if spec.min_consensus_quality is not None:
         items = items.filter(consensus_quality__gte=spec.min_consensus_quality)
     if spec.only_reviewed:
@@ -51,7 +60,7 @@ def select_items(*, project: Project, spec: SnapshotSpec) -> Iterator[ItemRows]:
         open_issue = LabelIssue.objects.filter(item=OuterRef("pk"), status=IssueStatus.OPEN)
         items = items.filter(~Exists(open_issue))
     fields = ("pk", "external_id", "text", "image", "meta", "final_labels", "consensus_labels",
-              "import_batch_id")  # fmt: skip
+              "import_batch_id", "redacted_text")  # fmt: skip
     keep = set(spec.labels) if spec.labels is not None else None
     order = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     last_pk = 0
@@ -68,7 +77,15 @@ def select_items(*, project: Project, spec: SnapshotSpec) -> Iterator[ItemRows]:
         )
         for item_id, username, labels, source in annotations:
             by_item.setdefault(item_id, []).append((username, _as_list(labels), source))
-        for pk, ext, text, image, meta, final, consensus, batch in page:
+        for pk, ext, text, image, meta, final, consensus, batch, redacted in page:
+            if pk in curation.excluded:
+                continue
+            if spec.redact_pii:
+                text = (
+                    redacted
+                    if redacted is not None
+                    else redact_spans(text, curation.spans.get(pk, ()))
+                )
             base = {"id": ext, "text": text, "image": image or None, "meta": meta or {}}
             built = _item_rows(base, _as_list(final), _as_list(consensus), by_item.get(pk, []),
                                spec=spec, keep=keep, multi=project.multi_label,
@@ -151,7 +168,8 @@ def assign_splits(strata: np.ndarray, draws: np.ndarray, *, ratios: list[float],
 
 
 def canonical_rows(*, project: Project, spec: SnapshotSpec, scratch: Path,
-                   on_item: Callable[[ItemRows], None]) -> Iterator[dict[str, Any]]:  # fmt: skip
+                   on_item: Callable[[ItemRows], None],
+                   curation: Curation | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Every row of the snapshot, split included, in a reproducible order.
 
     ``on_item`` sees each selected item once (for lineage counts) during the
@@ -162,7 +180,7 @@ def canonical_rows(*, project: Project, spec: SnapshotSpec, scratch: Path,
     strata = array("i")  # 4 + 8 bytes per item, not two Python objects
     draws = array("d")
     with scratch.open("wb") as out:  # marshal: the fastest round trip for plain data
-        for item in select_items(project=project, spec=spec):
+        for item in select_items(project=project, spec=spec, curation=curation):
             on_item(item)
             strata.append(codes.setdefault(item.stratum, len(codes)))
             draws.append(unit_draw(spec.seed, item.external_id))

@@ -17,8 +17,11 @@ SPLIT_NAMES = ("train", "validation", "test")
 DEFAULT_SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 FIELDS = frozenset(
     {"label_source", "min_agreement", "min_consensus_quality", "exclude_open_issues",
-     "only_reviewed", "labels", "splits", "stratify", "seed"}
+     "only_reviewed", "labels", "splits", "stratify", "seed", "exclude", "redact_pii"}
 )  # fmt: skip
+# What ``exclude`` may name: kinds of the latest audit's findings (annotation.audit_selectors).
+AUDIT_EXCLUSIONS = ("duplicates", "near_duplicates", "conflicts", "pii", "outliers",
+                    "low_information")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class SnapshotSpec:
     min_consensus_quality: the label-quality job's consensus quality of the item.
     labels: the label names to keep, or None for every label.
     splits: ratios per split name, summing to 1.
+    exclude: kinds of the latest audit's findings whose items are left out (a duplicate
+    group keeps one member); findings a reviewer kept do not exclude anything.
+    redact_pii: rows carry the text with the personal data the latest audit found replaced.
     """
 
     label_source: str = "final"
@@ -44,10 +50,13 @@ class SnapshotSpec:
     splits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SPLITS))
     stratify: bool = True
     seed: int = 0
+    exclude: tuple[str, ...] = ()
+    redact_pii: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["labels"] = list(self.labels) if self.labels is not None else None
+        data["exclude"] = list(self.exclude)
         return data
 
 
@@ -65,7 +74,7 @@ def spec_parse(data: Mapping[str, Any] | None, *, label_names: Iterable[str]) ->
     values["label_source"] = source
     for name in ("min_agreement", "min_consensus_quality"):
         values[name] = _fraction(data.get(name), name, errors)
-    for name in ("exclude_open_issues", "only_reviewed", "stratify"):
+    for name in ("exclude_open_issues", "only_reviewed", "stratify", "redact_pii"):
         default = name == "stratify"
         value = data.get(name, default)
         if not isinstance(value, bool):
@@ -73,6 +82,7 @@ def spec_parse(data: Mapping[str, Any] | None, *, label_names: Iterable[str]) ->
         values[name] = value
     values["labels"] = _labels(data.get("labels"), set(label_names), errors)
     values["splits"] = _splits(data.get("splits"), errors)
+    values["exclude"] = _exclusions(data.get("exclude"), errors)
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         errors["seed"] = "Must be an integer from 0 to 2**32 - 1."
@@ -80,6 +90,15 @@ def spec_parse(data: Mapping[str, Any] | None, *, label_names: Iterable[str]) ->
     if errors:
         raise ValidationError({key: [message] for key, message in errors.items()})
     return SnapshotSpec(**values)
+
+
+def _exclusions(value: Any, errors: dict[str, str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(v in AUDIT_EXCLUSIONS for v in value):
+        errors["exclude"] = f"Must be a list of {', '.join(AUDIT_EXCLUSIONS)}."
+        return ()
+    return tuple(sorted(set(value)))
 
 
 def _fraction(value: Any, name: str, errors: dict[str, str]) -> float | None:

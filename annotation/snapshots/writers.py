@@ -5,10 +5,11 @@ Contract: ``write(row)`` per row, then ``close(card)`` once; ``card`` is the dat
 card (Markdown) that only the Hugging Face folder uses.
 """
 
-import csv
 import hashlib
+import io
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from annotation.csv_cells import ESCAPE, CsvRows
 from annotation.snapshots.rows import COLUMNS
 
 ROW_GROUP = 16_384
@@ -70,15 +72,18 @@ class JsonlWriter:
 
 
 class CsvWriter:
-    """One row per line; ``labels`` joined by '|', ``meta`` as JSON, null as empty."""
+    """One row per line; ``labels`` joined by '|', ``meta`` as JSON, null as empty.
 
-    def __init__(self, path: Path):
+    Spreadsheet formulas are neutralised unless ``csv_formulas`` is raw (see ``csv_cells``).
+    """
+
+    def __init__(self, path: Path, *, csv_formulas: str = ESCAPE):
         self.file = path.open("w", encoding="utf-8", newline="")
-        self.writer = csv.writer(self.file)
-        self.writer.writerow(COLUMNS)
+        self.rows = CsvRows(self.file, mode=csv_formulas)
+        self.rows.header(COLUMNS)
 
     def write(self, row: dict[str, Any]) -> None:
-        self.writer.writerow([_cell(name, row[name]) for name in COLUMNS])
+        self.rows.row([_cell(name, row[name]) for name in COLUMNS])
 
     def close(self, card: str = "") -> None:
         self.file.close()
@@ -209,6 +214,23 @@ class LabelStudioWriter:
         self._emit()
         self.file.write("\n]\n")
         self.file.close()
+
+
+def csv_from_jsonl(jsonl: Path, *, csv_formulas: str, chunk_rows: int = 500) -> Iterator[bytes]:
+    """A snapshot's CSV rebuilt from its JSON Lines file, streamed: for a CSV in another
+    ``csv_formulas`` mode than the stored one, without a second file on disk."""
+    out = io.StringIO()
+    rows = CsvRows(out, mode=csv_formulas)
+    rows.header(COLUMNS)
+    with jsonl.open(encoding="utf-8") as lines:
+        for n, line in enumerate(lines, start=1):
+            row = json.loads(line)
+            rows.row([_cell(name, row[name]) for name in COLUMNS])
+            if n % chunk_rows == 0:
+                yield out.getvalue().encode()
+                out.seek(0)
+                out.truncate()
+    yield out.getvalue().encode()
 
 
 def open_writers(directory: Path, *, folder: str, data_type: str) -> dict[str, Any]:

@@ -42,14 +42,19 @@ from quorum.throttle import Locked
 MAX_PREVIEW_CHARS = 200_000
 SETTINGS_GROUPS = (
     ("Project", ("name", "description", "data_type", "multi_label")),
-    ("Overlap", ("overlap", "max_overlap", "min_item_agreement", "lease_minutes")),
+    (
+        "Overlap",
+        ("overlap", "max_overlap", "min_item_agreement", "agreement_sample", "lease_minutes"),
+    ),
     ("Queue and model", ("strategy", "fallback_order", "seed", "model_in_loop")),
-    ("Background jobs", ("retrain_every", "label_issues_every", "agreement_every")),
+    ("Background jobs", ("retrain_every", "batch_size", "label_issues_every", "agreement_every")),
+    ("Data audit", ("duplicate_threshold",)),
 )
 FRIENDLIER_LABELS = {
     "multi_label": "Multi-label (an item may get several labels)",
     "max_overlap": "Maximum overlap",
     "min_item_agreement": "Agreement needed to stop at the overlap",
+    "agreement_sample": "Agreement sample (share of items a second annotator labels, overlap 1)",
     "lease_minutes": "Lease (minutes an item is held for an annotator)",
     "model_in_loop": "Show the model's suggestion",
 }

@@ -1,10 +1,13 @@
 """Server-rendered pages. Each page reads through selectors and writes through services."""
 
+import os
+
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 
 from annotation.guidelines import render_guidelines
+from annotation.importing.images import MEDIA_TYPES
 from annotation.models import Item, Project
 from annotation.nav import project_actions
 from annotation.selectors import (
@@ -13,6 +16,8 @@ from annotation.selectors import (
     projects_with_progress,
     user_role,
 )
+
+MEDIA_CSP = "default-src 'none'; img-src 'self'; sandbox"
 
 
 def member_project_or_404(request, project_id: int) -> tuple[Project, str]:
@@ -49,11 +54,25 @@ def project_detail(request, project_id: int):
 
 @login_required
 def item_media(request, item_id: int):
-    """Serve an item's image to members of its project only."""
+    """Serve an item's image to members of its project only, never as a page.
+
+    The Content-Type comes from a whitelist keyed by the stored extension (which the
+    importer took from the decoded image), ``nosniff`` stops the browser from guessing
+    another, and the sandboxing CSP keeps even a mislabelled file from running script
+    on this origin. A stored file with any other extension is only ever downloaded.
+    """
     item = get_object_or_404(Item.objects.select_related("project"), pk=item_id)
     if user_role(user=request.user, project=item.project_id) is None or not item.image:
         raise Http404("No such image.")
-    response = FileResponse(item.image.open("rb"))
+    name = os.path.basename(item.image.name)
+    media_type = MEDIA_TYPES.get(os.path.splitext(name)[1].lstrip(".").lower())
+    response = FileResponse(
+        item.image.open("rb"),
+        content_type=media_type or "application/octet-stream",
+        as_attachment=media_type is None,
+        filename=name,
+    )
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = MEDIA_CSP
     return response

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from annotation.models import Item, Job
+from annotation.models import Item
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -37,32 +37,3 @@ class ImportResultSerializer(serializers.Serializer):
     errors = serializers.ListField(child=serializers.DictField())
     error_count = serializers.IntegerField()
     batch = serializers.IntegerField(allow_null=True)
-
-
-class JobSerializer(serializers.ModelSerializer):
-    duration_seconds = serializers.FloatField(read_only=True)
-
-    class Meta:
-        model = Job
-        fields = [
-            "id", "project", "kind", "status", "progress", "params", "result", "error",
-            "attempts", "created_at", "started_at", "finished_at", "duration_seconds",
-        ]  # fmt: skip
-        read_only_fields = fields
-
-
-class JobCreateSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["active_learning", "label_issues", "agreement"])
-    batch = serializers.IntegerField(
-        required=False, min_value=1, max_value=1000,
-        help_text="active_learning only: how many diverse items to put first "
-        "(default: the project's retrain_every). A job already waiting keeps its own.",
-    )  # fmt: skip
-
-    def validate(self, data):
-        if "batch" in data and data["kind"] != "active_learning":
-            raise serializers.ValidationError({"batch": "Only active_learning jobs take a batch."})
-        return data
-
-    def job_params(self) -> dict:
-        return {"batch": self.validated_data["batch"]} if "batch" in self.validated_data else {}

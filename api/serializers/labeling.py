@@ -117,8 +117,12 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
 
 class ConflictSerializer(serializers.Serializer):
+    """A label the queue's rule refused: ``code`` is already_annotated, item_complete,
+    lease_lost or not_leased; ``annotation_id`` only with already_annotated."""
+
+    code = serializers.CharField()
     detail = serializers.CharField()
-    annotation_id = serializers.IntegerField()
+    annotation_id = serializers.IntegerField(required=False)
 
 
 class SkipInputSerializer(serializers.Serializer):

@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation.models import Label, Membership, Project, Role
@@ -11,6 +12,11 @@ class LabelSerializer(serializers.ModelSerializer):
         fields = ["name", "color", "key"]
 
 
+@extend_schema_field({"oneOf": [
+    {"type": "string", "description": "The label's name."},
+    {"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
+        "name": {"type": "string"}, "color": {"type": "string"}, "key": {"type": "string"}}},
+]})  # fmt: skip
 class LabelSpecField(serializers.Field):
     """A label given as a plain name or as ``{"name", "color", "key"}``."""
 

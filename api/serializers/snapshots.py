@@ -27,6 +27,40 @@ class SnapshotSpecSerializer(serializers.Serializer):
             raise serializers.ValidationError(exc.message_dict) from exc
 
 
+class SnapshotNotBuiltSerializer(serializers.Serializer):
+    """409: the snapshot's files are not there yet (or its job failed)."""
+
+    detail = serializers.CharField()
+    status = serializers.CharField()
+    job = serializers.IntegerField(allow_null=True)
+
+
+class RelabeledSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The item's external id.")
+    before = serializers.CharField(help_text="Its labels in snapshot a, joined.")
+    after = serializers.CharField(help_text="Its labels in snapshot b, joined.")
+
+
+class DiffExamplesSerializer(serializers.Serializer):
+    added = serializers.ListField(child=serializers.CharField())
+    removed = serializers.ListField(child=serializers.CharField())
+    relabeled = RelabeledSerializer(many=True)
+
+
+class SnapshotDiffSerializer(serializers.Serializer):
+    """What changed from snapshot ``a`` to ``b``: counts, and the first examples of each."""
+
+    a = serializers.IntegerField()
+    b = serializers.IntegerField()
+    a_version = serializers.IntegerField()
+    b_version = serializers.IntegerField()
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    relabeled = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    examples = DiffExamplesSerializer()
+
+
 class SnapshotSerializer(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
     job = serializers.SerializerMethodField()

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,14 +12,15 @@ from annotation.models import JobKind, Role
 from annotation.selectors import CAN_MANAGE, items_for_project
 from annotation.services.importing import import_file, import_objects
 from annotation.services.jobs import job_enqueue
+from api.parsers import BoundedJSONParser
 from api.permissions import ProjectScopedMixin
 from api.serializers.items import (
     ImportJsonSerializer,
     ImportQuerySerializer,
     ImportResultSerializer,
     ItemSerializer,
-    JobSerializer,
 )
+from api.serializers.jobs import JobAcceptedSerializer, JobSerializer
 
 EVERY_ROLE = frozenset(Role.values)
 
@@ -43,7 +44,7 @@ class ImportView(ProjectScopedMixin, APIView):
     the async threshold is imported by a worker: 202 with the job to poll.
     """
 
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     roles = {"post": CAN_MANAGE}
 
     @extend_schema(
@@ -51,7 +52,7 @@ class ImportView(ProjectScopedMixin, APIView):
         request={"multipart/form-data": {"type": "object", "properties": {
             "file": {"type": "string", "format": "binary"}}},
             "application/json": ImportJsonSerializer},
-        responses={201: ImportResultSerializer, 202: JobSerializer, 400: ImportResultSerializer},
+        responses={201: ImportResultSerializer, 202: JobAcceptedSerializer, 400: ImportResultSerializer},
     )  # fmt: skip
     def post(self, request, project_pk=None):
         query = ImportQuerySerializer(data=request.query_params)
@@ -59,6 +60,8 @@ class ImportView(ProjectScopedMixin, APIView):
         options = query.validated_data
         upload = request.FILES.get("file")
         if upload is None:
+            if not isinstance(request.data, dict):  # null, 5, true, [...]
+                return _import_error('Send {"items": [...]} as the JSON body, or a file.')
             if "file" in request.data or request.content_type.startswith("multipart"):
                 return _import_error("Send the file in a multipart field named 'file'.")
             body = ImportJsonSerializer(data=request.data)

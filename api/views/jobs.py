@@ -1,49 +1,79 @@
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.csv_cells import CSV_FORMULA_MODES, ESCAPE
 from annotation.exporting import EXPORT_FORMATS, STREAMERS, export_rows
-from annotation.models import Job, Role
+from annotation.models import Job, JobKind
 from annotation.selectors import CAN_EXPORT, CAN_REVIEW, user_role
 from annotation.services.jobs import job_enqueue
-from api.permissions import ProjectScopedMixin
-from api.serializers.items import JobCreateSerializer, JobSerializer
+from api.permissions import JOB_KIND_ROLES, ProjectScopedMixin, job_kinds_for, url_id
+from api.schema import file_responses
+from api.serializers.jobs import JobAcceptedSerializer, JobCreateSerializer, JobSerializer
 
-EVERY_ROLE = frozenset(Role.values)
+CSV_FORMULAS_PARAMETER = OpenApiParameter(
+    "csv_formulas", enum=list(CSV_FORMULA_MODES), default=ESCAPE,
+    description="CSV only: `escape` prefixes cells a spreadsheet would run as formulas with "
+    "a single quote; `raw` writes every cell unchanged, for programs.",
+)  # fmt: skip
+
+
+def csv_formulas_param(request) -> str:
+    """The ``csv_formulas`` query parameter, checked (400 naming the choices)."""
+    mode = request.query_params.get("csv_formulas", ESCAPE)
+    if mode not in CSV_FORMULA_MODES:
+        raise ValidationError(
+            {"csv_formulas": f"Unknown mode {mode!r}; one of {list(CSV_FORMULA_MODES)}."}
+        )
+    return mode
 
 
 class JobViewSet(viewsets.GenericViewSet):
-    """``GET /api/jobs/{id}``: any member of the job's project may follow it."""
+    """``GET /api/jobs/{id}``: members whose role may see the job's kind follow it
+    (``JOB_KIND_ROLES``); other members get 403, non-members 404."""
 
     serializer_class = JobSerializer
     queryset = Job.objects.all()
+    lookup_value_regex = r"\d+"
 
+    @extend_schema(responses={200: JobSerializer})
     def retrieve(self, request, pk=None):
-        job = get_object_or_404(Job, pk=pk)
-        if user_role(user=request.user, project=job.project_id) is None:
+        job = Job.objects.filter(pk=url_id(pk)).first()
+        role = user_role(user=request.user, project=job.project_id) if job else None
+        if role is None:
             raise Http404("No such job.")
+        if role not in JOB_KIND_ROLES[job.kind]:
+            raise PermissionDenied("Your role in this project cannot see this kind of job.")
         return Response(JobSerializer(job).data)
 
 
 class ProjectJobViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
-    """A project's jobs; managers and reviewers start them."""
+    """A project's jobs (only the kinds the requester's role may see); managers and
+    reviewers start them."""
 
     serializer_class = JobSerializer
     roles = {"list": CAN_REVIEW | CAN_EXPORT, "create": CAN_REVIEW}
 
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", str, enum=JobKind.values)],
+        responses={200: JobSerializer(many=True)},
+    )
     def list(self, request, project_pk=None):
-        jobs = self.project.jobs.all()
+        jobs = self.project.jobs.filter(kind__in=job_kinds_for(self.role))
         kind = request.query_params.get("kind")
         if kind:
+            if kind not in JobKind.values:
+                raise ValidationError(
+                    {"kind": [f"Unknown kind {kind!r}; one of {JobKind.values}."]}
+                )
             jobs = jobs.filter(kind=kind)
         page = self.paginate_queryset(jobs)
         return self.get_paginated_response(JobSerializer(page, many=True).data)
 
-    @extend_schema(request=JobCreateSerializer, responses={202: JobSerializer})
+    @extend_schema(request=JobCreateSerializer, responses={202: JobAcceptedSerializer})
     def create(self, request, project_pk=None):
         data = JobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -56,19 +86,28 @@ class ProjectJobViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
 
 
 class ExportView(ProjectScopedMixin, APIView):
-    """Every item with its annotations, streamed: ``?format=jsonl|csv|json``."""
+    """Every item with its annotations, streamed: ``?format=jsonl|csv|json``.
+
+    CSV cells that a spreadsheet would run as formulas get a leading ``'``;
+    ``?csv_formulas=raw`` writes them unchanged for programs.
+    """
 
     roles = {"get": CAN_EXPORT}
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", enum=list(EXPORT_FORMATS), default="jsonl")],
-        responses={(200, "application/x-ndjson"): bytes},
-    )
+        parameters=[OpenApiParameter("format", enum=list(EXPORT_FORMATS), default="jsonl"),
+                    CSV_FORMULAS_PARAMETER],
+        responses=file_responses(EXPORT_FORMATS.values(), "The project's items, streamed."),
+    )  # fmt: skip
     def get(self, request, project_pk=None):
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in STREAMERS:
             raise ValidationError({"format": f"Unknown format {fmt!r}; one of {list(STREAMERS)}."})
         rows = export_rows(project=self.project)
-        response = StreamingHttpResponse(STREAMERS[fmt](rows), content_type=EXPORT_FORMATS[fmt])
+        if fmt == "csv":
+            stream = STREAMERS[fmt](rows, csv_formulas=csv_formulas_param(request))
+        else:
+            stream = STREAMERS[fmt](rows)
+        response = StreamingHttpResponse(stream, content_type=EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="project-{self.project.pk}.{fmt}"'
         return response

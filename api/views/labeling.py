@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 from annotation.models import Annotation, Item
 from annotation.queue_selectors import my_history, my_progress
 from annotation.selectors import CAN_LABEL
+from annotation.services.label_rules import LabelRefused
 from annotation.services.labeling import (
-    AlreadyAnnotated,
     annotation_submit,
     annotation_update,
     item_skip,
@@ -38,6 +38,8 @@ from api.serializers.labeling import (
 )
 
 LABELING = {"get": CAN_LABEL, "post": CAN_LABEL, "patch": CAN_LABEL}
+# Which HTTP answer each refusal of the labeling rule gets (annotation.services.label_rules).
+REFUSAL_STATUS = {"not_leased": status.HTTP_403_FORBIDDEN}
 
 
 class ObjectScopedMixin(ProjectScopedMixin):
@@ -78,13 +80,19 @@ class NextView(ProjectScopedMixin, APIView):
 
 
 class ItemAnnotationView(ObjectScopedMixin, APIView):
-    """``POST /api/items/{id}/annotations/``: my label for the item (201; 409 if I labeled it)."""
+    """``POST /api/items/{id}/annotations/``: my label for an item the queue gave me (201).
+
+    Refusals carry a ``code``: 409 ``already_annotated`` (with my ``annotation_id``),
+    409 ``item_complete``, 409 ``lease_lost`` (a late label for an item that went to
+    someone else), 403 ``not_leased`` (the queue never gave it to me).
+    """
 
     model = Item
     deferred = ("vector",)
 
     @extend_schema(request=AnnotationInputSerializer,
-                   responses={201: AnnotationSerializer, 409: ConflictSerializer})  # fmt: skip
+                   responses={201: AnnotationSerializer, 403: ConflictSerializer,
+                              409: ConflictSerializer})  # fmt: skip
     def post(self, request, pk=None):
         body = AnnotationInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -95,9 +103,9 @@ class ItemAnnotationView(ObjectScopedMixin, APIView):
                 time_spent_ms=data.get("time_spent_ms"),
                 suggestion_accepted=data.get("suggestion_accepted"),
             )  # fmt: skip
-        except AlreadyAnnotated as exc:
-            body = {"detail": str(exc), "annotation_id": exc.annotation_id}
-            return Response(body, status=status.HTTP_409_CONFLICT)
+        except LabelRefused as exc:
+            code = REFUSAL_STATUS.get(exc.code, status.HTTP_409_CONFLICT)
+            return Response(exc.as_data(), status=code)
         return Response(annotation_data(annotation), status=status.HTTP_201_CREATED)
 
 

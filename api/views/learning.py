@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from annotation.models import JobKind, JobStatus, Role
 from api.permissions import ProjectScopedMixin
-from api.serializers.items import JobSerializer
+from api.serializers.jobs import JobSerializer
 from learning.models import ModelVersion
 
 
@@ -21,13 +21,21 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ProjectModelsSerializer(serializers.Serializer):
+    """The answer of ``/models``: the learning curve, the model in use, the latest job."""
+
+    models = ModelVersionSerializer(many=True)
+    current = ModelVersionSerializer(allow_null=True)
+    job = JobSerializer(allow_null=True)
+
+
 class ProjectModelsView(ProjectScopedMixin, APIView):
     """``GET /api/projects/{id}/models``: versions oldest first (the learning curve),
     the version the queue uses now (``current``) and the latest active-learning job."""
 
     roles = {"get": frozenset(Role.values)}
 
-    @extend_schema(responses={200: ModelVersionSerializer(many=True)})
+    @extend_schema(responses={200: ProjectModelsSerializer})
     def get(self, request, project_pk=None):
         versions = list(ModelVersion.objects.filter(project=self.project).order_by("version"))
         in_use = next((v for v in reversed(versions) if v.n_scored), None)

@@ -5,7 +5,7 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.response import Response
 
-from annotation.models import Membership, Role
+from annotation.models import Membership, Project, Role
 from annotation.selectors import CAN_MANAGE, can_create_project, project_counts, projects_for_user
 from annotation.services.projects import (
     membership_remove,
@@ -33,8 +33,11 @@ class ProjectViewSet(viewsets.ModelViewSet):
     create one (``can_create_project``, the pages' rule too) and manage it."""
 
     serializer_class = ProjectSerializer
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user to ask
+            return Project.objects.none()
         return projects_for_user(user=self.request.user).prefetch_related("labels")
 
     def get_object(self):
@@ -89,8 +92,10 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     serializer_class = MemberSerializer
     lookup_field = "username"
     lookup_value_regex = r"[\w.@+-]+"
+    pagination_class = None  # a project has few members: the list is one plain array
     roles = {a: CAN_MANAGE for a in ("list", "create", "partial_update", "update", "destroy")}
 
+    @extend_schema(responses={200: MemberSerializer(many=True)})
     def list(self, request, project_pk=None):
         members = self.project.memberships.select_related("user").order_by("user__username")
         return Response(MemberSerializer(members, many=True).data)
@@ -126,6 +131,7 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
 
     update = partial_update
 
+    @extend_schema(responses={204: None})
     def destroy(self, request, project_pk=None, username=None):
         user = get_object_or_404(self.project.memberships, user__username=username).user
         membership_remove(project=self.project, user=user)

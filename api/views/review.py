@@ -19,7 +19,7 @@ from annotation.review_selectors import (
 )
 from annotation.selectors import CAN_REVIEW
 from annotation.services.review import review_item
-from api.permissions import ProjectScopedMixin, project_for
+from api.permissions import ProjectScopedMixin, project_for, url_id
 from api.serializers.review import (
     AnnotatorQualitySerializer,
     LabelIssueQuerySerializer,
@@ -61,7 +61,7 @@ class ItemScopedView(APIView):
     roles: frozenset[str] = CAN_REVIEW
 
     def item_for(self, request, item_pk) -> Item:
-        item = get_object_or_404(Item.objects.select_related("project"), pk=item_pk)
+        item = get_object_or_404(Item.objects.select_related("project"), pk=url_id(item_pk))
         _, role = project_for(request, item.project_id)  # 404 for non-members
         if role not in self.roles:
             raise PermissionDenied("Reviewers and managers only.")

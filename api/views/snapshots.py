@@ -8,19 +8,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from annotation.csv_cells import RAW
 from annotation.models import Snapshot
 from annotation.selectors import CAN_EXPORT, user_role
 from annotation.services.snapshots import READY, snapshot_create, snapshot_diff, snapshot_file
-from annotation.snapshots.writers import CONTENT_TYPES, FORMAT_FILES
-from api.permissions import ProjectScopedMixin
-from api.serializers.snapshots import SnapshotSerializer, SnapshotSpecSerializer
+from annotation.snapshots.writers import CONTENT_TYPES, FORMAT_FILES, csv_from_jsonl
+from api.permissions import ProjectScopedMixin, url_id
+from api.schema import file_responses
+from api.serializers.snapshots import (
+    SnapshotDiffSerializer,
+    SnapshotNotBuiltSerializer,
+    SnapshotSerializer,
+    SnapshotSpecSerializer,
+)
+from api.views.jobs import CSV_FORMULAS_PARAMETER, csv_formulas_param
 
 CHUNK = 1 << 20
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -53,23 +60,32 @@ class SnapshotViewSet(viewsets.GenericViewSet):
 
     serializer_class = SnapshotSerializer
     queryset = Snapshot.objects.all()
+    lookup_value_regex = r"\d+"
 
     def _snapshot(self, pk) -> Snapshot:
-        snapshot = get_object_or_404(Snapshot.objects.select_related("job", "project"), pk=pk)
-        role = user_role(user=self.request.user, project=snapshot.project_id)
+        snapshot = Snapshot.objects.select_related("job", "project").filter(pk=url_id(pk)).first()
+        role = user_role(user=self.request.user, project=snapshot.project_id) if snapshot else None
         if role is None:
             raise Http404("No such snapshot.")
         if role not in CAN_EXPORT:
             raise PermissionDenied("Only the project's managers and engineers can use snapshots.")
         return snapshot
 
+    @extend_schema(responses={200: SnapshotSerializer})
     def retrieve(self, request, pk=None):
         return Response(SnapshotSerializer(self._snapshot(pk)).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", enum=list(FORMAT_FILES), default="jsonl")],
-        responses={(200, "application/octet-stream"): bytes, 206: bytes, 304: None, 409: None},
-    )
+        parameters=[OpenApiParameter("format", enum=list(FORMAT_FILES), default="jsonl"),
+                    CSV_FORMULAS_PARAMETER],
+        responses={
+            **file_responses(CONTENT_TYPES.values(), "The snapshot in the asked format."),
+            **file_responses(CONTENT_TYPES.values(), "One byte range of it.", status=206),
+            304: OpenApiResponse(description="Unchanged since the ETag in If-None-Match."),
+            409: SnapshotNotBuiltSerializer,
+            416: OpenApiResponse(description="The Range is beyond the file."),
+        },
+    )  # fmt: skip
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         snapshot = self._snapshot(pk)
@@ -80,18 +96,37 @@ class SnapshotViewSet(viewsets.GenericViewSet):
             )
         if snapshot.status != READY:
             return _not_built(snapshot)
-        if not snapshot_file(snapshot, fmt).exists():
-            raise Http404("The snapshot's files are gone from the export folder; cut it again.")
+        _require_files(snapshot, fmt)
+        if fmt == "csv" and csv_formulas_param(request) == RAW:
+            return _raw_csv(snapshot)
         return file_response(request, snapshot_file(snapshot, fmt), etag=f'"{snapshot.content_hash}-{fmt}"',
                              content_type=CONTENT_TYPES[fmt], filename=_filename(snapshot, fmt))  # fmt: skip
 
+    @extend_schema(responses={200: SnapshotDiffSerializer, 409: SnapshotNotBuiltSerializer})
     @action(detail=True, methods=["get"], url_path=r"diff/(?P<other>\d+)")
     def diff(self, request, pk=None, other=None):
         a, b = self._snapshot(pk), self._snapshot(other)
         for snapshot in (a, b):
             if snapshot.status != READY:
                 return _not_built(snapshot)
+            _require_files(snapshot, "jsonl")
         return Response(snapshot_diff(a, b))
+
+
+def _raw_csv(snapshot: Snapshot) -> StreamingHttpResponse:
+    """The CSV with formulas left as they are, rebuilt from the JSON Lines as it streams
+    (the stored CSV is the neutralised one), so it has no ranges."""
+    stream = csv_from_jsonl(snapshot_file(snapshot, "jsonl"), csv_formulas=RAW)
+    response = StreamingHttpResponse(stream, content_type=CONTENT_TYPES["csv"])
+    response["Content-Disposition"] = f'attachment; filename="{_filename(snapshot, "csv")}"'
+    response["ETag"] = f'"{snapshot.content_hash}-csv-raw"'
+    response["Cache-Control"] = "private, max-age=0, must-revalidate"
+    return response
+
+
+def _require_files(snapshot: Snapshot, fmt: str) -> None:
+    if not snapshot_file(snapshot, fmt).exists():
+        raise Http404("The snapshot's files are gone from the export folder; cut it again.")
 
 
 def _not_built(snapshot: Snapshot) -> Response:

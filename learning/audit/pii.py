@@ -16,7 +16,8 @@ type                      check
                           Italian codice fiscale, French NIR (check digits via python-stdnum)
 ========================  ==============================================================
 
-Spans are character offsets into the text, so a redaction replaces exactly what was found.
+Spans are character offsets into the text, so a redaction (``annotation.redaction``) replaces
+exactly what was found.
 Overlapping finds keep the longer span (an IBAN's digits are not also a phone number).
 """
 
@@ -74,15 +75,6 @@ def find_pii(text: str, *, regions: Sequence[str] = DEFAULT_REGIONS) -> list[Ent
     if len(_DIGITS.findall(text)) >= 7:
         found.extend(_phones(text, regions))
     return _without_overlaps(found)
-
-
-def redact(text: str, entities: Sequence[Entity]) -> str:
-    """``text`` with each entity replaced by ``[TYPE]`` (spans must not overlap)."""
-    out, last = [], 0
-    for entity in sorted(entities, key=lambda e: e.start):
-        out += [text[last : entity.start], f"[{entity.type.upper()}]"]
-        last = entity.end
-    return "".join(out) + text[last:]
 
 
 def _matches(pattern: re.Pattern, kind: str, valid: Callable[[str], bool]):

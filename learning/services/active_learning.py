@@ -9,7 +9,7 @@ previous model's order, so a job that crashes before it changes nothing; one tha
 during it is retried and rewrites every score.
 
 Job params (all optional): ``batch`` (diverse batch size, default the project's
-``retrain_every``), ``chunk_items`` (items per chunk), ``chunk_pause`` (seconds to sleep
+``batch_size``; at most ``MAX_BATCH`` whatever the caller asked), ``chunk_items`` (items per chunk), ``chunk_pause`` (seconds to sleep
 per chunk: throttling, and how tests stop a job half-way).
 """
 
@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 IDF_POOL_SAMPLE = 2000  # pool texts added to the labeled ones when fitting IDF weights
 COLD_START_SAMPLE = 5000
+MAX_BATCH = 1000  # as Project.batch_size and the API's "batch": bounds one job's selection cost
 
 
 def default_chunk_items(pool_size: int) -> int:
@@ -67,7 +68,7 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
     training = training_labels(project=project)
     y = label_targets(training, names=names, multi_label=project.multi_label)
     counts = y.sum(axis=0) if project.multi_label else np.bincount(y, minlength=len(names))
-    batch = int(params.get("batch") or project.retrain_every or 20)
+    batch = min(int(params.get("batch") or project.batch_size), MAX_BATCH)
     kind = featurizer_kind(project)
     clock.lap("load")
     if not names or pool_size == 0:
@@ -137,14 +138,19 @@ def _score_all(job: Job, *, pause: float, report_progress: Callable[[float], Non
 
 
 def _dispatch_helpers(job_id: int, *, helpers: int) -> None:
-    """Ask other workers to share the chunks. Idle workers pick them up; busy ones are not waited on."""
+    """Ask other workers to share the chunks. Idle workers pick them up; busy ones are not
+    waited on. Best effort: with the broker down, this job scores every chunk itself."""
     from celery import group
 
     from learning.tasks import score_chunk
 
-    transaction.on_commit(
-        lambda: group(score_chunk.s(job_id) for _ in range(helpers)).apply_async()
-    )
+    def send() -> None:
+        try:
+            group(score_chunk.s(job_id) for _ in range(helpers)).apply_async()
+        except Exception:
+            logger.warning("job %s: no helpers (broker unreachable)", job_id, exc_info=True)
+
+    transaction.on_commit(send)
 
 
 def _model_version_save(job, project, state, metrics, counts, names) -> ModelVersion:

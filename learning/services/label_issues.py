@@ -44,7 +44,7 @@ from annotation.models import (
 )
 from annotation.services.review import IMPORT_KEY, labels_fingerprint
 from learning.classifier import out_of_sample_proba
-from learning.issue_gate import gate_verdict
+from learning.issue_gate import confident_flags, gate_verdict
 from learning.label_quality import find_label_issues, multiannotator_consensus
 from learning.services.label_issues_features import featurize_items, labels_by_item, project_gate
 from learning.services.label_issues_multilabel import multilabel_issue_rows, multilabel_search
@@ -105,15 +105,18 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
     given = y0.copy()
     if consensus is not None:
         given = decided_labels(data, names, np.where(multi, consensus.consensus_label, -1))
-    verdict = gate_verdict(given, probs, n_classes=len(names), gate=project_gate())
+    gate = project_gate()
+    verdict = gate_verdict(given, probs, n_classes=len(names), gate=gate)
     issues = find_label_issues(given, probs, class_names=names) if verdict.passed else None
+    ranked = confident_flags(issues.ranked, issues.label_quality, gate=gate) if issues else None
     lap("cleanlab")
     report_progress(0.8)
-    flagged, suppressed = _write(job, data, names, given, probs, issues, consensus, multi)
+    flagged, suppressed = _write(job, data, names, given, probs, issues, ranked, consensus, multi)
     lap("write")
     return {
         "labeled": int(n),
         "flagged": flagged,
+        "mild_doubts_not_flagged": 0 if issues is None else int(issues.ranked.size - ranked.size),
         "suppressed_after_review": suppressed,
         "multi_annotated": int(multi.sum()),
         "consensus_method": consensus.method if consensus else None,
@@ -203,7 +206,7 @@ def reviewed_fingerprints(*, project: Project) -> dict[int, str]:
     return latest
 
 
-def _write(job, data, names, given, probs, issues, consensus, multi) -> tuple[int, int]:
+def _write(job, data, names, given, probs, issues, ranked, consensus, multi) -> tuple[int, int]:
     """Write the flags and the consensus. Without ``issues`` (the gate was closed) the open
     flags of earlier runs stay: a model too weak to judge cannot overrule them either."""
     if issues is None:
@@ -213,7 +216,7 @@ def _write(job, data, names, given, probs, issues, consensus, multi) -> tuple[in
         return 0, 0
     reviewed = reviewed_fingerprints(project=job.project)
     rows, suppressed = [], 0
-    for i in issues.ranked.tolist():
+    for i in ranked.tolist():
         item_id = int(data.item_ids[i])
         if reviewed.get(item_id) == data.fingerprints[i]:
             suppressed += 1

@@ -17,7 +17,7 @@ from annotation.models import Annotation, AnnotationSource, Item, Project
 from annotation.selectors import featurizer_kind
 from annotation.services.review import IMPORT_KEY
 from learning.featurize import TextFeaturizer
-from learning.issue_gate import DEFAULT_MIN_LIFT, DEFAULT_MIN_PER_CLASS, Gate
+from learning.issue_gate import DEFAULT_MAX_QUALITY, DEFAULT_MIN_LIFT, DEFAULT_MIN_PER_CLASS, Gate
 from learning.services.scoring import pool_features
 
 ID_CHUNK = 900  # stays under SQLite's bound-parameter limit on every version
@@ -76,4 +76,5 @@ def project_gate() -> Gate:
     return Gate(
         min_per_class=getattr(settings, "QUORUM_ISSUE_GATE_MIN_PER_CLASS", DEFAULT_MIN_PER_CLASS),
         min_lift=getattr(settings, "QUORUM_ISSUE_GATE_MIN_LIFT", DEFAULT_MIN_LIFT),
+        max_quality=getattr(settings, "QUORUM_ISSUE_MAX_QUALITY", DEFAULT_MAX_QUALITY),
     )

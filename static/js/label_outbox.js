@@ -2,10 +2,14 @@
 // first and sent in the background, one at a time, in order. A dropped connection or an
 // expired session only delays delivery: operations stay until the server accepts them
 // (a 409 "already labeled" on a retry counts as accepted) and are retried with backoff.
+// A label the queue's rule refuses for good (409/403 with a code) is dropped and shown.
 
 const MAX_DELAY_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 const MAX_REMEMBERED_IDS = 500;
+// Refusal codes of POST /api/items/{id}/annotations/ (annotation/services/label_rules.py).
+// A late label whose lease ran out is still accepted while the item needs it.
+const REFUSED_FOR_GOOD = new Set(["not_leased", "lease_lost", "item_complete"]);
 
 export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -180,6 +184,11 @@ export class Outbox {
     if (response.ok) {
       if (op.kind === "create") this.rememberAnnotation(op.item, body.id);
       return { body };
+    }
+    if (REFUSED_FOR_GOOD.has(body.code)) {
+      // The queue's rule refused the label (the item went to someone else or is
+      // complete, or was never mine): retrying cannot help; show why.
+      return { rejected: `item ${op.item}: ${body.detail}` };
     }
     if (response.status === 409 && op.kind === "create") {
       // An earlier attempt (or another tab) got there first: delivered. If the labels

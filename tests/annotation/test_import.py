@@ -117,7 +117,8 @@ class TestBadInput:
     @pytest.mark.parametrize(
         ("content", "name", "row", "field", "message"),
         [
-            ("text\nok\n\xff\xfe bad\n", "x.csv", 2, "row", "Undecodable bytes (not UTF-8) on line 3."),
+            ("text\nok\n\xff\xfe bad\n", "x.csv", 2, "row", "Undecodable bytes (not UTF-8) on line 3. Save the file as UTF-8 "
+             "(or UTF-16 with a BOM) and import it again."),
             ("text,label\nok,positive\n ,negative\n", "x.csv", 2, "text", "The text is empty."),
             ('{"text": "ok"}\n{"id": 3}\n', "x.jsonl", 2, "text", "Missing the 'text' field."),
             ("text,label\nok,happy\n", "x.csv", 1, "label",

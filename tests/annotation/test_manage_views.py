@@ -32,9 +32,9 @@ def project_post(**overrides) -> dict:
     """A complete project form, as the page submits it."""
     data = {
         "name": "Reviews", "description": "Product reviews", "guidelines": "# Be *kind*",
-        "data_type": "text", "overlap": "2", "max_overlap": "3", "min_item_agreement": "0.8",
+        "data_type": "text", "overlap": "2", "max_overlap": "3", "min_item_agreement": "0.8", "agreement_sample": "0", "duplicate_threshold": "0.7",
         "strategy": "entropy", "fallback_order": "import", "seed": "7", "lease_minutes": "10",
-        "retrain_every": "25", "label_issues_every": "200", "agreement_every": "50",
+        "retrain_every": "25", "batch_size": "20", "label_issues_every": "200", "agreement_every": "50",
         "multi_label": "on",
         "label_name": ["good", "bad", "mixed"],
         "label_color": ["#112233", "#445566", "#778899"],

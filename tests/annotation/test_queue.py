@@ -19,6 +19,7 @@ from annotation.services.labeling import (
     queue_next,
 )
 from annotation.services.projects import membership_set, project_update
+from tests.annotation.leases import lease_for
 
 
 def add_items(project, n: int, **fields) -> list[Item]:
@@ -44,6 +45,9 @@ def served(project, user, **kwargs) -> Item | None:
 
 
 def label(item, user, name="positive", **kwargs) -> Annotation:
+    """Submit as the holder of a lease on the item (the queue's or one given directly)."""
+    if not Assignment.objects.filter(item=item, annotator=user).exists():
+        lease_for(item, user)
     return annotation_submit(item=item, annotator=user, labels=[name], **kwargs)
 
 
@@ -125,7 +129,7 @@ def test_never_serves_what_the_annotator_labeled_or_skipped(project, annotators)
     project_update(project=project, overlap=3, max_overlap=3)
     items = add_items(project, 3, required_overlap=3)
     alice = annotators[0]
-    label(items[0], alice)  # straight to an item, without the queue
+    label(items[0], alice)  # a lease given directly, not by the queue
     item_skip(item=items[1], annotator=alice, reason="unreadable")
     assert served(project, alice) == items[2]
     label(items[2], alice)
@@ -175,6 +179,7 @@ def test_single_label_projects_take_exactly_one_label(project, annotators):
 def test_multi_label_projects_take_several(project, annotators):
     project_update(project=project, multi_label=True)
     (item,) = add_items(project, 1)
+    lease_for(item, annotators[0])
     annotation = annotation_submit(
         item=item, annotator=annotators[0], labels=["positive", "neutral", "positive"]
     )

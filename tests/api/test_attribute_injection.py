@@ -18,7 +18,6 @@ HOSTILE_COLOURS = [
     '#"><b>',
     "#ff0000\n",
     "url(x)",
-    "#\x00abcde",
     7,
     ["#ffffff"],
 ]

@@ -4,6 +4,7 @@ import pytest
 
 from annotation.models import Annotation, Assignment, Item, Skip
 from annotation.services.projects import project_update
+from tests.annotation.leases import lease_for
 
 
 @pytest.fixture
@@ -25,6 +26,10 @@ def next_url(project) -> str:
 
 
 def post_label(client, item, **body):
+    """Label ``item`` as the client's user, holding a lease on it as the queue would give."""
+    user = client.handler._force_user
+    if not Assignment.objects.filter(item_id=item.pk, annotator=user).exists():
+        lease_for(Item.objects.get(pk=item.pk), user)
     body = body if body else {"label": "positive"}
     return client.post(f"/api/items/{item.pk}/annotations/", body, format="json")
 
@@ -169,6 +174,8 @@ def call(client, project, item, method, route):
         "annotate": f"/api/items/{item.pk}/annotations/", "skip": f"/api/items/{item.pk}/skip",
     }  # fmt: skip
     body = {"label": "positive"} if route == "annotate" else {}
+    if route == "annotate" and client.handler._force_user is not None:
+        lease_for(item, client.handler._force_user)  # the rule under test is the role
     return getattr(client, method)(urls[route], body, format="json")
 
 

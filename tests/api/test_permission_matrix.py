@@ -8,7 +8,7 @@ import pytest
 from django.urls import get_resolver
 from django.urls.resolvers import URLResolver
 
-from annotation.models import Annotation, Item, Job, Snapshot
+from annotation.models import Annotation, AuditFinding, Item, Job, JobKind, Snapshot
 
 M, A, R, E = "manager", "annotator", "reviewer", "engineer"
 MEMBERS = frozenset({M, A, R, E})
@@ -55,6 +55,8 @@ RULES: dict[tuple[str, str], object] = {
     ("project-stats", "get"): {M, R},
     ("project-agreement", "get"): {M, R},
     ("project-label-issues", "get"): {M, R},
+    ("project-audit", "get"): {M, R},
+    ("finding-resolve", "post"): {M, R},
     ("project-annotator-quality", "get"): {M, R},
     ("item-review", "post"): {M, R},
     ("item-audit", "get"): {M, R},
@@ -65,7 +67,17 @@ RULES: dict[tuple[str, str], object] = {
     ("snapshot-download", "get"): {M, E},
     ("user-list", "get"): STAFF,
     ("user-list", "post"): STAFF,
-    ("job-detail", "get"): MEMBERS,
+    ("job-detail", "get"): {M},  # the world's job is an import: see JOB_KINDS below
+}
+
+# Who follows a job of each kind (GET /api/jobs/{id}); other members 403, outsiders 404.
+JOB_KINDS = {
+    "active_learning": MEMBERS,  # the project page's learning curve polls it for everyone
+    "agreement": {M, R},  # the agreement matrix: as /agreement
+    "label_issues": {M, R},  # as /label-issues
+    "import": {M},  # as /import
+    "snapshot": {M, E},  # as /snapshots
+    "audit": {M, R},  # as /audit: findings show contents and personal data
 }
 
 
@@ -113,8 +125,10 @@ def world(members, project):
     job = Job.objects.create(project=project, kind="import")
     snapshot = Snapshot.objects.create(project=project, version=1, spec={})
     other = Snapshot.objects.create(project=project, version=2, spec={})
+    audit = Job.objects.create(project=project, kind="audit")
+    finding = AuditFinding.objects.create(project=project, run=audit, kind="pii", score=1.0)
     return {"item": item, "annotation": annotation, "job": job, "snapshot": snapshot,
-            "other": other, "project": project}  # fmt: skip
+            "other": other, "project": project, "finding": finding}  # fmt: skip
 
 
 def concrete_url(name: str, route: str, world) -> str:
@@ -124,7 +138,7 @@ def concrete_url(name: str, route: str, world) -> str:
         "item-skip": world["item"].pk, "annotation-detail": world["annotation"].pk,
         "project-detail": world["project"].pk, "job-detail": world["job"].pk,
         "snapshot-detail": world["snapshot"].pk, "snapshot-diff": world["snapshot"].pk,
-        "snapshot-download": world["snapshot"].pk,
+        "snapshot-download": world["snapshot"].pk, "finding-resolve": world["finding"].pk,
     }  # fmt: skip
     values = {
         "project_pk": world["project"].pk, "pk": pk_owner.get(name), "item_pk": world["item"].pk,
@@ -179,3 +193,39 @@ def test_permission_matrix(name, route, method, actor, world, members, client_fo
             response.status_code,
             response.content[:200],
         )
+
+
+def test_every_job_kind_has_a_rule():
+    assert set(JOB_KINDS) == set(JobKind.values)
+
+
+JOB_CASES = [
+    pytest.param(kind, actor, id=f"{kind} job as {actor}") for kind in JOB_KINDS for actor in ACTORS
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "actor"), JOB_CASES)
+def test_job_detail_by_kind(kind, actor, project, members, client_for):
+    job = Job.objects.create(project=project, kind=kind)
+    client = client_for(None if actor == "anonymous" else members[actor])
+    response = client.get(f"/api/jobs/{job.pk}")
+    want = expected(JOB_KINDS[kind], actor)
+    if want == "ok":
+        assert response.status_code == 200, response.content[:200]
+        assert response.json()["kind"] == kind
+    else:
+        assert str(response.status_code) == want, response.content[:200]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("actor", [M, R, E])
+def test_a_project_job_list_shows_only_the_kinds_the_role_may_follow(
+    actor, project, members, client_for
+):
+    for kind in JobKind.values:
+        Job.objects.create(project=project, kind=kind)
+    response = client_for(members[actor]).get(f"/api/projects/{project.pk}/jobs")
+    assert response.status_code == 200
+    shown = sorted(job["kind"] for job in response.json()["results"])
+    assert shown == sorted(kind for kind, roles in JOB_KINDS.items() if actor in roles)

@@ -3,15 +3,18 @@ skipping, guidelines, two annotators on one queue, script-free item text, multi-
 and labels that survive a dropped connection or an expired session."""
 
 import io
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from annotation.models import Annotation, Item, Skip
+from annotation.models import Annotation, Assignment, Item, Skip
 from annotation.services.importing import import_objects
+from annotation.services.labeling import annotation_submit, queue_next
 from annotation.services.projects import membership_set, project_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -272,6 +275,41 @@ def test_a_label_made_after_the_session_expired_arrives_after_logging_in_again(
     login(page.context.new_page(), "ann")  # another tab; the labeling page retries by itself
     page.wait_for_selector("#lab[data-pending='0']", state="attached", timeout=10_000)
     assert labels_in_db(ann) == {labeled: ["positive"]}
+
+
+def test_a_late_label_arrives_if_the_item_still_needs_it_and_says_why_if_not(
+    page, live_url, login, make_user
+):
+    """Labels sent after the lease ran out (the page was offline): the queue's rule decides
+    (annotation/services/label_rules.py), and a refusal is shown, not retried for ever."""
+    ann, bob = make_user("ann"), make_user("bob")
+    project = make_project(make_user("boss"), annotators=[ann, bob], n_items=4)
+    login(page, "ann")
+    open_labeling(page, live_url, project)
+    page.wait_for_selector("#lab[data-buffered='1']", state="attached")
+
+    page.context.set_offline(True)
+    taken = press_and_advance(page, "1")
+    still_needed = shown_item(page)
+    Assignment.objects.filter(annotator=ann).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    lease = queue_next(project=project, annotator=bob)  # the item went back to the queue
+    assert lease.item.pk == taken
+    annotation_submit(item=lease.item, annotator=bob, labels=["negative"])
+
+    page.context.set_offline(False)
+    page.wait_for_function(
+        "document.getElementById('outbox').textContent.includes('Not saved')", timeout=10_000
+    )
+    assert f"item {taken}" in page.locator("#outbox").text_content()
+    wait_until_sent(page)
+    press_and_advance(page, "3")  # its lease lapsed too, but nobody else holds it
+    wait_until_sent(page)
+    assert labels_in_db(ann) == {still_needed: ["neutral"]}
+    assert list(Annotation.objects.filter(item_id=taken).values_list("labels", flat=True)) == [
+        ["negative"]
+    ]
 
 
 def digit_png(pixels: np.ndarray) -> bytes:

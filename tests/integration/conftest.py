@@ -284,3 +284,13 @@ def wait_for_job(request) -> Callable[..., object]:
         )
 
     return wait
+
+
+@pytest.fixture
+def worker_exports(celery_broker, settings) -> Path:
+    """Read snapshot files where the worker wrote them: under its own var dir."""
+    exports = (
+        os.environ.get("QUORUM_EXPORT_DIR") or Path(celery_broker["QUORUM_VAR_DIR"]) / "exports"
+    )
+    settings.QUORUM_EXPORT_DIR = Path(exports)
+    return Path(exports)

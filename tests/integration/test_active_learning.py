@@ -164,7 +164,8 @@ def test_the_first_import_of_an_embedding_project_puts_cluster_representatives_f
     from annotation.services.importing import import_objects
 
     project = project_create(creator=manager, name="Embeddings", labels=["a", "b", "c"],
-                             retrain_every=3, label_issues_every=0, agreement_every=0)  # fmt: skip
+                             retrain_every=3, batch_size=3, label_issues_every=0,
+                             agreement_every=0)  # fmt: skip
     rng = np.random.default_rng(0)
     centers = {"a": (10.0, 0.0), "b": (0.0, 10.0), "c": (-10.0, -10.0)}
     objects = [

@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from annotation.models import Job, JobKind, JobStatus
-from annotation.services.jobs import jobs_resend_stale
+from annotation.services.job_sweep import jobs_resend_stale
 from annotation.services.projects import project_create
 from annotation.tasks import resend_stale_jobs
 

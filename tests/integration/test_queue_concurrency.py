@@ -113,6 +113,7 @@ def test_concurrent_next_and_submit(database, project, crowd, client_for, overla
 def test_concurrent_duplicate_submits_store_one_label(database, project, crowd, client_for):
     item = Item.objects.create(project=project, external_id="dup", text="same item")
     client_of = [client_for(crowd[0]) for _ in range(8)]  # one annotator, eight tabs
+    assert client_of[0].get(f"/api/projects/{project.pk}/next").json()["id"] == item.pk
 
     def submit(i: int):
         response = client_of[i].post(f"/api/items/{item.pk}/annotations/", {"label": "positive"},

@@ -1,8 +1,6 @@
 """A snapshot cut over the API is built by a real Celery worker, and downloads the same rows."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +11,8 @@ pytestmark = pytest.mark.integration
 LABELS = ["positive", "negative", "neutral"]
 
 
-def test_a_worker_builds_the_snapshot(transactional_db, celery_broker, celery_worker,
-                                      wait_for_job, settings, project, api):  # fmt: skip
-    # The worker writes under its own var dir; read the files where it put them.
-    exports = (
-        os.environ.get("QUORUM_EXPORT_DIR") or Path(celery_broker["QUORUM_VAR_DIR"]) / "exports"
-    )
-    settings.QUORUM_EXPORT_DIR = Path(exports)
+def test_a_worker_builds_the_snapshot(transactional_db, worker_exports, celery_worker,
+                                      wait_for_job, project, api):  # fmt: skip
     objects = [{"id": f"w{n}", "text": f"text {n}", "label": LABELS[n % 3]} for n in range(40)]
     assert import_objects(project=project, objects=objects).ok
 

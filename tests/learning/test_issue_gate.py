@@ -6,7 +6,7 @@ import pytest
 
 from annotation.models import IssueStatus, LabelIssue
 from annotation.services.importing import import_objects
-from learning.issue_gate import Gate, gate_verdict, multilabel_gate
+from learning.issue_gate import Gate, confident_flags, gate_verdict, multilabel_gate
 from tests.annotation.review_helpers import LABELS, blobs_with_flips, run_job
 
 
@@ -61,6 +61,12 @@ def test_multilabel_gate_trusts_only_labels_with_enough_of_both_sides():
     assert inputs[1]["min_class_count"] == 3
 
 
+def test_only_flags_whose_given_label_the_model_finds_improbable_are_kept():
+    quality = np.array([0.05, 0.5, 0.15, 0.3, 0.01])
+    kept = confident_flags(np.array([4, 0, 2, 3, 1]), quality, gate=Gate(max_quality=0.2))
+    assert kept.tolist() == [4, 0, 2]  # the order (most severe first) is kept
+
+
 # --- in the job ------------------------------------------------------------------------------
 
 
@@ -72,7 +78,8 @@ def test_the_job_flags_nothing_while_the_gate_is_closed_and_records_why(project,
     gate = job.result["gate"]
     assert job.result["flagged"] == 0 and not LabelIssue.objects.filter(project=project).exists()
     assert not gate["passed"] and gate["labels"] == 90
-    assert gate["thresholds"] == {"min_per_class": 31, "min_lift": Gate().min_lift}
+    assert gate["thresholds"] == {"min_per_class": 31, "min_lift": Gate().min_lift,
+                                  "max_quality": Gate().max_quality}  # fmt: skip
     assert gate["cv_accuracy"] > 0.8  # recorded even when closed
     assert job.result["note"].startswith("not enough labels yet")
 

@@ -11,6 +11,7 @@ from learning.selection import (
     class_balance_boost,
     cold_start,
     diverse_top_k,
+    k_center_greedy,
     needs_cold_start,
     rank_pool,
 )
@@ -186,3 +187,19 @@ def test_cold_start_covers_topics_of_wide_sparse_text_features() -> None:
     X, _ = text_features(texts, n_features=2**10)
     chosen = cold_start(X, k=3, rng=np.random.default_rng(0))
     assert sorted(groups[chosen]) == [0, 1, 2]
+
+
+def test_wide_sparse_duplicates_are_projected_and_still_never_chosen_twice() -> None:
+    """Hashed TF-IDF width (2**19 columns): the dense 256-column view keeps copies exact."""
+    rng = np.random.default_rng(7)
+    rows = sp.random(40, 2**19, density=2e-4, random_state=8, format="csr")
+    X = sp.vstack([rows] * 5, format="csr")  # 40 distinct rows, each 5 times
+    scores = rng.random(200)
+    chosen = diverse_top_k(scores, X, k=40, candidates_factor=5, rng=np.random.default_rng(1))
+    assert chosen[0] == int(np.argmax(scores))
+    assert len({i % 40 for i in chosen.tolist()}) == 40  # one of each distinct row
+
+
+def test_k_center_greedy_adds_the_farthest_point_each_time() -> None:
+    Xd = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0], [5.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(k_center_greedy(Xd, k=5), [0, 2, 3, 1, 4])

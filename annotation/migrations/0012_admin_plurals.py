@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0007_item_scored_by_unconstrained'),
+        ('annotation', '0011_audit_findings_access_log'),
     ]
 
     operations = [

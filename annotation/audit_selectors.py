@@ -1,0 +1,86 @@
+"""Reads behind the data audit: the latest run and its findings."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from annotation.models import (
+    AuditFinding,
+    FindingKind,
+    FindingStatus,
+    Job,
+    JobKind,
+    JobStatus,
+    Project,
+)
+
+
+def latest_audit_run(*, project: Project) -> Job | None:
+    """The newest audit job that finished successfully, or None."""
+    return (
+        Job.objects.filter(project=project, kind=JobKind.AUDIT, status=JobStatus.SUCCEEDED)
+        .order_by("-id")
+        .first()
+    )
+
+
+def audit_findings(*, project: Project, kind: str | None = None,
+                   status: str | None = None) -> QuerySet[AuditFinding]:  # fmt: skip
+    """Findings, strongest first, each with its items (one query per page for them)."""
+    findings = AuditFinding.objects.filter(project=project).prefetch_related("items")
+    if kind:
+        findings = findings.filter(kind=kind)
+    if status:
+        findings = findings.filter(status=status)
+    return findings.order_by("-score", "id")
+
+
+# The spec's names for finding kinds (annotation.snapshots.spec.AUDIT_EXCLUSIONS).
+SPEC_KINDS = {
+    "duplicates": FindingKind.DUPLICATE, "near_duplicates": FindingKind.NEAR_DUPLICATE,
+    "conflicts": FindingKind.CONFLICT, "pii": FindingKind.PII, "outliers": FindingKind.OUTLIER,
+    "low_information": FindingKind.LOW_INFORMATION,
+}  # fmt: skip
+GROUP_KINDS = {FindingKind.DUPLICATE, FindingKind.NEAR_DUPLICATE}
+
+
+@dataclass
+class Curation:
+    """What a snapshot leaves out or redacts because of the latest audit run."""
+
+    run_id: int | None = None
+    excluded: set[int] = field(default_factory=set)
+    excluded_by_kind: dict[str, int] = field(default_factory=dict)
+    spans: dict[int, list[dict]] = field(default_factory=dict)
+
+    def lineage(self) -> dict | None:
+        if self.run_id is None:
+            return None
+        return {"run": self.run_id, "excluded_items": len(self.excluded),
+                "excluded_by_kind": self.excluded_by_kind,
+                "redacted_items": len(self.spans)}  # fmt: skip
+
+
+def audit_curation(*, project: Project, exclude: Sequence[str], redact_pii: bool) -> Curation:
+    """Items the latest audit's findings exclude (a duplicate group keeps its lowest id), and
+    the personal-data spans to redact. Findings a reviewer kept count for nothing."""
+    run = latest_audit_run(project=project)
+    if run is None or not (exclude or redact_pii):
+        return Curation(run_id=run.pk if run else None)
+    kinds = {SPEC_KINDS[name] for name in exclude}
+    curation = Curation(run_id=run.pk)
+    findings = (AuditFinding.objects.filter(run=run).exclude(status=FindingStatus.KEPT)
+                .prefetch_related("items"))  # fmt: skip
+    for finding in findings:
+        members = sorted(item.pk for item in finding.items.all())
+        if finding.kind in kinds:
+            dropped = members[1:] if finding.kind in GROUP_KINDS else members
+            new = set(dropped) - curation.excluded
+            curation.excluded |= new
+            name = finding.get_kind_display()
+            curation.excluded_by_kind[name] = curation.excluded_by_kind.get(name, 0) + len(new)
+        if redact_pii and finding.kind == FindingKind.PII:
+            for span in finding.evidence.get("entities", []):
+                curation.spans.setdefault(span["item"], []).append(span)
+    return curation

@@ -1,0 +1,151 @@
+"""Writing audit findings, acting on them, and the access log.
+
+A run's findings replace the open findings of earlier runs (the newest audit's view wins);
+findings someone acted on stay as history. Acting on a finding is a reviewer's or manager's
+decision, recorded on the finding and in the access log:
+
+- ``keep``: nothing changes; the finding is closed.
+- ``exclude``: its items are left out of snapshots and exports.
+- ``merge`` (duplicate groups): one item stays, the others are excluded, and the one kept
+  takes the group's label by the one label rule (``annotation.item_label``) over every
+  member's votes, as a reviewer's final label.
+- ``redact`` (personal data): the item gets a redacted copy of its text, which everyone but
+  managers sees from then on; the original stays for managers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.item_label import decide_label
+from annotation.models import (
+    AccessLog,
+    Annotation,
+    AnnotationSource,
+    AuditFinding,
+    FindingKind,
+    FindingStatus,
+    Item,
+    Job,
+)
+from annotation.redaction import redact_spans
+
+ACTIONS = {
+    "keep": FindingStatus.KEPT,
+    "exclude": FindingStatus.EXCLUDED,
+    "merge": FindingStatus.MERGED,
+    "redact": FindingStatus.REDACTED,
+}
+MERGEABLE = {FindingKind.DUPLICATE, FindingKind.NEAR_DUPLICATE, FindingKind.CONFLICT}
+WRITE_BATCH = 2000
+
+
+@dataclass
+class FindingDraft:
+    """A finding before it is written: its kind, item ids, score and evidence."""
+
+    kind: str
+    item_ids: Sequence[int]
+    score: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def findings_replace(*, job: Job, drafts: Sequence[FindingDraft]) -> int:
+    """Write a run's findings in one transaction; an earlier attempt's rows go first."""
+    with transaction.atomic():
+        AuditFinding.objects.filter(project=job.project, status=FindingStatus.OPEN).delete()
+        AuditFinding.objects.filter(run=job).delete()
+        rows = AuditFinding.objects.bulk_create(
+            [
+                AuditFinding(
+                    project=job.project,
+                    run=job,
+                    kind=d.kind,
+                    score=round(d.score, 4),
+                    evidence=d.evidence,
+                )
+                for d in drafts
+            ],  # fmt: skip
+            batch_size=WRITE_BATCH,
+        )
+        links = [
+            AuditFinding.items.through(auditfinding_id=row.pk, item_id=item_id)
+            for row, draft in zip(rows, drafts, strict=True)
+            for item_id in draft.item_ids
+        ]
+        AuditFinding.items.through.objects.bulk_create(links, batch_size=WRITE_BATCH)
+    return len(rows)
+
+
+@transaction.atomic
+def finding_resolve(
+    *, finding: AuditFinding, user: AbstractBaseUser, action: str, keep_item: int | None = None
+) -> AuditFinding:
+    """Act on a finding (``keep``, ``exclude``, ``merge`` or ``redact``)."""
+    if action not in ACTIONS:
+        raise ValidationError(
+            {"action": f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."}
+        )
+    if finding.status != FindingStatus.OPEN:
+        raise ValidationError({"action": f"This finding was already resolved ({finding.status})."})
+    items = list(finding.items.select_for_update().order_by("pk"))
+    if action == "exclude":
+        Item.objects.filter(pk__in=[i.pk for i in items]).update(excluded=True)
+    elif action == "merge":
+        _merge(finding, items, keep_item)
+    elif action == "redact":
+        _redact(finding, items)
+    finding.status, finding.resolved_by, finding.resolved_at = ACTIONS[action], user, timezone.now()
+    finding.save(update_fields=["status", "resolved_by", "resolved_at"])
+    access_log_write(actor=user, action=f"finding_{action}", object_type="audit_finding",
+                     object_id=finding.pk, project_id=finding.project_id,
+                     detail={"kind": finding.kind, "items": [i.pk for i in items]})  # fmt: skip
+    return finding
+
+
+def _merge(finding: AuditFinding, items: list[Item], keep_item: int | None) -> None:
+    if finding.kind not in MERGEABLE:
+        raise ValidationError({"action": "Only duplicate groups can be merged."})
+    ids = [i.pk for i in items]
+    if keep_item is not None and keep_item not in ids:
+        raise ValidationError({"keep_item": "The item to keep must be one of the finding's items."})
+    kept = keep_item if keep_item is not None else max(items, key=lambda i: i.annotation_count).pk
+    project = finding.project
+    order = list(project.labels.order_by("position", "id").values_list("name", flat=True))
+    votes = Annotation.objects.filter(item_id__in=ids).exclude(source=AnnotationSource.REVIEW)
+    finals = [i.final_labels for i in items if i.final_labels]
+    decision = decide_label(final=finals[0] if len(finals) == 1 else None, consensus=None,
+                            votes=votes.values_list("labels", flat=True),
+                            multi_label=project.multi_label, order=order)  # fmt: skip
+    if decision.labels:
+        Item.objects.filter(pk=kept).update(final_labels=list(decision.labels))
+    Item.objects.filter(pk__in=[i for i in ids if i != kept]).update(excluded=True)
+    finding.evidence = {**finding.evidence, "kept_item": kept, "label": list(decision.labels)}
+    finding.save(update_fields=["evidence"])
+
+
+def _redact(finding: AuditFinding, items: list[Item]) -> None:
+    """Apply the spans the audit recorded (``evidence["entities"]``) to each item's text."""
+    if finding.kind != FindingKind.PII:
+        raise ValidationError({"action": "Only personal-data findings can be redacted."})
+    for item in items:
+        spans = [e for e in finding.evidence.get("entities", []) if e.get("item") == item.pk]
+        Item.objects.filter(pk=item.pk).update(redacted_text=redact_spans(item.text, spans))
+
+
+def access_log_write(*, actor: AbstractBaseUser | None, action: str, object_type: str,
+                     object_id: Any = "", project_id: int | None = None,
+                     detail: dict | None = None) -> AccessLog:  # fmt: skip
+    """Append one entry to the access log (the only way anything writes it)."""
+    return AccessLog.objects.create(
+        actor_id=getattr(actor, "pk", None), actor=getattr(actor, "username", "") or "",
+        project_id_logged=project_id, action=action, object_type=object_type,
+        object_id=str(object_id), detail=detail or {},
+    )  # fmt: skip

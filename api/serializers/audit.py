@@ -1,0 +1,53 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from annotation.models import AuditFinding, FindingKind, FindingStatus
+from annotation.services.audit import ACTIONS
+
+
+class AuditFindingSerializer(serializers.ModelSerializer):
+    items = serializers.SerializerMethodField()
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AuditFinding
+        fields = ["id", "kind", "status", "score", "items", "evidence", "run", "created_at",
+                  "resolved_by", "resolved_at"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_items(self, finding: AuditFinding) -> list[dict[str, Any]]:
+        """Each item's ``id`` and ``external_id`` (prefetched per page)."""
+        return [{"id": i.pk, "external_id": i.external_id} for i in finding.items.all()]
+
+
+class AuditQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=FindingKind.values, required=False)
+    status = serializers.ChoiceField(choices=FindingStatus.values, required=False)
+    page = serializers.IntegerField(required=False, min_value=1)
+
+
+class AuditRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class AuditPageSerializer(serializers.Serializer):
+    """``GET /api/projects/{id}/audit``: the latest finished run's summary and its findings."""
+
+    run = AuditRunSerializer(allow_null=True)
+    summary = serializers.DictField(child=serializers.IntegerField())
+    duplicate_rate = serializers.FloatField(allow_null=True)
+    pii_by_type = serializers.DictField(child=serializers.IntegerField())
+    imbalance = serializers.DictField(allow_null=True)
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    findings = AuditFindingSerializer(many=True)
+
+
+class FindingActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=list(ACTIONS))
+    keep_item = serializers.IntegerField(required=False, min_value=1)

@@ -1,0 +1,67 @@
+"""The data audit over the API: the latest run's summary and findings, and acting on them.
+
+Managers and reviewers only, like the review queue: findings show items' contents and where
+personal data sits. Non-members get 404, other members 403.
+"""
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import extend_schema
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.audit_selectors import audit_findings, latest_audit_run
+from annotation.models import AuditFinding
+from annotation.selectors import CAN_REVIEW
+from annotation.services.audit import finding_resolve
+from api.permissions import ProjectScopedMixin, object_for
+from api.serializers.audit import (
+    AuditFindingSerializer,
+    AuditPageSerializer,
+    AuditQuerySerializer,
+    FindingActionSerializer,
+)
+
+
+class ProjectAuditView(ProjectScopedMixin, APIView):
+    """``GET /api/projects/{id}/audit?kind=&status=&page=``: the summary, and the findings
+    strongest first, a page at a time (``count``, ``next``, ``previous``, ``findings``)."""
+
+    roles = {"get": CAN_REVIEW}
+
+    @extend_schema(parameters=[AuditQuerySerializer], responses={200: AuditPageSerializer})
+    def get(self, request, project_pk=None):
+        query = AuditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = {k: v for k, v in query.validated_data.items() if k != "page"}
+        run = latest_audit_run(project=self.project)
+        result = (run.result or {}) if run else {}
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(audit_findings(project=self.project, **filters),
+                                           request, view=self)  # fmt: skip
+        paged = paginator.get_paginated_response(AuditFindingSerializer(page, many=True).data).data
+        return Response({
+            "run": {"id": run.pk, "status": run.status, "created_at": run.created_at,
+                    "finished_at": run.finished_at} if run else None,
+            "summary": result.get("summary", {}),
+            "duplicate_rate": result.get("duplicate_rate"),
+            "pii_by_type": result.get("pii_by_type", {}),
+            "imbalance": result.get("imbalance"),
+            "count": paged["count"], "next": paged["next"], "previous": paged["previous"],
+            "findings": paged["results"],
+        })  # fmt: skip
+
+
+class FindingResolveView(APIView):
+    """``POST /api/findings/{id}/resolve`` ``{"action": "keep"|"exclude"|"merge"|"redact",
+    "keep_item"?}``: managers and reviewers."""
+
+    @extend_schema(request=FindingActionSerializer, responses={200: AuditFindingSerializer})
+    def post(self, request, pk=None):
+        finding, _, role = object_for(request, AuditFinding, pk)
+        if role not in CAN_REVIEW:
+            raise PermissionDenied("Reviewers and managers only.")
+        body = FindingActionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        finding_resolve(finding=finding, user=request.user, **body.validated_data)
+        return Response(AuditFindingSerializer(finding).data)

@@ -1,0 +1,54 @@
+"""Helpers for tests that hurt real workers: freeze or kill a worker's whole process group at
+a chosen moment of a job, and run the beat sweep until it sends a job again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from annotation.models import Job, JobStatus
+from annotation.tasks import resend_stale_jobs
+from tests.integration.conftest import CeleryWorker
+
+# Workers that beat every second and call a claim dead after 4 silent seconds; the tests'
+# own process (which runs the sweep) gets the same numbers through the ``fast_beats`` fixture.
+FAST_BEATS = {"QUORUM_JOB_HEARTBEAT_SECONDS": "1", "QUORUM_JOB_STALE_SECONDS": "4"}
+
+
+def freeze_while_running(worker: CeleryWorker, job_id: int, *, min_progress: float = 0.0,
+                         settle: float = 0.0, timeout: float = 120.0) -> Job:  # fmt: skip
+    """SIGSTOP the worker's process group (main process and pool) once the job runs with at
+    least ``min_progress`` (and ``settle`` seconds more); fails when the job finished first.
+    Returns the job as the frozen worker left it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = Job.objects.get(pk=job_id)
+        assert job.status in (JobStatus.QUEUED, JobStatus.RUNNING), (
+            f"job {job_id} ended {job.status} before it could be stopped: {job.error}\n"
+            + worker.log_tail()
+        )
+        if job.status == JobStatus.RUNNING and job.progress >= min_progress:
+            break
+        assert time.monotonic() < deadline, worker.log_tail()
+        time.sleep(0.02)
+    time.sleep(settle)
+    os.killpg(worker.pid, signal.SIGSTOP)
+    job = Job.objects.get(pk=job_id)
+    assert job.status == JobStatus.RUNNING, f"job {job_id} finished before the freeze"
+    return job
+
+
+def kill_group(worker: CeleryWorker) -> None:
+    """SIGKILL the worker's main process and pool at once: nobody is left to requeue."""
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.process.wait(10)
+
+
+def sweep_until_sent(job_id: int, *, timeout: float = 60.0) -> float:
+    """Run the beat sweep until it sends ``job_id`` (again); returns the seconds it took."""
+    started = time.monotonic()
+    while job_id not in resend_stale_jobs():
+        assert time.monotonic() - started < timeout, f"the sweep never sent job {job_id}"
+        time.sleep(0.5)
+    return time.monotonic() - started
