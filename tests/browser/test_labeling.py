@@ -300,7 +300,7 @@ def test_a_late_label_arrives_if_the_item_still_needs_it_and_says_why_if_not(
 
     page.context.set_offline(False)
     page.wait_for_function(
-        "document.getElementById('outbox').textContent.includes('Not saved')", timeout=10_000
+        "() => document.getElementById('outbox').textContent.includes('Not saved')", timeout=10_000
     )
     assert f"item {taken}" in page.locator("#outbox").text_content()
     wait_until_sent(page)
