@@ -1,6 +1,7 @@
 # Quorum: one command to run it, one to test it.
 #
 #   make run      set up .venv, migrate, seed the demo, start web + Celery worker + beat (honcho)
+#                 (make run PORT=8001 HOST=0.0.0.0; Ctrl-C stops everything cleanly)
 #   make test     set up .venv, run pytest            (make test PYTEST_ARGS="-k queue tests/annotation")
 #   make lint     ruff check + ruff format --check
 #   make bench-X  run bench/X.py                      (BENCH_ARGS=...; SERVICES=1 for PostgreSQL+Redis)
@@ -20,6 +21,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# Where `make run` listens. 127.0.0.1 keeps the dev server off the network unless asked.
+PORT ?= 8000
+HOST ?= 127.0.0.1
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -51,10 +55,19 @@ var:
 run: export DEBUG ?= 1
 run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: export PYTHONUNBUFFERED := 1
+run: export PORT := $(PORT)
+run: export HOST := $(HOST)
 run: venv | var
+	@if ! python -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((sys.argv[1], int(sys.argv[2])))' \
+		"$$HOST" "$$PORT" 2>/dev/null; then \
+		echo "make run: $$HOST:$$PORT is taken; try: make run PORT=$$(( PORT + 1 ))" >&2; exit 1; fi
 	python manage.py migrate --noinput
-	python manage.py seed_demo
-	honcho start -f Procfile.dev
+	python manage.py seed_demo --url "http://$$HOST:$$PORT/"
+	@# Ctrl-C reaches honcho and every process at once; each stops cleanly and honcho then
+	@# exits 130 (143 on SIGTERM), which is how a dev server is meant to end:
+	@# not an error for make to report.
+	@rc=0; honcho start -f Procfile.dev -p "$$PORT" || rc=$$?; \
+	case $$rc in 0|130|143) exit 0;; *) exit $$rc;; esac
 
 # --- test -------------------------------------------------------------------------------------
 

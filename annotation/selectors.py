@@ -24,6 +24,20 @@ CAN_READ_LABELS = frozenset({Role.MANAGER, Role.REVIEWER, Role.ENGINEER})
 CAN_EXPORT = frozenset({Role.MANAGER, Role.ENGINEER})
 
 
+CREATE_PROJECT_PERMISSION = "annotation.add_project"
+
+
+def can_create_project(*, user: AbstractBaseUser) -> bool:
+    """Who may start a project: staff, or users given ``annotation.add_project`` (in the admin,
+    directly or through a group). The page, its button and the API all ask this one function."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_staff or user.has_perm(CREATE_PROJECT_PERMISSION))
+    )
+
+
 def user_role(*, user: AbstractBaseUser, project: Project | int) -> str | None:
     """The user's role in the project, or None for a non-member."""
     if not user or not user.is_authenticated:

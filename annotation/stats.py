@@ -8,7 +8,7 @@ agreement. Values are JSON-ready (no NaN; None where undefined, with a reason).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q
@@ -89,32 +89,54 @@ def agreement_history(*, project: Project, scope: str = "project", key: str = ""
     return {"scope": scope, "key": key, "series": series}
 
 
+MIN_HOURS = 6  # a short burst still shows its hours around it, not a single dot
+
+
 def progress_stats(*, project: Project) -> dict:
-    """Done / total items, annotations per annotator, and labels per hour (last two weeks)."""
+    """Items done / in progress (labeled at least once, not complete) / left, annotations per
+    annotator, and labels per hour with every hour in the span (zeros included)."""
     counts = project.items.aggregate(
-        total=Count("id"), done=Count("id", filter=Q(status=ItemStatus.COMPLETE))
+        total=Count("id"),
+        done=Count("id", filter=Q(status=ItemStatus.COMPLETE)),
+        in_progress=Count("id", filter=Q(annotation_count__gt=0) & ~Q(status=ItemStatus.COMPLETE)),
     )
+    counts["left"] = counts["total"] - counts["done"] - counts["in_progress"]
     human = Annotation.objects.filter(project=project, annotator__isnull=False)
     per_annotator = list(
         human.values("annotator__username")
         .annotate(n=Count("id"))
         .order_by("-n", "annotator__username")
     )
-    since = timezone.now() - timedelta(hours=HOURS_SHOWN)
-    per_hour = (
-        human.filter(created_at__gte=since)
-        .annotate(hour=TruncHour("created_at"))
-        .values("hour")
-        .annotate(n=Count("id"))
-        .order_by("hour")
-    )
     return counts | {
         "annotations": human.count(),
         "per_annotator": [
             {"annotator": r["annotator__username"], "annotations": r["n"]} for r in per_annotator
         ],
-        "per_hour": [{"hour": r["hour"], "annotations": r["n"]} for r in per_hour],
+        "per_hour": labels_per_hour(annotations=human),
     }
+
+
+def labels_per_hour(*, annotations, now: datetime | None = None) -> list[dict]:
+    """``[{"hour", "annotations"}]``, one row per hour from the first labeled hour of the last
+    two weeks (at least ``MIN_HOURS`` back) to the current hour: the axis fits the data's
+    span, and an hour without labels is a zero, not a gap the line silently bridges."""
+    now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    since = now - timedelta(hours=HOURS_SHOWN - 1)
+    rows = (
+        annotations.filter(created_at__gte=since)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(n=Count("id"))
+        .order_by("hour")
+    )
+    counts = {row["hour"]: row["n"] for row in rows}
+    if not counts:
+        return []
+    start = min(min(counts), now - timedelta(hours=MIN_HOURS - 1))
+    end = max(max(counts), now)
+    hours = int((end - start) / timedelta(hours=1)) + 1
+    buckets = [start + timedelta(hours=i) for i in range(hours)]
+    return [{"hour": hour, "annotations": counts.get(hour, 0)} for hour in buckets]
 
 
 def label_distribution(*, project: Project) -> dict:

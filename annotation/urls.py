@@ -4,7 +4,7 @@ from django.urls import path
 from annotation.views import dashboard, label, manage, pages
 from annotation.views import snapshots as snapshot_pages
 from annotation.views.auth import login_page
-from annotation.views.review import review_page
+from annotation.views.review import review_page, review_undo_view
 
 urlpatterns = [
     path("login/", login_page, name="login"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("projects/<int:project_id>/dashboard", dashboard.dashboard, name="project-dashboard"),
     path("projects/<int:project_id>/label", label.label_page, name="label"),
     path("projects/<int:project_id>/review", review_page, name="review"),
+    path("projects/<int:project_id>/review/undo", review_undo_view, name="review-undo"),
     # manager pages (annotation/views/manage.py)
     path("projects/new", manage.project_new, name="manage-new"),
     path("projects/guidelines-preview", manage.guidelines_preview, name="guidelines-preview"),

@@ -8,9 +8,22 @@ through ``SQLITE_PATH``; PostgreSQL needs nothing special (the worker gets
 ``DATABASE_URL`` naming the test database).
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+
+# A test run never shares a folder with a `make run` in the same checkout: the filesystem
+# broker's messages, the SQLite files, the cache, uploads, exports and media all live in a
+# temporary folder of this run (removed at exit), unless the caller names one. Without this,
+# a running worker picked up the tests' job messages.
+if "QUORUM_VAR_DIR" not in os.environ:
+    _run_dir = tempfile.mkdtemp(prefix="quorum-test-")
+    os.environ["QUORUM_VAR_DIR"] = _run_dir
+    os.environ.setdefault("MEDIA_ROOT", os.path.join(_run_dir, "media"))
+    atexit.register(shutil.rmtree, _run_dir, ignore_errors=True)
 
 from quorum.settings import *  # noqa: E402,F403
 from quorum.settings import DATABASES, VAR_DIR  # noqa: E402
@@ -22,8 +35,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     _test_db_dir.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(_test_db_dir / f"test_{os.getpid()}.sqlite3")}
 
-# A per-run queue name keeps a test worker off a broker (Redis) that others share.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("QUORUM_CELERY_QUEUE", "celery")
+# A per-run queue name keeps the tests' messages away from any worker on a broker (Redis) that
+# others share, a `make run` worker included: it listens on "celery", never on this name.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("QUORUM_CELERY_QUEUE", f"quorum-test-{os.getpid()}")
 
 # Per-process memory is enough for tests (the live server of browser tests is a thread of
 # the test process), and tests/conftest.py clears it between tests so brute-force counts

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from annotation.views.auth import throttled_login
 from quorum.health import healthz
@@ -15,5 +17,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("healthz", healthz, name="healthz"),
+    # Pages link static/favicon.svg; pages that do not (the admin, Swagger) still get one.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=False)),
     path("", include("annotation.urls")),
 ]
+
+# Styled pages that say why and link back (annotation/views/errors.py).
+handler403 = "annotation.views.errors.forbidden"
+handler404 = "annotation.views.errors.not_found"

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from annotation.models import Role
 from annotation.services.projects import membership_set, project_create
+from annotation.services.users import user_allow_project_creation
 
 ROLES = [r.value for r in Role]
 pytest_plugins = ["tests.clock"]
@@ -40,7 +41,10 @@ def make_user(db):
 
 @pytest.fixture
 def manager(make_user):
-    return make_user("manager")
+    """A user who may start projects (``can_create_project``) and manages ``project``."""
+    user = make_user("manager")
+    user_allow_project_creation(user=user)
+    return user
 
 
 @pytest.fixture

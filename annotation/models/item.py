@@ -23,6 +23,9 @@ class ImportBatch(models.Model):
     labels_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name_plural = "import batches"
+
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_count} items)"
 

@@ -84,6 +84,7 @@ class AnnotatorQuality(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "annotator qualities"
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "annotator"], name="annotator_quality_unique"

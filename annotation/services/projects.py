@@ -1,7 +1,9 @@
 """Creating and configuring projects, their label sets and memberships."""
 
+import colorsys
+import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -59,18 +61,36 @@ def normalize_label_specs(labels: Iterable[LabelSpec]) -> list[dict[str, str]]:
                 errors.append(f"labels[{i}]: key {key!r} is reserved, taken or not one character.")
             taken_keys.add(key)
         spec["key"] = key
-        color = spec.get("color") or PALETTE[i % len(PALETTE)]
+        color = spec.get("color") or ""
         # Pages put the colour in an attribute and CSS: exactly #rrggbb, nothing else.
-        if not (isinstance(color, str) and COLOR.fullmatch(color)):
+        if color and not (isinstance(color, str) and COLOR.fullmatch(color)):
             errors.append(f"labels[{i}]: colour {str(color)[:20]!r} is not #rrggbb.")
         spec["color"] = str(color).lower()
     if errors:
         raise ValidationError({"labels": errors})
     free_keys = (k for k in DEFAULT_KEYS if k not in taken_keys)
+    free_colors = _free_colors({spec["color"] for spec in specs if spec["color"]})
     for spec in specs:
         if not spec["key"]:
             spec["key"] = next(free_keys, "")
+        if not spec["color"]:
+            spec["color"] = next(free_colors)
     return [{"name": s["name"], "color": s["color"], "key": s["key"]} for s in specs]
+
+
+def _free_colors(chosen: set[str]) -> Iterator[str]:
+    """Colours for labels given none: the palette first, then evenly spread hues, never one
+    a manager chose for another label of the set (two labels must not look alike)."""
+    for color in PALETTE:
+        if color not in chosen:
+            yield color
+    for n in itertools.count():
+        hue = (n * 0.618033988749895) % 1.0  # golden-ratio steps spread the hues evenly
+        r, g, b = colorsys.hls_to_rgb(hue, 0.45, 0.55)
+        color = f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+        if color not in chosen:
+            chosen.add(color)
+            yield color
 
 
 def _validate_overlap(project: Project) -> None:

@@ -13,6 +13,10 @@ before and after and the run that flagged it:
   setting bounds the *automatic* adaptive overlap, a reviewer's explicit request overrides it.
   A reviewer's earlier final label is cleared, or the item would stay complete.
 
+A fifth entry, ``undo``, reverses a reviewer's latest action (``review_undo``): the item, its
+flag and the reviewer's annotation go back to the action's ``before``; the log keeps both
+rows, the undo pointing at the one it reverses (``after["reverses"]``).
+
 The log's ``after["labels_fingerprint"]`` is what stops the label-issues job from flagging the item
 again: it skips items whose labels still have the fingerprint a reviewer left behind.
 """
@@ -40,6 +44,7 @@ from annotation.models import (
 from annotation.services.overlap import item_refresh_status
 
 ACTIONS = ("accept", "relabel", "dismiss", "requeue")
+UNDO = "undo"  # logged by review_undo; not an action a request may ask for directly
 IMPORT_KEY = "import"  # the annotator key of imported labels (they have no annotator)
 _STATUS_AFTER = {
     "accept": IssueStatus.ACCEPTED,
@@ -71,7 +76,8 @@ def item_fingerprint(item: Item) -> str:
     return labels_fingerprint(given, item.final_labels)
 
 
-def _state(item: Item, issue: LabelIssue | None) -> dict[str, Any]:
+def review_state(item: Item, issue: LabelIssue | None) -> dict[str, Any]:
+    """What the audit log keeps before and after an action: enough to undo it."""
     return {
         "final_labels": item.final_labels,
         "consensus_labels": item.consensus_labels,
@@ -124,7 +130,7 @@ def review_item(
     if issue is None and action in ("accept", "dismiss"):
         raise ValidationError({"action": f"Nothing to {action}: the item has no open flag."})
     new_labels = _check_labels(item, labels) if action == "relabel" else None
-    before = _state(item, issue)
+    before = review_state(item, issue) | {"reviewer_annotation": _own_annotation(item, reviewer)}
     if action == "accept":
         # given_labels holds the whole set (multi-label); rows of older runs have only given_label
         item.final_labels = list(issue.given_labels or [issue.given_label])
@@ -147,11 +153,17 @@ def review_item(
         issue.save(update_fields=["status", "resolved_by", "resolved_at"])
     logged = ReviewAction.objects.create(
         item=item, issue=issue, run_id=issue.run_id if issue else None, reviewer=reviewer,
-        action=action, before=before, after=_state(item, issue), note=note[:500],
+        action=action, before=before, after=review_state(item, issue), note=note[:500],
     )  # fmt: skip
     if action == "relabel":
-        _labels_changed_on_commit(item.project_id)
+        labels_changed_on_commit(item.project_id)
     return logged
+
+
+def _own_annotation(item: Item, reviewer) -> dict[str, Any] | None:
+    """The reviewer's own annotation of ``item`` (a relabel overwrites it; undo restores it)."""
+    row = Annotation.objects.filter(item=item, annotator=reviewer).values("labels", "source")
+    return dict(row[0]) if row else None
 
 
 def _save_review_annotation(item: Item, reviewer, labels: list[str]) -> None:
@@ -162,7 +174,7 @@ def _save_review_annotation(item: Item, reviewer, labels: list[str]) -> None:
     )  # fmt: skip
 
 
-def _labels_changed_on_commit(project_id: int) -> None:
+def labels_changed_on_commit(project_id: int) -> None:
     from annotation.services.triggers import labels_changed
 
     transaction.on_commit(lambda: labels_changed(project_id=project_id))

@@ -11,7 +11,7 @@ import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -85,3 +85,11 @@ def user_for_membership(*, requester: AbstractBaseUser, username: str) -> Abstra
         throttle.record_failure(keys)
         raise ValidationError({"username": UNKNOWN_MEMBER})
     return user
+
+
+def user_allow_project_creation(*, user: AbstractBaseUser) -> None:
+    """Give ``user`` the ``annotation.add_project`` permission (``can_create_project``)."""
+    permission = Permission.objects.get(
+        content_type__app_label="annotation", codename="add_project"
+    )
+    user.user_permissions.add(permission)

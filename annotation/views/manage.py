@@ -20,7 +20,13 @@ from django.views.decorators.http import require_POST
 
 from annotation.guidelines import render_guidelines
 from annotation.models import Project, Role
-from annotation.selectors import CAN_MANAGE, project_counts, recent_import_batches, user_role
+from annotation.selectors import (
+    CAN_MANAGE,
+    can_create_project,
+    project_counts,
+    recent_import_batches,
+    user_role,
+)
 from annotation.services.projects import (
     PALETTE,
     PROJECT_FIELDS,
@@ -162,7 +168,13 @@ def _project_form_page(request: HttpRequest, project: Project | None) -> HttpRes
 
 @login_required
 def project_new(request: HttpRequest) -> HttpResponse:
-    """Anyone signed in may start a project and becomes its manager (as in the API)."""
+    """Staff and users with the create permission start projects (the API's rule too); the
+    creator becomes its manager. Others get the 403 page that says so."""
+    if not can_create_project(user=request.user):
+        raise PermissionDenied(
+            "Only staff and users given the “create projects” permission can start a project. "
+            "Ask an administrator to create one or to give you that permission."
+        )
     return _project_form_page(request, None)
 
 

@@ -9,7 +9,13 @@ from django.shortcuts import get_object_or_404, render
 from annotation.guidelines import render_guidelines
 from annotation.importing.images import MEDIA_TYPES
 from annotation.models import Item, Project
-from annotation.selectors import project_counts, projects_with_progress, user_role
+from annotation.nav import project_actions
+from annotation.selectors import (
+    can_create_project,
+    project_counts,
+    projects_with_progress,
+    user_role,
+)
 
 MEDIA_CSP = "default-src 'none'; img-src 'self'; sandbox"
 
@@ -24,9 +30,11 @@ def member_project_or_404(request, project_id: int) -> tuple[Project, str]:
 
 @login_required
 def home(request):
-    return render(
-        request, "annotation/home.html", {"rows": projects_with_progress(user=request.user)}
-    )
+    context = {
+        "rows": projects_with_progress(user=request.user),
+        "can_create": can_create_project(user=request.user),
+    }
+    return render(request, "annotation/home.html", context)
 
 
 @login_required
@@ -36,6 +44,9 @@ def project_detail(request, project_id: int):
         "project": project,
         "role": role,
         "counts": project_counts(project=project),
+        "actions": [
+            a for a in project_actions(project=project, role=role) if a["name"] != "project-detail"
+        ],
         "guidelines_html": render_guidelines(project.guidelines),
     }
     return render(request, "annotation/project_detail.html", context)

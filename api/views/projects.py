@@ -6,7 +6,7 @@ from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.response import Response
 
 from annotation.models import Membership, Project, Role
-from annotation.selectors import CAN_MANAGE, project_counts, projects_for_user
+from annotation.selectors import CAN_MANAGE, can_create_project, project_counts, projects_for_user
 from annotation.services.projects import (
     membership_remove,
     membership_set,
@@ -29,7 +29,8 @@ EVERY_ROLE = frozenset(Role.values)
 
 
 class ProjectViewSet(viewsets.ModelViewSet):
-    """Projects the user is a member of. Anyone signed in may create one and manage it."""
+    """Projects the user is a member of. Staff and users with ``annotation.add_project`` may
+    create one (``can_create_project``, the pages' rule too) and manage it."""
 
     serializer_class = ProjectSerializer
     lookup_value_regex = r"\d+"
@@ -56,6 +57,10 @@ class ProjectViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=ProjectWriteSerializer, responses={201: ProjectSerializer})
     def create(self, request, *args, **kwargs):
+        if not can_create_project(user=request.user):
+            raise PermissionDenied(
+                "Only staff and users given the annotation.add_project permission create projects."
+            )
         data = ProjectWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)

@@ -56,11 +56,20 @@
   const unit = { y: { min: 0, max: 1 } };
   const p = data.progress;
 
+  // Done / in progress / left as one stacked bar: a 3-of-1,797 start still shows (minBarLength),
+  // and the numbers are written out above it, so nothing hides in a thin slice.
+  const parts = [["Done", p.done, "#2f7d32"], ["In progress", p.in_progress, "#f28e2b"], ["Left", p.left, "#c9ccd3"]];
+  const figure = document.querySelector('[data-chart="progress"]');
+  const summary = el("p", parts.map(([name, n]) => `${n.toLocaleString()} ${name.toLowerCase()}`).join(" · ")
+    + ` of ${p.total.toLocaleString()} items`, "progress-numbers");
+  figure.querySelector("figcaption").after(summary);
   draw("progress", {
     empty: p.total ? null : "No items yet.",
-    config: { type: "doughnut", data: { labels: ["Done", "Left"],
-      datasets: [{ data: [p.done, p.total - p.done], backgroundColor: ["#59a14f", "#e3e5ea"] }] } },
-    columns: ["", "items"], rows: [["Done", p.done], ["Left", p.total - p.done], ["Total", p.total]],
+    config: { type: "bar", data: { labels: ["items"], datasets: parts.map(([name, n, fill]) => ({
+      label: `${name} (${n.toLocaleString()})`, data: [n], backgroundColor: fill, minBarLength: n ? 4 : 0 })) },
+      options: { indexAxis: "y", scales: { x: { stacked: true, max: p.total, beginAtZero: true },
+        y: { stacked: true, display: false } } } },
+    columns: ["", "items"], rows: [...parts.map(([name, n]) => [name, n]), ["Total", p.total]],
   });
 
   draw("annotators", {
@@ -72,12 +81,12 @@
   });
 
   draw("rate", {
-    empty: p.per_hour.length ? null : "No labels in the last two weeks.",
+    empty: p.per_hour.some((r) => r.annotations) ? null : "No labels in the last two weeks.",
     config: { type: "line", data: { labels: p.per_hour.map((r) => when(r.hour)),
       datasets: [{ label: "labels per hour", data: p.per_hour.map((r) => r.annotations),
-        borderColor: PALETTE[0], backgroundColor: PALETTE[0], tension: 0.2 }] },
+        borderColor: PALETTE[0], backgroundColor: PALETTE[0], tension: 0, pointRadius: p.per_hour.length > 48 ? 0 : 3 }] },
       options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } } },
-    columns: ["hour", "labels"], rows: p.per_hour.map((r) => [when(r.hour), r.annotations]),
+    columns: ["hour", "labels"], rows: p.per_hour.filter((r) => r.annotations).map((r) => [when(r.hour), r.annotations]),
   });
 
   const d = data.distribution;

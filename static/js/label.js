@@ -242,6 +242,12 @@ function flash(text) {
   }, 2500);
 }
 
+// The page's own buttons are out of the Tab order (tabindex -1: they have keys); a link or
+// another button (the project bar, Log out) that has the focus keeps Tab's usual meaning.
+function onControl(target) {
+  return target instanceof Element && Boolean(target.closest('a, summary, button:not([tabindex="-1"])'));
+}
+
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
   const target = event.target;
@@ -252,7 +258,9 @@ function onKey(event) {
   else if (key === "?") action = () => toggle("help");
   else if (keyToLabel.has(key)) action = () => pressLabel(keyToLabel.get(key));
   else if (key === "g") action = () => toggle("guidelines");
-  else if (key === "s" || key === "Tab") action = skipCurrent;
+  // Tab skips only from the item itself: Shift+Tab and Tab on a link or button move the focus
+  // as usual, so a keyboard user can still reach the project bar and the page's links.
+  else if (key === "s" || (key === "Tab" && !event.shiftKey && !onControl(target))) action = skipCurrent;
   else if (key === "z" || key === "Backspace") action = goBack;
   else if (key === "Enter" && config.multiLabel) action = submitSelected;
   if (!action) return;

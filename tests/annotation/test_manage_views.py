@@ -54,7 +54,7 @@ class TestCreate:
         assert f'href="{reverse("manage-new")}"' in page
 
     def test_creating_a_project_makes_the_creator_its_manager(self, make_user, browser_for):
-        creator = make_user("ada")
+        creator = make_user("ada", is_staff=True)
         response = browser_for(creator).post(reverse("manage-new"), project_post())
         project = Project.objects.get(name="Reviews")
         assert response.status_code == 302

@@ -16,6 +16,7 @@ ACTORS = [M, A, R, E, "outsider", "anonymous"]
 PUBLIC = "public"  # no authentication needed
 SIGNED_IN = "signed-in"  # any authenticated user, member or not
 STAFF = "staff"
+CREATOR = "creator"  # staff or annotation.add_project (can_create_project): here the manager
 BROWSER_PAGE = "browser-page"  # any authenticated user; anonymous visitors go to the login page
 OWNER = "owner"  # only the annotator who wrote it; other labelers 404, non-labelers 403
 
@@ -27,7 +28,7 @@ RULES: dict[tuple[str, str], object] = {
     ("docs", "get"): BROWSER_PAGE,
     ("api-root", "get"): SIGNED_IN,
     ("project-list", "get"): SIGNED_IN,
-    ("project-list", "post"): SIGNED_IN,
+    ("project-list", "post"): CREATOR,
     ("project-detail", "get"): MEMBERS,
     ("project-detail", "put"): {M},
     ("project-detail", "patch"): {M},
@@ -160,6 +161,8 @@ def expected(rule, actor: str) -> str:
         return "ok"
     if rule == STAFF:
         return "403"
+    if rule == CREATOR:
+        return "ok" if actor == M else "403"
     if actor == "outsider":
         return "404"
     if rule == OWNER:

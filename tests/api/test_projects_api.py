@@ -7,12 +7,13 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from annotation.models import Item, Membership
+from annotation.services.users import user_allow_project_creation
 
 pytestmark = pytest.mark.django_db
 
 
 def test_token_auth_then_create_project_with_plain_and_rich_labels(make_user, client_for):
-    make_user("ann")
+    user_allow_project_creation(user=make_user("ann"))
     anonymous = client_for()
     token = anonymous.post("/api/auth/token/", {"username": "ann", "password": "pw-ann"}).json()[
         "token"

@@ -79,7 +79,7 @@ def main_pages(world) -> list[tuple[str, str]]:
     ]
 
 
-def test_no_page_reports_a_violation(watched, live_url, login, world, page_errors):
+def test_no_page_reports_a_violation(watched, live_url, login, world, page_errors, make_user):
     page, reports = watched
     for who, path in (("login", "/login/"), ("admin login", "/admin/login/")):
         response = page.goto(live_url + path)
@@ -94,6 +94,20 @@ def test_no_page_reports_a_violation(watched, live_url, login, world, page_error
         page.wait_for_load_state("networkidle")
         assert violations(page, reports) == [], name
     assert page.locator(".swagger-ui").count() == 1  # Swagger UI really rendered
+    # The error pages are pages too: styled, under the same policy (403: an annotator's review).
+    membership_set(project=world["texts"], user=make_user("ann"), role="annotator")
+    for name, path, status, who in (("404", "/projects/999999/", 404, "boss"),
+                                    ("403", f"/projects/{world['texts'].pk}/review", 403, "ann")):  # fmt: skip
+        page.context.clear_cookies()
+        login(page, who)
+        response = page.goto(live_url + path)
+        assert response.status == status, name
+        assert "script-src 'self'" in response.headers["content-security-policy"], name
+        page.wait_for_load_state("networkidle")
+        assert page.locator(f"[data-error='{status}']").count() == 1, name
+        assert violations(page, reports) == [], name
+    page.context.clear_cookies()
+    login(page, "boss")
     # The snapshot form posts and lands on the project page.
     page.goto(f"{live_url}/projects/{world['texts'].pk}/")
     page.click("#snapshots button[type=submit]")

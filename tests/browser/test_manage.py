@@ -44,7 +44,7 @@ def fill_in_a_new_project(page) -> None:
 def test_a_manager_sets_up_a_project_in_the_browser(
     page, live_url, login, make_user, screenshot, page_errors
 ):
-    make_user("boss")
+    make_user("boss", is_staff=True)  # staff may start projects (can_create_project)
     make_user("ann")
     login(page, "boss")
     fill_in_a_new_project(page)
@@ -80,7 +80,7 @@ def test_a_manager_sets_up_a_project_in_the_browser(
     screenshot(page, "manage_import_done")
 
     # Members: add an annotator.
-    page.click("nav.tabs >> text=Members")
+    page.click("nav.project-nav >> text=Members")
     page.fill("#id_username", "ann")
     page.select_option("#id_role", "annotator")
     page.click("#add-member button[type=submit]")

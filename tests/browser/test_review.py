@@ -43,7 +43,7 @@ def test_a_reviewer_works_the_queue_with_the_keyboard_only(
     assert shown_issue(page) == most_severe.pk
     assert page.text_content("#given") == most_severe.given_label
     assert most_severe.suggested_label in page.text_content("#suggested")
-    assert "(imported)" in page.text_content("#annotations")
+    assert "Imported label" in page.text_content("#annotations")
     screenshot(page, "review")
 
     page.keyboard.press("?")
@@ -72,6 +72,18 @@ def test_a_reviewer_works_the_queue_with_the_keyboard_only(
     assert took.status == IssueStatus.RELABELED
     assert took.item.final_labels == [took.suggested_label]
     assert ReviewAction.objects.filter(reviewer=members["reviewer"]).count() == 6
+
+    # u takes the last action back: the flag reopens, its item shows again, the log keeps both.
+    page.keyboard.press("u")
+    page.wait_for_function(
+        "() => document.getElementById('status').textContent.startsWith('Undone')"
+    )
+    page.wait_for_selector("#rev[data-state=ready]")
+    assert shown_issue(page) == suggested
+    assert "Undone: your relabel of item" in page.text_content("#status")
+    assert LabelIssue.objects.get(pk=suggested).status == IssueStatus.OPEN
+    assert ReviewAction.objects.filter(reviewer=members["reviewer"], action="undo").count() == 1
+    press_and_advance(page, "d")
 
     for _ in range(N_FLIPPED - 6):
         press_and_advance(page, "d")

@@ -18,6 +18,7 @@ from annotation.services.jobs import job_enqueue, job_execute
 from annotation.services.labeling import annotation_submit, queue_next
 from annotation.services.projects import membership_set, project_create
 from annotation.services.snapshots import snapshot_create
+from annotation.services.users import user_allow_project_creation
 from tests.integration.conftest import celery_broker  # noqa: F401 (a fixture)
 
 ITEMS = [{"id": f"item-{i}", "text": f"Item {i}: the service was {w}."}
@@ -52,6 +53,7 @@ def fuzz_world(live_url, celery_broker, settings, tmp_path, make_user) -> FuzzWo
     settings.QUORUM_EXPORT_DIR = tmp_path / "exports"
     settings.QUORUM_UPLOAD_DIR = tmp_path / "uploads"
     manager = make_user("fuzz-manager")
+    user_allow_project_creation(user=manager)  # may create projects too (can_create_project)
     project = project_create(creator=manager, name="Fuzzed", labels=["positive", "negative"])
     membership_set(project=project, user=make_user("fuzz-annotator"), role=Role.ANNOTATOR)
     result = import_objects(project=project, objects=ITEMS, user=manager)

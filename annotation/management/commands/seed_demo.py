@@ -13,6 +13,7 @@ from PIL import Image
 from annotation.models import Project
 from annotation.services.importing import import_objects
 from annotation.services.projects import membership_set, project_create
+from annotation.services.users import user_allow_project_creation
 
 DEMO_PROJECT = "Handwritten digits (demo)"
 DEMO_USERS = [
@@ -48,6 +49,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password", default="quorum-demo", help="Password for every demo user."
         )
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/", help="Where `make run` serves the site."
+        )
         parser.add_argument("--limit", type=int, default=None, help="Import only this many digits.")
 
     def handle(self, *args, password: str, limit: int | None, **options):
@@ -58,7 +62,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Demo project: {project.name} ({project.items.count()} items)")
         )
-        self.stdout.write(f"Log in at http://127.0.0.1:8000/ as any of (password: {password}):")
+        self.stdout.write(f"Log in at {options['url']} as any of (password: {password}):")
         for username, role in DEMO_USERS:
             self.stdout.write(f"  {username:<8} {role}")
         self.stdout.write("  admin    staff (Django admin at /admin/)")
@@ -72,6 +76,8 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.is_staff = user.is_superuser = username == "admin"
                 user.save()
+            if username == "manager":  # the demo manager may start projects of their own
+                user_allow_project_creation(user=user)
             users[username] = user
         return users
 

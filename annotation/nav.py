@@ -1,0 +1,50 @@
+"""What each role may do in a project, as links: the project bar and the project page's hub.
+
+The role sets are the selectors' own (``CAN_*``), the same ones the views check, so a link
+is shown exactly when its page would open.
+"""
+
+from django.urls import reverse
+
+from annotation.models import Project
+from annotation.review_selectors import open_issue_count
+from annotation.selectors import CAN_EXPORT, CAN_LABEL, CAN_MANAGE, CAN_REVIEW
+
+HINTS = {
+    "label": "Label the next items the queue picks for you.",
+    "review": "Check the labels the model flagged as likely wrong.",
+    "project-dashboard": "Progress, agreement, class balance and the model's learning curve.",
+    "snapshots": "Cut a versioned training set and download it.",
+    "manage-settings": "Name, labels, overlap, queue strategy and guidelines.",
+    "manage-import": "Upload items (CSV, JSON Lines, images) and see every bad row.",
+    "manage-members": "Add people and give each a role.",
+}
+
+
+def project_actions(*, project: Project, role: str | None) -> list[dict]:
+    """``[{"name", "label", "url", "count"?}]``: the pages ``role`` may open, in work order."""
+    pk = project.pk
+    actions = [
+        {"name": "project-detail", "label": "Overview", "url": reverse("project-detail", args=[pk])}
+    ]
+    if role in CAN_LABEL:
+        actions.append({"name": "label", "label": "Label", "url": reverse("label", args=[pk])})
+    if role in CAN_REVIEW:
+        actions.append(
+            {"name": "review", "label": "Review", "url": reverse("review", args=[pk]),
+             "count": open_issue_count(project=project)}
+        )  # fmt: skip
+        actions.append(
+            {"name": "project-dashboard", "label": "Dashboard",
+             "url": reverse("project-dashboard", args=[pk])}
+        )  # fmt: skip
+    if role in CAN_EXPORT:
+        url = reverse("project-detail", args=[pk]) + "#snapshots"
+        actions.append({"name": "snapshots", "label": "Snapshots", "url": url})
+    if role in CAN_MANAGE:
+        for name, label in (("manage-settings", "Settings"), ("manage-import", "Import"),
+                            ("manage-members", "Members")):  # fmt: skip
+            actions.append({"name": name, "label": label, "url": reverse(name, args=[pk])})
+    for action in actions:
+        action["hint"] = HINTS.get(action["name"], "")
+    return actions
