@@ -156,16 +156,22 @@ def celery_broker(tmp_path_factory) -> Iterator[dict[str, str]]:
 
 
 def _reset_connections(app) -> None:
-    """Drop pooled broker connections so the next send uses the current app.conf.
+    """Drop pooled broker connections and Celery's cached queue declarations, so the next send
+    uses the current app.conf.
 
     kombu keeps producer pools in a global registry keyed by connection: clear it too,
-    or a later send reuses a pool closed here ("Acquire on closed pool").
+    or a later send reuses a pool closed here ("Acquire on closed pool"). Celery caches the
+    default queue (and the queue map and router built on it) at the first send: without
+    dropping them, once a package's broker fixture had sent a message (the fuzz run's), every
+    later message of the session went to that package's queue, which no worker read.
     """
     from kombu import pools
 
     pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
+    for cached in ("default_queue", "queues", "router", "default_exchange"):
+        app.amqp.__dict__.pop(cached, None)
 
 
 def _launch(
