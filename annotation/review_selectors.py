@@ -13,6 +13,9 @@ from annotation.models import (
     AnnotatorQuality,
     IssueStatus,
     Item,
+    Job,
+    JobKind,
+    JobStatus,
     LabelIssue,
     Project,
     ReviewAction,
@@ -93,3 +96,19 @@ def annotator_quality_for_project(*, project: Project) -> QuerySet[AnnotatorQual
         .select_related("annotator")
         .order_by("-score", "annotator__username")
     )
+
+
+def latest_issue_search(*, project: Project) -> dict[str, Any] | None:
+    """The newest finished label-issue run: when, what its gate saw and decided
+    (``learning.issue_gate``), and how many it flagged; None before the first run."""
+    job = (
+        Job.objects.filter(project=project, kind=JobKind.LABEL_ISSUES, status=JobStatus.SUCCEEDED)
+        .order_by("-id")
+        .first()
+    )
+    if job is None:
+        return None
+    result = job.result or {}
+    return {"job": job.pk, "finished_at": job.finished_at, "flagged": result.get("flagged", 0),
+            "held_back": result.get("mild_doubts_not_flagged", 0),
+            "gate": result.get("gate") or {}}  # fmt: skip

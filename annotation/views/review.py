@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from annotation.review_selectors import latest_issue_search
 from annotation.selectors import CAN_REVIEW, labels_for_page
 from annotation.services.review_undo import review_undo
 from annotation.views.pages import member_project_or_404
@@ -43,9 +44,9 @@ def review_page(request, project_id: int):
         "csrf": get_token(request),
         "undoUrl": reverse("review-undo", args=[project.pk]),
     }
-    return render(
-        request, "annotation/review.html", {"project": project, "labels": labels, "config": config}
-    )
+    context = {"project": project, "labels": labels, "config": config,
+               "search": latest_issue_search(project=project)}  # fmt: skip
+    return render(request, "annotation/review.html", context)
 
 
 @login_required

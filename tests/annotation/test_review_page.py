@@ -34,3 +34,40 @@ def test_annotators_see_no_quality_section(client, project, members, flagged):
     client.force_login(members["annotator"])
     page = client.get(f"/projects/{project.pk}/").content.decode()
     assert "label-quality" not in page and f"/projects/{project.pk}/review" not in page
+
+
+def search_section(client, project) -> str:
+    page = client.get(f"/projects/{project.pk}/review").content.decode()
+    start = page.index('id="issue-search"')
+    return " ".join(page[start : page.index("</section>", start)].split())
+
+
+def test_the_review_page_says_what_the_latest_search_saw_and_decided(
+    client, project, members, flagged
+):
+    flagged.status = "succeeded"
+    flagged.save()
+    client.force_login(members["reviewer"])
+    section = search_section(client, project)
+    assert "90 labeled items, cross-validated accuracy" in section
+    assert "It flagged 6 labels" in section
+    assert "at least 5 labels in every label used" in section
+
+
+def test_a_closed_gate_is_shown_as_the_reason_nothing_was_flagged(
+    client, project, members, settings
+):
+    rows, _ = blobs_with_flips()
+    import_objects(project=project, objects=rows)
+    settings.QUORUM_ISSUE_GATE_MIN_PER_CLASS = 31
+    job = run_job(project)
+    job.status = "succeeded"
+    job.save()
+    client.force_login(members["manager"])
+    section = search_section(client, project)
+    assert "It flagged nothing: not enough labels yet: need at least 31 labels" in section
+
+
+def test_before_any_search_the_page_says_so(client, project, members):
+    client.force_login(members["manager"])
+    assert "No search for label issues has run yet." in search_section(client, project)
