@@ -170,7 +170,7 @@ def _reset_connections(app) -> None:
     pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
-    for cached in ("default_queue", "queues", "router", "default_exchange"):
+    for cached in ("default_queue", "queues", "router", "default_exchange", "send_task_message"):
         app.amqp.__dict__.pop(cached, None)
 
 
