@@ -210,7 +210,8 @@ def test_a_frozen_worker_that_wakes_after_its_job_was_taken_back_writes_nothing(
     import signal
 
     zombie = start_celery_worker(env=FAST_BEATS)
-    assert import_objects(project=project, objects=labeled_objects(500, flips=30)).ok
+    # 12k items: long enough to be caught mid-run between two polls on a quiet machine.
+    assert import_objects(project=project, objects=labeled_objects(4000, flips=200)).ok
     job_id = api.post(f"/api/projects/{project.pk}/jobs", {"kind": "label_issues"},
                       format="json").json()["id"]  # fmt: skip
     freeze_while_running(zombie, job_id, min_progress=0.1)
