@@ -12,12 +12,15 @@ dashboard and ``GET /api/projects/{id}/audit`` show.
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
+import imagehash
 import numpy as np
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from annotation.label_selectors import training_labels
 from annotation.models import FindingKind, Item, Job, Project
@@ -110,9 +113,7 @@ def _duplicates(project: Project, rows: list[tuple]) -> tuple[list[Group], list[
 
 
 def _image_hashes(rows: list[tuple]) -> tuple[list[str], np.ndarray]:
-    import imagehash
-    from PIL import Image
-
+    """Each image's content hash and 64-bit perceptual hash, the file read once."""
     digests, hashes = [], np.zeros(len(rows), dtype=np.uint64)
     for index, (_, _, image, _, _) in enumerate(rows):
         if not image:
@@ -121,7 +122,7 @@ def _image_hashes(rows: list[tuple]) -> tuple[list[str], np.ndarray]:
         with default_storage.open(image, "rb") as fh:
             content = fh.read()
         digests.append(hashlib.sha256(content).hexdigest())
-        with Image.open(default_storage.path(image)) as opened:
+        with Image.open(io.BytesIO(content)) as opened:
             hashes[index] = np.uint64(int(str(imagehash.phash(opened)), 16))
     return digests, hashes
 

@@ -169,3 +169,35 @@ def test_a_spec_names_only_known_exclusions(project, api):
     response = api.post(f"/api/projects/{project.pk}/snapshots", {"exclude": ["typos"]},
                         format="json")  # fmt: skip
     assert response.status_code == 400 and "exclude" in response.json()
+
+
+def test_image_projects_group_exact_copies_and_resized_near_copies(
+    make_user, manager, settings, tmp_path
+):
+    import io
+
+    import numpy as np
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from annotation.services.projects import project_create
+
+    settings.MEDIA_ROOT = tmp_path
+    project = project_create(creator=manager, name="pics", labels=["a", "b"], data_type="image")
+    rng = np.random.default_rng(0)
+
+    def png(pixels: np.ndarray, size: int) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).resize((size, size)).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    base, other = ((rng.random((16, 16)) * 255).astype(np.uint8) for _ in range(2))
+    for ext, content in [("orig", png(base, 64)), ("copy", png(base, 64)),
+                         ("smaller", png(base, 48)), ("other", png(other, 64))]:  # fmt: skip
+        item = Item(project=project, external_id=ext)
+        item.image.save(f"{ext}.png", ContentFile(content), save=True)
+    job = Job.objects.create(project=project, kind=JobKind.AUDIT, status="running")
+    audit_job_handler(job, lambda fraction: None)
+    kinds = {f.kind: members(f) for f in AuditFinding.objects.filter(run=job)}
+    assert kinds["duplicate"] == {"orig", "copy"}
+    assert kinds["near_duplicate"] == {"orig", "copy", "smaller"}
