@@ -61,26 +61,92 @@ class _SerializedWSGIServer(ThreadedWSGIServer):
         super().set_app(serialized)
 
 
+class _InFlight:
+    """Counts requests the live server is still working on, so a test's teardown can wait
+    for them before the database is flushed. A request whose page was closed keeps running
+    on the server; flushing under it deadlocks on PostgreSQL (TRUNCATE against its locks)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def wrap(self, application):
+        def counted(environ, start_response):
+            with self._idle:
+                self._count += 1
+            try:
+                result = application(environ, start_response)
+            except BaseException:
+                self._done()
+                raise
+            return _ClosingIterable(result, self._done)
+
+        return counted
+
+    def _done(self) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout=timeout)
+
+
+class _ClosingIterable:
+    """The response body, reporting when the server has closed it (Django's end of request:
+    its request_finished signal, which touches the database, runs inside ``close``)."""
+
+    def __init__(self, result, on_close) -> None:
+        self._result, self._on_close = result, on_close
+
+    def __iter__(self):
+        return iter(self._result)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self._result, "close"):
+                self._result.close()
+        finally:
+            self._on_close()
+
+
+def _counting(server_class, in_flight: _InFlight):
+    class Counting(server_class):
+        def set_app(self, application):
+            super().set_app(in_flight.wrap(application))
+
+    return Counting
+
+
 @pytest.fixture(scope="session")
-def _live_server(django_db_setup, django_db_blocker) -> Iterator[str]:
+def _live_server(django_db_setup, django_db_blocker) -> Iterator[tuple[str, _InFlight]]:
     from pytest_django.live_server_helper import LiveServer
 
+    in_flight = _InFlight()
     with django_db_blocker.unblock():
         server = LiveServer("localhost", start=False)
+        base = server.thread.server_class
         if server.thread.connections_override:  # in-memory SQLite: one shared connection
-            server.thread.server_class = _SerializedWSGIServer
+            base = _SerializedWSGIServer
+        server.thread.server_class = _counting(base, in_flight)
         server.start()
     server._live_server_modified_settings.enable()
-    yield server.url
+    yield server.url, in_flight
     server._live_server_modified_settings.disable()
     server.stop()
 
 
 @pytest.fixture
-def live_url(_live_server, transactional_db) -> str:
+def live_url(_live_server, transactional_db) -> Iterator[str]:
     """Base URL of the live server (no trailing slash). The database is transactional:
-    the server's threads must see what the test commits."""
-    return _live_server
+    the server's threads must see what the test commits. On teardown it waits for requests
+    still running on the server (browser contexts, which depend on this fixture, are closed
+    first) so the flush never races a request."""
+    url, in_flight = _live_server
+    yield url
+    if not in_flight.wait_idle():
+        pytest.fail("the live server was still handling a request 10 s after the test ended")
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +173,7 @@ def browser():
 
 
 @pytest.fixture
-def new_context(browser) -> Iterator[Callable]:
+def new_context(browser, live_url) -> Iterator[Callable]:
     """Make isolated browser contexts (own cookies and localStorage); closed after the test."""
     contexts = []
 

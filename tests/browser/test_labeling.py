@@ -144,6 +144,7 @@ def test_next_item_appears_without_waiting_for_the_network(page, live_url, login
         " return document.getElementById('item').dataset.itemId !== before; }"
     )
     assert changed
+    wait_until_sent(page)
 
 
 def test_two_annotators_on_an_overlap_one_project_never_share_an_item(
