@@ -120,7 +120,8 @@ def _held_lease_sql(vendor: str, *, exclude_count: int) -> str:
 
 def _open_status() -> str:
     status = ItemStatus.OPEN.value
-    assert status.isalnum()  # written into SQL as a literal
+    if not status.isalnum():  # written into SQL as a literal (an assert would vanish under -O)
+        raise ValueError(f"item status {status!r} cannot be an SQL literal")
     return status
 
 

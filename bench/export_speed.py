@@ -14,6 +14,7 @@ every 50 ms. Target (issue 7): >= 100,000 items/s for the JSONL download, peak R
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -156,10 +157,8 @@ class PeakRss:
     def sample(self) -> float:
         total = 0
         for proc in [self.root, *self.root.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         self.peak = max(self.peak, total / 2**20)
         return self.peak
 
@@ -224,7 +223,8 @@ def run(env: dict, info: dict, workdir: Path) -> dict:
         build_wall = time.perf_counter() - began
         if job["status"] != "succeeded":
             raise RuntimeError(f"snapshot job failed: {job['error']}")
-        snapshot = requests.get(f"{base}/api/snapshots/{created['id']}", headers=headers).json()
+        snapshot = requests.get(f"{base}/api/snapshots/{created['id']}", headers=headers,
+                                timeout=60).json()  # fmt: skip
         result = {"rows": snapshot["row_count"], "build_seconds": round(build_wall, 2),
                   "build_job_seconds": job["duration_seconds"],
                   "worker_peak_rss_mb": round(worker_rss.stop(), 1), "downloads": [], **idle}  # fmt: skip

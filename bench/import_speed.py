@@ -12,6 +12,7 @@ Target (issue 2): >= 20,000 items/s through the command, peak RSS < 400 MB at 1M
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -79,10 +80,8 @@ def watch(procs_fn, until) -> float:
     while not until():
         total = 0
         for proc in procs_fn():
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         peak = max(peak, total / 2**20)
         time.sleep(0.05)
     return peak
@@ -125,7 +124,9 @@ def run_api(env: dict, project: int, path: Path) -> tuple[float, float]:
             except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         token = requests.post(
-            f"{base}/api/auth/token/", data={"username": "bench", "password": "bench-pass"}
+            f"{base}/api/auth/token/",
+            data={"username": "bench", "password": "bench-pass"},
+            timeout=60,
         ).json()["token"]
         master = psutil.Process(server.pid)
         done = {"flag": False, "response": None}

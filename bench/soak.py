@@ -27,6 +27,7 @@ labels). Prints a table; writes bench/results/soak.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -43,8 +44,8 @@ import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import al_speed  # noqa: E402  (the benchmarks' shared harness)
-import queue_speed  # noqa: E402
+import al_speed
+import queue_speed
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "soak.json"
@@ -60,10 +61,8 @@ def rss_mb(pid: int) -> float:
         return 0.0
     total = 0
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += proc.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
     return round(total / 2**20, 1)
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _al_oracle import Api, LiveApp, evaluate, load_sets  # noqa: E402
+from _al_oracle import Api, LiveApp, evaluate, load_sets
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ACCURACIES = {"ann95": 0.95, "ann85": 0.85, "ann70": 0.70}

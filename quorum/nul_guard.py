@@ -33,9 +33,9 @@ def _where_nul(request: HttpRequest) -> str | None:
         return "the URL"
     if _any_nul(request.GET.lists()):
         return "the query string"
-    if request.method == "POST" and request.content_type in FORM_TYPES:
-        if _any_nul(request.POST.lists()):  # (file names: Django drops unprintables)
-            return "a form field"
+    form = request.method == "POST" and request.content_type in FORM_TYPES
+    if form and _any_nul(request.POST.lists()):  # (file names: Django drops unprintables)
+        return "a form field"
     return None
 
 

@@ -143,14 +143,14 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Server-side parameters let PostgreSQL keep each statement prepared after its
-        # first few runs (psycopg's prepare_threshold): the labeling hot path repeats
-        # a dozen statements per label, so parse and plan time is saved on every one.
-        # Off for a transaction-pooling proxy (PgBouncer): QUORUM_DB_PREPARE=0.
-        if env_bool("QUORUM_DB_PREPARE", True):
-            options = DATABASES["default"].setdefault("OPTIONS", {})
-            options |= {"server_side_binding": True, "prepare_threshold": 2}
+    # Server-side parameters let PostgreSQL keep each statement prepared after its
+    # first few runs (psycopg's prepare_threshold): the labeling hot path repeats
+    # a dozen statements per label, so parse and plan time is saved on every one.
+    # Off for a transaction-pooling proxy (PgBouncer): QUORUM_DB_PREPARE=0.
+    postgresql = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    if postgresql and env_bool("QUORUM_DB_PREPARE", True):
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options |= {"server_side_binding": True, "prepare_threshold": 2}
 else:
     DATABASES = {
         "default": {

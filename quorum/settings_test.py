@@ -25,8 +25,8 @@ if "QUORUM_VAR_DIR" not in os.environ:
     os.environ.setdefault("MEDIA_ROOT", os.path.join(_run_dir, "media"))
     atexit.register(shutil.rmtree, _run_dir, ignore_errors=True)
 
-from quorum.settings import *  # noqa: E402,F403
-from quorum.settings import DATABASES, VAR_DIR  # noqa: E402
+from quorum.settings import *  # noqa: F403
+from quorum.settings import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

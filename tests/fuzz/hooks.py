@@ -82,8 +82,8 @@ def _changes_protected_manager(case) -> bool:
 def before_call(ctx, case, **kwargs):
     token = SPARE_TOKEN if case.path.startswith("/api/auth/") else TOKEN
     case.headers = {**(case.headers or {}), "Authorization": f"Token {token}"}
-    if case.method.upper() == "DELETE" and case.path == "/api/projects/{id}/":
-        if _names_protected_project(case):
-            case.path_parameters["id"] = NO_SUCH_PROJECT
+    deletes_project = case.method.upper() == "DELETE" and case.path == "/api/projects/{id}/"
+    if deletes_project and _names_protected_project(case):
+        case.path_parameters["id"] = NO_SUCH_PROJECT
     if _changes_protected_manager(case):
         case.path_parameters["project_pk"] = NO_SUCH_PROJECT

@@ -50,7 +50,7 @@ def run_threads(target, n: int) -> list:
         try:
             barrier.wait()
             results[i] = target(i)
-        except BaseException as exc:  # re-raised in the main thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             errors.append(exc)
         finally:
             connections.close_all()
