@@ -8,7 +8,7 @@ becomes an instance through ``Model.from_db``, exactly as the ORM builds them.
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
@@ -20,10 +20,13 @@ def model_columns(model: type[Model], *, skip: Sequence[str] = (), alias: str = 
     return ", ".join(f"{alias}.{quote(f.column)}" for f in _fields(model, tuple(skip)))
 
 
+M = TypeVar("M", bound=Model)
+
+
 def fetch_instance(
-    model: type[Model], sql: str, params: Sequence[Any], *, skip: Sequence[str] = (),
+    model: type[M], sql: str, params: Sequence[Any], *, skip: Sequence[str] = (),
     extra: Sequence[str] = (),
-) -> Model | None:  # fmt: skip
+) -> M | None:  # fmt: skip
     """The first row of ``sql`` as a ``model`` instance, or None.
 
     ``sql`` selects ``model_columns(model, skip=skip)`` first, then one column per name in

@@ -4,7 +4,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
 from annotation.models import (
@@ -38,7 +38,7 @@ def can_create_project(*, user: AbstractBaseUser) -> bool:
     )
 
 
-def user_role(*, user: AbstractBaseUser, project: Project | int) -> str | None:
+def user_role(*, user: AbstractBaseUser | AnonymousUser, project: Project | int) -> str | None:
     """The user's role in the project, or None for a non-member."""
     if not user or not user.is_authenticated:
         return None

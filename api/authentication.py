@@ -36,7 +36,8 @@ class FastTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        created = field_value(Token, "created", user.token_created)
+        # token_created: the `extra` column that fetch_instance sets as an attribute.
+        created = field_value(Token, "created", user.token_created)  # type: ignore[attr-defined]
         if token_expired(created):
             raise exceptions.AuthenticationFailed(_("Token expired."))
         return user, Token(key=key, user=user, created=created)

@@ -4,12 +4,17 @@ A non-member gets 404 for everything in a project (its existence is not
 disclosed); a member whose role does not allow the action gets 403.
 """
 
+from collections.abc import Mapping
 from functools import lru_cache
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Model
 from django.http import Http404
 from rest_framework import permissions
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from annotation.models import JobKind, Membership, Project, Role
 from annotation.rawsql import fetch_instance, model_columns
@@ -27,9 +32,18 @@ def project_for(request, project_id) -> tuple[Project, str]:
     params = [request.user.pk, url_id(project_id)]
     project = fetch_instance(Project, _project_sql(connection.vendor), params,
                              extra=("requester_role",))  # fmt: skip
-    if project is None or project.requester_role is None:
+    # The role is the `extra` column fetch_instance sets as an attribute (None: not a member).
+    role: str | None = None if project is None else project.requester_role  # type: ignore[attr-defined]
+    if project is None or role is None:
         raise Http404("No such project.")
-    return project, project.requester_role
+    return project, role
+
+
+def signed_in_user(request: Request) -> AbstractBaseUser:
+    """``request.user`` on a route that ``IsAuthenticated`` guards; anonymous: 401/403."""
+    if isinstance(request.user, AnonymousUser):
+        raise NotAuthenticated()
+    return request.user
 
 
 def object_for(request, model: type[Model], pk, *, deferred: tuple[str, ...] = ()):
@@ -41,8 +55,9 @@ def object_for(request, model: type[Model], pk, *, deferred: tuple[str, ...] = (
     obj = fetch_instance(model, sql, [url_id(pk)], skip=deferred)
     if obj is None:
         raise Http404(f"No such {model._meta.verbose_name}.")
-    project, role = project_for(request, obj.project_id)  # 404 for non-members
-    obj.project = project
+    # Every model routed here belongs to a project (a `project` foreign key).
+    project, role = project_for(request, obj.project_id)  # type: ignore[attr-defined]
+    obj.project = project  # type: ignore[attr-defined]
     return obj, project, role
 
 
@@ -103,22 +118,26 @@ class ProjectRole(permissions.BasePermission):
         return view.role in allowed
 
 
-class ProjectScopedMixin:
-    """For views under ``/api/projects/{project_pk}/``."""
+class ProjectScopedMixin(APIView):
+    """For views under ``/api/projects/{project_pk}/``.
+
+    ``project`` and ``role`` are set for a signed-in member before the permission checks;
+    an anonymous request keeps ``role`` None (refused by ``IsAuthenticated`` first).
+    """
 
     project_url_kwarg = "project_pk"
-    roles: dict[str, frozenset[str]] = {}
+    roles: Mapping[str, frozenset[str]] = {}
     permission_classes = [permissions.IsAuthenticated, ProjectRole]
+    project: Project
+    role: str | None = None
 
     def initial(self, request, *args, **kwargs):
         # Authenticate first so that anonymous users get 401/403, never 404.
         self.perform_authentication(request)
         if request.user and request.user.is_authenticated:
             self.project, self.role = project_for(request, kwargs[self.project_url_kwarg])
-        else:
-            self.project, self.role = None, None
         super().initial(request, *args, **kwargs)
 
     def roles_for_action(self) -> frozenset[str]:
-        action = getattr(self, "action", None) or self.request.method.lower()
+        action = getattr(self, "action", None) or str(self.request.method).lower()
         return self.roles.get(action, frozenset())

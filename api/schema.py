@@ -48,9 +48,9 @@ def _json(schema: dict, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _views_by_operation(generator) -> dict[tuple[str, str], type]:
+def _views_by_operation(generator) -> dict[tuple[str, str], type | None]:
     """``(path, method) -> view class`` from the endpoints the generator walked."""
-    views = {}
+    views: dict[tuple[str, str], type | None] = {}
     for path, _regex, method, callback in getattr(generator, "endpoints", None) or ():
         views[(path, method.lower())] = getattr(callback, "cls", None)
     return views
@@ -59,7 +59,9 @@ def _views_by_operation(generator) -> dict[tuple[str, str], type]:
 def _needs_auth(operation: dict, schema: dict) -> bool:
     """An empty requirement (``{}``) among the alternatives means anonymous requests pass."""
     security = operation.get("security", schema.get("security"))
-    return bool(security) and all(requirement for requirement in security)
+    if not security:
+        return False
+    return all(requirement for requirement in security)
 
 
 def _throttled(view: type | None) -> bool:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -22,7 +22,7 @@ def token_expired(created: datetime) -> bool:
 
 
 @transaction.atomic
-def token_issue(*, user: AbstractBaseUser) -> Token:
+def token_issue(*, user: User) -> Token:
     """The user's live token, or a new one when there is none or it has expired."""
     token = Token.objects.select_for_update().filter(user=user).first()
     if token is not None and not token_expired(token.created):
@@ -31,13 +31,13 @@ def token_issue(*, user: AbstractBaseUser) -> Token:
 
 
 @transaction.atomic
-def token_rotate(*, user: AbstractBaseUser) -> Token:
+def token_rotate(*, user: User) -> Token:
     """A new token for ``user``; the old one, if any, stops working now."""
     Token.objects.filter(user=user).delete()
     return Token.objects.create(user=user)
 
 
-def token_revoke(*, user: AbstractBaseUser) -> None:
+def token_revoke(*, user: User) -> None:
     Token.objects.filter(user=user).delete()
 
 

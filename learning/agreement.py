@@ -111,8 +111,8 @@ def _rating_pairs(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     lo = [np.nonzero(items[d:] == items[:-d])[0] for d in range(1, M.shape[1])]  # d-th next rating
     hi = [t + d for d, t in enumerate(lo, start=1)]
     none = np.empty(0, dtype=np.int64)
-    lo, hi = np.concatenate([none, *lo]), np.concatenate([none, *hi])
-    return raters[lo], raters[hi], labels[lo], labels[hi]
+    first, second = np.concatenate([none, *lo]), np.concatenate([none, *hi])
+    return raters[first], raters[second], labels[first], labels[second]
 
 
 def pairwise_cohen(M, n_categories: int | None = None) -> dict[tuple[int, int], tuple[float, int]]:
@@ -200,7 +200,7 @@ def krippendorff_alpha_nominal(M, n_categories: int) -> float:
 def _two_column_kappa(M: np.ndarray, n_categories: int) -> float:
     if M.shape[1] != 2:
         raise ValueError(f"cohen_kappa needs exactly two annotators, got {M.shape[1]}")
-    return cohen_kappa(*M.T, n_categories)
+    return cohen_kappa(M[:, 0], M[:, 1], n_categories)
 
 
 _METRICS = {

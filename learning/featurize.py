@@ -118,9 +118,11 @@ class TextFeaturizer:
         self._require_fitted()
         return self._blocks(texts)
 
-    def _require_fitted(self) -> None:
+    def _require_fitted(self) -> np.ndarray:
+        """The fitted (F,) idf weights, or ``ValueError`` before ``fit``/``from_state``."""
         if self.idf_ is None:
             raise ValueError("TextFeaturizer is not fitted: call fit() or from_state() first")
+        return self.idf_
 
     def _blocks(self, texts: Sequence[str]) -> TextBlocks:
         block = token_block(_check_texts(texts))
@@ -128,7 +130,9 @@ class TextFeaturizer:
         # Sublinear tf (1 + log tf): "free free free" should not outweigh the rest.
         np.log(counts.data, out=counts.data)
         counts.data += 1.0
-        counts.data *= self.idf_[counts.indices]  # = counts @ diag(idf), without a copy
+        counts.data *= self._require_fitted()[
+            counts.indices
+        ]  # = counts @ diag(idf), without a copy
         tfidf = normalize(counts, norm="l2", copy=False).astype(_DTYPE, copy=False)
         if self.word_vectors is None:
             vectors = np.zeros((tfidf.shape[0], 0), dtype=_DTYPE)
@@ -155,10 +159,11 @@ class TextFeaturizer:
             raise ValueError(f"unsupported TextFeaturizer state version {state.get('version')!r}")
         table = state.get("word_vectors")
         featurizer = cls(n_features=int(state["n_features"]), word_vectors=table is not None)
-        if table is not None and table != featurizer.word_vectors.name:
+        installed = featurizer.word_vectors.name if featurizer.word_vectors else None
+        if table is not None and table != installed:
             raise ValueError(
                 f"this model was trained with word vectors {table!r} but this install has "
-                f"{featurizer.word_vectors.name!r}: retrain the model"
+                f"{installed!r}: retrain the model"
             )
         idf = np.asarray(state["idf"], dtype=_DTYPE)
         if idf.shape != (2 * featurizer.n_features,):

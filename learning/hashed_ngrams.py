@@ -84,7 +84,7 @@ class HashedNgramCounter:
         n = ptr.size - 1
         cache_rows = self._token_rows(tokens)  # (U,) cache row of each distinct token
         pair_doc, pair_local, pair_buckets = self._bigrams(cache_rows[occurrence], ptr, n)
-        ones = np.ones(len(tokens) + pair_buckets.size, dtype=self.dtype)
+        ones: np.ndarray = np.ones(len(tokens) + pair_buckets.size, dtype=self.dtype)
         pair_rows = sp.csr_matrix(
             (ones[: pair_buckets.size], pair_buckets, np.arange(pair_buckets.size + 1)),
             shape=(pair_buckets.size, 2 * self.n_features),
@@ -138,7 +138,7 @@ class HashedNgramCounter:
 
     def _one_hot(self, buckets: np.ndarray, ptr: np.ndarray, n: int) -> sp.csr_matrix:
         """(n, 2F) counts of ``buckets`` (column indices), row i holding ptr[i]:ptr[i + 1]."""
-        ones = np.ones(buckets.size, dtype=self.dtype)
+        ones: np.ndarray = np.ones(buckets.size, dtype=self.dtype)
         counts = sp.csr_matrix((ones, buckets, ptr), shape=(n, 2 * self.n_features))
         counts.sum_duplicates()
         return counts

@@ -42,7 +42,7 @@ def _check_scores(scores: Any, n_rows: int | None = None) -> np.ndarray:
 
 def _order_by_score(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Indices by descending score; ties broken at random (not by pool position)."""
-    return np.lexsort((rng.random(scores.shape[0]), -scores))
+    return np.lexsort((rng.random(int(scores.shape[0])), -scores))
 
 
 def diverse_top_k(
@@ -268,15 +268,20 @@ def rank_pool(
     """
     if batch < 0:
         raise ValueError("batch must be non-negative")
-    if proba is None and strategy != "random":
-        if X is None:
-            raise ValueError("cold start (proba is None) needs features X")
-        base = rng.random(X.shape[0])
-        return _with_batch(base, cold_start(X, k=batch, rng=rng))
     if strategy == "random":
-        n = X.shape[0] if proba is None else np.asarray(proba).shape[0]
+        if proba is not None:
+            n = int(np.asarray(proba).shape[0])
+        elif X is not None:
+            n = int(X.shape[0])
+        else:
+            raise ValueError("the random strategy needs proba or features X")
         base = rng.random(n)
         return _with_batch(base, _order_by_score(base, rng)[:batch])
+    if proba is None:
+        if X is None:
+            raise ValueError("cold start (proba is None) needs features X")
+        base = rng.random(int(X.shape[0]))
+        return _with_batch(base, cold_start(X, k=batch, rng=rng))
     base = score_pool(strategy, proba, rng=rng, multi_label=multi_label)
     if label_counts is not None:
         boosted = class_balance_boost(base, proba, label_counts, weight=balance_weight)

@@ -148,7 +148,7 @@ def random(proba: np.ndarray, *, rng: np.random.Generator, multi_label: bool = F
     if not isinstance(rng, np.random.Generator):
         raise ValueError("random strategy needs an explicit numpy.random.Generator")
     p = validate_proba(proba, multi_label=multi_label)
-    return rng.random(p.shape[0])
+    return rng.random(int(p.shape[0]))
 
 
 def _deterministic(fn: Strategy) -> Strategy:

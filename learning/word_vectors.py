@@ -40,6 +40,8 @@ class WordVectors:
         must not be used with another).
     """
 
+    _sums: np.ndarray  # (capacity, d) vector sums of the cached tokens (see _reset_cache)
+
     def __init__(self, words: Sequence[str], vectors: np.ndarray, *, name: str) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(words):

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from annotation.models import AuditFinding, FindingKind, FindingStatus
@@ -8,7 +9,9 @@ from annotation.services.audit import ACTIONS
 
 class AuditFindingSerializer(serializers.ModelSerializer):
     items = serializers.SerializerMethodField()
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = AuditFinding

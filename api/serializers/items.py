@@ -34,6 +34,8 @@ class ImportResultSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     labels = serializers.IntegerField()
     rows = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField())
+    # A field named `errors`, not the attribute the base class has: the metaclass
+    # moves declared fields out of the class, so nothing is overridden.
+    errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
     error_count = serializers.IntegerField()
     batch = serializers.IntegerField(allow_null=True)

@@ -30,7 +30,9 @@ class NextQuerySerializer(serializers.Serializer):
 
 
 class SuggestionSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    # A field named `label`, not the attribute the base class has: the metaclass
+    # moves declared fields out of the class, so nothing is overridden.
+    label = serializers.CharField()  # type: ignore[assignment]
     probability = serializers.FloatField(allow_null=True)
 
 
@@ -87,7 +89,8 @@ def annotation_data(annotation: Annotation) -> dict:
 class LabelsInputSerializer(serializers.Serializer):
     """``{"label": "x"}`` or ``{"labels": ["x", "y"]}``; validated into ``labels``."""
 
-    label = serializers.CharField(required=False, max_length=100)
+    # A field named `label`, not Field.label (see SuggestionSerializer).
+    label = serializers.CharField(required=False, max_length=100)  # type: ignore[assignment]
     labels = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=100
     )

@@ -51,13 +51,17 @@ class LabelIssueSerializer(serializers.ModelSerializer):
 
 
 class LabelIssueQuerySerializer(serializers.Serializer):
-    label = serializers.CharField(required=False, max_length=100)
+    # A field named `label`, not the attribute the base class has: the metaclass
+    # moves declared fields out of the class, so nothing is overridden.
+    label = serializers.CharField(required=False, max_length=100)  # type: ignore[assignment]
     status = serializers.ChoiceField(choices=IssueStatus.values, required=False)
 
 
 class ReviewSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=ACTIONS)
-    label = serializers.CharField(required=False, max_length=100)
+    # A field named `label`, not the attribute the base class has: the metaclass
+    # moves declared fields out of the class, so nothing is overridden.
+    label = serializers.CharField(required=False, max_length=100)  # type: ignore[assignment]
     labels = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=100
     )

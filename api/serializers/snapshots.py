@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
@@ -64,7 +65,9 @@ class SnapshotDiffSerializer(serializers.Serializer):
 class SnapshotSerializer(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
     job = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     downloads = serializers.SerializerMethodField()
 
     class Meta:

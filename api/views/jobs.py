@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.csv_cells import CSV_FORMULA_MODES, ESCAPE
-from annotation.exporting import EXPORT_FORMATS, STREAMERS, export_rows
+from annotation.exporting import EXPORT_FORMATS, STREAMERS, export_rows, stream_csv
 from annotation.models import Job, JobKind
 from annotation.selectors import CAN_EXPORT, CAN_REVIEW, user_role
 from annotation.services.jobs import job_enqueue
@@ -43,7 +43,7 @@ class JobViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         job = Job.objects.filter(pk=url_id(pk)).first()
         role = user_role(user=request.user, project=job.project_id) if job else None
-        if role is None:
+        if job is None or role is None:
             raise Http404("No such job.")
         if role not in JOB_KIND_ROLES[job.kind]:
             raise PermissionDenied("Your role in this project cannot see this kind of job.")
@@ -105,7 +105,7 @@ class ExportView(ProjectScopedMixin, APIView):
             raise ValidationError({"format": f"Unknown format {fmt!r}; one of {list(STREAMERS)}."})
         rows = export_rows(project=self.project)
         if fmt == "csv":
-            stream = STREAMERS[fmt](rows, csv_formulas=csv_formulas_param(request))
+            stream = stream_csv(rows, csv_formulas=csv_formulas_param(request))
         else:
             stream = STREAMERS[fmt](rows)
         response = StreamingHttpResponse(stream, content_type=EXPORT_FORMATS[fmt])

@@ -4,6 +4,7 @@ Item and annotation routes carry no project in the URL: the project comes from
 the object, and the usual rule applies (non-member 404, wrong role 403).
 """
 
+from django.db.models import Model
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -45,13 +46,12 @@ REFUSAL_STATUS = {"not_leased": status.HTTP_403_FORBIDDEN}
 class ObjectScopedMixin(ProjectScopedMixin):
     """Like ``ProjectScopedMixin``, for routes that name an object of a project."""
 
-    model = None
+    model: type[Model]  # set by each view
     deferred: tuple[str, ...] = ()  # large columns the view never reads
     roles = LABELING
 
     def initial(self, request, *args, **kwargs):
         self.perform_authentication(request)
-        self.project, self.role = None, None
         if request.user and request.user.is_authenticated:
             self.object, self.project, self.role = object_for(
                 request, self.model, kwargs["pk"], deferred=self.deferred

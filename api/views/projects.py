@@ -14,7 +14,7 @@ from annotation.services.projects import (
     project_update,
 )
 from annotation.services.users import user_create, user_for_membership
-from api.permissions import ProjectScopedMixin, project_for
+from api.permissions import ProjectScopedMixin, project_for, signed_in_user
 from api.serializers.projects import (
     MemberRoleSerializer,
     MemberSerializer,
@@ -38,7 +38,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user to ask
             return Project.objects.none()
-        return projects_for_user(user=self.request.user).prefetch_related("labels")
+        return projects_for_user(user=signed_in_user(self.request)).prefetch_related("labels")
 
     def get_object(self):
         project, role = project_for(self.request, self.kwargs["pk"])
@@ -48,7 +48,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
         return project
 
     def get_serializer_context(self):
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         if self.request.user.is_authenticated:
             context["roles"] = dict(
                 Membership.objects.filter(user=self.request.user).values_list("project", "role")

@@ -6,8 +6,10 @@ Managers and engineers only (``CAN_EXPORT``): other members get 403, non-members
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -65,7 +67,7 @@ class SnapshotViewSet(viewsets.GenericViewSet):
     def _snapshot(self, pk) -> Snapshot:
         snapshot = Snapshot.objects.select_related("job", "project").filter(pk=url_id(pk)).first()
         role = user_role(user=self.request.user, project=snapshot.project_id) if snapshot else None
-        if role is None:
+        if snapshot is None or role is None:
             raise Http404("No such snapshot.")
         if role not in CAN_EXPORT:
             raise PermissionDenied("Only the project's managers and engineers can use snapshots.")
@@ -144,8 +146,9 @@ def _filename(snapshot: Snapshot, fmt: str) -> str:
 
 def file_response(
     request, path: Path, *, etag: str, content_type: str, filename: str
-) -> HttpResponse:
+) -> HttpResponseBase:
     """A file with its ETag: 304 when the client has it, 206 for one byte range, else 200."""
+    response: HttpResponseBase
     matches = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
     if etag in matches or "*" in matches:
         response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
@@ -157,7 +160,7 @@ def file_response(
         if span == "unsatisfiable":
             response = HttpResponse(status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE)
             response["Content-Range"] = f"bytes */{size}"
-        elif span is not None:
+        elif isinstance(span, tuple):
             start, end = span
             response = StreamingHttpResponse(_read(path, start, end), status=206,
                                              content_type=content_type)  # fmt: skip
@@ -172,7 +175,7 @@ def file_response(
     return response
 
 
-def _byte_range(header: str, size: int) -> tuple[int, int] | str | None:
+def _byte_range(header: str, size: int) -> tuple[int, int] | Literal["unsatisfiable"] | None:
     """One ``bytes=a-b`` / ``a-`` / ``-n`` range as inclusive (start, end); None to ignore."""
     match = RANGE.match(header.strip())
     if match is None:

@@ -105,10 +105,12 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
     given = y0.copy()
     if consensus is not None:
         given = decided_labels(data, names, np.where(multi, consensus.consensus_label, -1))
-    gate = project_gate()
-    verdict = gate_verdict(given, probs, n_classes=len(names), gate=gate)
+    thresholds = project_gate()
+    verdict = gate_verdict(given, probs, n_classes=len(names), gate=thresholds)
     issues = find_label_issues(given, probs, class_names=names) if verdict.passed else None
-    ranked = confident_flags(issues.ranked, issues.label_quality, gate=gate) if issues else None
+    ranked = (
+        confident_flags(issues.ranked, issues.label_quality, gate=thresholds) if issues else None
+    )
     lap("cleanlab")
     report_progress(0.8)
     flagged, suppressed = _write(job, data, names, given, probs, issues, ranked, consensus, multi)
@@ -116,7 +118,9 @@ def label_issues_job_handler(job: Job, report_progress: Callable[[float], None])
     return {
         "labeled": int(n),
         "flagged": flagged,
-        "mild_doubts_not_flagged": 0 if issues is None else int(issues.ranked.size - ranked.size),
+        "mild_doubts_not_flagged": (
+            0 if issues is None or ranked is None else int(issues.ranked.size - ranked.size)
+        ),
         "suppressed_after_review": suppressed,
         "multi_annotated": int(multi.sum()),
         "consensus_method": consensus.method if consensus else None,

@@ -40,11 +40,13 @@ def labels_by_item(*, project: Project) -> tuple[dict[int, dict], dict[int, list
     for item_id, annotator_id, labels in rows.iterator(chunk_size=10_000):
         key = annotator_id if annotator_id is not None else IMPORT_KEY
         per_item.setdefault(item_id, {})[key] = labels
-    finals = dict(
-        Item.objects.filter(project=project, final_labels__isnull=False)
+    finals = {
+        item_id: labels
+        for item_id, labels in Item.objects.filter(project=project, final_labels__isnull=False)
         .values_list("id", "final_labels")
         .iterator(chunk_size=10_000)
-    )
+        if labels is not None
+    }
     return per_item, finals
 
 

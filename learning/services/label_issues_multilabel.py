@@ -91,7 +91,10 @@ def multilabel_issue_rows(
     *, job: Job, search: MultiLabelSearch, names: list[str], reviewed: dict[int, str]
 ) -> tuple[list[LabelIssue], int]:
     """Unsaved ``LabelIssue`` rows, most severe first, and how many a review suppressed."""
-    issues, rows, suppressed = search.issues, [], 0
+    issues, suppressed = search.issues, 0
+    rows: list[LabelIssue] = []
+    if issues is None:  # the gate was closed: nothing was judged
+        return rows, suppressed
     for i in issues.ranked.tolist():
         item_id = int(search.item_ids[i])
         if reviewed.get(item_id) == search.fingerprints[i]:

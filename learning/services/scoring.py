@@ -56,6 +56,8 @@ def state_load(model_version_id: int, attempt: int = 0) -> dict[str, Any]:
     model it cached from the failed attempt.
     """
     blob = ModelVersion.objects.values_list("state", flat=True).get(pk=model_version_id)
+    if blob is None:
+        raise ValueError(f"model version {model_version_id} has no stored model")
     state = pickle.loads(zlib.decompress(bytes(blob)))  # noqa: S301 - written by this app only
     if state.get("text_state") is not None:
         state["text"] = TextFeaturizer.from_state(state["text_state"])
@@ -210,7 +212,8 @@ def scores_apply(*, job_id: int, model_version: ModelVersion, state: dict[str, A
     it runs the queue serves a mix of the two models' scores (each item names its model in
     ``scored_by``); a job that dies part-way is retried and rewrites them all.
     """
-    parts = [np.load(io.BytesIO(bytes(blob))) for blob in ScoringChunk.objects.filter(
+    # A chunk is DONE only once its scores are written, so no blob here is NULL.
+    parts = [np.load(io.BytesIO(bytes(blob))) for blob in ScoringChunk.objects.filter(  # type: ignore[arg-type]
         job_id=job_id, status=ChunkStatus.DONE).values_list("scores", flat=True)]  # fmt: skip
     if not parts:
         return 0
