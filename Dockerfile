@@ -15,6 +15,8 @@ RUN groupadd --system quorum \
 WORKDIR /app
 
 # Requirements first, so code changes reuse the dependency layer. All wheels: no compiler needed.
+# Only the app's pinned set (requirements.txt, compiled from requirements.in): the test and
+# dev tools (requirements-dev.txt) do not ship in the image.
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 

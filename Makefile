@@ -4,6 +4,8 @@
 #                 (make run PORT=8001 HOST=0.0.0.0; Ctrl-C stops everything cleanly)
 #   make test     set up .venv, run pytest            (make test PYTEST_ARGS="-k queue tests/annotation")
 #   make lint     ruff check + ruff format --check
+#   make check    lint + mypy + import contracts (lint-imports): what CI runs before the tests
+#   make requirements   recompile requirements*.txt from requirements*.in (PIP_COMPILE_ARGS=--upgrade)
 #   make bench-X  run bench/X.py                      (BENCH_ARGS=...; SERVICES=1 for PostgreSQL+Redis)
 #   make services-start | services-stop              local PostgreSQL 15 + Redis (scripts/services.sh)
 #
@@ -28,23 +30,35 @@ HOST ?= 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run test lint format services-start services-stop
+.PHONY: help venv requirements run test lint format typecheck imports check services-start services-stop
 
 help:
-	@sed -n '3,7s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,9s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- environment ------------------------------------------------------------------------------
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); python3 -m venv $(VENV); }
 
-# The stamp is newer than requirements.txt after a successful install, so an unchanged
-# requirements.txt costs nothing; a failed install leaves no stamp and is retried next time.
-$(VENV)/.installed: requirements.txt | $(PY)
-	$(PY) -m pip install -r requirements.txt
+# The development venv gets the app's pinned set and the test/dev tools (the Docker image gets only
+# the first). The stamp is newer than both files after a successful install, so unchanged
+# requirements cost nothing; a failed install leaves no stamp and is retried next time.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Pins come from the *.in files (loose ranges, with why). pip-compile keeps a pin that still
+# satisfies its range, so adding one package moves nothing else; PIP_COMPILE_ARGS=--upgrade
+# moves everything to the newest allowed. The dev set is compiled against the app's pins.
+PIP_COMPILE_ARGS ?=
+requirements: export CUSTOM_COMPILE_COMMAND := make requirements
+requirements: venv
+	$(VENV)/bin/pip-compile -q --strip-extras --no-emit-find-links --no-emit-index-url \
+		$(PIP_COMPILE_ARGS) -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile -q --strip-extras --no-emit-find-links --no-emit-index-url \
+		$(PIP_COMPILE_ARGS) -o requirements-dev.txt requirements-dev.in
 
 var:
 	mkdir -p var
@@ -91,6 +105,19 @@ lint: venv
 format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# mypy with the Django and DRF plugins; which packages and how strict: [tool.mypy] in pyproject.toml.
+# Settings must import (the plugin loads them), hence the throwaway key.
+typecheck: export SECRET_KEY ?= insecure-typecheck-only-key
+typecheck: venv
+	$(VENV)/bin/mypy
+
+# Which package may import which: the contracts in .importlinter.
+imports: venv
+	$(VENV)/bin/lint-imports --no-logo
+
+# Everything CI checks before the tests; each step fails the target on its own.
+check: lint typecheck imports
 
 # --- services and benchmarks ------------------------------------------------------------------
 
