@@ -29,7 +29,8 @@ def _bad_request_detail(exception: Exception | None) -> str:
     return "The request could not be read (a malformed body or header)."
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: Django always passes the exception that made the request unreadable."""
     if _is_api(request):
         return JsonResponse({"detail": _bad_request_detail(exception)}, status=400)
     return defaults.bad_request(request, exception)

@@ -7,6 +7,7 @@ and Redis. With ``DEBUG`` off, a missing ``SECRET_KEY`` fails at start.
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -272,7 +273,7 @@ else:
 CELERY_FS_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)
     }
 else:
