@@ -29,11 +29,27 @@ class ImportQuerySerializer(serializers.Serializer):
     )
 
 
+class ImportErrorSerializer(serializers.Serializer):
+    """One bad row (``row`` 0: the whole file); see ``annotation/importing/errors.py``."""
+
+    row = serializers.IntegerField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+    code = serializers.CharField(
+        help_text="Machine-readable cause, e.g. duplicate, unclosed_quote."
+    )
+    line = serializers.IntegerField(allow_null=True, help_text="The line in the file, when known.")
+    params = serializers.DictField(help_text="The facts behind the message (id, offset, ...).")
+
+
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     skipped = serializers.IntegerField()
     labels = serializers.IntegerField()
     rows = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField())
+    errors = ImportErrorSerializer(many=True)
     error_count = serializers.IntegerField()
+    error_codes = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How many rows have each code."
+    )
     batch = serializers.IntegerField(allow_null=True)
