@@ -5,34 +5,31 @@ element, each record bounded in bytes and JSON in depth (``Limits``).
 Parsers only parse. Deciding whether a row is a valid item is ``rows.py``'s job.
 """
 
-import csv
 import hashlib
 import io
-import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import ijson
 
+from annotation.importing import errors as codes
 from annotation.importing import jsonsafe
-from annotation.importing.encoding import RESAVE, UnsupportedEncoding, not_utf8_message, utf8_stream
+from annotation.importing.encoding import (
+    RESAVE,
+    NotUtf8,
+    UnsupportedEncoding,
+    Utf8Checked,
+    utf8_stream,
+)
+from annotation.importing.errors import FormatError, RowError
 from annotation.importing.jsonsafe import RecordTooLarge
+from annotation.importing.records import Limits, RawRow, json_type, not_utf8_error, object_row
+from annotation.importing.text_formats import parse_csv, parse_jsonl
+
+__all__ = ["FORMATS", "CountingReader", "Limits", "RawRow", "detect_format", "parse"]
 
 FORMATS = ("csv", "jsonl", "json", "labelstudio")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
-
-
-class FormatError(ValueError):
-    """The file as a whole cannot be read in the requested format."""
-
-
-@dataclass
-class RawRow:
-    row: int  # 1-based record number (CSV: data rows after the header)
-    data: dict[str, Any] | None
-    error: str | None = None
-    field: str = ""
 
 
 class CountingReader(io.RawIOBase):
@@ -58,7 +55,10 @@ class CountingReader(io.RawIOBase):
 def detect_format(file_name: str, requested: str | None = None) -> str:
     if requested:
         if requested not in FORMATS:
-            raise FormatError(f"Unknown format {requested!r}: use one of {', '.join(FORMATS)}.")
+            raise FormatError(
+                f"Unknown format {requested!r}: use one of {', '.join(FORMATS)}.",
+                code=codes.UNKNOWN_FORMAT,
+            )
         return requested
     lower = file_name.lower()
     for extension, fmt in EXTENSIONS.items():
@@ -66,177 +66,106 @@ def detect_format(file_name: str, requested: str | None = None) -> str:
             return fmt
     raise FormatError(
         f"Unknown format for {file_name!r}: name it .csv, .jsonl, .ndjson or .json, "
-        "or pass format=csv|jsonl|json|labelstudio."
+        "or pass format=csv|jsonl|json|labelstudio.",
+        code=codes.UNKNOWN_FORMAT,
+        params={"formats": list(FORMATS)},
     )
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on one import file; see ``jsonsafe`` for why each exists."""
-
-    max_depth: int  # JSON nesting, QUORUM_MAX_JSON_DEPTH
-    max_row_bytes: int  # one CSV row, line or JSON array element, QUORUM_MAX_ROW_BYTES
 
 
 def parse(stream: BinaryIO, fmt: str, *, limits: Limits) -> Iterator[RawRow]:
     """The file's rows; raises ``FormatError`` (lazily) when the file as a whole is unreadable."""
     try:
         text = utf8_stream(stream)
+        if not text.peek(1):
+            what = (
+                "The CSV file is empty: it needs a header row"
+                if fmt == "csv"
+                else "The file is empty"
+            )
+            raise FormatError(f"{what}.", code=codes.EMPTY_FILE)
         if fmt == "csv":
-            yield from _parse_csv(text, limits)
+            yield from parse_csv(text, limits)
         elif fmt == "jsonl":
-            yield from _parse_jsonl(text, limits)
+            yield from parse_jsonl(text, limits)
         else:
             yield from _parse_json_array(text, limits, labelstudio=fmt == "labelstudio")
     except UnsupportedEncoding as exc:
-        raise FormatError(str(exc)) from None
+        raise FormatError(str(exc), code=codes.BAD_ENCODING, params=exc.params) from None
     except RecordTooLarge as exc:
-        raise FormatError(f"{exc} Nothing was imported.") from None
+        raise FormatError(
+            f"{exc} Nothing was imported.", code=codes.RECORD_TOO_LARGE, line=exc.line
+        ) from None
     except UnicodeDecodeError:  # only a UTF-16 file's transcoding raises it
-        raise FormatError(f"The file is not valid UTF-16. {RESAVE}") from None
+        raise FormatError(
+            f"The file is not valid UTF-16. {RESAVE}",
+            code=codes.BAD_ENCODING,
+            params={"encoding": "UTF-16"},
+        ) from None
 
 
 def parse_objects(objects: Iterable[Any]) -> Iterator[RawRow]:
     """Rows from already-parsed JSON (the API's ``{"items": [...]}`` body)."""
     for number, obj in enumerate(objects, start=1):
-        yield _object_row(number, obj)
-
-
-class _Lines:
-    """Decoded lines, each at most ``max_bytes``, and at most that many per CSV record."""
-
-    def __init__(self, stream: io.BufferedReader, max_bytes: int):
-        self._stream = stream
-        self._max_bytes = max_bytes
-        self.bad_lines: set[int] = set()
-        self.record_bytes = 0  # the caller resets it after each record
-
-    def __iter__(self) -> Iterator[str]:
-        number = 0
-        while raw := self._stream.readline(self._max_bytes + 1):
-            number += 1
-            self.record_bytes += len(raw)
-            if len(raw) > self._max_bytes or self.record_bytes > self._max_bytes:
-                what = "Line" if len(raw) > self._max_bytes else "The record ending on line"
-                raise RecordTooLarge(
-                    f"{what} {number} is over {self._max_bytes:,} bytes (QUORUM_MAX_ROW_BYTES)."
-                )
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self.bad_lines.add(number)
-                yield raw.decode("utf-8", errors="replace")
-
-
-def _parse_csv(stream: io.BufferedReader, limits: Limits) -> Iterator[RawRow]:
-    lines = _Lines(stream, limits.max_row_bytes)
-    csv.field_size_limit(limits.max_row_bytes)  # process-wide, and the same for every import
-    reader = csv.reader(lines)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise FormatError("The CSV file is empty: it needs a header row.") from None
-    except csv.Error as exc:
-        raise FormatError(f"The CSV header cannot be read: {exc}.") from None
-    header = [h.strip() for h in header]
-    if lines.bad_lines:
-        raise FormatError(f"The CSV header is not valid UTF-8. {RESAVE}")
-    if not {"text", "image"} & set(header):
-        raise FormatError(f"The CSV header needs a 'text' or 'image' column; it has {header}.")
-    number = 0
-    last_line = reader.line_num
-    while True:
-        lines.record_bytes = 0
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            number += 1
-            yield RawRow(number, None, f"Malformed CSV on line {reader.line_num}: {exc}.")
-            return
-        line_numbers = range(last_line + 1, reader.line_num + 1)
-        last_line = reader.line_num
-        if not values:  # blank line
-            continue
-        number += 1
-        bad = sorted(lines.bad_lines.intersection(line_numbers))
-        lines.bad_lines.clear()
-        if bad:
-            yield RawRow(number, None, not_utf8_message(bad[0]))
-        elif len(values) != len(header):
-            yield RawRow(number, None, f"Expected {len(header)} columns, found {len(values)}.")
-        else:
-            yield RawRow(number, dict(zip(header, values, strict=True)))
-
-
-def _parse_jsonl(stream: io.BufferedReader, limits: Limits) -> Iterator[RawRow]:
-    lines = _Lines(stream, limits.max_row_bytes)
-    number = 0
-    for line_number, line in enumerate(lines, start=1):
-        lines.record_bytes = 0
-        if not line.strip():
-            continue
-        number += 1
-        if line_number in lines.bad_lines:
-            yield RawRow(number, None, not_utf8_message(line_number))
-            continue
-        try:
-            obj = jsonsafe.loads(line, max_depth=limits.max_depth)
-        except jsonsafe.JsonRejected as exc:
-            yield RawRow(number, None, f"Line {line_number}: {exc}", exc.field)
-            continue
-        except ValueError as exc:
-            message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            yield RawRow(number, None, f"Malformed JSON on line {line_number}: {message}.")
-            continue
-        yield _object_row(number, obj)
+        yield object_row(number, obj)
 
 
 def _parse_json_array(
     stream: io.BufferedReader, limits: Limits, *, labelstudio: bool
 ) -> Iterator[RawRow]:
     number = 0
+    checked = Utf8Checked(stream)
     items = jsonsafe.iter_array(
-        stream, max_depth=limits.max_depth, max_item_bytes=limits.max_row_bytes
+        checked, max_depth=limits.max_depth, max_item_bytes=limits.max_row_bytes
     )
     try:
         for number, obj in enumerate(items, start=1):
             if labelstudio or (isinstance(obj, dict) and isinstance(obj.get("data"), dict)):
                 yield _labelstudio_row(number, obj)
             else:
-                yield _object_row(number, obj)
-    except UnicodeDecodeError:
-        yield RawRow(number + 1, None, f"Undecodable bytes (not UTF-8) in the JSON file. {RESAVE}")
+                yield object_row(number, obj)
+    except NotUtf8 as exc:
+        yield RawRow(number + 1, None, not_utf8_error(number + 1, exc.line, exc.offset, exc.byte))
         return
     except jsonsafe.JsonRejected as exc:
-        raise FormatError(f"Item {number + 1}: {exc}" if number else str(exc)) from None
+        message = f"Item {number + 1}: {exc}" if number else str(exc)
+        raise FormatError(message, code=exc.code, row=number + 1 if number else 0) from None
     except ijson.JSONError as exc:
-        yield RawRow(
-            number + 1,
-            None,
-            f"Malformed JSON after item {number}: {exc}. A JSON file must be "
-            "an array of objects; use .jsonl for one object per line.",
+        where = f"after item {number}" if number else "before the first item"
+        message = (
+            f"Malformed JSON {where} (around line {checked.line}): {_first_line(exc)}. A JSON "
+            "file must be an array of objects; use .jsonl for one object per line."
         )
+        error = RowError(
+            number + 1, "row", message, codes.MALFORMED_JSON, checked.line, {"after_item": number}
+        )
+        yield RawRow(number + 1, None, error, checked.line)
         return
     if number == 0:
-        raise FormatError("The JSON file holds no items: expected a non-empty array of objects.")
+        raise FormatError(
+            "The JSON file holds no items: expected a non-empty array of objects.",
+            code=codes.NO_ITEMS,
+        )
 
 
-def _object_row(number: int, obj: Any) -> RawRow:
-    if not isinstance(obj, dict):
-        return RawRow(number, None, f"Expected a JSON object, found {_json_type(obj)}.")
-    return RawRow(number, obj)
+def _first_line(exc: Exception) -> str:
+    """yajl's message, without the excerpt it draws under it."""
+    text = exc.args[0] if exc.args else ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return str(text).strip().splitlines()[0].rstrip(".") if str(text).strip() else "invalid"
 
 
 def _labelstudio_row(number: int, task: Any) -> RawRow:
     """Label Studio's task JSON: data fields, plus choices from its first annotation."""
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-        return RawRow(number, None, "A Label Studio task needs a 'data' object.", "data")
+        message = "A Label Studio task needs a 'data' object."
+        return RawRow(number, None, RowError(number, "data", message, codes.BAD_LABEL_STUDIO))
     try:
         choices = _labelstudio_choices(task.get("annotations"))
     except _ShapeError as exc:
-        return RawRow(number, None, f"Label Studio annotations: {exc}", "annotations")
+        message = f"Label Studio annotations: {exc}"
+        error = RowError(number, "annotations", message, codes.BAD_LABEL_STUDIO)
+        return RawRow(number, None, error)
     data = dict(task["data"])
     row: dict[str, Any] = {}
     for field in ("text", "image"):
@@ -260,30 +189,22 @@ def _labelstudio_choices(annotations: Any) -> list[str]:
     if annotations is None or annotations == []:
         return []
     if not isinstance(annotations, list):
-        raise _ShapeError(f"expected a list, found {_json_type(annotations)}.")
+        raise _ShapeError(f"expected a list, found {json_type(annotations)}.")
     first = annotations[0]
     if not isinstance(first, dict):
-        raise _ShapeError(f"expected each annotation to be an object, found {_json_type(first)}.")
+        raise _ShapeError(f"expected each annotation to be an object, found {json_type(first)}.")
     results = first.get("result") or []
     if not isinstance(results, list):
-        raise _ShapeError(f"expected 'result' to be a list, found {_json_type(results)}.")
+        raise _ShapeError(f"expected 'result' to be a list, found {json_type(results)}.")
     choices: list[str] = []
     for result in results:
         if not isinstance(result, dict):
-            raise _ShapeError(f"expected each result to be an object, found {_json_type(result)}.")
+            raise _ShapeError(f"expected each result to be an object, found {json_type(result)}.")
         value = result.get("value") or {}
         if not isinstance(value, dict):
-            raise _ShapeError(f"expected 'value' to be an object, found {_json_type(value)}.")
+            raise _ShapeError(f"expected 'value' to be an object, found {json_type(value)}.")
         found = value.get("choices") or []
         if not isinstance(found, list) or not all(isinstance(c, str) for c in found):
             raise _ShapeError("expected 'value.choices' to be a list of label names.")
         choices.extend(found)
     return choices
-
-
-def _json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type, for messages."""
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    return names.get(type(value), "a number")

@@ -32,13 +32,18 @@ _CLOSE = frozenset({"end_map", "end_array"})
 class JsonRejected(ValueError):
     """JSON that parses but may not be used; ``str()`` is the user's message."""
 
-    def __init__(self, message: str, field: str = ""):
+    def __init__(self, message: str, field: str = "", *, code: str = "too_deep"):
         super().__init__(message)
         self.field = field  # the top-level key the problem is under, when known
+        self.code = code  # an ``annotation.importing.errors`` code
 
 
 class RecordTooLarge(ValueError):
     """One record (CSV row, line, JSON array item) is over the byte limit."""
+
+    def __init__(self, message: str, *, line: int | None = None):
+        super().__init__(message)
+        self.line = line  # where the record starts, when known
 
 
 def too_deep_message(max_depth: int) -> str:
@@ -66,13 +71,13 @@ def check_value(value: Any, *, max_depth: int) -> None:
         current, depth, field = stack.pop()
         if isinstance(current, str):
             if "\x00" in current:
-                raise JsonRejected(NUL_MESSAGE, field)
+                raise JsonRejected(NUL_MESSAGE, field, code="nul_character")
             continue
         if isinstance(current, dict):
             children = []
             for key, child in current.items():
                 if "\x00" in key:
-                    raise JsonRejected(NUL_MESSAGE, field or key)
+                    raise JsonRejected(NUL_MESSAGE, field or key, code="nul_character")
                 children.append((child, field or key))
         elif isinstance(current, list):
             children = [(child, field or str(index)) for index, child in enumerate(current)]
@@ -146,7 +151,9 @@ def iter_array(stream: BinaryIO, *, max_depth: int, max_item_bytes: int) -> Iter
     for event, value in events:
         if depth == 0:
             if event != "start_array":
-                raise JsonRejected("The JSON file must be an array of objects.")
+                raise JsonRejected(
+                    "The JSON file must be an array of objects.", code="not_an_array"
+                )
             depth = 1
             continue
         if event in _OPEN:

@@ -8,21 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annotation.importing import errors as codes
 from annotation.importing import jsonsafe
+from annotation.importing.errors import RowError
 from annotation.importing.images import ImageRejected, clean_image
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 KNOWN_FIELDS = frozenset({"id", "text", "image", "label", "labels", "meta", "vector"})
-
-
-@dataclass
-class RowError:
-    row: int
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "message": self.message}
 
 
 @dataclass
@@ -34,6 +26,8 @@ class ItemDraft:
     labels: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     vector: list[float] | None = None
+    line: int | None = None  # where the row starts in the file, when known
+    valid: bool = True  # False: a row with errors, kept only for the duplicate-id check
 
 
 @dataclass
@@ -54,18 +48,26 @@ class RowValidator:
     def __init__(self, rules: RowRules):
         self.rules = rules
 
-    def validate(self, row: int, data: dict[str, Any]) -> tuple[ItemDraft | None, list[RowError]]:
+    def validate(
+        self, row: int, data: dict[str, Any], *, line: int | None = None
+    ) -> tuple[ItemDraft | None, list[RowError]]:
+        """The row as a draft, and every problem it has.
+
+        The draft comes back even when the row has errors (``None`` only when it cannot
+        be read at all), so its id still takes part in the duplicate check: one pass
+        reports a row's bad label and the later row that repeats its id.
+        """
         errors: list[RowError] = []
 
-        def fail(field_name: str, message: str) -> None:
-            errors.append(RowError(row, field_name, message))
+        def fail(field_name: str, code: str, message: str) -> None:
+            errors.append(RowError(row, field_name, message, code, line))
 
         try:  # NUL anywhere (PostgreSQL cannot store it) or meta nested too deep
             jsonsafe.check_value(data, max_depth=self.rules.max_depth)
         except jsonsafe.JsonRejected as exc:
-            fail(exc.field if exc.field in data else "row", str(exc))
+            fail(exc.field if exc.field in data else "row", exc.code, str(exc))
             return None, errors
-        draft = ItemDraft(row=row, external_id=self._external_id(data.get("id"), fail))
+        draft = ItemDraft(row=row, external_id=self._external_id(data.get("id"), fail), line=line)
         if self.rules.data_type == "text":
             draft.text = self._text(data.get("text"), fail)
         else:
@@ -73,7 +75,7 @@ class RowValidator:
         draft.labels = self._labels(data, fail)
         draft.meta = self._meta(data, fail)
         draft.vector = self._vector(data.get("vector"), fail)
-        return (None if errors else draft), errors
+        return draft, errors
 
     def _too_big(self, value: str) -> bool:
         return len(value.encode("utf-8")) > self.rules.max_field_bytes
@@ -82,32 +84,35 @@ class RowValidator:
         if value is None or value == "":
             return None
         if isinstance(value, (dict, list, bool)):
-            fail("id", "The id must be a string or a number.")
+            fail("id", codes.BAD_ID, "The id must be a string or a number.")
             return None
         text = str(value).strip()
         if len(text) > 255:
-            fail("id", "The id is longer than 255 characters.")
+            fail("id", codes.BAD_ID, "The id is longer than 255 characters.")
         return text
 
     def _text(self, value: Any, fail) -> str:
         if value is None:
-            fail("text", "Missing the 'text' field.")
+            fail("text", codes.MISSING_TEXT, "Missing the 'text' field.")
             return ""
         if not isinstance(value, str):
-            fail("text", f"The text must be a string, not {type(value).__name__}.")
+            fail("text", codes.BAD_TEXT, f"The text must be a string, not {type(value).__name__}.")
             return ""
         if not value.strip():
-            fail("text", "The text is empty.")
+            fail("text", codes.EMPTY_TEXT, "The text is empty.")
         elif self._too_big(value):
             size = len(value.encode("utf-8"))
-            fail(
-                "text", f"The text is {size:,} bytes; the limit is {self.rules.max_field_bytes:,}."
-            )
+            limit = self.rules.max_field_bytes
+            fail("text", codes.TOO_LONG, f"The text is {size:,} bytes; the limit is {limit:,}.")
         return value
 
     def _image(self, value: Any, row: int, fail) -> tuple[str, bytes] | None:
         if not value or not isinstance(value, str):
-            fail("image", "Missing the 'image' field (a data: URI or, from a local file, a path).")
+            fail(
+                "image",
+                codes.MISSING_IMAGE,
+                "Missing the 'image' field (a data: URI or, from a local file, a path).",
+            )
             return None
         if value.startswith("data:"):
             # The declared media type is ignored: the decoded content decides.
@@ -115,28 +120,32 @@ class RowValidator:
             try:
                 content = base64.b64decode(payload, validate=True)
             except (binascii.Error, ValueError):
-                fail("image", "The image data URI is not valid base64.")
+                fail("image", codes.BAD_IMAGE, "The image data URI is not valid base64.")
                 return None
             stem = f"row{row}"
         elif self.rules.base_dir is not None:
             path = (self.rules.base_dir / value).resolve()
             if not path.is_relative_to(self.rules.base_dir.resolve()) or not path.is_file():
-                fail("image", f"No image file at {value!r} (relative to the data file).")
+                fail(
+                    "image",
+                    codes.BAD_IMAGE,
+                    f"No image file at {value!r} (relative to the data file).",
+                )
                 return None
             if path.stat().st_size > MAX_IMAGE_BYTES:
-                fail("image", f"The image is over {MAX_IMAGE_BYTES // 2**20} MB.")
+                fail("image", codes.BAD_IMAGE, f"The image is over {MAX_IMAGE_BYTES // 2**20} MB.")
                 return None
             content, stem = path.read_bytes(), Path(value).stem[:100] or f"row{row}"
         else:
-            fail("image", "Over the API an image must be a data: URI (base64).")
+            fail("image", codes.BAD_IMAGE, "Over the API an image must be a data: URI (base64).")
             return None
         if len(content) > MAX_IMAGE_BYTES:
-            fail("image", f"The image is over {MAX_IMAGE_BYTES // 2**20} MB.")
+            fail("image", codes.BAD_IMAGE, f"The image is over {MAX_IMAGE_BYTES // 2**20} MB.")
             return None
         try:
             image = clean_image(content, max_pixels=self.rules.max_image_pixels)
         except ImageRejected as exc:
-            fail("image", str(exc))
+            fail("image", codes.BAD_IMAGE, str(exc))
             return None
         return f"{stem}.{image.extension}", image.content
 
@@ -150,15 +159,27 @@ class RowValidator:
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             names = value
         else:
-            fail(field_name, "Labels must be a label name or a list of label names.")
+            fail(
+                field_name,
+                codes.BAD_LABELS,
+                "Labels must be a label name or a list of label names.",
+            )
             return []
         names = list(dict.fromkeys(n.strip() for n in names if n.strip()))
         unknown = [n for n in names if n not in self.rules.label_names]
         if unknown:
             allowed = ", ".join(sorted(self.rules.label_names))
-            fail(field_name, f"Unknown label {unknown[0]!r}; the project's labels are: {allowed}.")
+            fail(
+                field_name,
+                codes.UNKNOWN_LABEL,
+                f"Unknown label {unknown[0]!r}; the project's labels are: {allowed}.",
+            )
         elif len(names) > 1 and not self.rules.multi_label:
-            fail(field_name, f"{len(names)} labels given, but the project is single-label.")
+            fail(
+                field_name,
+                codes.TOO_MANY_LABELS,
+                f"{len(names)} labels given, but the project is single-label.",
+            )
         return names
 
     def _meta(self, data: dict[str, Any], fail) -> dict[str, Any]:
@@ -167,18 +188,22 @@ class RowValidator:
             try:
                 meta = jsonsafe.loads(meta, max_depth=self.rules.max_depth)
             except jsonsafe.JsonRejected as exc:
-                fail("meta", str(exc))
+                fail("meta", exc.code, str(exc))
                 return {}
             except ValueError:
-                fail("meta", "The meta field is not valid JSON.")
+                fail("meta", codes.BAD_META, "The meta field is not valid JSON.")
                 return {}
         if not isinstance(meta, dict):
-            fail("meta", "The meta field must be a JSON object.")
+            fail("meta", codes.BAD_META, "The meta field must be a JSON object.")
             return {}
         extra = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
         meta = {**extra, **meta}
         if meta and self._too_big(json.dumps(meta, ensure_ascii=False)):
-            fail("meta", f"The meta field is over {self.rules.max_field_bytes:,} bytes.")
+            fail(
+                "meta",
+                codes.TOO_LONG,
+                f"The meta field is over {self.rules.max_field_bytes:,} bytes.",
+            )
         return meta
 
     def _vector(self, value: Any, fail) -> list[float] | None:
@@ -188,22 +213,23 @@ class RowValidator:
             try:
                 value = jsonsafe.loads(value, max_depth=1)
             except ValueError:
-                fail("vector", "The vector must be a JSON list of numbers.")
+                fail("vector", codes.BAD_VECTOR, "The vector must be a JSON list of numbers.")
                 return None
         if not isinstance(value, list) or not value:
-            fail("vector", "The vector must be a non-empty list of numbers.")
+            fail("vector", codes.BAD_VECTOR, "The vector must be a non-empty list of numbers.")
             return None
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            fail("vector", "The vector holds something that is not a number.")
+            fail("vector", codes.BAD_VECTOR, "The vector holds something that is not a number.")
             return None
         if not all(math.isfinite(v) for v in value):
-            fail("vector", "The vector holds NaN or infinity.")
+            fail("vector", codes.BAD_VECTOR, "The vector holds NaN or infinity.")
             return None
         if self.rules.vector_dim is None:
             self.rules.vector_dim = len(value)
         elif len(value) != self.rules.vector_dim:
             fail(
                 "vector",
+                codes.VECTOR_SIZE,
                 f"The vector has {len(value)} dimensions; this project's have "
                 f"{self.rules.vector_dim}.",
             )

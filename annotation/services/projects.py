@@ -35,6 +35,15 @@ LabelSpec = str | Mapping[str, Any]
 MAX_LEASE_MINUTES = 32_767  # the column is a smallint; the same bound on every database
 
 
+def label_error(*, index: int, code: str, problem: str) -> ValidationError:
+    """One label's problem: ``params`` says which label (``index`` in the list given) and
+    what is wrong (``problem``), so a page can name the label its own way; the message the
+    API shows is "labels[<index>]: <problem>"."""
+    return ValidationError(
+        "labels[%(index)s]: %(problem)s", code=code, params={"index": index, "problem": problem}
+    )
+
+
 def normalize_label_specs(labels: Iterable[LabelSpec]) -> list[dict[str, str]]:
     """Turn plain names or ``{"name", "color", "key"}`` objects into complete specs.
 
@@ -42,29 +51,33 @@ def normalize_label_specs(labels: Iterable[LabelSpec]) -> list[dict[str, str]]:
     letters, skipping keys already taken and keys the labeling page reserves.
     """
     specs = [{"name": s} if isinstance(s, str) else dict(s) for s in labels]
-    errors: list[str] = []
+    errors: list[ValidationError] = []
+
+    def fail(index: int, code: str, problem: str) -> None:
+        errors.append(label_error(index=index, code=code, problem=problem))
+
     seen_names: set[str] = set()
     taken_keys: set[str] = set()
     for i, spec in enumerate(specs):
         name = str(spec.get("name", "")).strip()
         if not name:
-            errors.append(f"labels[{i}]: a label needs a name.")
+            fail(i, "name_missing", "a label needs a name.")
         elif len(name) > 100:
-            errors.append(f"labels[{i}]: name is longer than 100 characters.")
+            fail(i, "name_too_long", "name is longer than 100 characters.")
         elif name in seen_names:
-            errors.append(f"labels[{i}]: duplicate label name {name!r}.")
+            fail(i, "name_taken", f"duplicate label name {name!r}.")
         seen_names.add(name)
         spec["name"] = name
         key = str(spec.get("key") or "").strip().lower()
         if key:
             if len(key) != 1 or key in RESERVED_KEYS or key in taken_keys:
-                errors.append(f"labels[{i}]: key {key!r} is reserved, taken or not one character.")
+                fail(i, "bad_key", f"key {key!r} is reserved, taken or not one character.")
             taken_keys.add(key)
         spec["key"] = key
         color = spec.get("color") or ""
         # Pages put the colour in an attribute and CSS: exactly #rrggbb, nothing else.
         if color and not (isinstance(color, str) and COLOR.fullmatch(color)):
-            errors.append(f"labels[{i}]: colour {str(color)[:20]!r} is not #rrggbb.")
+            fail(i, "bad_color", f"colour {str(color)[:20]!r} is not #rrggbb.")
         spec["color"] = str(color).lower()
     if errors:
         raise ValidationError({"labels": errors})

@@ -101,25 +101,27 @@ def _label_rows_for(project: Project | None) -> list[dict[str, str]]:
 def _apply_service_errors(form: forms.Form, exc: ValidationError, rows: list) -> list[str]:
     """Put a service's errors on their form fields; return the label set's errors."""
     label_errors: list[str] = []
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for field, field_messages in errors.items():
+    errors = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+    for field, field_errors in errors.items():
         if field == "labels":
-            # "labels[2]: ..." -> "Label 'x': ..." (or "Row 3" for a row without a name).
-            for message in field_messages:
-                label_errors.append(
-                    re.sub(r"^labels\[(\d+)\]", lambda m: _row_name(rows, m), message)
-                )
+            label_errors.extend(_label_error_words(rows, error) for error in field_errors)
         elif field in form.fields:
-            form.add_error(field, field_messages)
+            form.add_error(field, field_errors)
         else:
-            form.add_error(None, field_messages)
+            form.add_error(None, field_errors)
     return label_errors
 
 
-def _row_name(rows: list[dict[str, str]], match: re.Match) -> str:
-    index = int(match.group(1))
+def _label_error_words(rows: list[dict[str, str]], error: ValidationError) -> str:
+    """ "Label 'x': <problem>" (or "Label row 3" for a row without a name), from the error's
+    params (``services.projects.label_error``); any other error as it is."""
+    params = error.params or {}
+    if "index" not in params:
+        return " ".join(error.messages)
+    index = params["index"]
     name = rows[index]["name"] if index < len(rows) else ""
-    return f"Label {name!r}" if name else f"Label row {index + 1}"
+    label = f"Label {name!r}" if name else f"Label row {index + 1}"
+    return f"{label}: {params['problem']}"
 
 
 def managed_project_or_403(request: HttpRequest, project_id: int) -> Project:

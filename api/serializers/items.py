@@ -29,6 +29,19 @@ class ImportQuerySerializer(serializers.Serializer):
     )
 
 
+class ImportErrorSerializer(serializers.Serializer):
+    """One bad row (``row`` 0: the whole file); see ``annotation/importing/errors.py``."""
+
+    row = serializers.IntegerField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+    code = serializers.CharField(
+        help_text="Machine-readable cause, e.g. duplicate, unclosed_quote."
+    )
+    line = serializers.IntegerField(allow_null=True, help_text="The line in the file, when known.")
+    params = serializers.DictField(help_text="The facts behind the message (id, offset, ...).")
+
+
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     skipped = serializers.IntegerField()
@@ -36,6 +49,9 @@ class ImportResultSerializer(serializers.Serializer):
     rows = serializers.IntegerField()
     # A field named `errors`, not the attribute the base class has: the metaclass
     # moves declared fields out of the class, so nothing is overridden.
-    errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
+    errors = ImportErrorSerializer(many=True)  # type: ignore[assignment]
     error_count = serializers.IntegerField()
+    error_codes = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How many rows have each code."
+    )
     batch = serializers.IntegerField(allow_null=True)

@@ -8,9 +8,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.importing import errors as codes
+from annotation.importing.errors import RowError
 from annotation.models import JobKind, Role
 from annotation.selectors import CAN_MANAGE, items_for_project
-from annotation.services.importing import import_file, import_objects
+from annotation.services.importing import ImportResult, import_file, import_objects
 from annotation.services.jobs import job_enqueue
 from api.parsers import BoundedJSONParser
 from api.permissions import ProjectScopedMixin
@@ -105,13 +107,7 @@ def _import_answer(result) -> Response:
 
 
 def _import_error(message: str) -> Response:
-    body = {
-        "created": 0,
-        "skipped": 0,
-        "labels": 0,
-        "rows": 0,
-        "error_count": 1,
-        "batch": None,
-        "errors": [{"row": 0, "field": "file", "message": message}],
-    }
-    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    """A request that is not an import at all, in the import answer's shape."""
+    result = ImportResult()
+    result.add_error(RowError(0, "file", message, codes.BAD_REQUEST))
+    return Response(result.as_dict(), status=status.HTTP_400_BAD_REQUEST)

@@ -56,21 +56,76 @@
     form.reset();
   }
 
+  // The page's own words for the service's error codes (annotation/importing/errors.py);
+  // a code it does not know shows the service's message.
+  const SKIP_LABEL = document.querySelector('label[for="import-skip"] .name').textContent;
+  function where(e) {
+    return e.line ? "line " + e.line : "row " + e.row;
+  }
+  const ROW_WORDS = {
+    duplicate: (e, p) => p.in === "project"
+      ? "The id “" + p.id + "” is already an item of this project."
+      : "The id “" + p.id + "” is used earlier in this file, on row " + p.first_row + ".",
+    unclosed_quote: (e, p) => "A quote opens on line " + p.line + " and is never closed, so " +
+      "the rest of the file reads as one cell. Close it; a quote inside a cell is written \"\".",
+    bad_quote: (e, p) => "On line " + p.line + " a closing quote is followed by more text. " +
+      "A quote inside a cell is written \"\", and a quoted cell ends at its quote.",
+    bad_encoding: (e, p) => p.encoding
+      ? "The file is saved as " + p.encoding + ". Save it as UTF-8 (“CSV UTF-8” in a " +
+        "spreadsheet program) and upload it again."
+      : "The file is not saved as UTF-8: byte " + p.byte + " at position " +
+        Number(p.offset).toLocaleString("en") + " (" + where(e) + ") is not UTF-8 text. Save " +
+        "it as UTF-8 (“CSV UTF-8” in a spreadsheet program) and upload it again.",
+    missing_text_column: (e, p) => "The first line must name the columns, one of them “text” " +
+      "(or “image”); this file's first line has: " + (p.columns || []).join(", ") + ".",
+    missing_header: () => "The first line is blank: it must name the columns (text, label, …).",
+    empty_file: () => "The file is empty.",
+    unknown_format: () => "Choose the file's format in the Format list, or name the file " +
+      ".csv, .jsonl or .json.",
+    malformed_json: (e, p) => p.column
+      ? "Line " + e.line + " is not valid JSON (column " + p.column + ")."
+      : e.message,
+  };
+
+  function words(e) {
+    const render = ROW_WORDS[e.code];
+    return render ? render(e, e.params || {}) : e.message;
+  }
+
+  function summary(data) {
+    const codes = data.error_codes || {};
+    const duplicates = codes.duplicate || 0;
+    const others = (data.error_count || data.errors.length) - duplicates;
+    const lines = [];
+    if (duplicates) {
+      lines.push(plural(duplicates, "row") + (duplicates === 1 ? " repeats" : " repeat") +
+        " an item already in the project or earlier in the file; choose “" + SKIP_LABEL +
+        "” to " + (others ? "leave them out" : "import the rest") + ".");
+    }
+    if (others) {
+      lines.push(plural(others, "row") + (others === 1 ? " has a problem" : " have problems") +
+        " to fix in the file.");
+    }
+    return lines;
+  }
+
   function showErrors(data) {
     const count = data.error_count || data.errors.length;
     const heading = el(
       "div", { class: "notice bad", role: "alert" },
       el("strong", {}, plural(count, "error") + ": nothing was imported."),
-      " Fix the rows below and upload the file again."
+      " Every bad row is listed below.",
+      el("ul", { id: "import-summary" }, ...summary(data).map((text) => el("li", {}, text)))
     );
     const body = el("tbody");
     data.errors.forEach((e) => {
-      body.append(el("tr", {}, el("td", {}, e.row ? String(e.row) : "—"),
-        el("td", {}, e.field), el("td", {}, e.message)));
+      body.append(el("tr", { "data-code": e.code || "" },
+        el("td", {}, e.row ? String(e.row) : "—"), el("td", {}, e.line ? String(e.line) : "—"),
+        el("td", {}, e.field), el("td", {}, words(e))));
     });
     const table = el("table", { class: "table errors", id: "import-errors" },
-      el("thead", {}, el("tr", {}, el("th", {}, "Row"), el("th", {}, "Field"),
-        el("th", {}, "Message"))), body);
+      el("thead", {}, el("tr", {}, el("th", {}, "Row"), el("th", {}, "Line"),
+        el("th", {}, "Field"), el("th", {}, "Problem"))), body);
     const nodes = [heading, table];
     const more = count - data.errors.length;
     if (more > 0) nodes.push(el("p", { class: "muted more" }, "… and " + more + " more"));

@@ -35,6 +35,8 @@ const state = {
   selected: new Set(), // multi-label toggles (and the reviewed item's labels)
   progress: { mine: 0, done: null, total: null },
   deliveredSinceProgress: 0,
+  deliveries: 0, // labels delivered since the page opened: a progress answer checks it
+  progressPending: false,
   notice: "",
 };
 
@@ -46,6 +48,7 @@ const outbox = new Outbox({
       const entry = state.history.find((e) => e.item.id === op.item);
       if (entry) entry.annotationId = body.id;
       state.deliveredSinceProgress += 1;
+      state.deliveries += 1;
     }
     // A delivered label frees the lease it held: there may be more to fetch now.
     state.exhausted = false;
@@ -270,16 +273,34 @@ function onKey(event) {
 
 // --- progress ----------------------------------------------------------------------------
 
+// "Labeled by you" is the server's count plus the labels delivered since it was read
+// (plus those still in the outbox). A label delivered while the request is on its way,
+// or in flight at either end of it, may or may not be in the server's answer: then the
+// answer's count is ambiguous and is not used (done and total still are); the local
+// count stays right and another request follows. Only one request at a time.
 async function refreshProgress() {
+  if (state.progressPending) return;
+  state.progressPending = true;
   const counted = state.deliveredSinceProgress;
+  const deliveries = state.deliveries;
+  const creatingAtStart = outbox.creating();
   try {
     const response = await request("GET", api.progress);
     if (!response.ok) return;
-    state.progress = await response.json();
-    state.deliveredSinceProgress -= counted;
+    const progress = await response.json();
+    const exact = !creatingAtStart && !outbox.creating() && state.deliveries === deliveries;
+    if (exact) {
+      state.progress = progress;
+      state.deliveredSinceProgress -= counted;
+    } else {
+      state.progress = { ...progress, mine: state.progress.mine };
+      refreshProgressSoon();
+    }
     render();
   } catch {
     /* offline: the local count carries on */
+  } finally {
+    state.progressPending = false;
   }
 }
 

@@ -128,6 +128,11 @@ export class Outbox {
     return this.ops.filter((op) => op.kind === "create").length;
   }
 
+  // Whether a new label is on its way to the server now (its count may already include it).
+  creating() {
+    return Boolean(this.inFlight && this.inFlight.kind === "create");
+  }
+
   schedule() {
     clearTimeout(this.timer);
     const delay = Math.min(MAX_DELAY_MS, 1000 * 2 ** Math.max(0, this.failures - 1));

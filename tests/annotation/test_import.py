@@ -115,59 +115,71 @@ class TestBadInput:
     """Each bad input names the row and field, and imports nothing."""
 
     @pytest.mark.parametrize(
-        ("content", "name", "row", "field", "message"),
+        ("content", "name", "row", "line", "field", "code", "message"),
         [
-            ("text\nok\n\xff\xfe bad\n", "x.csv", 2, "row", "Undecodable bytes (not UTF-8) on line 3. Save the file as UTF-8 "
-             "(or UTF-16 with a BOM) and import it again."),
-            ("text,label\nok,positive\n ,negative\n", "x.csv", 2, "text", "The text is empty."),
-            ('{"text": "ok"}\n{"id": 3}\n', "x.jsonl", 2, "text", "Missing the 'text' field."),
-            ("text,label\nok,happy\n", "x.csv", 1, "label",
+            ("text\nok\n\xff\xfe bad\n", "x.csv", 2, 3, "row", "bad_encoding",
+             "The file is not UTF-8: byte 0xFF ('ÿ' in Windows-1252) on line 3 at byte offset 8. "
+             "Save the file as UTF-8 (or UTF-16 with a BOM) and import it again."),
+            ("text,label\nok,positive\n ,negative\n", "x.csv", 2, 3, "text", "empty_text",
+             "The text is empty."),
+            ('{"text": "ok"}\n{"id": 3}\n', "x.jsonl", 2, 2, "text", "missing_text",
+             "Missing the 'text' field."),
+            ("text,label\nok,happy\n", "x.csv", 1, 2, "label", "unknown_label",
              "Unknown label 'happy'; the project's labels are: negative, neutral, positive."),
-            ('{"text": "a", "vector": [1, "x"]}\n', "x.jsonl", 1, "vector",
+            ('{"text": "a", "vector": [1, "x"]}\n', "x.jsonl", 1, 1, "vector", "bad_vector",
              "The vector holds something that is not a number."),
-            ('{"text": "a", "vector": [1, 2]}\n{"text": "b", "vector": [1]}\n', "x.jsonl", 2,
-             "vector", "The vector has 1 dimensions; this project's have 2."),
-            ("id,text\nx,a\nx,b\n", "x.csv", 2, "id",
-             "Duplicate id 'x': already in this file. Pass on_duplicate=skip to skip such rows."),
-            ('{"text": "a"}\n{"text": \n', "x.jsonl", 2, "row",
-             "Malformed JSON on line 2: Expecting value."),
-            ('{"text": "a", "labels": ["positive", "negative"]}\n', "x.jsonl", 1, "labels",
-             "2 labels given, but the project is single-label."),
-            ("text,label\nok\n", "x.csv", 1, "row", "Expected 2 columns, found 1."),
+            ('{"text": "a", "vector": [1, 2]}\n{"text": "b", "vector": [1]}\n', "x.jsonl", 2, 2,
+             "vector", "vector_size", "The vector has 1 dimensions; this project's have 2."),
+            ("id,text\nx,a\nx,b\n", "x.csv", 2, 3, "id", "duplicate",
+             "Duplicate id 'x': already in this file (row 1). Pass on_duplicate=skip to skip such "
+             "rows."),
+            ('{"text": "a"}\n{"text": \n', "x.jsonl", 2, 2, "row", "malformed_json",
+             "Malformed JSON on line 2, column 10: Expecting value."),
+            ('{"text": "a", "labels": ["positive", "negative"]}\n', "x.jsonl", 1, 1, "labels",
+             "too_many_labels", "2 labels given, but the project is single-label."),
+            ("text,label\nok\n", "x.csv", 1, 2, "row", "column_count",
+             "Expected 2 columns, found 1."),
         ],
     )  # fmt: skip
-    def test_row_errors(self, project, content, name, row, field, message):
+    def test_row_errors(self, project, content, name, row, line, field, code, message):
         data = content.encode("latin-1") if "\xff" in content else content.encode()
         result = run(project, data, name)
-        assert only_error(result) == {"row": row, "field": field, "message": message}
+        error = only_error(result)
+        assert (error["row"], error["line"], error["field"]) == (row, line, field)
+        assert (error["code"], error["message"]) == (code, message)
+        assert result.error_codes == {code: 1}
         assert result.created == 0
         assert_nothing_imported(project)
 
     @override_settings(QUORUM_MAX_FIELD_BYTES=1000)
     def test_oversized_field(self, project):
         result = run(project, "text\n" + "a" * 1001 + "\n", "x.csv")
-        assert only_error(result) == {
-            "row": 1,
-            "field": "text",
-            "message": "The text is 1,001 bytes; the limit is 1,000.",
-        }
+        error = only_error(result)
+        assert (error["row"], error["field"], error["code"]) == (1, "text", "too_long")
+        assert error["message"] == "The text is 1,001 bytes; the limit is 1,000."
         assert_nothing_imported(project)
 
     @pytest.mark.parametrize(
-        ("content", "name", "message"),
+        ("content", "name", "code", "message"),
         [
-            ("text\na\n", "items.xlsx", "Unknown format for 'items.xlsx': name it .csv, .jsonl, "
+            ("text\na\n", "items.xlsx", "unknown_format", "Unknown format for 'items.xlsx': name it .csv, .jsonl, "
              ".ndjson or .json, or pass format=csv|jsonl|json|labelstudio."),
-            ("", "x.csv", "The CSV file is empty: it needs a header row."),
-            ("title,body\na,b\n", "x.csv",
+            ("", "x.csv", "empty_file", "The CSV file is empty: it needs a header row."),
+            ("", "x.jsonl", "empty_file", "The file is empty."),
+            ("", "x.json", "empty_file", "The file is empty."),
+            ("title,body\na,b\n", "x.csv", "missing_text_column",
              "The CSV header needs a 'text' or 'image' column; it has ['title', 'body']."),
-            ("[]", "x.json", "The JSON file holds no items: expected a non-empty array of objects."),
-            ("text\n", "x.csv", "The file holds no items."),
+            ("[]", "x.json", "no_items",
+             "The JSON file holds no items: expected a non-empty array of objects."),
+            ("text\n", "x.csv", "no_items", "The file holds no items."),
+            ("\n\n", "x.jsonl", "no_items", "The file holds no items."),
         ],
     )  # fmt: skip
-    def test_whole_file_errors(self, project, content, name, message):
+    def test_whole_file_errors(self, project, content, name, code, message):
         result = run(project, content, name)
-        assert only_error(result) == {"row": 0, "field": "file", "message": message}
+        error = only_error(result)
+        assert (error["row"], error["field"], error["code"]) == (0, "file", code)
+        assert error["message"] == message
         assert_nothing_imported(project)
 
     def test_duplicate_of_existing_item_or_skip(self, project):

@@ -83,6 +83,13 @@ class TestCreate:
              "Label &#x27;a&#x27;: key &#x27;s&#x27; is reserved, taken or not one character."),
             ({"label_name": [""], "label_color": ["#000000"], "label_key": [""]},
              "A project needs at least one label."),
+            ({"label_name": ["a", ""], "label_color": ["#000000"] * 2, "label_key": ["", "x"]},
+             "Label row 2: a label needs a name."),
+            # The page names the label from the error's params: a name that looks like a
+            # format string or like the API's "labels[0]" is shown as it is.
+            ({"label_name": ["50% labels[0]"] * 2, "label_color": ["#000000"] * 2,
+              "label_key": ["", ""]},
+             "Label &#x27;50% labels[0]&#x27;: duplicate label name &#x27;50% labels[0]&#x27;."),
             ({"overlap": "0"}, "Ensure this value is greater than or equal to 1."),
             ({"name": ""}, "This field is required."),
         ],

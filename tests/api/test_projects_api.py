@@ -70,7 +70,8 @@ def test_import_json_body_and_file_then_list_items(api, project):
     assert response.status_code == 201
     assert response.json() | {"batch": None} == {
         "created": 1, "skipped": 0, "labels": 0, "rows": 1, "errors": [], "error_count": 0,
-        "batch": None, "file_name": "request.json", "sha256": response.json()["sha256"],
+        "error_codes": {}, "batch": None, "file_name": "request.json",
+        "sha256": response.json()["sha256"],
     }  # fmt: skip
     upload = io.BytesIO(b"id,text\nb,world\nc,again\n")
     upload.name = "more.csv"
@@ -89,6 +90,7 @@ def test_import_with_errors_answers_400_with_rows(api, project):
     assert response.json()["errors"] == [{
         "row": 2, "field": "label",
         "message": "Unknown label 'unknown'; the project's labels are: negative, neutral, positive.",
+        "code": "unknown_label", "line": 3, "params": {},
     }]  # fmt: skip
     assert Item.objects.count() == 0
 

@@ -147,7 +147,7 @@ def test_the_reviewer_works_the_flags_relabels_and_undoes(page, login, make_user
 
 BAD_CSV = (
     "id,text,label\nr1,Great battery,positive\nr2,Broke in a week,angry\n"
-    "r3,It is a phone,\nr4,Loud speaker,loud\n"
+    "r3,It is a phone,\nr4,Loud speaker,loud\nr1,Great battery again,positive\n"
 )
 
 
@@ -178,10 +178,16 @@ def test_the_manager_creates_a_project_imports_fixes_and_adds_members(page, logi
     journey.seen("import")
 
     upload(page, BAD_CSV)
-    expect(page.locator("#import-errors tbody tr")).to_have_count(2)
+    # One pass lists every bad row, the repeated id too, in the page's words.
+    expect(page.locator("#import-errors tbody tr")).to_have_count(3)
+    expect(page.locator("#import-errors tr[data-code=duplicate]")).to_contain_text(
+        "The id “r1” is used earlier in this file, on row 1."
+    )
+    expect(page.locator("#import-summary")).to_contain_text("2 rows have problems to fix")
     journey.seen("import-errors")
-    upload(page, BAD_CSV.replace("angry", "negative").replace("loud", "positive"))
-    expect(page.locator("#import-result .notice.ok")).to_contain_text("4 items imported")
+    fixed = BAD_CSV.replace("angry", "negative").replace("loud", "positive")
+    upload(page, fixed.replace("r1,Great battery again", "r5,Great battery again"))
+    expect(page.locator("#import-result .notice.ok")).to_contain_text("5 items imported")
     journey.seen("import-done")
 
     page.click("nav.project-nav >> text=Members")
@@ -195,7 +201,7 @@ def test_the_manager_creates_a_project_imports_fixes_and_adds_members(page, logi
     journey.seen("project")
 
     project = Project.objects.get(name="Phone reviews")
-    assert project.items.count() == 4
+    assert project.items.count() == 5
     assert set(Membership.objects.filter(project=project).values_list("user__username", "role")) == {
         ("mia", "manager"), ("ann", "annotator"), ("rita", "reviewer"),
     }  # fmt: skip

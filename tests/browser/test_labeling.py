@@ -3,6 +3,8 @@ skipping, guidelines, two annotators on one queue, script-free item text, multi-
 and labels that survive a dropped connection or an expired session."""
 
 import io
+import re
+import time
 from datetime import timedelta
 
 import numpy as np
@@ -145,6 +147,53 @@ def test_next_item_appears_without_waiting_for_the_network(page, live_url, login
     )
     assert changed
     wait_until_sent(page)
+
+
+def test_the_count_of_my_labels_stays_exact_when_labels_arrive_during_a_progress_refresh(
+    page, live_url, login, make_user, page_errors
+):
+    """Label, go back with z and change it, label the next item while the page's progress
+    request is on its way: the server's answer already counts that label, so "labeled by
+    you" must not add it a second time (it read one too many)."""
+    ann = make_user("ann")
+    project = make_project(make_user("boss"), annotators=[ann], n_items=6)
+    login(page, "ann")
+    open_labeling(page, live_url, project)
+    page.wait_for_function("() => document.getElementById('mine').textContent === '0'")
+    page.evaluate(
+        "() => { window.shownCounts = [];"
+        " new MutationObserver(() => window.shownCounts.push("
+        "   document.getElementById('mine').textContent))"
+        " .observe(document.getElementById('mine'), {childList: true, characterData: true,"
+        "   subtree: true}); }"
+    )
+    held = []  # progress requests, held here: the test decides when the server answers
+    page.route(re.compile(r"/api/projects/\d+/progress$"), lambda route: held.append(route))
+
+    press_and_advance(page, "1")
+    wait_until_sent(page)
+    page.wait_for_function("() => document.getElementById('mine').textContent === '1'")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:  # the refresh after the delivery
+        page.wait_for_timeout(100)
+    assert len(held) == 1
+
+    page.keyboard.press("z")  # back to the first item, and change its label
+    page.wait_for_selector("#lab[data-state=review]", state="attached")
+    page.keyboard.press("2")
+    page.wait_for_selector(READY)
+    press_and_advance(page, "3")  # delivered while the progress request is held
+    wait_until_sent(page)
+    assert Annotation.objects.filter(annotator=ann).count() == 2
+
+    held.pop(0).continue_()  # the server counts both labels
+    page.wait_for_timeout(300)
+    for route in held:  # later refreshes fail: the page keeps its own count
+        route.abort()
+    page.unroute(re.compile(r"/api/projects/\d+/progress$"))
+    page.wait_for_timeout(1500)
+    assert page.text_content("#mine") == "2"
+    assert "3" not in page.evaluate("() => window.shownCounts")
 
 
 def test_two_annotators_on_an_overlap_one_project_never_share_an_item(

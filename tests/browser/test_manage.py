@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from annotation.models import Item, Membership, Project
+from annotation.services.importing import import_objects
 
 pytestmark = pytest.mark.browser
 
@@ -65,8 +66,9 @@ def test_a_manager_sets_up_a_project_in_the_browser(
     expect(errors).to_have_count(1)
     cells = errors.first.locator("td")
     expect(cells.nth(0)).to_have_text("2")
-    expect(cells.nth(1)).to_have_text("label")
-    expect(cells.nth(2)).to_contain_text("Unknown label 'angry'")
+    expect(cells.nth(1)).to_have_text("3")  # the line in the file
+    expect(cells.nth(2)).to_have_text("label")
+    expect(cells.nth(3)).to_contain_text("Unknown label 'angry'")
     expect(page.locator("#import-result")).to_contain_text("nothing was imported")
     screenshot(page, "manage_import_errors")
     assert Item.objects.filter(project=project).count() == 0
@@ -181,4 +183,100 @@ def test_a_file_with_many_bad_rows_lists_a_hundred_and_counts_the_rest(
     expect(page.locator("#import-errors tbody tr")).to_have_count(100)
     expect(page.locator("#import-result .more")).to_have_text("… and 30 more")
     expect(page.locator("#import-result .notice.bad")).to_contain_text("130 errors")
+    assert page_errors == []
+
+
+FOUR_BAD_ROWS = (
+    "id,text,label\n"
+    "r1,Great battery,positive\n"
+    "r2,Broke in a week,angry\n"
+    "old,Already imported,\n"
+    "r4,,negative\n"
+    "r1,Loud speaker,neutral\n"
+)
+
+
+def test_the_import_form_lists_every_bad_row_and_duplicate_in_one_pass_in_its_own_words(
+    page, live_url, login, project, screenshot, page_errors
+):
+    import_objects(project=project, objects=[{"id": "old", "text": "imported last week"}])
+    login(page, "manager")
+    page.goto(f"{live_url}/projects/{project.pk}/import")
+    page.set_input_files("#import-file", csv_file("reviews.csv", FOUR_BAD_ROWS.encode()))
+    page.click("#import-submit")
+
+    errors = page.locator("#import-errors tbody tr")
+    expect(errors).to_have_count(4)  # the bad label, both repeated ids and the empty text
+    codes = [errors.nth(i).get_attribute("data-code") for i in range(4)]
+    assert codes == ["unknown_label", "duplicate", "empty_text", "duplicate"]
+    expect(errors.nth(1).locator("td").nth(3)).to_have_text(
+        "The id “old” is already an item of this project."
+    )
+    expect(errors.nth(3).locator("td").nth(3)).to_have_text(
+        "The id “r1” is used earlier in this file, on row 1."
+    )
+    summary = page.locator("#import-summary li")
+    expect(summary.nth(0)).to_have_text(
+        "2 rows repeat an item already in the project or earlier in the file; choose "
+        "“Skip duplicates” to leave them out."
+    )
+    expect(summary.nth(1)).to_have_text("2 rows have problems to fix in the file.")
+    expect(page.locator("#import-result")).not_to_contain_text("on_duplicate")
+    screenshot(page, "manage_import_every_bad_row")
+    assert Item.objects.filter(project=project).count() == 1
+
+    # Only the duplicates left: the page says skipping imports the rest, and it does.
+    fixed = FOUR_BAD_ROWS.replace("angry", "negative").replace("r4,,", "r4,Too quiet,")
+    page.set_input_files("#import-file", csv_file("reviews.csv", fixed.encode()))
+    page.click("#import-submit")
+    expect(errors).to_have_count(2)
+    expect(page.locator("#import-summary li")).to_have_text(
+        "2 rows repeat an item already in the project or earlier in the file; choose "
+        "“Skip duplicates” to import the rest."
+    )
+    page.check("#import-skip")
+    page.set_input_files("#import-file", csv_file("reviews.csv", fixed.encode()))
+    page.click("#import-submit")
+    expect(page.locator("#import-result .notice.ok")).to_contain_text(
+        "3 items imported, 2 duplicates skipped"
+    )
+    assert Item.objects.filter(project=project).count() == 4
+    assert page_errors == []
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "words"),
+    [
+        (
+            b'id,text\nr1,fine\nr2,"Broke in a week\nr3,ok\n',
+            "unclosed_quote",
+            "A quote opens on line 3 and is never closed, so the rest of the file reads as one "
+            'cell. Close it; a quote inside a cell is written "".',
+        ),
+        (
+            "text\nfine\ncafé\n".encode("cp1252"),
+            "bad_encoding",
+            "The file is not saved as UTF-8: byte 0xE9 at position 13 (line 3) is not UTF-8 "
+            "text. Save it as UTF-8 (“CSV UTF-8” in a spreadsheet program) and upload it again.",
+        ),
+        (
+            b"title,body\na,b\n",
+            "missing_text_column",
+            "The first line must name the columns, one of them “text” (or “image”); this "
+            "file's first line has: title, body.",
+        ),
+    ],
+)
+def test_the_import_form_names_the_parser_cause_and_where_it_starts(
+    page, live_url, login, project, content, code, words, page_errors
+):
+    login(page, "manager")
+    page.goto(f"{live_url}/projects/{project.pk}/import")
+    page.set_input_files("#import-file", csv_file("items.csv", content))
+    page.click("#import-submit")
+    row = page.locator("#import-errors tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_have_attribute("data-code", code)
+    expect(row.locator("td").nth(3)).to_have_text(words)
+    assert Item.objects.filter(project=project).count() == 0
     assert page_errors == []
