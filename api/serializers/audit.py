@@ -9,6 +9,7 @@ from annotation.services.audit import ACTIONS
 class AuditFindingSerializer(serializers.ModelSerializer):
     items = serializers.SerializerMethodField()
     resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    run = serializers.PrimaryKeyRelatedField(source="job", read_only=True)  # the job, by id
 
     class Meta:
         model = AuditFinding

@@ -173,7 +173,7 @@ def test_a_label_issues_run_killed_mid_run_is_taken_back_and_flags_each_item_onc
     issues = LabelIssue.objects.filter(project=project)
     assert issues.count() == job.result["flagged"] > 0
     assert issues.values("item_id").distinct().count() == issues.count()
-    assert set(issues.values_list("run_id", flat=True)) == {job.pk}
+    assert set(issues.values_list("job_id", flat=True)) == {job.pk}
 
 
 def test_a_snapshot_build_killed_mid_build_is_taken_back_and_built_once(

@@ -93,10 +93,10 @@ def test_training_labels_prefer_final_then_consensus_then_majority(db, project, 
     )
     Item.objects.filter(pk=items[1].pk).update(consensus_labels=["positive"])
     run_job = Job.objects.create(project=project, kind=JobKind.LABEL_ISSUES)
-    LabelIssue.objects.create(project=project, item=items[2], run=run_job, given_label="negative",
+    LabelIssue.objects.create(project=project, item=items[2], job=run_job, given_label="negative",
                               suggested_label="positive", quality=0.1, reason="x",
                               labels_fingerprint="f")  # fmt: skip
-    LabelIssue.objects.create(project=project, item=items[3], run=run_job, given_label="negative",
+    LabelIssue.objects.create(project=project, item=items[3], job=run_job, given_label="negative",
                               suggested_label="positive", quality=0.1, reason="x",
                               labels_fingerprint="f", status=IssueStatus.DISMISSED)  # fmt: skip
 
