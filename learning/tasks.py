@@ -38,13 +38,12 @@ def score_chunk(job_id: int) -> int:
     job = Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).first()
     if job is None:
         return 0
-    pause = float((job.params or {}).get("chunk_pause") or 0)
 
     def progress() -> None:
         done, total = chunks_progress(job_id=job_id)
         job_report_progress(job_id, 0.3 + 0.65 * done / max(1, total))
 
-    return chunks_work(job_id=job_id, pause=pause, on_chunk=progress)
+    return chunks_work(job_id=job_id, on_chunk=progress)
 
 
 def projects_due_for_agreement() -> list[Project]:
