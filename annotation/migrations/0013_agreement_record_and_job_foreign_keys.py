@@ -11,6 +11,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("annotation", "0012_admin_plurals"),
+        # RenameModel renames the content type too; when migrating backwards it needs the
+        # content-type table as it is now (without the old ``name`` column) in its state.
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [

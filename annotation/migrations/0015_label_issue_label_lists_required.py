@@ -16,6 +16,11 @@ def fill_label_lists(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # PostgreSQL refuses to ALTER a table with deferred foreign-key checks pending from the
+    # backfill's UPDATEs in the same transaction; the backfill is idempotent, so a rerun
+    # after a failure between the steps is harmless.
+    atomic = False
+
     dependencies = [
         ("annotation", "0014_review_action_and_snapshot_status_choices"),
     ]
