@@ -72,18 +72,18 @@ class JobAdmin(admin.ModelAdmin):
 class LabelIssueAdmin(admin.ModelAdmin):
     list_display = ["item", "given_label", "suggested_label", "quality", "status", "created_at"]
     list_filter = ["status", "project"]
-    raw_id_fields = ["item", "run"]
+    raw_id_fields = ["item", "job"]
 
 
 @admin.register(models.ReviewAction)
 class ReviewActionAdmin(admin.ModelAdmin):
     list_display = ["item", "reviewer", "action", "created_at"]
     list_filter = ["action"]
-    raw_id_fields = ["item", "issue", "run"]
+    raw_id_fields = ["item", "issue", "job"]
 
 
-@admin.register(models.AgreementSnapshot)
-class AgreementSnapshotAdmin(admin.ModelAdmin):
+@admin.register(models.AgreementRecord)
+class AgreementRecordAdmin(admin.ModelAdmin):
     list_display = ["project", "metric", "scope", "scope_key", "value", "n_items", "created_at"]
     list_filter = ["metric", "scope", "project"]
 
@@ -95,7 +95,7 @@ class SnapshotAdmin(admin.ModelAdmin):
 
 @admin.register(models.AuditFinding)
 class AuditFindingAdmin(admin.ModelAdmin):
-    list_display = ["project", "kind", "status", "score", "run", "created_at"]
+    list_display = ["project", "kind", "status", "score", "job", "created_at"]
     list_filter = ["kind", "status", "project"]
     raw_id_fields = ["items"]
 

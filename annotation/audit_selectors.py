@@ -70,7 +70,7 @@ def audit_curation(*, project: Project, exclude: Sequence[str], redact_pii: bool
         return Curation(run_id=run.pk if run else None)
     kinds = {SPEC_KINDS[name] for name in exclude}
     curation = Curation(run_id=run.pk)
-    findings = (AuditFinding.objects.filter(run=run).exclude(status=FindingStatus.KEPT)
+    findings = (AuditFinding.objects.filter(job=run).exclude(status=FindingStatus.KEPT)
                 .prefetch_related("items"))  # fmt: skip
     for finding in findings:
         members = sorted(item.pk for item in finding.items.all())

@@ -1,8 +1,9 @@
-"""Selectors for the data lead's dashboard and ``GET /api/projects/{id}/stats`` / ``agreement``.
+"""Selectors for the data lead's dashboard and ``GET /api/projects/{id}/stats``.
 
-Every number is an aggregate query or a read of stored job output (agreement snapshots, model
+Every number is an aggregate query or a read of stored job output (agreement records, model
 versions, the latest agreement run's coincidence matrix): opening the dashboard never recomputes
-agreement. Values are JSON-ready (no NaN; None where undefined, with a reason).
+agreement. Values are JSON-ready (no NaN; None where undefined, with a reason). The agreement
+reads live in :mod:`annotation.agreement_selectors`.
 """
 
 from __future__ import annotations
@@ -10,85 +11,22 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from annotation.agreement_selectors import agreement_history, agreement_latest, latest_confusion
 from annotation.label_selectors import training_labels
 from annotation.models import (
-    AgreementSnapshot,
     Annotation,
     AnnotatorQuality,
     IssueStatus,
     ItemStatus,
-    Job,
-    JobKind,
-    JobStatus,
     LabelIssue,
     Project,
 )
 
 HOURS_SHOWN = 14 * 24
-
-
-def _usernames(ids) -> dict[str, str]:
-    users = get_user_model().objects.filter(pk__in={int(i) for i in ids if str(i).isdigit()})
-    return {str(pk): name for pk, name in users.values_list("pk", "username")}
-
-
-def _snapshot(row: dict) -> dict:
-    return {
-        "value": row["value"],
-        "n_items": row["n_items"],
-        "n_annotations": row["n_annotations"],
-        "reason": row["reason"] or None,
-    }
-
-
-def agreement_latest(*, project: Project) -> dict:
-    """Every scope of the latest agreement run: project metrics, labels, annotators, pairs."""
-    snapshots = AgreementSnapshot.objects.filter(project=project)
-    at = snapshots.aggregate(at=Max("created_at"))["at"]
-    result = {"computed_at": at, "project": {}, "labels": {}, "annotators": {}, "pairs": []}
-    if at is None:
-        return result | {"reason": "agreement has not been computed yet"}
-    rows = list(
-        snapshots.filter(created_at=at).values(
-            "metric", "scope", "scope_key", "value", "n_items", "n_annotations", "reason"
-        )
-    )
-    keys = [r["scope_key"] for r in rows if r["scope"] == "annotator"]
-    keys += [k for r in rows if r["scope"] == "pair" for k in r["scope_key"].split(":")]
-    names = _usernames(keys)
-    for row in rows:
-        scope, key, metric = row["scope"], row["scope_key"], row["metric"]
-        if scope == "project":
-            result["project"][metric] = _snapshot(row)
-        elif scope == "label":
-            result["labels"].setdefault(key, {})[metric] = _snapshot(row)
-        elif scope == "annotator":
-            result["annotators"].setdefault(names.get(key, key), {})[metric] = _snapshot(row)
-        elif scope == "pair":
-            a, _, b = key.partition(":")
-            pair = {"a": names.get(a, a), "b": names.get(b, b), "metric": metric}
-            result["pairs"].append(pair | _snapshot(row))
-    return result
-
-
-def agreement_history(*, project: Project, scope: str = "project", key: str = "") -> dict:
-    """The series per metric for one scope, oldest first: ``{metric: [{at, value, ...}]}``."""
-    rows = (
-        AgreementSnapshot.objects.filter(project=project, scope=scope, scope_key=key)
-        .order_by("created_at", "id")
-        .values("metric", "created_at", "value", "n_items", "n_annotations", "reason")
-    )
-    series: dict[str, list] = {}
-    for row in rows:
-        series.setdefault(row["metric"], []).append({"at": row["created_at"]} | _snapshot(row))
-    return {"scope": scope, "key": key, "series": series}
-
-
 MIN_HOURS = 6  # a short burst still shows its hours around it, not a single dot
 
 
@@ -188,21 +126,6 @@ def annotator_stats(*, project: Project, latest: dict) -> list[dict]:
             }
         )
     return rows
-
-
-def latest_confusion(*, project: Project) -> dict:
-    """The label-by-label coincidence matrix of the latest successful agreement run: how often one
-    annotator's label met another's on the same item (symmetric; the diagonal is agreement)."""
-    job = (
-        Job.objects.filter(project=project, kind=JobKind.AGREEMENT, status=JobStatus.SUCCEEDED)
-        .order_by("-finished_at", "-id")
-        .values("result")
-        .first()
-    )
-    result = (job or {}).get("result") or {}
-    if not result.get("coincidence"):
-        return {"labels": [], "matrix": [], "reason": "agreement has not been computed yet"}
-    return {"labels": result.get("categories", []), "matrix": result["coincidence"]}
 
 
 def learning_curve(*, project: Project) -> list[dict]:

@@ -112,7 +112,7 @@ def reused(n_items: int):
 
 def measure(project) -> dict:
     from annotation.models import Job, JobKind, JobStatus
-    from learning.services.agreement import agreement_job_handler, load_ratings, report_for
+    from learning.agreement.service import agreement_job_handler, load_ratings, report_for
 
     t0 = time.perf_counter()
     data = load_ratings(project=project)

@@ -101,10 +101,9 @@ def one_run(X, y_true, K, n, model, seed) -> dict | None:
 def features(payload, kind: str):
     if kind == "vector":
         return np.asarray(payload, dtype=np.float32)
-    from learning.featurize import text_features
+    from learning.featurize import TextFeaturizer
 
-    X, _ = text_features(payload)
-    return X.tocsr()
+    return TextFeaturizer().fit(payload).transform(payload).tocsr()
 
 
 def score_thresholds(runs: list[dict]) -> list[dict]:

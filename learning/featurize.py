@@ -25,7 +25,7 @@ from sklearn.preprocessing import normalize
 from learning.hashed_ngrams import HashedNgramCounter, token_block
 from learning.word_vectors import WordVectors
 
-__all__ = ["TextBlocks", "TextFeaturizer", "image_features", "text_features", "vector_features"]
+__all__ = ["TextBlocks", "TextFeaturizer", "image_features", "vector_features"]
 
 _STATE_VERSION = 2  # 2 added word vectors; version-1 states load without them
 _DTYPE = np.float32
@@ -250,23 +250,6 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
         if not isinstance(text, str):
             raise ValueError(f"texts[{i}] is {type(text).__name__}, expected str")
     return out
-
-
-def text_features(
-    texts: Sequence[str],
-    *,
-    n_features: int = 2**18,
-    fitted: TextFeaturizer | None = None,
-) -> tuple[sp.csr_matrix, TextFeaturizer]:
-    """Featurize ``texts``; fit a new ``TextFeaturizer`` on them unless ``fitted`` is given.
-
-    Returns
-    -------
-    X : (N, D) CSR float32 matrix, D = 2 * n_features.
-    featurizer : the fitted featurizer, to reuse on the rest of the pool.
-    """
-    featurizer = fitted if fitted is not None else TextFeaturizer(n_features=n_features).fit(texts)
-    return featurizer.transform(texts), featurizer
 
 
 def image_features(

@@ -2,7 +2,7 @@
 
 Arrays in, arrays out. ``labels`` are class indices (N,); ``pred_probs`` (N, K) are *out-of-sample*
 predicted probabilities (e.g. from ``cross_val_predict``), as confident learning requires. Multi-annotator
-labels use the rating-matrix layout of :mod:`learning.agreement`: (N, R) with -1 (or NaN) for missing.
+labels use the rating-matrix layout of :mod:`learning.agreement.metrics`: (N, R) with -1 (or NaN) for missing.
 Multi-label sets: :func:`find_multilabel_issues` (in :mod:`learning.multilabel_quality`, re-exported).
 """
 
@@ -18,7 +18,7 @@ from cleanlab.filter import find_label_issues as _cl_find_label_issues
 from cleanlab.multiannotator import get_label_quality_multiannotator
 from cleanlab.rank import get_label_quality_scores
 
-from learning.agreement import MISSING, as_rating_matrix, category_counts
+from learning.agreement.metrics import MISSING, as_rating_matrix, category_counts
 from learning.multilabel_quality import MultiLabelIssues, find_multilabel_issues
 
 __all__ = [

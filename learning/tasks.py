@@ -4,13 +4,22 @@ The active-learning job itself runs through the generic ``annotation.tasks.run_j
 ``score_chunk`` is its helper: the job sends one per extra chunk, and every worker that
 picks one up claims and scores chunks of that job's pool until none is left. There is
 no chord (no result backend): the chunk rows in the database say what is done.
+
+``enqueue_agreement_jobs`` is the beat's agreement sweep. The threshold trigger
+(``annotation.services.triggers``) runs agreement after every ``agreement_every`` new labels;
+the sweep catches the rest (a project that stopped just short of the threshold still gets a
+fresh number). It only enqueues; the job does the work.
 """
 
 from celery import shared_task
 from django.db import OperationalError
+from django.db.models import BigIntegerField, Exists, OuterRef, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 
-from annotation.models import Job, JobStatus
-from annotation.services.jobs import job_report_progress
+from annotation.models import Annotation, Job, JobKind, JobStatus, Project
+from annotation.services.jobs import job_enqueue, job_report_progress
+from annotation.services.triggers import annotation_watermark
 from learning.services.scoring import chunks_progress, chunks_work
 
 
@@ -29,10 +38,37 @@ def score_chunk(job_id: int) -> int:
     job = Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).first()
     if job is None:
         return 0
-    pause = float((job.params or {}).get("chunk_pause") or 0)
 
     def progress() -> None:
         done, total = chunks_progress(job_id=job_id)
         job_report_progress(job_id, 0.3 + 0.65 * done / max(1, total))
 
-    return chunks_work(job_id=job_id, pause=pause, on_chunk=progress)
+    return chunks_work(job_id=job_id, on_chunk=progress)
+
+
+def projects_due_for_agreement() -> list[Project]:
+    """Projects with agreement turned on and a multi-annotated item labeled since the last run
+    (the newest agreement job's ``params["watermark"]``, 0 before the first), in one query."""
+    big = BigIntegerField()
+    watermark = Cast(KeyTextTransform("watermark", "params"), big)
+    last = Job.objects.filter(project=OuterRef("pk"), kind=JobKind.AGREEMENT).order_by("-id")
+    new = Annotation.objects.filter(
+        project=OuterRef("pk"), id__gt=OuterRef("since"), item__annotation_count__gte=2
+    )
+    return list(
+        Project.objects.filter(agreement_every__gt=0)
+        .annotate(since=Coalesce(Subquery(last.values(w=watermark)[:1]), 0, output_field=big))
+        .filter(Exists(new))
+        .order_by("pk")
+    )
+
+
+@shared_task(ignore_result=True)
+def enqueue_agreement_jobs() -> list[int]:
+    """Enqueue (coalesced) an agreement job for every due project; returns the job ids."""
+    jobs = []
+    for project in projects_due_for_agreement():
+        params = {"watermark": annotation_watermark(project=project), "trigger": "schedule"}
+        job, _ = job_enqueue(project=project, kind=JobKind.AGREEMENT, params=params)
+        jobs.append(job.pk)
+    return jobs

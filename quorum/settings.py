@@ -327,7 +327,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Fresh agreement numbers for projects that got new multi-annotated items (enqueue only).
     "agreement-sweep": {
-        "task": "learning.agreement_tasks.enqueue_agreement_jobs",
+        "task": "learning.tasks.enqueue_agreement_jobs",
         "schedule": env_int("AGREEMENT_SWEEP_SECONDS", 900),
     },
 }

@@ -19,17 +19,18 @@ from annotation.models.project import (
     Strategy,
 )
 from annotation.models.quality import (
-    AgreementSnapshot,
+    AgreementRecord,
     AnnotatorQuality,
     IssueStatus,
     LabelIssue,
     ReviewAction,
+    ReviewActionKind,
 )
-from annotation.models.snapshot import Snapshot
+from annotation.models.snapshot import Snapshot, SnapshotStatus
 
 __all__ = [
     "AccessLog",
-    "AgreementSnapshot",
+    "AgreementRecord",
     "AuditFinding",
     "Annotation",
     "AnnotationSource",
@@ -51,8 +52,10 @@ __all__ = [
     "Membership",
     "Project",
     "ReviewAction",
+    "ReviewActionKind",
     "Role",
     "Skip",
     "Snapshot",
+    "SnapshotStatus",
     "Strategy",
 ]

@@ -35,7 +35,7 @@ class AuditFinding(models.Model):
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_findings")
-    run = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="audit_findings")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="audit_findings")
     kind = models.CharField(max_length=20, choices=FindingKind.choices)
     items = models.ManyToManyField(Item, related_name="audit_findings", blank=True)
     score = models.FloatField(help_text="Strength of the finding in [0, 1]: higher is stronger.")

@@ -19,13 +19,13 @@ class IssueStatus(models.TextChoices):
 class LabelIssue(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_issues")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="label_issues")
-    run = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="label_issues")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="label_issues")
     # given_label/suggested_label are display text (a multi-label set joined with ", ");
-    # given_labels/suggested_labels the label lists themselves (null on rows of older runs).
+    # given_labels/suggested_labels the label lists themselves.
     given_label = models.CharField(max_length=100)
     suggested_label = models.CharField(max_length=100)
-    given_labels = models.JSONField(null=True, blank=True)
-    suggested_labels = models.JSONField(null=True, blank=True)
+    given_labels = models.JSONField(default=list)
+    suggested_labels = models.JSONField(default=list)
     suggested_probability = models.FloatField(null=True, blank=True)
     quality = models.FloatField(help_text="cleanlab label quality score: lower is worse.")
     reason = models.CharField(max_length=500)
@@ -40,12 +40,22 @@ class LabelIssue(models.Model):
     class Meta:
         ordering = ["quality", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["item", "run"], name="label_issue_once_per_run")
+            models.UniqueConstraint(fields=["item", "job"], name="label_issue_once_per_job")
         ]
         indexes = [models.Index(fields=["project", "status", "quality"])]
 
     def __str__(self) -> str:
         return f"item {self.item_id}: {self.given_label} -> {self.suggested_label}? ({self.status})"
+
+
+class ReviewActionKind(models.TextChoices):
+    """What a reviewer did. ``undo`` is logged by the undo service; a request cannot ask for it."""
+
+    ACCEPT = "accept", "Accept"
+    RELABEL = "relabel", "Relabel"
+    DISMISS = "dismiss", "Dismiss"
+    REQUEUE = "requeue", "Requeue"
+    UNDO = "undo", "Undo"
 
 
 class ReviewAction(models.Model):
@@ -55,11 +65,11 @@ class ReviewAction(models.Model):
     issue = models.ForeignKey(
         LabelIssue, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
     )
-    run = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_actions"
     )
-    action = models.CharField(max_length=10)
+    action = models.CharField(max_length=10, choices=ReviewActionKind.choices)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
@@ -67,6 +77,11 @@ class ReviewAction(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=ReviewActionKind.values), name="review_action_kind"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} on item {self.item_id} by user {self.reviewer_id}"
@@ -80,7 +95,7 @@ class AnnotatorQuality(models.Model):
     score = models.FloatField()
     n_items = models.PositiveIntegerField()
     method = models.CharField(max_length=20)
-    run = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -95,11 +110,14 @@ class AnnotatorQuality(models.Model):
         return f"user {self.annotator_id}: {self.score:.3f} over {self.n_items} items"
 
 
-class AgreementSnapshot(models.Model):
-    """One agreement value at one time: the trend is a query, not a recomputation."""
+class AgreementRecord(models.Model):
+    """One agreement value at one time: the trend is a query, not a recomputation.
+
+    (A dataset version is a :class:`~annotation.models.Snapshot`; this is not one.)
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement")
-    run = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     metric = models.CharField(max_length=30)
     scope = models.CharField(max_length=20)
     scope_key = models.CharField(max_length=255, blank=True)
@@ -110,7 +128,11 @@ class AgreementSnapshot(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["project", "metric", "scope", "created_at"])]
+        indexes = [
+            models.Index(
+                fields=["project", "metric", "scope", "created_at"], name="agreement_record_series"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.metric} {self.scope} {self.scope_key}: {self.value}"

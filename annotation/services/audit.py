@@ -61,12 +61,12 @@ def findings_replace(*, job: Job, drafts: Sequence[FindingDraft]) -> int:
     """Write a run's findings in one transaction; an earlier attempt's rows go first."""
     with transaction.atomic():
         AuditFinding.objects.filter(project=job.project, status=FindingStatus.OPEN).delete()
-        AuditFinding.objects.filter(run=job).delete()
+        AuditFinding.objects.filter(job=job).delete()
         rows = AuditFinding.objects.bulk_create(
             [
                 AuditFinding(
                     project=job.project,
-                    run=job,
+                    job=job,
                     kind=d.kind,
                     score=round(d.score, 4),
                     evidence=d.evidence,

@@ -43,7 +43,7 @@ JOB_HANDLERS: dict[str, str] = {
     JobKind.IMPORT: "annotation.services.importing.import_job_handler",
     JobKind.ACTIVE_LEARNING: "learning.services.active_learning.active_learning_job_handler",
     JobKind.LABEL_ISSUES: "learning.services.label_issues.label_issues_job_handler",
-    JobKind.AGREEMENT: "learning.services.agreement.agreement_job_handler",
+    JobKind.AGREEMENT: "learning.agreement.service.agreement_job_handler",
     JobKind.SNAPSHOT: "annotation.services.snapshots.snapshot_job_handler",
     JobKind.AUDIT: "learning.services.audit.audit_job_handler",
 }

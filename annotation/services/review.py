@@ -40,18 +40,19 @@ from annotation.models import (
     ItemStatus,
     LabelIssue,
     ReviewAction,
+    ReviewActionKind,
 )
 from annotation.services.overlap import item_refresh_status
 
-ACTIONS = ("accept", "relabel", "dismiss", "requeue")
-UNDO = "undo"  # logged by review_undo; not an action a request may ask for directly
-IMPORT_KEY = "import"  # the annotator key of imported labels (they have no annotator)
+# What a request may ask for; ``undo`` is logged by review_undo and has its own endpoint.
 _STATUS_AFTER = {
-    "accept": IssueStatus.ACCEPTED,
-    "relabel": IssueStatus.RELABELED,
-    "dismiss": IssueStatus.DISMISSED,
-    "requeue": IssueStatus.REQUEUED,
+    ReviewActionKind.ACCEPT: IssueStatus.ACCEPTED,
+    ReviewActionKind.RELABEL: IssueStatus.RELABELED,
+    ReviewActionKind.DISMISS: IssueStatus.DISMISSED,
+    ReviewActionKind.REQUEUE: IssueStatus.REQUEUED,
 }
+REQUESTABLE_ACTIONS = tuple(_STATUS_AFTER)
+IMPORT_KEY = "import"  # the annotator key of imported labels (they have no annotator)
 
 
 def labels_fingerprint(annotations: Mapping[Any, list[str]], final_labels: list[str] | None) -> str:
@@ -114,9 +115,9 @@ def review_item(
     note: str = "",
 ) -> ReviewAction:
     """Apply one review action to ``item`` and log it. See the module docstring."""
-    if action not in ACTIONS:
+    if action not in REQUESTABLE_ACTIONS:
         raise ValidationError(
-            {"action": f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."}
+            {"action": f"Unknown action {action!r}; one of {', '.join(REQUESTABLE_ACTIONS)}."}
         )
     if label is not None:
         labels = [label]
@@ -124,25 +125,24 @@ def review_item(
     issue = (
         LabelIssue.objects.select_for_update()
         .filter(item=item, status=IssueStatus.OPEN)
-        .order_by("-run_id")
+        .order_by("-job_id")
         .first()
     )
-    if issue is None and action in ("accept", "dismiss"):
+    if issue is None and action in (ReviewActionKind.ACCEPT, ReviewActionKind.DISMISS):
         raise ValidationError({"action": f"Nothing to {action}: the item has no open flag."})
-    new_labels = _check_labels(item, labels) if action == "relabel" else None
+    new_labels = _check_labels(item, labels) if action == ReviewActionKind.RELABEL else None
     before = review_state(item, issue) | {"reviewer_annotation": _own_annotation(item, reviewer)}
-    if action == "accept":
-        # given_labels holds the whole set (multi-label); rows of older runs have only given_label
-        item.final_labels = list(issue.given_labels or [issue.given_label])
-    elif action == "relabel":
+    if action == ReviewActionKind.ACCEPT:
+        item.final_labels = list(issue.given_labels)  # the whole set (multi-label)
+    elif action == ReviewActionKind.RELABEL:
         item.final_labels = new_labels
         _save_review_annotation(item, reviewer, new_labels)
-    elif action == "requeue":
+    elif action == ReviewActionKind.REQUEUE:
         item.final_labels = None
         item.required_overlap = item.annotation_count + 1
     item.save(update_fields=["final_labels", "required_overlap"])
     item = item_refresh_status(item=item, project=item.project)
-    if action == "requeue":
+    if action == ReviewActionKind.REQUEUE:
         # item_refresh_status clamps to max_overlap; the reviewer asked for one more label.
         item.required_overlap = item.annotation_count + 1
         item.status = ItemStatus.OPEN
@@ -152,10 +152,10 @@ def review_item(
         issue.resolved_by, issue.resolved_at = reviewer, timezone.now()
         issue.save(update_fields=["status", "resolved_by", "resolved_at"])
     logged = ReviewAction.objects.create(
-        item=item, issue=issue, run_id=issue.run_id if issue else None, reviewer=reviewer,
+        item=item, issue=issue, job_id=issue.job_id if issue else None, reviewer=reviewer,
         action=action, before=before, after=review_state(item, issue), note=note[:500],
     )  # fmt: skip
-    if action == "relabel":
+    if action == ReviewActionKind.RELABEL:
         labels_changed_on_commit(item.project_id)
     return logged
 

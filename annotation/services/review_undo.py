@@ -17,10 +17,17 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
+from annotation.models import (
+    Annotation,
+    IssueStatus,
+    Item,
+    LabelIssue,
+    Project,
+    ReviewAction,
+    ReviewActionKind,
+)
 from annotation.services.overlap import item_refresh_status
 from annotation.services.review import (
-    UNDO,
     item_fingerprint,
     labels_changed_on_commit,
     review_state,
@@ -30,8 +37,13 @@ from annotation.services.review import (
 def last_undoable_action(*, project: Project, reviewer) -> ReviewAction | None:
     """The reviewer's newest action in ``project`` that no undo has reversed yet."""
     actions = ReviewAction.objects.filter(item__project=project, reviewer=reviewer)
-    undone = actions.filter(action=UNDO).values_list("after__reverses", flat=True)
-    return actions.exclude(action=UNDO).exclude(pk__in=list(undone)).order_by("-id").first()
+    undone = actions.filter(action=ReviewActionKind.UNDO).values_list("after__reverses", flat=True)
+    return (
+        actions.exclude(action=ReviewActionKind.UNDO)
+        .exclude(pk__in=list(undone))
+        .order_by("-id")
+        .first()
+    )
 
 
 @transaction.atomic
@@ -52,7 +64,7 @@ def review_undo(*, project: Project, reviewer) -> ReviewAction:
     item.final_labels = old["final_labels"]
     item.consensus_labels = old["consensus_labels"]
     item.save(update_fields=["final_labels", "consensus_labels"])
-    if target.action == "relabel":
+    if target.action == ReviewActionKind.RELABEL:
         _restore_own_annotation(item, reviewer, old.get("reviewer_annotation"))
         item = item_refresh_status(item=item, project=item.project)  # recounts annotations
     item.required_overlap, item.status = old["required_overlap"], old["status"]
@@ -63,11 +75,11 @@ def review_undo(*, project: Project, reviewer) -> ReviewAction:
             issue.resolved_by, issue.resolved_at = None, None
         issue.save(update_fields=["status", "resolved_by", "resolved_at"])
     logged = ReviewAction.objects.create(
-        item=item, issue=issue, run_id=target.run_id, reviewer=reviewer, action=UNDO,
-        before=before, after=review_state(item, issue) | _reversal(target),
+        item=item, issue=issue, job_id=target.job_id, reviewer=reviewer,
+        action=ReviewActionKind.UNDO, before=before, after=review_state(item, issue) | _reversal(target),
         note=f"Undid {target.action} #{target.pk}",
     )  # fmt: skip
-    if target.action == "relabel":
+    if target.action == ReviewActionKind.RELABEL:
         labels_changed_on_commit(item.project_id)
     return logged
 
@@ -75,7 +87,7 @@ def review_undo(*, project: Project, reviewer) -> ReviewAction:
 def _reversal(target: ReviewAction) -> dict[str, Any]:
     earlier = (
         ReviewAction.objects.filter(item_id=target.item_id, id__lt=target.pk)
-        .exclude(action=UNDO)
+        .exclude(action=ReviewActionKind.UNDO)
         .order_by("-id")
         .values_list("after", flat=True)
         .first()

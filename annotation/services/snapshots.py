@@ -21,14 +21,12 @@ from django.db import transaction
 from django.db.models import Max
 
 from annotation.audit_selectors import audit_curation
-from annotation.models import Job, JobKind, Project, Snapshot
+from annotation.models import Job, JobKind, Project, Snapshot, SnapshotStatus
 from annotation.services.jobs import job_enqueue
 from annotation.snapshots.lineage import Tally, dataset_card, lineage_collect
 from annotation.snapshots.rows import canonical_rows
 from annotation.snapshots.spec import SnapshotSpec, spec_parse
 from annotation.snapshots.writers import FORMAT_FILES, open_writers
-
-QUEUED, RUNNING, READY, FAILED = "queued", "running", "ready", "failed"
 
 
 class SnapshotDiskFull(Exception):
@@ -75,13 +73,13 @@ def snapshot_file(snapshot: Snapshot, fmt: str) -> Path:
 def snapshot_job_handler(job: Job, report_progress: ProgressFn) -> dict[str, Any]:
     """Build the snapshot's files (the job runner's entry point for kind "snapshot")."""
     snapshot = Snapshot.objects.select_related("project").get(pk=job.params["snapshot"])
-    if snapshot.status == READY:  # a redelivered message: the work is done
+    if snapshot.status == SnapshotStatus.READY:  # a redelivered message: the work is done
         return _result(snapshot)
-    Snapshot.objects.filter(pk=snapshot.pk).update(status=RUNNING)
+    Snapshot.objects.filter(pk=snapshot.pk).update(status=SnapshotStatus.RUNNING)
     try:
         snapshot_build(snapshot=snapshot, report_progress=report_progress)
     except Exception as exc:
-        Snapshot.objects.filter(pk=snapshot.pk).update(status=FAILED)
+        Snapshot.objects.filter(pk=snapshot.pk).update(status=SnapshotStatus.FAILED)
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise SnapshotDiskFull(
                 f"The disk holding the exports is full, so snapshot v{snapshot.version} could "
@@ -155,7 +153,7 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     shutil.rmtree(final, ignore_errors=True)
     work.rename(final)
     snapshot.stats, snapshot.lineage, snapshot.content_hash = stats, lineage, content_hash
-    snapshot.row_count, snapshot.status = stats["rows"], READY
+    snapshot.row_count, snapshot.status = stats["rows"], SnapshotStatus.READY
     snapshot.save(update_fields=["stats", "lineage", "content_hash", "row_count", "status"])
 
 

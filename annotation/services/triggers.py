@@ -35,12 +35,6 @@ def annotation_watermark(*, project: Project) -> int:
     return last.first() or 0
 
 
-def labels_since_last_job(*, project: Project, kind: str, limit: int) -> int:
-    """New annotations since the last ``kind`` job's watermark, counted up to ``limit``."""
-    watermark = _latest_jobs(project.pk, [kind]).get(kind, (0, ""))[0]
-    return _new_label_counts(project.pk, {kind: (watermark, limit)})[kind]
-
-
 def _latest_jobs(project_id: int, kinds: list[str]) -> dict[str, tuple[int, str]]:
     """(watermark, status) of the latest job of each kind, in one query.
 

@@ -4,7 +4,7 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
-from annotation.models import AgreementSnapshot, ImportBatch, Job, JobKind, JobStatus, Project
+from annotation.models import AgreementRecord, ImportBatch, Job, JobKind, JobStatus, Project
 from annotation.snapshots.rows import ItemRows
 from annotation.snapshots.spec import SnapshotSpec
 
@@ -101,7 +101,7 @@ def _iso(value) -> str | None:
 def _latest_agreement(project: Project) -> list[dict[str, Any]]:
     """The newest project-wide value of every agreement metric."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
-    recent = AgreementSnapshot.objects.filter(project=project, scope_key="").order_by("-created_at")
+    recent = AgreementRecord.objects.filter(project=project, scope_key="").order_by("-created_at")
     for row in recent.values("metric", "scope", "value", "n_items", "created_at")[:200]:
         key = (row["metric"], row["scope"])
         if key not in seen:

@@ -3,7 +3,7 @@ whose context (project, role, counts) is shared by every feature's partial."""
 
 from django import template
 
-from annotation.stats import agreement_latest
+from annotation.agreement_selectors import agreement_latest
 
 register = template.Library()
 

@@ -12,6 +12,7 @@ class AuditFindingSerializer(serializers.ModelSerializer):
     resolved_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
+    run = serializers.PrimaryKeyRelatedField(source="job", read_only=True)  # the job, by id
 
     class Meta:
         model = AuditFinding

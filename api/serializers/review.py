@@ -2,9 +2,15 @@
 
 from rest_framework import serializers
 
-from annotation.models import AnnotatorQuality, IssueStatus, LabelIssue, ReviewAction
+from annotation.models import (
+    AnnotatorQuality,
+    IssueStatus,
+    LabelIssue,
+    ReviewAction,
+    ReviewActionKind,
+)
 from annotation.review_selectors import item_label_summary
-from annotation.services.review import ACTIONS
+from annotation.services.review import REQUESTABLE_ACTIONS
 
 
 class LabelIssueSerializer(serializers.ModelSerializer):
@@ -15,8 +21,9 @@ class LabelIssueSerializer(serializers.ModelSerializer):
     ``given_labels``/``suggested_labels`` the lists, e.g. to relabel with the suggestion."""
 
     item = serializers.SerializerMethodField()
-    given_labels = serializers.SerializerMethodField()
-    suggested_labels = serializers.SerializerMethodField()
+    run = serializers.PrimaryKeyRelatedField(source="job", read_only=True)  # the job, by id
+    given_labels = serializers.ListField(child=serializers.CharField(), read_only=True)
+    suggested_labels = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = LabelIssue
@@ -26,12 +33,6 @@ class LabelIssueSerializer(serializers.ModelSerializer):
             "resolved_at", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
-
-    def get_given_labels(self, issue) -> list[str]:
-        return issue.given_labels or [issue.given_label]  # rows of older runs: one label
-
-    def get_suggested_labels(self, issue) -> list[str]:
-        return issue.suggested_labels or [issue.suggested_label]
 
     def get_item(self, issue) -> dict:
         item = issue.item
@@ -58,7 +59,7 @@ class LabelIssueQuerySerializer(serializers.Serializer):
 
 
 class ReviewSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=ACTIONS)
+    action = serializers.ChoiceField(choices=REQUESTABLE_ACTIONS)
     # A field named `label`, not the attribute the base class has: the metaclass
     # moves declared fields out of the class, so nothing is overridden.
     label = serializers.CharField(required=False, max_length=100)  # type: ignore[assignment]
@@ -68,13 +69,15 @@ class ReviewSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
     def validate(self, data):
-        if data["action"] == "relabel" and not (data.get("label") or data.get("labels")):
+        relabel = data["action"] == ReviewActionKind.RELABEL
+        if relabel and not (data.get("label") or data.get("labels")):
             raise serializers.ValidationError({"label": "Relabel needs a label."})
         return data
 
 
 class ReviewActionSerializer(serializers.ModelSerializer):
     reviewer = serializers.CharField(source="reviewer.username", read_only=True)
+    run = serializers.PrimaryKeyRelatedField(source="job", read_only=True, allow_null=True)
 
     class Meta:
         model = ReviewAction
@@ -85,6 +88,7 @@ class ReviewActionSerializer(serializers.ModelSerializer):
 
 class AnnotatorQualitySerializer(serializers.ModelSerializer):
     annotator = serializers.CharField(source="annotator.username", read_only=True)
+    run = serializers.PrimaryKeyRelatedField(source="job", read_only=True, allow_null=True)
 
     class Meta:
         model = AnnotatorQuality

@@ -7,8 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
-from annotation.models import Snapshot
-from annotation.services.snapshots import FAILED
+from annotation.models import JobStatus, Snapshot, SnapshotStatus
 from annotation.snapshots.spec import SnapshotSpec, spec_parse
 from annotation.snapshots.writers import FORMAT_FILES
 
@@ -81,7 +80,8 @@ class SnapshotSerializer(serializers.ModelSerializer):
     def get_status(self, snapshot: Snapshot) -> str:
         # A job that failed before the handler ran leaves the snapshot "queued".
         job = snapshot.job
-        return FAILED if job is not None and job.status == "failed" else snapshot.status
+        failed = job is not None and job.status == JobStatus.FAILED
+        return SnapshotStatus.FAILED if failed else snapshot.status
 
     def get_job(self, snapshot: Snapshot) -> dict[str, Any] | None:
         job = snapshot.job

@@ -17,9 +17,9 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from annotation.csv_cells import RAW
-from annotation.models import Snapshot
+from annotation.models import Snapshot, SnapshotStatus
 from annotation.selectors import CAN_EXPORT, user_role
-from annotation.services.snapshots import READY, snapshot_create, snapshot_diff, snapshot_file
+from annotation.services.snapshots import snapshot_create, snapshot_diff, snapshot_file
 from annotation.snapshots.writers import CONTENT_TYPES, FORMAT_FILES, csv_from_jsonl
 from api.permissions import ProjectScopedMixin, url_id
 from api.schema import file_responses
@@ -96,7 +96,7 @@ class SnapshotViewSet(viewsets.GenericViewSet):
             raise ValidationError(
                 {"format": [f"Unknown format {fmt!r}; one of {list(FORMAT_FILES)}."]}
             )
-        if snapshot.status != READY:
+        if snapshot.status != SnapshotStatus.READY:
             return _not_built(snapshot)
         _require_files(snapshot, fmt)
         if fmt == "csv" and csv_formulas_param(request) == RAW:
@@ -109,7 +109,7 @@ class SnapshotViewSet(viewsets.GenericViewSet):
     def diff(self, request, pk=None, other=None):
         a, b = self._snapshot(pk), self._snapshot(other)
         for snapshot in (a, b):
-            if snapshot.status != READY:
+            if snapshot.status != SnapshotStatus.READY:
                 return _not_built(snapshot)
             _require_files(snapshot, "jsonl")
         return Response(snapshot_diff(a, b))

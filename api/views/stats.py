@@ -9,8 +9,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.agreement_selectors import agreement_history, agreement_latest
 from annotation.selectors import CAN_REVIEW
-from annotation.stats import agreement_history, agreement_latest, project_stats
+from annotation.stats import project_stats
 from api.permissions import ProjectScopedMixin
 
 SCOPES = ("project", "label", "annotator", "pair")

@@ -9,8 +9,8 @@ previous model's order, so a job that crashes before it changes nothing; one tha
 during it is retried and rewrites every score.
 
 Job params (all optional): ``batch`` (diverse batch size, default the project's
-``batch_size``; at most ``MAX_BATCH`` whatever the caller asked), ``chunk_items`` (items per chunk), ``chunk_pause`` (seconds to sleep
-per chunk: throttling, and how tests stop a job half-way).
+``batch_size``; at most ``MAX_BATCH`` whatever the caller asked), ``chunk_items`` (items per
+chunk).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
     chunks = chunks_plan(job=job, model_version=version, chunk_items=chunk_items)
     if len(chunks) > 1:
         _dispatch_helpers(job.pk, helpers=len(chunks) - 1)
-    _score_all(job, pause=float(params.get("chunk_pause") or 0), report_progress=report_progress)
+    _score_all(job, report_progress=report_progress)
     clock.lap("score")
     state["text"] = text
     n_scored = scores_apply(job_id=job.pk, model_version=version, state=state)
@@ -121,7 +121,7 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
     }  # fmt: skip
 
 
-def _score_all(job: Job, *, pause: float, report_progress: Callable[[float], None]) -> None:
+def _score_all(job: Job, *, report_progress: Callable[[float], None]) -> None:
     """Score chunks here and wait for the ones other workers took (reclaiming abandoned ones)."""
 
     def progress() -> None:
@@ -130,7 +130,7 @@ def _score_all(job: Job, *, pause: float, report_progress: Callable[[float], Non
 
     claim = f"job-{job.pk}-{job.attempts}"
     while True:
-        chunks_work(job_id=job.pk, claim=claim, pause=pause, on_chunk=progress)
+        chunks_work(job_id=job.pk, claim=claim, on_chunk=progress)
         done, total = chunks_progress(job_id=job.pk)
         if done >= total:
             return

@@ -230,7 +230,7 @@ def _write(job, data, names, given, probs, issues, ranked, consensus, multi) -> 
             LabelIssue(
                 project=job.project,
                 item_id=item_id,
-                run=job,
+                job=job,
                 given_label=names[given[i]],
                 suggested_label=names[suggested],
                 given_labels=[names[given[i]]],
@@ -251,7 +251,7 @@ def _write(job, data, names, given, probs, issues, ranked, consensus, multi) -> 
 def _replace_open_issues(job: Job, rows: list[LabelIssue]) -> None:
     """Open flags of earlier runs (and of an earlier attempt of this one) are replaced."""
     LabelIssue.objects.filter(project=job.project, status=IssueStatus.OPEN).delete()
-    LabelIssue.objects.filter(run=job).delete()
+    LabelIssue.objects.filter(job=job).delete()
     LabelIssue.objects.bulk_create(rows, batch_size=WRITE_BATCH)
 
 
@@ -275,5 +275,5 @@ def _write_consensus(job, data, names, consensus, multi) -> None:
         AnnotatorQuality.objects.update_or_create(
             project=job.project, annotator_id=key,
             defaults={"score": float(score), "n_items": int(consensus.annotator_n_items[j]),
-                      "method": consensus.method, "run": job},
+                      "method": consensus.method, "job": job},
         )  # fmt: skip

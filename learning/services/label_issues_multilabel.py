@@ -108,7 +108,7 @@ def multilabel_issue_rows(
             LabelIssue(
                 project=job.project,
                 item_id=item_id,
-                run=job,
+                job=job,
                 given_label=_display(given),
                 suggested_label=_display(suggested),
                 given_labels=given,

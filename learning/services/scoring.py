@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import math
 import pickle
-import time
 import uuid
 import zlib
 from collections.abc import Callable
@@ -140,7 +139,7 @@ def chunk_claim(*, job_id: int, claim: str) -> ScoringChunk | None:
     return None
 
 
-def chunk_score(chunk: ScoringChunk, *, pause: float = 0.0) -> int:
+def chunk_score(chunk: ScoringChunk) -> int:
     """Rank the chunk's open items with its model; store the arrays on the chunk row.
 
     Returns the number of items scored. Writing is keyed by the claim, so a chunk that was
@@ -167,8 +166,6 @@ def chunk_score(chunk: ScoringChunk, *, pause: float = 0.0) -> int:
     else:
         priority = score = np.empty(0)
         best = np.empty(0, dtype=np.int64)
-    if pause:
-        time.sleep(pause)  # throttle (params["chunk_pause"]): lets a test stop a job mid-way
     buffer = io.BytesIO()
     np.savez(buffer, ids=ids, priority=priority, label=best, score=score)
     ScoringChunk.objects.filter(pk=chunk.pk, claim=chunk.claim).update(
@@ -178,14 +175,13 @@ def chunk_score(chunk: ScoringChunk, *, pause: float = 0.0) -> int:
 
 
 def chunks_work(
-    *, job_id: int, claim: str | None = None, pause: float = 0.0,
-    on_chunk: Callable[[], None] | None = None,
+    *, job_id: int, claim: str | None = None, on_chunk: Callable[[], None] | None = None,
 ) -> int:  # fmt: skip
     """Claim and score chunks of the job until none is left; returns how many were scored."""
     claim = claim or uuid.uuid4().hex
     done = 0
     while (chunk := chunk_claim(job_id=job_id, claim=claim)) is not None:
-        chunk_score(chunk, pause=pause)
+        chunk_score(chunk)
         done += 1
         if on_chunk:
             on_chunk()
@@ -308,27 +304,16 @@ def _mark_batch(
     return chosen
 
 
-def item_scores_write(
-    ids: np.ndarray, priority: np.ndarray, labels: np.ndarray, score: np.ndarray,
-    *, model_version_id: int,
-) -> None:  # fmt: skip
-    """Bulk UPDATE of priority / predicted_label / predicted_score / scored_by, all (N,).
-
-    PostgreSQL: COPY into a temporary table and one UPDATE ... FROM (seconds for a
-    million rows). SQLite: executemany in batches. Call inside a transaction.
-    """
-    values = labels.tolist()
-    names = list(dict.fromkeys(values))
-    number = {name: k for k, name in enumerate(names)}
-    label_idx = np.fromiter(map(number.__getitem__, values), dtype=np.int64, count=len(values))
-    _scores_write(ids, priority, label_idx, names, score, model_version_id=model_version_id)
-
-
 def _scores_write(
     ids: np.ndarray, priority: np.ndarray, label_idx: np.ndarray, names: list[str],
     score: np.ndarray, *, model_version_id: int,
 ) -> None:  # fmt: skip
-    """``item_scores_write`` with labels as (N,) indices into ``names``."""
+    """Bulk UPDATE of priority / predicted_label / predicted_score / scored_by, all (N,);
+    labels as (N,) indices into ``names``.
+
+    PostgreSQL: COPY into a temporary table and one UPDATE ... FROM (seconds for a
+    million rows). SQLite: executemany in batches. Call inside a transaction.
+    """
     if ids.size == 0:
         return
     table = connection.ops.quote_name(Item._meta.db_table)

@@ -39,7 +39,7 @@ def open_issue(project, external_id: str) -> LabelIssue:
 
 def test_the_job_flags_exactly_the_flipped_labels_most_severe_first(project, flagged):
     job, flipped = flagged
-    issues = list(LabelIssue.objects.filter(run=job).order_by("quality"))
+    issues = list(LabelIssue.objects.filter(job=job).order_by("quality"))
     assert {i.item.external_id for i in issues} == flipped
     assert [i.quality for i in issues] == sorted(i.quality for i in issues)
     issue = issues[0]
@@ -57,7 +57,7 @@ def test_accept_keeps_the_given_label_and_logs_before_and_after(project, members
     issue.refresh_from_db()
     assert issue.status == IssueStatus.ACCEPTED and issue.resolved_by == members["reviewer"]
     assert Item.objects.get(pk=issue.item_id).final_labels == [issue.given_label]
-    assert action.run == job and action.issue == issue
+    assert action.job == job and action.issue == issue
     assert action.before["issue_status"] == "open" and action.after["issue_status"] == "accepted"
     assert action.before["final_labels"] is None
     assert action.after["final_labels"] == [issue.given_label]
@@ -124,7 +124,7 @@ def test_a_reviewed_item_is_not_flagged_again_until_its_labels_change(project, m
             item=open_issue(project, ext).item, reviewer=members["reviewer"], action="dismiss"
         )
     second = run_job(project)
-    again = set(LabelIssue.objects.filter(run=second).values_list("item__external_id", flat=True))
+    again = set(LabelIssue.objects.filter(job=second).values_list("item__external_id", flat=True))
     assert again == flipped - set(reviewed)
     assert second.result["suppressed_after_review"] == 2
     # an annotator labels one of them again (agreeing with the wrong label): its labels
@@ -135,7 +135,7 @@ def test_a_reviewed_item_is_not_flagged_again_until_its_labels_change(project, m
         item=item, project=project, annotator=members["annotator"], labels=[wrong]
     )
     third = run_job(project)
-    assert LabelIssue.objects.filter(run=third, item=item).exists()
+    assert LabelIssue.objects.filter(job=third, item=item).exists()
 
 
 def test_a_rerun_replaces_open_flags_and_keeps_resolved_ones(project, members, flagged):
@@ -146,10 +146,10 @@ def test_a_rerun_replaces_open_flags_and_keeps_resolved_ones(project, members, f
         action="accept",
     )
     second = run_job(project)
-    assert not LabelIssue.objects.filter(run=first, status="open").exists()
-    assert LabelIssue.objects.filter(run=first, status="accepted").count() == 1
+    assert not LabelIssue.objects.filter(job=first, status="open").exists()
+    assert LabelIssue.objects.filter(job=first, status="accepted").count() == 1
     assert LabelIssue.objects.filter(project=project, status="open").count() == N_FLIPPED - 1
-    assert LabelIssue.objects.filter(run=second).count() == N_FLIPPED - 1
+    assert LabelIssue.objects.filter(job=second).count() == N_FLIPPED - 1
 
 
 def test_consensus_and_annotator_quality_for_multi_annotated_items(project, members, make_user):
@@ -179,4 +179,4 @@ def test_consensus_and_annotator_quality_for_multi_annotated_items(project, memb
     assert all(i.consensus_method == "crowdlab" and 0 <= i.consensus_quality <= 1 for i in items)
     quality = {q.annotator.username: q for q in AnnotatorQuality.objects.filter(project=project)}
     assert quality["ann-good"].score > quality["ann-ok"].score > quality["ann-poor"].score
-    assert quality["ann-good"].n_items == 3 * N_PER_CLASS and quality["ann-good"].run == job
+    assert quality["ann-good"].n_items == 3 * N_PER_CLASS and quality["ann-good"].job == job

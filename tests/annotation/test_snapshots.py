@@ -103,7 +103,7 @@ class TestFilters:
     def test_exclude_open_issues(self, labeled):
         run = Job.objects.create(project=labeled, kind=JobKind.LABEL_ISSUES, status="succeeded")
         for ext, status in (("i007", "open"), ("i008", "dismissed")):
-            LabelIssue.objects.create(project=labeled, item=item(labeled, ext), run=run,
+            LabelIssue.objects.create(project=labeled, item=item(labeled, ext), job=run,
                                       given_label="positive", suggested_label="negative",
                                       quality=0.1, reason="r", labels_fingerprint="f",
                                       status=status)  # fmt: skip

@@ -46,14 +46,13 @@ def test_a_reviewer_relabels_with_the_suggested_set_and_accepts_a_given_set(
 
     rerun = run_job(project)
     assert rerun.result["flagged"] == len(listed) - 2
-    assert not LabelIssue.objects.filter(run=rerun, item_id=first["item"]["id"]).exists()
+    assert not LabelIssue.objects.filter(job=rerun, item_id=first["item"]["id"]).exists()
 
 
 def test_single_label_issues_list_their_labels_as_one_element_lists(project, members, client_for):
     rows, _ = blobs_with_flips()
     assert import_objects(project=project, objects=rows).ok
     run_job(project)
-    LabelIssue.objects.update(given_labels=None, suggested_labels=None)  # rows of older runs
     issue = (
         client_for(members["reviewer"])
         .get(f"/api/projects/{project.pk}/label-issues")

@@ -126,7 +126,7 @@ def world(members, project):
     snapshot = Snapshot.objects.create(project=project, version=1, spec={})
     other = Snapshot.objects.create(project=project, version=2, spec={})
     audit = Job.objects.create(project=project, kind="audit")
-    finding = AuditFinding.objects.create(project=project, run=audit, kind="pii", score=1.0)
+    finding = AuditFinding.objects.create(project=project, job=audit, kind="pii", score=1.0)
     return {"item": item, "annotation": annotation, "job": job, "snapshot": snapshot,
             "other": other, "project": project, "finding": finding}  # fmt: skip
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from annotation.models import Annotation, Item, Job, JobKind, JobStatus
-from learning.services.agreement import agreement_job_handler
+from learning.agreement.service import agreement_job_handler
 
 
 def parse(response):

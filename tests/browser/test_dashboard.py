@@ -17,8 +17,8 @@ from annotation.models import (
 )
 from annotation.services.overlap import item_refresh_status
 from annotation.services.projects import membership_set, project_create
+from learning.agreement.service import agreement_job_handler
 from learning.models import ModelVersion
-from learning.services.agreement import agreement_job_handler
 
 CHARTS = ["progress", "annotators", "rate", "distribution", "agreement", "annotator-quality",
           "confusion", "learning"]  # fmt: skip

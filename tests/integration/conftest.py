@@ -2,7 +2,7 @@
 
 Fixtures
 --------
-celery_worker : session-wide ``celery -A quorum worker --pool prefork --concurrency 1``.
+celery_worker : session-wide ``celery -A tests.integration.worker_app worker`` (prefork, concurrency 1).
 start_celery_worker : factory for a worker of one's own (``concurrency``, ``pool``, extra env);
     stopped at the end of the test. Use it to kill pool children or tune settings.
 wait_for_job : ``wait_for_job(job_id, timeout=60.0) -> Job`` polls the run record until it
@@ -184,7 +184,7 @@ def _launch(
     env["DJANGO_SETTINGS_MODULE"] = "quorum.settings_test"
     env["PYTHONUNBUFFERED"] = "1"
     command = [
-        sys.executable, "-m", "celery", "-A", "quorum", "worker",
+        sys.executable, "-m", "celery", "-A", "tests.integration.worker_app", "worker",
         "--pool", pool, "--concurrency", str(concurrency), "-l", "info",
         "--without-mingle", "--without-gossip", "--without-heartbeat",
         "-Q", env["QUORUM_CELERY_QUEUE"], "-n", f"test-{uuid.uuid4().hex[:8]}@%h",

@@ -17,6 +17,7 @@ from annotation.services.jobs import job_enqueue
 from annotation.services.labeling import annotation_submit, item_skip, queue_next
 from annotation.services.projects import membership_set, project_create
 from learning.models import ModelVersion
+from tests.integration.workers import slow_chunks
 from tests.learning.test_al_services import make_texts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -95,15 +96,17 @@ def test_labels_trigger_a_job_and_the_queue_serves_the_most_uncertain_items(
 
 
 def test_a_burst_of_labels_keeps_one_job_running_and_one_waiting(
-    transactional_db, celery_worker, wait_for_job, al_project
+    transactional_db, start_celery_worker, wait_for_job, al_project
 ):
-    # A deliberately slow job (a pause per chunk of 10) runs while labels keep arriving.
+    # A slow job (a worker that takes a second more per chunk of 10) runs while labels keep
+    # arriving.
+    worker = start_celery_worker(env=slow_chunks(1.0))
     label_clear_items(al_project, 4)
     slow, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
-                          params={"chunk_items": 10, "chunk_pause": 1.0})  # fmt: skip
+                          params={"chunk_items": 10})  # fmt: skip
     deadline = time.monotonic() + 60
     while Job.objects.get(pk=slow.pk).status == JobStatus.QUEUED:
-        assert time.monotonic() < deadline, celery_worker.log_tail()
+        assert time.monotonic() < deadline, worker.log_tail()
         time.sleep(0.1)
     al_project.retrain_every = 1
     al_project.save(update_fields=["retrain_every"])
@@ -118,21 +121,21 @@ def test_a_burst_of_labels_keeps_one_job_running_and_one_waiting(
     assert 2 <= al_jobs(al_project).count() <= 4
 
     for job in al_jobs(al_project):
-        assert wait_for_job(job.pk, timeout=180).status == JobStatus.SUCCEEDED
+        assert wait_for_job(job.pk, timeout=180, workers=(worker,)).status == JobStatus.SUCCEEDED
     assert ModelVersion.objects.filter(project=al_project).count() == al_jobs(al_project).count()
 
 
 def test_a_worker_killed_mid_job_leaves_previous_scores_and_the_job_is_retried_to_success(
     transactional_db, start_celery_worker, wait_for_job, al_project
 ):
-    worker = start_celery_worker()
+    worker = start_celery_worker(env=slow_chunks(0.5))
     label_clear_items(al_project, 16)
     first = wait_for_job(al_jobs(al_project).get().pk, timeout=120, workers=(worker,))
     assert first.status == JobStatus.SUCCEEDED, first.error
     label_clear_items(al_project, 4)
     before = dict(Item.objects.filter(project=al_project).values_list("id", "priority"))
     job, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
-                         params={"chunk_items": 10, "chunk_pause": 0.5})  # fmt: skip
+                         params={"chunk_items": 10})  # fmt: skip
 
     deadline = time.monotonic() + 90
     while Job.objects.get(pk=job.pk).progress < 0.4:  # scoring chunks: the model is trained

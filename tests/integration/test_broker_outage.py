@@ -25,7 +25,7 @@ from annotation.tasks import resend_stale_jobs
 from learning.models import ModelVersion
 from tests.integration.conftest import _reset_connections, need_service, redis_reachable
 from tests.integration.test_active_learning import al_project, label_clear_items  # noqa: F401
-from tests.integration.workers import FAST_BEATS
+from tests.integration.workers import FAST_BEATS, slow_chunks
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -82,10 +82,12 @@ def test_the_broker_stops_mid_job_and_returns(
     al_project,  # noqa: F811
 ):  # fmt: skip
     settings.QUORUM_RESEND_QUEUED_AFTER_SECONDS = 1
-    worker = start_celery_worker(env=FAST_BEATS | {"REDIS_URL": private_redis.url})
+    worker = start_celery_worker(
+        env=FAST_BEATS | slow_chunks(0.5) | {"REDIS_URL": private_redis.url}
+    )
     label_clear_items(al_project, 4)
     slow, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
-                          params={"chunk_items": 10, "chunk_pause": 0.5})  # fmt: skip
+                          params={"chunk_items": 10})  # fmt: skip
     deadline = time.monotonic() + 90
     while Job.objects.get(pk=slow.pk).progress < 0.4:
         assert time.monotonic() < deadline, worker.log_tail()

@@ -27,7 +27,13 @@ from annotation.models import (
 from annotation.services.importing import import_objects
 from annotation.services.jobs import job_enqueue
 from tests.integration.test_active_learning import al_project, label_clear_items  # noqa: F401
-from tests.integration.workers import FAST_BEATS, freeze_while_running, kill_group, sweep_until_sent
+from tests.integration.workers import (
+    FAST_BEATS,
+    freeze_while_running,
+    kill_group,
+    slow_chunks,
+    sweep_until_sent,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WORDS = {
@@ -63,12 +69,11 @@ def test_a_job_waiting_behind_a_20_s_job_of_its_kind_waits_then_runs(
     al_project,  # noqa: F811
 ):
     """Issue #14: the waiting job used to fail with JobBusy after Celery's 3 retries (~8 s)."""
-    worker = start_celery_worker(concurrency=2, env=FAST_BEATS)
+    # One chunk (no helper tasks, so the second process is free) on a worker that takes 22 s
+    # more per chunk: a real active-learning job of over 20 s.
+    worker = start_celery_worker(concurrency=2, env=FAST_BEATS | slow_chunks(22.0))
     label_clear_items(al_project, 4)
-    # One chunk (no helper tasks, so the second process is free) scored at throttle
-    # ``chunk_pause``: a real active-learning job of over 20 s.
-    slow, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
-                          params={"chunk_pause": 22.0})  # fmt: skip
+    slow, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING)
     deadline = time.monotonic() + 60
     while Job.objects.get(pk=slow.pk).status != JobStatus.RUNNING:
         assert time.monotonic() < deadline, worker.log_tail()
@@ -103,10 +108,10 @@ def test_a_killed_worker_never_blocks_the_next_job_of_its_kind(
     al_project,  # noqa: F811
 ):
     """Issue #13.3: the killed job is superseded by the one waiting behind it, which runs."""
-    worker = start_celery_worker(env=FAST_BEATS)
+    worker = start_celery_worker(env=FAST_BEATS | slow_chunks(0.5))
     label_clear_items(al_project, 4)
     dead, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
-                          params={"chunk_items": 10, "chunk_pause": 0.5})  # fmt: skip
+                          params={"chunk_items": 10})  # fmt: skip
     freeze_while_running(worker, dead.pk, min_progress=0.4)
     kill_group(worker)
     label_clear_items(al_project, 2)
@@ -173,7 +178,7 @@ def test_a_label_issues_run_killed_mid_run_is_taken_back_and_flags_each_item_onc
     issues = LabelIssue.objects.filter(project=project)
     assert issues.count() == job.result["flagged"] > 0
     assert issues.values("item_id").distinct().count() == issues.count()
-    assert set(issues.values_list("run_id", flat=True)) == {job.pk}
+    assert set(issues.values_list("job_id", flat=True)) == {job.pk}
 
 
 def test_a_snapshot_build_killed_mid_build_is_taken_back_and_built_once(

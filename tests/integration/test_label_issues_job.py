@@ -77,4 +77,4 @@ def test_imported_wrong_labels_are_flagged_and_listed(
     second = wait_for_job(again.json()["id"], timeout=120)
     assert second.status == "succeeded", second.error
     assert second.result["suppressed_after_review"] == 1
-    assert not LabelIssue.objects.filter(run=second, item_id=reviewed).exists()
+    assert not LabelIssue.objects.filter(job=second, item_id=reviewed).exists()

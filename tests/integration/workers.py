@@ -16,6 +16,12 @@ from tests.integration.conftest import CeleryWorker
 FAST_BEATS = {"QUORUM_JOB_HEARTBEAT_SECONDS": "1", "QUORUM_JOB_STALE_SECONDS": "4"}
 
 
+def slow_chunks(seconds: float) -> dict[str, str]:
+    """Worker env: every active-learning chunk takes ``seconds`` longer (a slow machine, see
+    ``tests/integration/worker_app.py``), so a test can catch a job half-way."""
+    return {"QUORUM_TEST_CHUNK_SECONDS": str(seconds)}
+
+
 def freeze_while_running(worker: CeleryWorker, job_id: int, *, min_progress: float = 0.0,
                          settle: float = 0.0, timeout: float = 120.0) -> Job:  # fmt: skip
     """SIGSTOP the worker's process group (main process and pool) once the job runs with at

@@ -5,7 +5,7 @@ import math
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
-from learning.agreement_report import UNUSED, agreement_report
+from learning.agreement.reports import UNUSED, agreement_report
 
 
 def records(M, n_annotators):

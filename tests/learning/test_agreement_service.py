@@ -7,8 +7,9 @@ import krippendorff
 import numpy as np
 import pytest
 
+from annotation.agreement_selectors import agreement_history, agreement_latest
 from annotation.models import (
-    AgreementSnapshot,
+    AgreementRecord,
     Annotation,
     AnnotationSource,
     Item,
@@ -17,10 +18,9 @@ from annotation.models import (
     JobStatus,
 )
 from annotation.services.projects import project_create
-from annotation.stats import agreement_history, agreement_latest
-from learning.agreement_report import UNUSED
-from learning.agreement_tasks import enqueue_agreement_jobs, projects_due_for_agreement
-from learning.services.agreement import agreement_job_handler, load_ratings
+from learning.agreement.reports import UNUSED
+from learning.agreement.service import agreement_job_handler, load_ratings
+from learning.tasks import enqueue_agreement_jobs, projects_due_for_agreement
 
 LABELS = ["positive", "negative", "neutral"]
 
@@ -64,7 +64,7 @@ def users(make_user):
     return [make_user(f"a{i}") for i in range(4)]
 
 
-def test_snapshots_match_the_reference_implementation(project, users):
+def test_records_match_the_reference_implementation(project, users):
     M = seeded_votes(0, 60, 4)
     store(project, users, M)
     job, result = run(project)
@@ -92,9 +92,9 @@ def test_snapshots_match_the_reference_implementation(project, users):
 def test_history_grows_by_one_point_per_run_and_a_rerun_overwrites(project, users):
     store(project, users, seeded_votes(1, 30, 4))
     job, _ = run(project)
-    n_rows = AgreementSnapshot.objects.filter(run=job).count()
+    n_rows = AgreementRecord.objects.filter(job=job).count()
     agreement_job_handler(job, lambda f: None)  # redelivered message: same job again
-    assert AgreementSnapshot.objects.filter(run=job).count() == n_rows
+    assert AgreementRecord.objects.filter(job=job).count() == n_rows
     run(project)
     series = agreement_history(project=project)["series"]
     assert len(series["krippendorff_alpha"]) == 2
@@ -125,7 +125,7 @@ def test_not_enough_data_is_a_reason_never_nan(project, users, M, reason):
     latest = agreement_latest(project=project)
     alpha = latest["project"]["krippendorff_alpha"]
     assert alpha["value"] is None and alpha["reason"] == reason and result["reason"] == reason
-    for row in AgreementSnapshot.objects.values("value", "reason"):
+    for row in AgreementRecord.objects.values("value", "reason"):
         assert row["value"] is None and row["reason"] or math.isfinite(row["value"])
 
 

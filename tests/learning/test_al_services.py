@@ -19,10 +19,10 @@ from learning.models import ModelVersion, ScoringChunk
 from learning.services import scoring
 from learning.services.active_learning import active_learning_job_handler
 from learning.services.scoring import (
+    _scores_write,
     chunk_claim,
     chunk_score,
     chunks_plan,
-    item_scores_write,
     swap_slices,
 )
 from learning.services.training_data import label_targets, training_labels
@@ -93,10 +93,10 @@ def test_training_labels_prefer_final_then_consensus_then_majority(db, project, 
     )
     Item.objects.filter(pk=items[1].pk).update(consensus_labels=["positive"])
     run_job = Job.objects.create(project=project, kind=JobKind.LABEL_ISSUES)
-    LabelIssue.objects.create(project=project, item=items[2], run=run_job, given_label="negative",
+    LabelIssue.objects.create(project=project, item=items[2], job=run_job, given_label="negative",
                               suggested_label="positive", quality=0.1, reason="x",
                               labels_fingerprint="f")  # fmt: skip
-    LabelIssue.objects.create(project=project, item=items[3], run=run_job, given_label="negative",
+    LabelIssue.objects.create(project=project, item=items[3], job=run_job, given_label="negative",
                               suggested_label="positive", quality=0.1, reason="x",
                               labels_fingerprint="f", status=IssueStatus.DISMISSED)  # fmt: skip
 
@@ -289,15 +289,15 @@ def test_bulk_score_write_sets_every_field(db, text_project):
     version = ModelVersion.objects.create(project=text_project, version=9, strategy="margin",
                                           featurizer="text", n_labels=0)  # fmt: skip
     ids = np.asarray(Item.objects.filter(project=text_project).values_list("id", flat=True)[:3])
-    item_scores_write(ids, np.array([0.1, 1.5, 0.7]), np.array(["a", "b", "c"], dtype=object),
-                      np.array([0.9, 0.6, 0.8]), model_version_id=version.pk)  # fmt: skip
+    _scores_write(ids, np.array([0.1, 1.5, 0.7]), np.array([0, 1, 0]), ["a", "b"],
+                  np.array([0.9, 0.6, 0.8]), model_version_id=version.pk)  # fmt: skip
 
     rows = Item.objects.filter(pk__in=ids.tolist()).order_by("id")
     got = list(rows.values_list("priority", "predicted_label", "predicted_score", "scored_by"))
     assert got == [
         (0.1, "a", 0.9, version.pk),
         (1.5, "b", 0.6, version.pk),
-        (0.7, "c", 0.8, version.pk),
+        (0.7, "a", 0.8, version.pk),
     ]
 
 

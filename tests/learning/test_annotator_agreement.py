@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from learning.annotator_agreement import annotator_agreement, leave_one_out_consensus
+from learning.agreement.reports import annotator_agreement, leave_one_out_consensus
 
 
 def test_annotator_agreement_ranks_the_noisy_annotator_last():

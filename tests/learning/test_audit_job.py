@@ -51,7 +51,7 @@ def members(finding) -> set[str]:
 
 
 def test_the_audit_finds_duplicates_conflicts_pii_and_empty_items(audited):
-    found = {kind: list(AuditFinding.objects.filter(run=audited, kind=kind))
+    found = {kind: list(AuditFinding.objects.filter(job=audited, kind=kind))
              for kind in FindingKind.values}  # fmt: skip
     assert [members(f) for f in found["duplicate"]] == [{"same", "same-copy"}]
     assert [members(f) for f in found["near_duplicate"]] == [{"near-a", "near-b"}]
@@ -71,16 +71,16 @@ def test_the_audit_finds_duplicates_conflicts_pii_and_empty_items(audited):
 
 
 def test_a_second_run_replaces_open_findings_and_keeps_resolved_ones(audited, project, manager):
-    duplicate = AuditFinding.objects.get(run=audited, kind="duplicate")
+    duplicate = AuditFinding.objects.get(job=audited, kind="duplicate")
     finding_resolve(finding=duplicate, user=manager, action="keep")
     again = Job.objects.create(project=project, kind=JobKind.AUDIT, status="running")
     audit_job_handler(again, lambda fraction: None)
-    assert AuditFinding.objects.filter(status="open", run=audited).count() == 0
+    assert AuditFinding.objects.filter(status="open", job=audited).count() == 0
     assert AuditFinding.objects.get(pk=duplicate.pk).status == FindingStatus.KEPT
 
 
 def test_merge_keeps_one_item_with_the_group_label_and_excludes_the_rest(audited, manager):
-    near = AuditFinding.objects.get(run=audited, kind="near_duplicate")
+    near = AuditFinding.objects.get(job=audited, kind="near_duplicate")
     keep = Item.objects.get(external_id="near-b")
     finding_resolve(finding=near, user=manager, action="merge", keep_item=keep.pk)
     keep.refresh_from_db()
@@ -91,7 +91,7 @@ def test_merge_keeps_one_item_with_the_group_label_and_excludes_the_rest(audited
 
 
 def test_redaction_applies_the_spans_the_audit_found(audited, manager):
-    pii = AuditFinding.objects.get(run=audited, kind="pii")
+    pii = AuditFinding.objects.get(job=audited, kind="pii")
     finding_resolve(finding=pii, user=manager, action="redact")
     item = Item.objects.get(external_id="pii")
     assert item.redacted_text == "Call me on [PHONE] or mail [EMAIL]"
@@ -101,10 +101,10 @@ def test_redaction_applies_the_spans_the_audit_found(audited, manager):
 def test_actions_that_do_not_fit_the_finding_are_refused(audited, manager):
     from django.core.exceptions import ValidationError
 
-    pii = AuditFinding.objects.get(run=audited, kind="pii")
+    pii = AuditFinding.objects.get(job=audited, kind="pii")
     with pytest.raises(ValidationError):
         finding_resolve(finding=pii, user=manager, action="merge")
-    duplicate = AuditFinding.objects.get(run=audited, kind="duplicate")
+    duplicate = AuditFinding.objects.get(job=audited, kind="duplicate")
     with pytest.raises(ValidationError):
         finding_resolve(finding=duplicate, user=manager, action="redact")
     finding_resolve(finding=duplicate, user=manager, action="exclude")
@@ -198,6 +198,6 @@ def test_image_projects_group_exact_copies_and_resized_near_copies(
         item.image.save(f"{ext}.png", ContentFile(content), save=True)
     job = Job.objects.create(project=project, kind=JobKind.AUDIT, status="running")
     audit_job_handler(job, lambda fraction: None)
-    kinds = {f.kind: members(f) for f in AuditFinding.objects.filter(run=job)}
+    kinds = {f.kind: members(f) for f in AuditFinding.objects.filter(job=job)}
     assert kinds["duplicate"] == {"orig", "copy"}
     assert kinds["near_duplicate"] == {"orig", "copy", "smaller"}

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from PIL import Image
 
-from learning.featurize import TextFeaturizer, image_features, text_features, vector_features
+from learning.featurize import TextFeaturizer, image_features, vector_features
 
 TEXTS = [
     "the battery died after two days",
@@ -23,7 +23,8 @@ TEXTS = [
 
 
 def test_text_features_are_l2_normalised_sparse_rows() -> None:
-    X, featurizer = text_features(TEXTS, n_features=2**10)
+    featurizer = TextFeaturizer(n_features=2**10).fit(TEXTS)
+    X = featurizer.transform(TEXTS)
     assert sp.isspmatrix_csr(X) or isinstance(X, sp.csr_array)
     assert X.shape == (6, featurizer.n_output_features) == (6, 2**11 + 100)
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1))).ravel()
@@ -58,7 +59,7 @@ def test_a_state_trained_with_another_word_vector_table_is_rejected() -> None:
 
 
 def test_shared_words_make_texts_similar() -> None:
-    X, _ = text_features(TEXTS, n_features=2**12)
+    X = TextFeaturizer(n_features=2**12).fit(TEXTS).transform(TEXTS)
     sim = (X @ X.T).toarray()
     # "battery" pair shares more than "battery" vs "shipping".
     assert sim[0, 1] > sim[0, 4]

@@ -93,7 +93,7 @@ def test_open_flags_of_an_earlier_run_survive_a_closed_gate(project, settings):
     second = run_job(project)
     assert second.result["flagged"] == 0
     still_open = LabelIssue.objects.filter(project=project, status=IssueStatus.OPEN)
-    assert set(still_open.values_list("run", flat=True)) == {first.pk}
+    assert set(still_open.values_list("job", flat=True)) == {first.pk}
 
 
 def test_labels_with_no_signal_flag_nothing(project):

@@ -16,7 +16,7 @@ def assert_mostly_the_flipped(found: set[str], flipped: set[str]) -> None:
 def test_the_job_flags_the_flipped_label_sets_with_the_set_the_model_believes(manager):
     project, truth, flipped = project_with_flipped_sets(manager)
     job = run_job(project)
-    issues = list(LabelIssue.objects.filter(run=job).order_by("quality"))
+    issues = list(LabelIssue.objects.filter(job=job).order_by("quality"))
     found = {i.item.external_id for i in issues}
     assert_mostly_the_flipped(found, flipped)
     for issue in issues:
@@ -47,7 +47,7 @@ def test_a_label_too_rare_to_model_is_reported_and_never_flagged(manager):
     job = run_job(project)
     assert job.result["labels_not_judged"] == ["rare"]
     assert "no model" in job.result["labels_not_judged_note"]
-    issues = LabelIssue.objects.filter(run=job)
+    issues = LabelIssue.objects.filter(job=job)
     assert_mostly_the_flipped({i.item.external_id for i in issues}, flipped)
     assert not any("rare" in i.reason for i in issues)
 
@@ -63,7 +63,7 @@ def test_several_annotators_count_as_a_majority_per_label(manager, make_user):
         Annotation.objects.create(item=item, project=project, annotator=user, labels=wrong)
     job = run_job(project)
     assert job.result["multi_annotated"] == 1
-    issue = LabelIssue.objects.get(run=job, item=item)
+    issue = LabelIssue.objects.get(job=job, item=item)
     assert issue.given_labels == wrong and issue.suggested_labels == right
     item.refresh_from_db()
     assert item.consensus_labels is None  # CROWDLAB is single-label: nothing written
@@ -74,13 +74,13 @@ def test_a_reviewed_set_is_not_flagged_again_until_its_labels_change(manager, ma
     reviewer = make_user("rev")
     membership_set(project=project, user=reviewer, role="reviewer")
     first = run_job(project)
-    kept = LabelIssue.objects.filter(run=first).order_by("quality").first()
+    kept = LabelIssue.objects.filter(job=first).order_by("quality").first()
     review_item(item=kept.item, reviewer=reviewer, action="accept")
     assert Item.objects.get(pk=kept.item_id).final_labels == kept.given_labels
     second = run_job(project)
     assert second.result["suppressed_after_review"] == 1
     assert second.result["flagged"] == first.result["flagged"] - 1
-    assert not LabelIssue.objects.filter(run=second, item_id=kept.item_id).exists()
+    assert not LabelIssue.objects.filter(job=second, item_id=kept.item_id).exists()
 
 
 def test_too_few_labeled_items_is_a_note_not_a_failure(manager):

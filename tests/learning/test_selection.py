@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from learning.featurize import text_features
+from learning.featurize import TextFeaturizer
 from learning.selection import (
     class_balance_boost,
     cold_start,
@@ -184,7 +184,7 @@ def test_cold_start_covers_topics_of_wide_sparse_text_features() -> None:
     topics.append(["rain", "storm", "forecast", "cloud"])
     groups = np.repeat([0, 1, 2], [60, 30, 10])
     texts = [" ".join(rng.choice(topics[g], 6)) for g in groups]
-    X, _ = text_features(texts, n_features=2**10)
+    X = TextFeaturizer(n_features=2**10).fit(texts).transform(texts)
     chosen = cold_start(X, k=3, rng=np.random.default_rng(0))
     assert sorted(groups[chosen]) == [0, 1, 2]
 

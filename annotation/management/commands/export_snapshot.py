@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Project
+from annotation.models import Project, SnapshotStatus
 from annotation.services.jobs import job_execute
 from annotation.services.snapshots import snapshot_create, snapshot_directory
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
             raise CommandError(f"Bad spec: {exc.message_dict}") from exc
         job_execute(job_id=snapshot.job_id, task_id="manage.py export_snapshot")
         snapshot.refresh_from_db()
-        if snapshot.status != "ready":
+        if snapshot.status != SnapshotStatus.READY:
             raise CommandError(f"The build failed: {snapshot.job.error}")
         out.mkdir(parents=True, exist_ok=True)
         for path in snapshot_directory(snapshot).iterdir():

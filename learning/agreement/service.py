@@ -1,8 +1,8 @@
-"""The agreement job: load a project's annotations in bulk, compute every scope, store snapshots.
+"""The agreement job: load a project's annotations in bulk, compute every scope, store records.
 
 One seam (house style rule 4): ``values_list`` over the project's human annotations -> an (N, R)
-rating matrix -> :func:`learning.agreement_report.agreement_report` -> ``bulk_create`` of
-:class:`~annotation.models.AgreementSnapshot` rows, all stamped with one time. A redelivered job
+rating matrix -> :func:`learning.agreement.reports.agreement_report` -> ``bulk_create`` of
+:class:`~annotation.models.AgreementRecord` rows, all stamped with one time. A redelivered job
 replaces the rows it wrote before instead of duplicating them.
 """
 
@@ -20,9 +20,9 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from annotation.models import AgreementSnapshot, Annotation, AnnotationSource, Job, Project
-from learning.agreement import MISSING
-from learning.agreement_report import AgreementReport, agreement_report
+from annotation.models import AgreementRecord, Annotation, AnnotationSource, Job, Project
+from learning.agreement.metrics import MISSING
+from learning.agreement.reports import AgreementReport, agreement_report
 
 NO_LABELS = "(none)"
 
@@ -118,7 +118,7 @@ def report_for(data: RatingData) -> AgreementReport:
 
 
 def agreement_job_handler(job: Job, report_progress: Callable[[float], None]) -> dict:
-    """Recompute agreement for ``job.project`` and store one snapshot per (metric, scope, key)."""
+    """Recompute agreement for ``job.project`` and store one record per (metric, scope, key)."""
     started = time.perf_counter()
     data = load_ratings(project=job.project)
     loaded = time.perf_counter()
@@ -127,15 +127,15 @@ def agreement_job_handler(job: Job, report_progress: Callable[[float], None]) ->
     computed = time.perf_counter()
     report_progress(0.8)
     now = timezone.now()
-    snapshots = [
-        AgreementSnapshot(project_id=job.project_id, run=job, **record)
+    records = [
+        AgreementRecord(project_id=job.project_id, job=job, **record)
         for record in report.as_dicts()
     ]
     with transaction.atomic():
-        AgreementSnapshot.objects.filter(run=job).delete()  # a redelivered run overwrites
-        AgreementSnapshot.objects.bulk_create(snapshots, batch_size=1000)
+        AgreementRecord.objects.filter(job=job).delete()  # a redelivered run overwrites
+        AgreementRecord.objects.bulk_create(records, batch_size=1000)
         # auto_now_add stamps each row separately; one time per run makes "the latest run" a query
-        AgreementSnapshot.objects.filter(run=job).update(created_at=now)
+        AgreementRecord.objects.filter(job=job).update(created_at=now)
     alpha = next(r for r in report.records if r.metric == "krippendorff_alpha")
     return {
         "n_items": int(((data.M >= 0).sum(axis=1) >= 2).sum()),
@@ -144,7 +144,7 @@ def agreement_job_handler(job: Job, report_progress: Callable[[float], None]) ->
         "n_annotators": int(data.M.shape[1]),
         "krippendorff_alpha": alpha.value,
         "reason": alpha.reason,
-        "snapshots": len(snapshots),
+        "snapshots": len(records),  # the job result's key predates the model's name
         "computed_at": now.isoformat(),
         "categories": report.categories,
         "coincidence": report.coincidence,
