@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
-from annotation.models import AuditFinding, FindingKind, FindingStatus
+from annotation.models import AuditFinding, FindingKind, FindingStatus, Job
 from annotation.services.audit import ACTIONS
 
 
@@ -12,7 +12,9 @@ class AuditFindingSerializer(serializers.ModelSerializer):
     resolved_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
-    run = serializers.PrimaryKeyRelatedField(source="job", read_only=True)  # the job, by id
+    run: serializers.PrimaryKeyRelatedField[Job] = serializers.PrimaryKeyRelatedField(
+        source="job", read_only=True
+    )  # the job, by id
 
     class Meta:
         model = AuditFinding

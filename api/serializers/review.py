@@ -5,6 +5,7 @@ from rest_framework import serializers
 from annotation.models import (
     AnnotatorQuality,
     IssueStatus,
+    Job,
     LabelIssue,
     ReviewAction,
     ReviewActionKind,
@@ -21,7 +22,9 @@ class LabelIssueSerializer(serializers.ModelSerializer):
     ``given_labels``/``suggested_labels`` the lists, e.g. to relabel with the suggestion."""
 
     item = serializers.SerializerMethodField()
-    run = serializers.PrimaryKeyRelatedField(source="job", read_only=True)  # the job, by id
+    run: serializers.PrimaryKeyRelatedField[Job] = serializers.PrimaryKeyRelatedField(
+        source="job", read_only=True
+    )  # the job, by id
     given_labels = serializers.ListField(child=serializers.CharField(), read_only=True)
     suggested_labels = serializers.ListField(child=serializers.CharField(), read_only=True)
 
@@ -77,7 +80,9 @@ class ReviewSerializer(serializers.Serializer):
 
 class ReviewActionSerializer(serializers.ModelSerializer):
     reviewer = serializers.CharField(source="reviewer.username", read_only=True)
-    run = serializers.PrimaryKeyRelatedField(source="job", read_only=True, allow_null=True)
+    run: serializers.PrimaryKeyRelatedField[Job] = serializers.PrimaryKeyRelatedField(
+        source="job", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ReviewAction
@@ -88,7 +93,9 @@ class ReviewActionSerializer(serializers.ModelSerializer):
 
 class AnnotatorQualitySerializer(serializers.ModelSerializer):
     annotator = serializers.CharField(source="annotator.username", read_only=True)
-    run = serializers.PrimaryKeyRelatedField(source="job", read_only=True, allow_null=True)
+    run: serializers.PrimaryKeyRelatedField[Job] = serializers.PrimaryKeyRelatedField(
+        source="job", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AnnotatorQuality
