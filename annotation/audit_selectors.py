@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, QuerySet
 
 from annotation.models import (
+    AccessLog,
     AuditFinding,
     FindingKind,
     FindingStatus,
@@ -157,3 +158,17 @@ def open_finding_count(*, project: Project) -> int:
         .exclude(kind=FindingKind.IMBALANCE)
         .count()
     )
+
+
+# What the access log records (the services that write it name these actions).
+ACCESS_ACTIONS = ["snapshot_download", "export_download", "role_change", "project_settings",
+                  "pii_view", "content_delete", "finding_keep", "finding_exclude",
+                  "finding_merge", "finding_redact"]  # fmt: skip
+
+
+def access_log_entries(*, project: Project, action: str | None = None) -> QuerySet[AccessLog]:
+    """The project's access log, newest first, optionally one action's entries."""
+    entries = AccessLog.objects.filter(project_id_logged=project.pk)
+    if action:
+        entries = entries.filter(action=action)
+    return entries.order_by("-id")

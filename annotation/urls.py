@@ -20,6 +20,7 @@ urlpatterns = [
     path("projects/<int:project_id>/review", review_page, name="review"),
     path("projects/<int:project_id>/review/undo", review_undo_view, name="review-undo"),
     path("projects/<int:project_id>/audit", audit.audit_page, name="audit"),
+    path("projects/<int:project_id>/access-log", audit.access_log_page, name="access-log"),
     path(
         "projects/<int:project_id>/audit/findings/<int:finding_id>/resolve",
         audit.audit_resolve,

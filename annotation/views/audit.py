@@ -15,7 +15,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from annotation.audit_selectors import audit_findings, audit_overview, pii_spans
+from annotation.audit_selectors import (
+    ACCESS_ACTIONS,
+    access_log_entries,
+    audit_findings,
+    audit_overview,
+    pii_spans,
+)
 from annotation.models import AuditFinding, FindingKind, FindingStatus
 from annotation.redaction import redact_spans
 from annotation.selectors import CAN_MANAGE, CAN_REVIEW
@@ -116,3 +122,18 @@ def audit_resolve(request, project_id: int, finding_id: int):
     url = reverse("audit", args=[project.pk]) + f"?kind={finding.kind}"
     page = request.POST.get("page", "")
     return redirect(url + (f"&page={page}" if page.isdigit() and len(page) < 7 else ""))
+
+
+@login_required
+def access_log_page(request, project_id: int):
+    """The project's access log for its managers, newest first, ``?action=`` to filter."""
+    project, role = member_project_or_404(request, project_id)
+    if role not in CAN_MANAGE:
+        raise PermissionDenied("Only managers read the access log.")
+    action = request.GET.get("action") or None
+    action = action if action in ACCESS_ACTIONS else None
+    entries = access_log_entries(project=project, action=action)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    context = {"project": project, "role": role, "page": page, "action": action,
+               "actions": ACCESS_ACTIONS}  # fmt: skip
+    return render(request, "annotation/access_log.html", context)

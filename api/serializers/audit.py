@@ -2,7 +2,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from annotation.models import AuditFinding, FindingKind, FindingStatus
+from annotation.audit_selectors import ACCESS_ACTIONS
+from annotation.models import AccessLog, AuditFinding, FindingKind, FindingStatus
 from annotation.services.audit import ACTIONS
 
 
@@ -51,3 +52,18 @@ class AuditPageSerializer(serializers.Serializer):
 class FindingActionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=list(ACTIONS))
     keep_item = serializers.IntegerField(required=False, min_value=1)
+
+
+class AccessLogSerializer(serializers.ModelSerializer):
+    """One entry: when, who (the id and username at the time), what, on which object."""
+
+    class Meta:
+        model = AccessLog
+        fields = ["id", "created_at", "actor_id", "actor", "action", "object_type", "object_id",
+                  "detail"]  # fmt: skip
+        read_only_fields = fields
+
+
+class AccessLogQuerySerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=ACCESS_ACTIONS, required=False)
+    page = serializers.IntegerField(required=False, min_value=1)

@@ -6,16 +6,19 @@ personal data sits. Non-members get 404, other members 403.
 
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
+from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.audit_selectors import audit_findings, latest_audit_run
+from annotation.audit_selectors import access_log_entries, audit_findings, latest_audit_run
 from annotation.models import AuditFinding
-from annotation.selectors import CAN_REVIEW
+from annotation.selectors import CAN_MANAGE, CAN_REVIEW
 from annotation.services.audit import finding_resolve
 from api.permissions import ProjectScopedMixin, object_for
 from api.serializers.audit import (
+    AccessLogQuerySerializer,
+    AccessLogSerializer,
     AuditFindingSerializer,
     AuditPageSerializer,
     AuditQuerySerializer,
@@ -65,3 +68,26 @@ class FindingResolveView(APIView):
         body.is_valid(raise_exception=True)
         finding_resolve(finding=finding, user=request.user, **body.validated_data)
         return Response(AuditFindingSerializer(finding).data)
+
+
+class AccessLogPagination(PageNumberPagination):
+    page_size = 50
+
+
+class ProjectAccessLogView(ProjectScopedMixin, ListAPIView):
+    """``GET /api/projects/{id}/access-log?action=&page=``: who downloaded, changed roles or
+    settings, viewed personal data or acted on findings, newest first. Managers only, and
+    read only: the log has no write endpoint (other methods answer 405)."""
+
+    roles = {"get": CAN_MANAGE}
+    serializer_class = AccessLogSerializer
+    pagination_class = AccessLogPagination
+
+    @extend_schema(parameters=[AccessLogQuerySerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        query = AccessLogQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return access_log_entries(project=self.project, action=query.validated_data.get("action"))
