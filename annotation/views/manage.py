@@ -48,7 +48,7 @@ SETTINGS_GROUPS = (
     ),
     ("Queue and model", ("strategy", "fallback_order", "seed", "model_in_loop")),
     ("Background jobs", ("retrain_every", "batch_size", "label_issues_every", "agreement_every")),
-    ("Data audit", ("duplicate_threshold",)),
+    ("Data audit", ("duplicate_threshold", "content_retention_days")),
 )
 FRIENDLIER_LABELS = {
     "multi_label": "Multi-label (an item may get several labels)",
@@ -57,6 +57,7 @@ FRIENDLIER_LABELS = {
     "agreement_sample": "Agreement sample (share of items a second annotator labels, overlap 1)",
     "lease_minutes": "Lease (minutes an item is held for an annotator)",
     "model_in_loop": "Show the model's suggestion",
+    "content_retention_days": "Content retention (days)",
 }
 
 

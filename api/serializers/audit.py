@@ -67,3 +67,16 @@ class AccessLogSerializer(serializers.ModelSerializer):
 class AccessLogQuerySerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=ACCESS_ACTIONS, required=False)
     page = serializers.IntegerField(required=False, min_value=1)
+
+
+class ContentDeleteSerializer(serializers.Serializer):
+    """``POST /api/projects/{id}/delete-content``: which items, and why (into the access log)."""
+
+    items = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                  min_length=1, max_length=10_000)  # fmt: skip
+    reason = serializers.CharField(max_length=200)
+
+
+class ContentDeletedSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField(help_text="Items whose content went now.")
+    already_deleted = serializers.ListField(child=serializers.IntegerField())

@@ -6,15 +6,17 @@ personal data sits. Non-members get 404, other members 403.
 
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.audit_selectors import access_log_entries, audit_findings, latest_audit_run
-from annotation.models import AuditFinding
+from annotation.models import AuditFinding, Item
 from annotation.selectors import CAN_MANAGE, CAN_REVIEW
 from annotation.services.audit import finding_resolve
+from annotation.services.retention import items_content_delete
 from api.permissions import ProjectScopedMixin, object_for
 from api.serializers.audit import (
     AccessLogQuerySerializer,
@@ -22,6 +24,8 @@ from api.serializers.audit import (
     AuditFindingSerializer,
     AuditPageSerializer,
     AuditQuerySerializer,
+    ContentDeletedSerializer,
+    ContentDeleteSerializer,
     FindingActionSerializer,
 )
 
@@ -91,3 +95,26 @@ class ProjectAccessLogView(ProjectScopedMixin, ListAPIView):
         query = AccessLogQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return access_log_entries(project=self.project, action=query.validated_data.get("action"))
+
+
+class ContentDeleteView(ProjectScopedMixin, APIView):
+    """``POST /api/projects/{id}/delete-content {"items": [ids], "reason"}``: delete these
+    items' content and keep their labels (a data subject's request). Managers only; every id
+    must be an item of the project (else 400 naming the others, and nothing is deleted)."""
+
+    roles = {"post": CAN_MANAGE}
+
+    @extend_schema(request=ContentDeleteSerializer, responses={200: ContentDeletedSerializer})
+    def post(self, request, project_pk=None):
+        body = ContentDeleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        wanted = list(dict.fromkeys(body.validated_data["items"]))
+        found = dict(Item.objects.filter(project=self.project, pk__in=wanted)
+                     .values_list("pk", "content_deleted_at"))  # fmt: skip
+        unknown = [pk for pk in wanted if pk not in found]
+        if unknown:
+            raise ValidationError({"items": [f"Not items of this project: {unknown[:20]}"]})
+        deleted = items_content_delete(project=self.project, item_ids=wanted, actor=request.user,
+                                       reason=body.validated_data["reason"])  # fmt: skip
+        gone = [pk for pk in wanted if found[pk] is not None]
+        return Response({"deleted": deleted, "already_deleted": gone})
