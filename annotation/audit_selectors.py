@@ -7,6 +7,7 @@ from django.db.models import Count, QuerySet
 
 from annotation.models import (
     AccessLog,
+    Annotation,
     AuditFinding,
     FindingKind,
     FindingStatus,
@@ -148,6 +149,20 @@ def pii_spans(*, item_ids: Sequence[int]) -> dict[int, list[dict]]:
             if span.get("item") in wanted:
                 spans.setdefault(span["item"], []).append(span)
     return spans
+
+
+def annotation_votes(*, item_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each item's labels as its annotators gave them (distinct, in arrival order): what a
+    reviewer compares in a conflict when no final or consensus label exists yet."""
+    votes: dict[int, list[str]] = {}
+    rows = (Annotation.objects.filter(item_id__in=list(item_ids))
+            .order_by("item_id", "created_at", "pk").values_list("item_id", "labels"))  # fmt: skip
+    for item_id, labels in rows:
+        given = votes.setdefault(item_id, [])
+        for name in [labels] if isinstance(labels, str) else labels or []:
+            if name not in given:
+                given.append(name)
+    return votes
 
 
 def open_finding_count(*, project: Project) -> int:

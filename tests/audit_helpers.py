@@ -1,6 +1,8 @@
 """A small project with one of each audit finding, audited in-process (tests of the pages,
 the API and the job share it)."""
 
+from django.utils import timezone
+
 from annotation.models import Annotation, Item, Job, JobKind
 from annotation.services.projects import label_set_replace
 from learning.services.audit import audit_job_handler
@@ -21,7 +23,7 @@ def audit_run(project) -> Job:
     """Run the audit job's handler on ``project`` and record it as a finished run."""
     job = Job.objects.create(project=project, kind=JobKind.AUDIT, status="running")
     job.result = audit_job_handler(job, lambda fraction: None)
-    job.status = "succeeded"
+    job.status, job.finished_at = "succeeded", timezone.now()
     job.save()
     return job
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from annotation.audit_selectors import (
     ACCESS_ACTIONS,
     access_log_entries,
+    annotation_votes,
     audit_findings,
     audit_overview,
     pii_spans,
@@ -81,13 +82,15 @@ def _cards(findings: list[AuditFinding], original: int | None) -> list[dict]:
     """What the template shows per finding: its items (texts redacted where personal data was
     found, except the originals a manager asked for), and which actions fit it."""
     members = {f.pk: sorted(f.items.all(), key=lambda i: i.pk) for f in findings}
-    spans = pii_spans(item_ids=[i.pk for items in members.values() for i in items])
+    ids = [i.pk for items in members.values() for i in items]
+    spans = pii_spans(item_ids=ids)
+    votes = annotation_votes(item_ids=ids)
     cards = []
     for finding in findings:
         items = members[finding.pk]
         shown = [
             {"id": i.pk, "external_id": i.external_id, "image": bool(i.image),
-             "labels": i.final_labels or i.consensus_labels or [],
+             "labels": i.final_labels or i.consensus_labels or votes.get(i.pk, []),
              "text": i.text if finding.pk == original else (
                  i.redacted_text if i.redacted_text is not None
                  else redact_spans(i.text, spans.get(i.pk, ())))}

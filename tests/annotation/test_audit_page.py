@@ -56,6 +56,9 @@ def test_the_page_opens_on_the_first_kind_with_open_findings_and_lists_each_grou
     html = page_for("reviewer").get(f"/projects/{project.pk}/audit").content.decode()
     assert "Duplicates with different labels: 2 open" in html
     assert "near-a" in html and "near-b" in html and "same-copy" in html
+    # each member with the label its annotators gave: what a conflict is about
+    assert '<span class="ext">same</span></td>\n            <td>ham</td>' in html
+    assert '<span class="ext">same-copy</span></td>\n            <td>spam</td>' in html
     assert 'value="merge"' in html and 'value="redact"' not in html
 
 
