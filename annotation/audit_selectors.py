@@ -3,9 +3,11 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from annotation.models import (
+    AccessLog,
+    Annotation,
     AuditFinding,
     FindingKind,
     FindingStatus,
@@ -84,3 +86,104 @@ def audit_curation(*, project: Project, exclude: Sequence[str], redact_pii: bool
             for span in finding.evidence.get("entities", []):
                 curation.spans.setdefault(span["item"], []).append(span)
     return curation
+
+
+AUDIT_HISTORY = 8  # runs shown in the dashboard's "over time" table
+
+
+def audit_overview(*, project: Project) -> dict:
+    """The dashboard's audit panel: the latest run's numbers, the open findings per kind (what
+    is left to review), and the counts of the last runs, oldest first (counts over time)."""
+    runs = list(
+        Job.objects.filter(project=project, kind=JobKind.AUDIT, status=JobStatus.SUCCEEDED)
+        .order_by("-id")
+        .values("id", "finished_at", "result")[:AUDIT_HISTORY]
+    )
+    open_counts = dict(
+        AuditFinding.objects.filter(project=project, status=FindingStatus.OPEN)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+    )
+    latest = (runs[0]["result"] or {}) if runs else {}
+    return {
+        "run": runs[0]["id"] if runs else None,
+        "finished_at": runs[0]["finished_at"] if runs else None,
+        "kinds": [
+            {
+                "kind": kind,
+                "label": label,
+                "open": open_counts.get(kind, 0),
+                "found": (latest.get("summary") or {}).get(kind, 0),
+            }
+            for kind, label in FindingKind.choices
+        ],  # fmt: skip
+        "open": sum(open_counts.values()),
+        "duplicate_rate": latest.get("duplicate_rate"),
+        "pii_by_type": latest.get("pii_by_type") or {},
+        "history": [
+            {
+                "run": r["id"],
+                "finished_at": r["finished_at"],
+                "counts": [
+                    (r["result"] or {}).get("summary", {}).get(k, 0) for k in FindingKind.values
+                ],
+            }
+            for r in reversed(runs)
+        ],  # fmt: skip
+    }
+
+
+def pii_spans(*, item_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """Where personal data sits in these items, by item, from their PII findings that were not
+    kept (a reviewer who kept one judged it not personal). For showing texts redacted."""
+    spans: dict[int, list[dict]] = {}
+    links = AuditFinding.items.through.objects.filter(item_id__in=list(item_ids))
+    findings = (
+        AuditFinding.objects.filter(kind=FindingKind.PII, pk__in=links.values("auditfinding_id"))
+        .exclude(status=FindingStatus.KEPT)
+        .values_list("evidence", flat=True)
+    )
+    wanted = set(item_ids)
+    for evidence in findings:
+        for span in (evidence or {}).get("entities", []):
+            if span.get("item") in wanted:
+                spans.setdefault(span["item"], []).append(span)
+    return spans
+
+
+def annotation_votes(*, item_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each item's labels as its annotators gave them (distinct, in arrival order): what a
+    reviewer compares in a conflict when no final or consensus label exists yet."""
+    votes: dict[int, list[str]] = {}
+    rows = (Annotation.objects.filter(item_id__in=list(item_ids))
+            .order_by("item_id", "created_at", "pk").values_list("item_id", "labels"))  # fmt: skip
+    for item_id, labels in rows:
+        given = votes.setdefault(item_id, [])
+        for name in [labels] if isinstance(labels, str) else labels or []:
+            if name not in given:
+                given.append(name)
+    return votes
+
+
+def open_finding_count(*, project: Project) -> int:
+    """Open findings a person can act on (imbalance findings are about the project as a whole,
+    shown on the dashboard, not in the review)."""
+    return (
+        AuditFinding.objects.filter(project=project, status=FindingStatus.OPEN)
+        .exclude(kind=FindingKind.IMBALANCE)
+        .count()
+    )
+
+
+# What the access log records (the services that write it name these actions).
+ACCESS_ACTIONS = ["snapshot_download", "export_download", "role_change", "project_settings",
+                  "pii_view", "content_delete", "finding_keep", "finding_exclude",
+                  "finding_merge", "finding_redact"]  # fmt: skip
+
+
+def access_log_entries(*, project: Project, action: str | None = None) -> QuerySet[AccessLog]:
+    """The project's access log, newest first, optionally one action's entries."""
+    entries = AccessLog.objects.filter(project_id_logged=project.pk)
+    if action:
+        entries = entries.filter(action=action)
+    return entries.order_by("-id")

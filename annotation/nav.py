@@ -6,6 +6,7 @@ is shown exactly when its page would open.
 
 from django.urls import reverse
 
+from annotation.audit_selectors import open_finding_count
 from annotation.models import Project
 from annotation.review_selectors import open_issue_count
 from annotation.selectors import CAN_EXPORT, CAN_LABEL, CAN_MANAGE, CAN_REVIEW
@@ -13,11 +14,13 @@ from annotation.selectors import CAN_EXPORT, CAN_LABEL, CAN_MANAGE, CAN_REVIEW
 HINTS = {
     "label": "Label the next items the queue picks for you.",
     "review": "Check the labels the model flagged as likely wrong.",
+    "audit": "Duplicates, conflicts, personal data and outliers the data audit found.",
     "project-dashboard": "Progress, agreement, class balance and the model's learning curve.",
     "snapshots": "Cut a versioned training set and download it.",
     "manage-settings": "Name, labels, overlap, queue strategy and guidelines.",
     "manage-import": "Upload items (CSV, JSON Lines, images) and see every bad row.",
     "manage-members": "Add people and give each a role.",
+    "access-log": "Who downloaded, changed roles or settings, or saw personal data.",
 }
 
 
@@ -35,6 +38,10 @@ def project_actions(*, project: Project, role: str | None) -> list[dict]:
              "count": open_issue_count(project=project)}
         )  # fmt: skip
         actions.append(
+            {"name": "audit", "label": "Audit", "url": reverse("audit", args=[pk]),
+             "count": open_finding_count(project=project)}
+        )  # fmt: skip
+        actions.append(
             {"name": "project-dashboard", "label": "Dashboard",
              "url": reverse("project-dashboard", args=[pk])}
         )  # fmt: skip
@@ -43,7 +50,7 @@ def project_actions(*, project: Project, role: str | None) -> list[dict]:
         actions.append({"name": "snapshots", "label": "Snapshots", "url": url})
     if role in CAN_MANAGE:
         for name, label in (("manage-settings", "Settings"), ("manage-import", "Import"),
-                            ("manage-members", "Members")):  # fmt: skip
+                            ("manage-members", "Members"), ("access-log", "Access log")):  # fmt: skip
             actions.append({"name": name, "label": label, "url": reverse(name, args=[pk])})
     for action in actions:
         action["hint"] = HINTS.get(action["name"], "")

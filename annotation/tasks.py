@@ -8,6 +8,7 @@ from django.db import OperationalError
 
 from annotation.services.job_sweep import jobs_recover, jobs_resend_stale
 from annotation.services.jobs import job_execute, job_fail
+from annotation.services.retention import retention_apply
 from annotation.services.triggers import audits_due
 
 
@@ -50,3 +51,9 @@ def resend_stale_jobs() -> list[int]:
 def enqueue_audits() -> list[int]:
     """Beat: an audit for every project whose items changed since its latest audit."""
     return [job.pk for job in audits_due()]
+
+
+@shared_task(ignore_result=True)
+def apply_retention() -> dict[int, int]:
+    """Beat: delete the content of items past their project's ``content_retention_days``."""
+    return retention_apply()

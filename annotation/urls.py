@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotation.views import dashboard, label, manage, pages
+from annotation.views import audit, dashboard, label, manage, pages
 from annotation.views import snapshots as snapshot_pages
 from annotation.views.auth import login_page
 from annotation.views.review import review_page, review_undo_view
@@ -19,6 +19,13 @@ urlpatterns = [
     path("projects/<int:project_id>/label", label.label_page, name="label"),
     path("projects/<int:project_id>/review", review_page, name="review"),
     path("projects/<int:project_id>/review/undo", review_undo_view, name="review-undo"),
+    path("projects/<int:project_id>/audit", audit.audit_page, name="audit"),
+    path("projects/<int:project_id>/access-log", audit.access_log_page, name="access-log"),
+    path(
+        "projects/<int:project_id>/audit/findings/<int:finding_id>/resolve",
+        audit.audit_resolve,
+        name="audit-resolve",
+    ),
     # manager pages (annotation/views/manage.py)
     path("projects/new", manage.project_new, name="manage-new"),
     path("projects/guidelines-preview", manage.guidelines_preview, name="guidelines-preview"),

@@ -6,7 +6,12 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from api.views.audit import FindingResolveView, ProjectAuditView
+from api.views.audit import (
+    ContentDeleteView,
+    FindingResolveView,
+    ProjectAccessLogView,
+    ProjectAuditView,
+)
 from api.views.auth import TokenRotateView, TokenView
 from api.views.docs import SwaggerView
 from api.views.items import ImportView, ItemViewSet
@@ -95,6 +100,8 @@ urlpatterns = [
                   "project-snapshots"),
     # data audit (api/views/audit.py)
     project_route("audit", ProjectAuditView.as_view(), "project-audit"),
+    project_route("access-log", ProjectAccessLogView.as_view(), "project-access-log"),
+    project_route("delete-content", ContentDeleteView.as_view(), "project-delete-content"),
     re_path(r"^findings/(?P<pk>\d+)/resolve/?$", FindingResolveView.as_view(),
             name="finding-resolve"),
     *router.urls,

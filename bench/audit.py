@@ -2,6 +2,7 @@
 
     python bench/audit.py                 # everything (a few minutes)
     python bench/audit.py --skip-scale    # without the 100k run
+    python bench/audit.py --only-scale --audit-only --audit-items 100000   # the audit job alone
 
 Duplicates. The SMS spam set (../shared/data/uci-sms-spam, 5,574 texts) holds natural exact
 duplicates. We plant near-duplicates by our own edit procedure: 500 seeded originals of 8+ words
@@ -17,7 +18,10 @@ prices, versions, tracking codes, ISBNs, postcodes). Precision and recall per en
 a detection counting when its type matches and its span overlaps the planted one by half.
 
 Scale. 100k texts (SMS texts with three random words appended), near-duplicate search timed
-with its peak RSS.
+with its peak RSS. Then the whole audit job (``audit_job_handler``: load, duplicates, conflicts,
+outliers, low information, PII, imbalance, writing the findings) at the project's default
+settings on a project of 10k and 100k such items (a third of them labeled) in a scratch SQLite
+database, timed per stage with the process's peak RSS.
 
 Prints tables, writes bench/results/audit.json.
 """
@@ -224,6 +228,53 @@ def scale_run(n: int = 100_000) -> dict:
             "near_groups": len(near), "peak_rss_mb": round(peak)}  # fmt: skip
 
 
+def audit_scale_run(sizes: list[int]) -> list[dict]:
+    """The audit job in-process on scratch projects of ``sizes`` items (default settings)."""
+    import os
+    import tempfile
+
+    workdir = Path(tempfile.mkdtemp(prefix="quorum-audit-bench-"))
+    os.environ.update(DEBUG="1", LOG_LEVEL="WARNING", QUORUM_VAR_DIR=str(workdir / "var"),
+                      CELERY_TASK_ALWAYS_EAGER="1", SQLITE_PATH=str(workdir / "bench.sqlite3"),
+                      DJANGO_SETTINGS_MODULE="quorum.settings", SECRET_KEY="bench")  # fmt: skip
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("REDIS_URL", None)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from annotation.models import Item, Job, JobKind, Label, Project
+    from learning.services.audit import audit_job_handler
+
+    rng = random.Random(1)
+    base = sms_texts()
+    vocabulary = sorted({w for t in base for w in t.split() if w.isalpha()})
+    rows = []
+    for n in sizes:
+        project = Project.objects.create(name=f"audit bench {n}")
+        for position, name in enumerate(("ham", "spam")):
+            Label.objects.create(project=project, name=name, position=position)
+        for start in range(0, n, 5000):  # in chunks: 100k model instances would inflate the peak
+            Item.objects.bulk_create(
+                [Item(project=project, external_id=str(i), sequence=i,
+                      text=f"{rng.choice(base)} {' '.join(rng.choices(vocabulary, k=3))}",
+                      final_labels=[rng.choice(("ham", "spam"))] if i % 3 == 0 else None,
+                      meta={"source": rng.choice(("web", "sms", "mail"))})
+                 for i in range(start, min(n, start + 5000))]
+            )  # fmt: skip
+        job = Job.objects.create(project=project, kind=JobKind.AUDIT)
+        started, cpu = time.perf_counter(), time.process_time()
+        result = audit_job_handler(job, lambda fraction: None)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rows.append({"items": n, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
+                     "peak_rss_mb": round(peak), "findings": result["findings"],
+                     **{f"{k} s": v for k, v in result["timings"].items()},
+                     **{f"{k} MB": v for k, v in result["peak_rss_mb"].items()}})  # fmt: skip
+    return rows
+
+
 def show(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
     columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -235,19 +286,44 @@ def show(title: str, rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--only-scale", action="store_true", help="only the scale runs")
+    parser.add_argument("--audit-only", action="store_true",
+                        help="with --only-scale: only the whole-audit run")  # fmt: skip
+    parser.add_argument("--audit-items", type=int, nargs="*", default=[10_000, 100_000],
+                        help="project sizes for the whole-audit run (none: skip it)")  # fmt: skip
     args = parser.parse_args()
     results = {}
+    if args.only_scale:
+        return _scale(
+            args, results, RESULTS / f"audit_scale_{'-'.join(map(str, args.audit_items))}.json"
+        )
     texts, planted = planted_corpus()
     results["duplicates"] = duplicate_table(texts, planted)
     show("near-duplicates on SMS spam with 500 planted copies", results["duplicates"])
     results["pii"] = pii_table(pii_examples())
     show("PII detection (Faker, six locales, with distractors)", results["pii"])
-    if not args.skip_scale:
+    if args.skip_scale:
+        return _write(results, RESULTS / "audit.json")
+    _scale(args, results, RESULTS / "audit.json")
+
+
+def _scale(args, results: dict, path: Path) -> None:
+    """The near-duplicate search alone, then the whole audit job; ``--audit-only`` skips the
+    first, so the job's peak RSS is its own (a process never gives its peak back)."""
+    if not args.audit_only:
         results["scale"] = scale_run()
-        show("scale", [results["scale"]])
+        show("near-duplicate search alone", [results["scale"]])
+    if args.audit_items:
+        results["audit_scale"] = audit_scale_run(args.audit_items)
+        show("the whole audit job at default settings (seconds and peak RSS after each stage)",
+             results["audit_scale"])  # fmt: skip
+    _write(results, path)
+
+
+def _write(results: dict, path: Path) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "audit.json").write_text(json.dumps(results, indent=1))
-    print(f"\nwrote {RESULTS / 'audit.json'}")
+    path.write_text(json.dumps(results, indent=1))
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

@@ -325,6 +325,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "annotation.tasks.enqueue_audits",
         "schedule": env_int("AUDIT_SWEEP_SECONDS", 24 * 3600),
     },
+    # Items past their project's content retention lose their content (labels stay).
+    "retention-sweep": {
+        "task": "annotation.tasks.apply_retention",
+        "schedule": env_int("RETENTION_SWEEP_SECONDS", 24 * 3600),
+    },
     # Fresh agreement numbers for projects that got new multi-annotated items (enqueue only).
     "agreement-sweep": {
         "task": "learning.tasks.enqueue_agreement_jobs",

@@ -86,6 +86,13 @@ class Project(models.Model):
         help_text="Word-set similarity (Jaccard) at which the audit calls two texts "
         "near-duplicates (0.7 measured best on SMS spam with planted copies).",
     )
+    content_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(36_500)],
+        help_text="Days an item's content is kept after import; then the daily sweep deletes "
+        "its text, image and metadata and keeps its labels. Empty: kept until deleted by hand.",
+    )
     model_in_loop = models.BooleanField(
         default=False, help_text="Show the model's suggested label (anchors annotators)."
     )

@@ -1,6 +1,7 @@
 """Creating and configuring projects, their label sets and memberships."""
 
 import colorsys
+import hashlib
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotation.models import Label, Membership, Project, Role
+from annotation.services.audit import access_log_write
 from annotation.services.overlap import fresh_item_overlaps_set
 
 PALETTE = (
@@ -28,10 +30,11 @@ PROJECT_FIELDS = (
     "name", "description", "guidelines", "data_type", "multi_label", "overlap", "max_overlap",
     "agreement_sample", "min_item_agreement", "strategy", "fallback_order", "seed",
     "lease_minutes", "retrain_every", "batch_size", "label_issues_every", "agreement_every",
-    "model_in_loop", "duplicate_threshold",
+    "model_in_loop", "duplicate_threshold", "content_retention_days",
 )  # fmt: skip
 
 LabelSpec = str | Mapping[str, Any]
+LOGGED_TEXT = 200  # settings texts longer than this are logged by length and hash
 MAX_LEASE_MINUTES = 32_767  # the column is a smallint; the same bound on every database
 
 
@@ -139,11 +142,15 @@ def project_create(
 
 @transaction.atomic
 def project_update(
-    *, project: Project, labels: Iterable[LabelSpec] | None = None, **fields: Any
-) -> Project:
+    *, project: Project, labels: Iterable[LabelSpec] | None = None,
+    actor: AbstractBaseUser | None = None, **fields: Any,
+) -> Project:  # fmt: skip
+    """Change a project's settings (and labels); what changed goes to the access log."""
     unknown = set(fields) - set(PROJECT_FIELDS)
     if unknown:
         raise ValidationError({f: "Unknown project field." for f in sorted(unknown)})
+    before = {field: getattr(project, field) for field in fields}
+    old_labels = list(project.labels.values_list("name", flat=True)) if labels is not None else []
     for field, value in fields.items():
         setattr(project, field, value)
     _validate_overlap(project)
@@ -153,7 +160,24 @@ def project_update(
         label_set_replace(project=project, labels=labels)
     if {"overlap", "agreement_sample"} & set(fields):
         fresh_item_overlaps_set(project=project)
+    changed = {f: {"from": _plain(before[f]), "to": _plain(getattr(project, f))}
+               for f in fields if before[f] != getattr(project, f)}  # fmt: skip
+    new_labels = list(project.labels.values_list("name", flat=True)) if labels is not None else []
+    if new_labels != old_labels:
+        changed["labels"] = {"from": old_labels, "to": new_labels}
+    if changed:
+        access_log_write(actor=actor, action="project_settings", object_type="project",
+                         object_id=project.pk, project_id=project.pk, detail=changed)  # fmt: skip
     return project
+
+
+def _plain(value: Any) -> Any:
+    """A settings value as JSON can hold it (the access log's detail); a long text (guidelines)
+    by its length and hash, so the log says it changed without copying it."""
+    if isinstance(value, str) and len(value) > LOGGED_TEXT:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+        return f"{len(value)} characters, sha256 {digest}"
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
 
 
 def label_set_replace(*, project: Project, labels: Iterable[LabelSpec]) -> list[Label]:
@@ -186,7 +210,9 @@ def label_set_replace(*, project: Project, labels: Iterable[LabelSpec]) -> list[
 
 
 @transaction.atomic
-def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
+def membership_set(*, project: Project, user: AbstractBaseUser, role: str,
+                   actor: AbstractBaseUser | None = None) -> Membership:  # fmt: skip
+    """Give ``user`` ``role`` in ``project`` (adding them if needed); logged when it changes."""
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; one of {', '.join(Role.values)}."})
     current = Membership.objects.filter(project=project, user=user).first()
@@ -195,17 +221,26 @@ def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Me
     membership, _ = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}
     )
+    if current is None or current.role != role:
+        access_log_write(actor=actor, action="role_change", object_type="membership",
+                         object_id=user.pk, project_id=project.pk,
+                         detail={"user": user.username, "from": current.role if current else None,
+                                 "to": role})  # fmt: skip
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, project: Project, user: AbstractBaseUser) -> None:
+def membership_remove(*, project: Project, user: AbstractBaseUser,
+                      actor: AbstractBaseUser | None = None) -> None:  # fmt: skip
     membership = Membership.objects.filter(project=project, user=user).first()
     if membership is None:
         raise ValidationError({"username": "Not a member of this project."})
     if membership.role == Role.MANAGER:
         _keep_a_manager(project)
     membership.delete()
+    access_log_write(actor=actor, action="role_change", object_type="membership",
+                     object_id=user.pk, project_id=project.pk,
+                     detail={"user": user.username, "from": membership.role, "to": None})  # fmt: skip
 
 
 def _keep_a_manager(project: Project) -> None:

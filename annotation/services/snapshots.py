@@ -23,6 +23,7 @@ from django.db.models import Max
 from annotation.audit_selectors import audit_curation
 from annotation.models import Job, JobKind, Project, Snapshot, SnapshotStatus
 from annotation.services.jobs import job_enqueue
+from annotation.snapshots.data_card import data_card_collect
 from annotation.snapshots.lineage import Tally, dataset_card, lineage_collect
 from annotation.snapshots.rows import canonical_rows
 from annotation.snapshots.spec import SnapshotSpec, spec_parse
@@ -144,6 +145,10 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     lineage = lineage_collect(project=project, spec=spec, tally=tally)
     lineage.update(rows=stats["rows"], items=stats["items"], content_hash=content_hash,
                    audit=curation.lineage())  # fmt: skip
+    lineage["data_card"] = data_card_collect(
+        project=project, spec=spec, stats=stats, lineage=lineage, curation=curation,
+        redacted_items=tally.redacted, redacted_types=tally.redacted_types,
+    )  # fmt: skip
     card = dataset_card(title=f"{project.name} v{snapshot.version}", stats=stats,
                         lineage=lineage, content_hash=content_hash)  # fmt: skip
     for writer in writers.values():

@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from annotation.models import AgreementRecord, ImportBatch, Job, JobKind, JobStatus, Project
+from annotation.snapshots.data_card import data_card_markdown
 from annotation.snapshots.rows import ItemRows
 from annotation.snapshots.spec import SnapshotSpec
 
@@ -22,9 +23,14 @@ class Tally:
         self.splits: Counter[str] = Counter()
         self.labels: Counter[str] = Counter()
         self.split_labels: dict[str, Counter[str]] = defaultdict(Counter)
+        self.redacted = 0
+        self.redacted_types: Counter[str] = Counter()
 
     def add_item(self, item: ItemRows) -> None:
         self.items += 1
+        if item.redacted_types:
+            self.redacted += 1
+            self.redacted_types.update(item.redacted_types)
         self.batches[item.batch_id] += 1
         self.annotators.update(name or "(imported)" for name in item.annotators)
 
@@ -129,6 +135,7 @@ def dataset_card(
         "",
         f"Content hash (sha256 of the JSON Lines rows): `{content_hash}`",
         "",
+        *(data_card_markdown(lineage["data_card"]) if lineage.get("data_card") else []),
         "## Lineage",
         "",
         "```json",

@@ -40,6 +40,7 @@ class ItemRows:
     rows: list[dict[str, Any]]
     batch_id: int | None
     annotators: list[str | None] = field(default_factory=list)
+    redacted_types: tuple[str, ...] = ()  # the personal data redacted from its text, by type
 
 
 def select_items(*, project: Project, spec: SnapshotSpec,
@@ -80,18 +81,19 @@ def select_items(*, project: Project, spec: SnapshotSpec,
         for pk, ext, text, image, meta, final, consensus, batch, redacted in page:
             if pk in curation.excluded:
                 continue
+            redacted_types: tuple[str, ...] = ()
             if spec.redact_pii:
-                text = (
-                    redacted
-                    if redacted is not None
-                    else redact_spans(text, curation.spans.get(pk, ()))
-                )
+                spans = curation.spans.get(pk, ())
+                new = redacted if redacted is not None else redact_spans(text, spans)
+                if new != text:  # a reviewer's redacted copy may hold spans no longer found
+                    redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
+                text = new
             base = {"id": ext, "text": text, "image": image or None, "meta": meta or {}}
             built = _item_rows(base, _as_list(final), _as_list(consensus), by_item.get(pk, []),
                                spec=spec, keep=keep, multi=project.multi_label,
                                order=order)  # fmt: skip
             if built is not None:
-                built.batch_id = batch
+                built.batch_id, built.redacted_types = batch, redacted_types
                 yield built
 
 

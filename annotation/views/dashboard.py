@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
+from annotation.audit_selectors import audit_overview
+from annotation.models import FindingKind
 from annotation.selectors import CAN_REVIEW
 from annotation.stats import project_stats
 from annotation.views.pages import member_project_or_404
@@ -19,6 +21,6 @@ def dashboard(request, project_id: int):
         raise PermissionDenied("Only managers and reviewers see the dashboard.")
     stats = project_stats(project=project)
     stats["label_colors"] = dict(project.labels.values_list("name", "color"))
-    return render(
-        request, "annotation/dashboard.html", {"project": project, "role": role, "stats": stats}
-    )
+    context = {"project": project, "role": role, "stats": stats,
+               "audit": audit_overview(project=project), "audit_kinds": FindingKind.labels}  # fmt: skip
+    return render(request, "annotation/dashboard.html", context)

@@ -48,7 +48,7 @@ SETTINGS_GROUPS = (
     ),
     ("Queue and model", ("strategy", "fallback_order", "seed", "model_in_loop")),
     ("Background jobs", ("retrain_every", "batch_size", "label_issues_every", "agreement_every")),
-    ("Data audit", ("duplicate_threshold",)),
+    ("Data audit", ("duplicate_threshold", "content_retention_days")),
 )
 FRIENDLIER_LABELS = {
     "multi_label": "Multi-label (an item may get several labels)",
@@ -57,6 +57,7 @@ FRIENDLIER_LABELS = {
     "agreement_sample": "Agreement sample (share of items a second annotator labels, overlap 1)",
     "lease_minutes": "Lease (minutes an item is held for an annotator)",
     "model_in_loop": "Show the model's suggestion",
+    "content_retention_days": "Content retention (days)",
 }
 
 
@@ -149,7 +150,9 @@ def _project_form_page(request: HttpRequest, project: Project | None) -> HttpRes
                     project = project_create(creator=request.user, labels=labels, **fields)
                     messages.success(request, f"Created {project.name}. Import its items next.")
                     return redirect("manage-import", project.pk)
-                project = project_update(project=project, labels=labels, **fields)
+                project = project_update(
+                    project=project, labels=labels, actor=request.user, **fields
+                )
                 messages.success(request, "Settings saved.")
                 return redirect("manage-settings", project.pk)
             except ValidationError as exc:
@@ -269,10 +272,10 @@ def _members_post(request: HttpRequest, project: Project) -> tuple[MemberForm, b
         user, role = member.user, request.POST.get("role", "")
     try:
         if action == "remove":
-            membership_remove(project=project, user=user)
+            membership_remove(project=project, user=user, actor=request.user)
             messages.success(request, f"Removed {user.username}.")
         else:
-            membership_set(project=project, user=user, role=role)
+            membership_set(project=project, user=user, role=role, actor=request.user)
             messages.success(request, f"{user.username} is now {role} of {project.name}.")
     except ValidationError as exc:
         for message in exc.messages:

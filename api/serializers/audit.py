@@ -3,7 +3,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
-from annotation.models import AuditFinding, FindingKind, FindingStatus, Job
+from annotation.audit_selectors import ACCESS_ACTIONS
+from annotation.models import AccessLog, AuditFinding, FindingKind, FindingStatus, Job
 from annotation.services.audit import ACTIONS
 
 
@@ -57,3 +58,31 @@ class AuditPageSerializer(serializers.Serializer):
 class FindingActionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=list(ACTIONS))
     keep_item = serializers.IntegerField(required=False, min_value=1)
+
+
+class AccessLogSerializer(serializers.ModelSerializer):
+    """One entry: when, who (the id and username at the time), what, on which object."""
+
+    class Meta:
+        model = AccessLog
+        fields = ["id", "created_at", "actor_id", "actor", "action", "object_type", "object_id",
+                  "detail"]  # fmt: skip
+        read_only_fields = fields
+
+
+class AccessLogQuerySerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=ACCESS_ACTIONS, required=False)
+    page = serializers.IntegerField(required=False, min_value=1)
+
+
+class ContentDeleteSerializer(serializers.Serializer):
+    """``POST /api/projects/{id}/delete-content``: which items, and why (into the access log)."""
+
+    items = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                  min_length=1, max_length=10_000)  # fmt: skip
+    reason = serializers.CharField(max_length=200)
+
+
+class ContentDeletedSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField(help_text="Items whose content went now.")
+    already_deleted = serializers.ListField(child=serializers.IntegerField())

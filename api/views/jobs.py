@@ -9,6 +9,7 @@ from annotation.csv_cells import CSV_FORMULA_MODES, ESCAPE
 from annotation.exporting import EXPORT_FORMATS, STREAMERS, export_rows, stream_csv
 from annotation.models import Job, JobKind
 from annotation.selectors import CAN_EXPORT, CAN_REVIEW, user_role
+from annotation.services.audit import access_log_write
 from annotation.services.jobs import job_enqueue
 from api.permissions import JOB_KIND_ROLES, ProjectScopedMixin, job_kinds_for, url_id
 from api.schema import file_responses
@@ -110,4 +111,7 @@ class ExportView(ProjectScopedMixin, APIView):
             stream = STREAMERS[fmt](rows)
         response = StreamingHttpResponse(stream, content_type=EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="project-{self.project.pk}.{fmt}"'
+        access_log_write(actor=request.user, action="export_download", object_type="project",
+                         object_id=self.project.pk, project_id=self.project.pk,
+                         detail={"format": fmt})  # fmt: skip
         return response

@@ -76,7 +76,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
         partial = kwargs.get("partial", False)
         data = ProjectWriteSerializer(project, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        project = project_update(project=project, **dict(data.validated_data))
+        project = project_update(project=project, actor=request.user, **dict(data.validated_data))
         return Response(self.get_serializer(project).data)
 
     def retrieve(self, request, *args, **kwargs):
@@ -115,7 +115,7 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         except Locked as locked:
             raise Throttled(wait=locked.retry_after) from locked
         membership = membership_set(
-            project=self.project, user=user, role=data.validated_data["role"]
+            project=self.project, user=user, role=data.validated_data["role"], actor=request.user
         )
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -125,7 +125,7 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         data = MemberRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = membership_set(
-            project=self.project, user=user, role=data.validated_data["role"]
+            project=self.project, user=user, role=data.validated_data["role"], actor=request.user
         )
         return Response(MemberSerializer(membership).data)
 
@@ -134,7 +134,7 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     @extend_schema(responses={204: None})
     def destroy(self, request, project_pk=None, username=None):
         user = get_object_or_404(self.project.memberships, user__username=username).user
-        membership_remove(project=self.project, user=user)
+        membership_remove(project=self.project, user=user, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from annotation.csv_cells import RAW
 from annotation.models import Snapshot, SnapshotStatus
 from annotation.selectors import CAN_EXPORT, user_role
+from annotation.services.audit import access_log_write
 from annotation.services.snapshots import snapshot_create, snapshot_diff, snapshot_file
 from annotation.snapshots.writers import CONTENT_TYPES, FORMAT_FILES, csv_from_jsonl
 from api.permissions import ProjectScopedMixin, url_id
@@ -100,9 +101,16 @@ class SnapshotViewSet(viewsets.GenericViewSet):
             return _not_built(snapshot)
         _require_files(snapshot, fmt)
         if fmt == "csv" and csv_formulas_param(request) == RAW:
-            return _raw_csv(snapshot)
-        return file_response(request, snapshot_file(snapshot, fmt), etag=f'"{snapshot.content_hash}-{fmt}"',
-                             content_type=CONTENT_TYPES[fmt], filename=_filename(snapshot, fmt))  # fmt: skip
+            response = _raw_csv(snapshot)
+        else:
+            response = file_response(request, snapshot_file(snapshot, fmt), etag=f'"{snapshot.content_hash}-{fmt}"',
+                                     content_type=CONTENT_TYPES[fmt], filename=_filename(snapshot, fmt))  # fmt: skip
+        if response.status_code in (200, 206):  # a 304 or 416 hands over no data
+            access_log_write(actor=request.user, action="snapshot_download", object_type="snapshot",
+                             object_id=snapshot.pk, project_id=snapshot.project_id,
+                             detail={"version": snapshot.version, "format": fmt,
+                                     "range": request.headers.get("Range", "")[:100]})  # fmt: skip
+        return response
 
     @extend_schema(responses={200: SnapshotDiffSerializer, 409: SnapshotNotBuiltSerializer})
     @action(detail=True, methods=["get"], url_path=r"diff/(?P<other>\d+)")

@@ -4,19 +4,23 @@ with kNN distances), on arrays alone.
 Scoring every item against every other is quadratic, so each item is scored against a fixed,
 seeded reference sample of at most ``reference`` items: its mean distance to its ``k`` nearest
 reference items (itself excluded). Sparse text features are first reduced to ``dims`` dimensions
-with a seeded TruncatedSVD, so 100k items cost one (N x dims) by (dims x reference) product.
+by a seeded sparse random projection (Johnson-Lindenstrauss: distances, which kNN scores are
+made of, are kept up to a bounded distortion), block by block (``project_blocks``), so the
+(N x 500k) TF-IDF matrix is never whole in memory; a TruncatedSVD needed two dense
+(500k x 74) float64 matrices, 600 MB, at any N.
 An item is an outlier when its score is a far-out value by Tukey's rule (above Q3 + 3 IQR); at
 most ``max_share`` of the items are flagged, the farthest first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.decomposition import TruncatedSVD
 from sklearn.neighbors import NearestNeighbors
+from sklearn.random_projection import SparseRandomProjection
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,20 @@ def knn_outliers(X, *, k: int = 10, reference: int = 5000, dims: int = 64, seed:
     return Outliers(scores, far, cutoff)
 
 
+def project_blocks(blocks: Iterable, *, n_features: int, dims: int = 64,
+                   seed: int = 0) -> np.ndarray:  # fmt: skip
+    """(N, dims) float32: the same seeded sparse random projection of each (n_i, n_features)
+    sparse block, stacked. Memory: one block and the (N, dims) result."""
+    projection = SparseRandomProjection(n_components=dims, dense_output=True, random_state=seed)
+    projection.fit(sp.csr_matrix((1, n_features), dtype=np.float32))  # draws the matrix only
+    parts = [np.asarray(projection.transform(block.astype(np.float32, copy=False)))
+             for block in blocks]  # fmt: skip
+    return np.vstack(parts) if parts else np.zeros((0, dims), dtype=np.float32)
+
+
 def _reduced(X, *, dims: int, seed: int) -> np.ndarray:
     if sp.issparse(X):
         if X.shape[1] <= dims:
             return np.asarray(X.todense(), dtype=np.float32)
-        svd = TruncatedSVD(n_components=min(dims, X.shape[0] - 1), random_state=seed)
-        return svd.fit_transform(X).astype(np.float32)
+        return project_blocks([X.tocsr()], n_features=X.shape[1], dims=dims, seed=seed)
     return np.asarray(X, dtype=np.float32)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import resource
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from PIL import Image
 
 from annotation.label_selectors import training_labels
 from annotation.models import FindingKind, Item, Job, Project
+from annotation.selectors import featurizer_kind
 from annotation.services.audit import FindingDraft, findings_replace
 from learning.audit.duplicates import (
     Group,
@@ -33,9 +35,10 @@ from learning.audit.duplicates import (
     normalize_text,
 )
 from learning.audit.low_information import low_information_reasons
-from learning.audit.outliers import knn_outliers
+from learning.audit.outliers import knn_outliers, project_blocks
 from learning.audit.pii import find_pii
-from learning.services.label_issues_features import featurize_items
+from learning.featurize import TextFeaturizer
+from learning.services.label_issues_features import IDF_SAMPLE, featurize_items
 
 RARE_LABEL_COUNT = 5  # fewer labeled items than this: too rare for the model to learn
 SLICE_MIN_SHARE = 0.05  # a metadata slice this share of the pool or more ...
@@ -45,12 +48,13 @@ SLICE_MAX_VALUES = 20  # meta fields with more distinct values are not slices
 
 def audit_job_handler(job: Job, report_progress: Callable[[float], None]) -> dict:
     project = job.project
-    clock, timings = time.perf_counter(), {}
+    clock, timings, peaks = time.perf_counter(), {}, {}  # seconds and the process's peak RSS (MB)
 
     def lap(name: str, progress: float) -> None:
         nonlocal clock
         now = time.perf_counter()
         timings[name], clock = round(now - clock, 3), now
+        peaks[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         report_progress(progress)
 
     rows = list(Item.objects.filter(project=project, content_deleted_at__isnull=True)
@@ -64,7 +68,7 @@ def audit_job_handler(job: Job, report_progress: Callable[[float], None]) -> dic
     drafts += [_group_draft(FindingKind.NEAR_DUPLICATE, g, ids) for g in near]
     drafts += _conflicts(exact + near, ids, labels)
     lap("duplicates", 0.4)
-    drafts += _outliers(project, ids)
+    drafts += _outliers(project, ids, [r[1] for r in rows])
     lap("outliers", 0.6)
     if project.data_type == "text":
         drafts += _low_information([r[1] for r in rows], ids)
@@ -92,6 +96,7 @@ def audit_job_handler(job: Job, report_progress: Callable[[float], None]) -> dic
         "imbalance": chart,
         "duplicate_threshold": project.duplicate_threshold,
         "timings": timings,
+        "peak_rss_mb": peaks,
     }
 
 
@@ -145,10 +150,13 @@ def _conflicts(groups: list[Group], ids: np.ndarray, labels: dict) -> list[Findi
     return drafts
 
 
-def _outliers(project: Project, ids: np.ndarray) -> list[FindingDraft]:
+def _outliers(project: Project, ids: np.ndarray, texts: list[str]) -> list[FindingDraft]:
     if ids.size < 20:
         return []
-    X, _ = featurize_items(project=project, item_ids=ids)
+    if featurizer_kind(project) == "text":
+        X = _projected_text_features(project, texts)
+    else:
+        X, _ = featurize_items(project=project, item_ids=ids)
     found = knn_outliers(X, seed=project.seed)
     top = float(found.scores[found.flagged].max()) if found.flagged.size else 1.0
     return [
@@ -160,6 +168,16 @@ def _outliers(project: Project, ids: np.ndarray) -> list[FindingDraft]:
         )  # fmt: skip
         for i in found.flagged.tolist()
     ]
+
+
+def _projected_text_features(project: Project, texts: list[str]) -> np.ndarray:
+    """(N, 64) projections of the project's text features (IDF fitted on a seeded sample, as
+    for label issues), made 10k texts at a time: 100k texts never hold their whole TF-IDF."""
+    rng = np.random.default_rng(project.seed)
+    sample = rng.choice(len(texts), size=min(len(texts), IDF_SAMPLE), replace=False)
+    featurizer = TextFeaturizer().fit([texts[i] for i in sample])
+    return project_blocks(featurizer.iter_transform(texts), n_features=featurizer.n_output_features,
+                          seed=project.seed)  # fmt: skip
 
 
 def _low_information(texts: list[str], ids: np.ndarray) -> list[FindingDraft]:

@@ -57,6 +57,8 @@ RULES: dict[tuple[str, str], object] = {
     ("project-label-issues", "get"): {M, R},
     ("project-audit", "get"): {M, R},
     ("finding-resolve", "post"): {M, R},
+    ("project-access-log", "get"): {M},
+    ("project-delete-content", "post"): {M},
     ("project-annotator-quality", "get"): {M, R},
     ("item-review", "post"): {M, R},
     ("item-audit", "get"): {M, R},

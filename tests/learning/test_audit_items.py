@@ -44,3 +44,19 @@ def test_low_information_reasons():
     assert reasons[3].startswith("repeated template (11 items)")
     assert reasons[-1] is None
     assert all(r is None for r in reasons[15:25])  # a shared signature line is not the whole item
+
+
+def test_projected_text_features_keep_a_text_unlike_the_others_far_out():
+    from learning.audit.outliers import project_blocks
+    from learning.featurize import TextFeaturizer
+
+    rng = np.random.default_rng(3)
+    words = "meet lunch today tomorrow office call later home dinner soon".split()
+    texts = [" ".join(rng.choice(words, size=6)) for _ in range(400)]
+    texts.append("0x7f3a9c 0xdeadbeef SIGSEGV core dumped at libc.so.6+0x2a1f0 errno=14")
+    featurizer = TextFeaturizer(word_vectors=False).fit(texts)
+    blocks = featurizer.iter_transform(texts, chunk_size=150)  # three blocks, one projection
+    X = project_blocks(blocks, n_features=featurizer.n_output_features, seed=1)  # 64 dims
+    assert X.shape == (401, 64) and X.dtype == np.float32
+    found = knn_outliers(X, k=10)
+    assert found.flagged[0] == 400

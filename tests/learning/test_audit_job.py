@@ -4,7 +4,6 @@ import pytest
 
 from annotation.models import (
     AccessLog,
-    Annotation,
     AuditFinding,
     FindingKind,
     FindingStatus,
@@ -14,36 +13,12 @@ from annotation.models import (
 )
 from annotation.services.audit import finding_resolve
 from learning.services.audit import audit_job_handler
-
-SPAM = "win a brand new car today just text WIN to 80086 and claim your prize now"
-TEXTS = [
-    ("same", "Are we still meeting for lunch tomorrow at noon?", "ham"),
-    ("same-copy", "are we still meeting   for LUNCH tomorrow at noon?", "spam"),
-    ("near-a", SPAM, "spam"),
-    ("near-b", SPAM.replace("brand new car", "brand new bike"), "ham"),
-    ("pii", "Call me on +44 20 7946 0958 or mail jo.bloggs@example.com", "ham"),
-    ("empty", "   ", None),
-] + [(f"filler-{i}", f"ordinary message number {i} about {w} plans", None)
-     for i, w in enumerate("dinner cinema football gardening music travel cooking".split())]  # fmt: skip
+from tests.audit_helpers import TEXTS, audited_project
 
 
 @pytest.fixture
 def audited(project, make_user):
-    project.labels.all().delete()
-    from annotation.services.projects import label_set_replace
-
-    label_set_replace(project=project, labels=["ham", "spam"])
-    annotator = make_user("audit-annotator")
-    for ext, text, label in TEXTS:
-        item = Item.objects.create(project=project, external_id=ext, text=text)
-        if label:
-            Annotation.objects.create(item=item, project=project, annotator=annotator,
-                                      labels=[label])  # fmt: skip
-    job = Job.objects.create(project=project, kind=JobKind.AUDIT, status="running")
-    job.result = audit_job_handler(job, lambda fraction: None)
-    job.status = "succeeded"
-    job.save()
-    return job
+    return audited_project(project, make_user("audit-annotator"))
 
 
 def members(finding) -> set[str]:

@@ -51,3 +51,23 @@ def test_redaction_replaces_exactly_the_spans():
 def test_overlapping_finds_keep_the_longer_span():
     entities = find_pii("IBAN GB82 WEST 1234 5698 7654 32 end")
     assert [e.type for e in entities] == ["iban"]
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("call (591)341-7776 tonight", "(591)341-7776"),  # unassigned area code, phone-shaped
+        ("or 881.428.6570x704 at work", "881.428.6570x704"),
+        ("from abroad +44 29 2018360", "+44 29 2018360"),
+    ],
+)
+def test_phone_shaped_numbers_count_even_when_not_assigned(text, found):
+    assert [(e.type, e.text) for e in find_pii(text)] == [("phone", found)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["order 2023-05-01 shipped", "ISBN 978-3-16-148410-0", "ref 5913417776123", "v 591.341.77"],
+)
+def test_dates_isbns_and_order_numbers_are_not_phones(text):
+    assert [e for e in find_pii(text) if e.type == "phone"] == []
