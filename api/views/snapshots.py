@@ -100,6 +100,7 @@ class SnapshotViewSet(viewsets.GenericViewSet):
         if snapshot.status != SnapshotStatus.READY:
             return _not_built(snapshot)
         _require_files(snapshot, fmt)
+        response: HttpResponseBase
         if fmt == "csv" and csv_formulas_param(request) == RAW:
             response = _raw_csv(snapshot)
         else:

@@ -142,7 +142,7 @@ _DETECTORS = (
 
 def _phones(text: str, regions: Sequence[str]) -> Iterator[Entity]:
     seen: set[tuple[int, int]] = set()
-    passes = [(_PHONE_LENIENCY, None)]
+    passes: list[tuple[int, re.Pattern[str] | None]] = [(_PHONE_LENIENCY, None)]
     if _PHONE_SHAPE.search(text):  # the looser pass only where a phone-shaped string is
         passes.append((phonenumbers.Leniency.POSSIBLE, _PHONE_SHAPE))
     for (leniency, shape), region in itertools.product(passes, regions):
