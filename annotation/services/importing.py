@@ -21,7 +21,6 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from annotation.bulk import db_datetime, fast_insert
 from annotation.importing.formats import (
     CountingReader,
     FormatError,
@@ -41,6 +40,7 @@ from annotation.models import (
     ItemStatus,
     Project,
 )
+from annotation.rawsql import db_datetime, fast_insert, item_ids_by_external_id
 from annotation.services.jobs import JobRejected
 from annotation.services.overlap import fresh_item_overlaps_set
 from annotation.services.triggers import items_imported_safely
@@ -272,15 +272,8 @@ class _Importer:
         fast_insert(Item, ITEM_COLUMNS, item_rows, conn=conn)
         if not labeled:
             return
-        table = conn.ops.quote_name(Item._meta.db_table)
-        marks = ", ".join(["%s"] * len(labeled))
-        with conn.cursor() as cursor:
-            cursor.execute(
-                f"SELECT external_id, id FROM {table} WHERE project_id = %s "
-                f"AND external_id IN ({marks})",
-                [self.project.pk, *labeled],
-            )
-            ids = cursor.fetchall()
+        ids = item_ids_by_external_id(project_id=self.project.pk, external_ids=list(labeled),
+                                      conn=conn)  # fmt: skip
         fast_insert(
             Annotation, ANNOTATION_COLUMNS,
             [(pk, self.project.pk, json.dumps(labeled[ext]), AnnotationSource.IMPORT, "",
