@@ -11,7 +11,7 @@ from django.db import OperationalError
 
 from annotation.models import Job, JobStatus
 from annotation.services.jobs import job_report_progress
-from learning.services.scoring import chunks_progress, chunks_work
+from learning.services.score_chunks import chunks_progress, chunks_work
 
 
 @shared_task(
