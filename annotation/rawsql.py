@@ -397,6 +397,8 @@ def item_ids_by_external_id(*, project_id: int, external_ids: Sequence[str],
     Replaces ``Item.objects.using(...).filter(project_id, external_id__in=...)
     .values_list("external_id", "id")``, which cannot run on a borrowed connection.
     """
+    if not external_ids:
+        return []  # "IN ()" is an error on PostgreSQL
     conn = conn or connection
     table = conn.ops.quote_name(Item._meta.db_table)
     with conn.cursor() as cursor:
