@@ -166,8 +166,6 @@ def run(args, make_annotators, make_project) -> list[dict]:
             "now": now, "expires_at": now + timedelta(minutes=30), "required_overlap": 2,
             "annotation_count": 0}  # fmt: skip
     pair = {"item_id": lease_item.pk, "annotator_id": me.pk}
-    status = {"item_id": item.pk, "annotation_count": 1, "required_overlap": 1,
-              "status": "complete"}  # fmt: skip
     plan = [
         ("token_user", "next", 1, *both("token_user", {"key": token}), False),
         ("project_with_role", "next", 1,
@@ -177,18 +175,11 @@ def run(args, make_annotators, make_project) -> list[dict]:
         ("lease_if_room", "next", 1, *both("lease_if_room", room), True),
         ("object_by_id", "submit", 1, *both("object_by_id", {"model": Item, "pk": item.pk,
                                               "deferred": rawsql.LARGE_ITEM_FIELDS}), False),
-        ("project_label_names", "submit", 1,
-         *both("project_label_names", {"project_id": project.pk}), False),
-        ("item_locked", "submit", 1, *both("item_locked", {"item_id": item.pk}), False),
         ("lease_take", "submit", 1, *both("lease_take", pair), True),
-        ("annotation_labels", "submit", 1, *both("annotation_labels", {"item_id": item.pk}),
-         False),
-        ("item_status_write", "submit", 1, *both("item_status_write", status), True),
         ("latest_jobs", "submit", 1,
          *both("latest_jobs", {"project_id": project.pk, "kinds": kinds}), False),
         ("new_label_counts", "submit", 1,
          *both("new_label_counts", {"project_id": project.pk, "bounds": bounds}), False),
-        ("lease_release", "skip", 1, *both("lease_release", pair), True),
     ]  # fmt: skip
     rows = []
     with transaction.atomic():  # lock=True needs one; rolled back at the end
@@ -248,13 +239,8 @@ def job_rows(args, project, me, ids, rawsql, lrawsql, orm_twins, ltwins, import_
                   external_ids=external)  # fmt: skip
     rows.append(row("item_ids_by_external_id", f"import {n}", 1, *lookup, request))
 
-    # The active-learning job: a 50k-id chunk read, a 20k-row score slice written.
+    # The active-learning job: a 20k-row score slice written.
     al = _al_seconds()
-    first = ids[0]
-    chunk = both(lrawsql, ltwins, "open_text_rows", project_id=project.pk, first_id=first,
-                 last_id=first + 49_999)  # fmt: skip
-    chunks = max(1, len(ids) // 50_000)
-    rows.append(row("open_text_rows", "al job", chunks, *chunk, al * 1e6))
     version = ModelVersion.objects.create(project=project, version=99, strategy="margin",
                                           featurizer="text", n_labels=0).pk  # fmt: skip
     rng = np.random.default_rng(0)

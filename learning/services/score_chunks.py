@@ -24,7 +24,6 @@ from django.utils import timezone
 from annotation.models import Item, ItemStatus, Job
 from learning.classifier import predict_proba_full
 from learning.models import ChunkStatus, ModelVersion, ScoringChunk
-from learning.rawsql import open_text_rows
 from learning.selection import rank_pool
 from learning.services.model_state import scoring_features, state_load
 
@@ -32,17 +31,12 @@ STALE_SECONDS = 60  # a chunk takes seconds; a claim this old lost its worker
 
 
 def chunk_rows(*, project_id: int, first_id: int, last_id: int, kind: str) -> list[tuple]:
-    """Open items with ids in [first_id, last_id] as (id, text, image, vector) rows, by id.
-
-    Text pools read (id, text) only (``learning.rawsql.open_text_rows``).
-    """
-    if kind != "text":
-        return list(
-            Item.objects.filter(
-                project_id=project_id, status=ItemStatus.OPEN, id__gte=first_id, id__lte=last_id
-            ).order_by("id").values_list("id", "text", "image", "vector")
-        )  # fmt: skip
-    return open_text_rows(project_id=project_id, first_id=first_id, last_id=last_id)
+    """Open items with ids in [first_id, last_id] as (id, text, image, vector) rows, by id;
+    text pools read (id, text) only."""
+    columns = ("id", "text") if kind == "text" else ("id", "text", "image", "vector")
+    items = Item.objects.filter(project_id=project_id, status=ItemStatus.OPEN,
+                                id__gte=first_id, id__lte=last_id)  # fmt: skip
+    return list(items.order_by("id").values_list(*columns))
 
 
 def chunks_plan(*, job: Job, model_version: ModelVersion, chunk_items: int) -> list[ScoringChunk]:

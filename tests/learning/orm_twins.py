@@ -4,13 +4,7 @@ import json
 
 import numpy as np
 
-from annotation.models import Annotation, AnnotationSource, Item, ItemStatus
-
-
-def open_text_rows(*, project_id: int, first_id: int, last_id: int) -> list[tuple[int, str]]:
-    items = Item.objects.filter(project_id=project_id, status=ItemStatus.OPEN,
-                                id__gte=first_id, id__lte=last_id)  # fmt: skip
-    return list(items.order_by("id").values_list("id", "text"))
+from annotation.models import Annotation, AnnotationSource, Item
 
 
 def human_annotation_rows(*, project_id: int) -> tuple[np.ndarray, np.ndarray, list[str]]:

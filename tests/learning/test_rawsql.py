@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotation.models import Annotation, AnnotationSource, Item, ItemStatus
+from annotation.models import Annotation, AnnotationSource, Item
 from annotation.services.projects import project_create
 from learning import rawsql
 from learning.models import ModelVersion
@@ -35,27 +35,6 @@ def make_items(project, other, statuses) -> list[int]:
         ids.append(Item.objects.create(project=project, external_id=f"i{k}", text=f"text {k} ü",
                                        status=status).pk)  # fmt: skip
     return ids
-
-
-statuses = st.lists(st.sampled_from([s.value for s in ItemStatus]), min_size=N_ITEMS,
-                    max_size=N_ITEMS)  # fmt: skip
-
-
-@examples
-@given(
-    statuses=statuses, bounds=st.tuples(st.integers(-2, N_ITEMS + 1), st.integers(-2, N_ITEMS + 1))
-)
-def test_chunk_rows_match_the_orm(cast, statuses, bounds):
-    project, other, _ = cast
-
-    def ask():
-        ids = make_items(project, other, statuses)
-        first, last = (ids[0] + 2 * b for b in bounds)  # ids step by 2 (interleaved)
-        args = {"project_id": project.pk, "first_id": first, "last_id": last}
-        return rawsql.open_text_rows(**args), orm_twins.open_text_rows(**args)
-
-    raw, orm = rolled_back(ask)
-    assert [tuple(r) for r in raw] == [tuple(r) for r in orm]
 
 
 labels = st.lists(st.sampled_from(["a", "b", "ü"]), max_size=2)
