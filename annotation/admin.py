@@ -119,7 +119,7 @@ class AccessLogAdmin(admin.ModelAdmin):
 
 
 for model in (
-    models.Label, models.Membership, models.ImportBatch, models.Assignment, models.Skip,
+    models.Label, models.Membership, models.ImportBatch, models.Lease, models.Skip,
     models.AnnotatorQuality,
 ):  # fmt: skip
     admin.site.register(model)

@@ -5,10 +5,8 @@ disclosed); a member whose role does not allow the action gets 403.
 """
 
 from collections.abc import Mapping
-from functools import lru_cache
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection
 from django.db.models import Model
 from django.http import Http404
 from rest_framework import permissions
@@ -16,22 +14,19 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from annotation.models import JobKind, Membership, Project, Role
-from annotation.rawsql import fetch_instance, model_columns
+from annotation.models import JobKind, Project, Role
+from annotation.rawsql import object_by_id, project_with_role
 from annotation.selectors import CAN_EXPORT, CAN_MANAGE, CAN_REVIEW
 
 # Project-scoped requests (two per label on the labeling path) resolve the project and
-# the requester's role first. The statements are written once per model: compiling the
-# equivalent ORM query on every request cost more CPU than running it.
+# the requester's role first, with hand-written statements (``annotation.rawsql``).
 
 
 def project_for(request, project_id) -> tuple[Project, str]:
     """The project and the user's role in it; 404 for non-members (one query)."""
     if not (request.user and request.user.is_authenticated):
         raise Http404("No such project.")
-    params = [request.user.pk, url_id(project_id)]
-    project = fetch_instance(Project, _project_sql(connection.vendor), params,
-                             extra=("requester_role",))  # fmt: skip
+    project = project_with_role(project_id=url_id(project_id), user_id=request.user.pk)
     # The role is the `extra` column fetch_instance sets as an attribute (None: not a member).
     role: str | None = None if project is None else project.requester_role  # type: ignore[attr-defined]
     if project is None or role is None:
@@ -51,8 +46,7 @@ def object_for(request, model: type[Model], pk, *, deferred: tuple[str, ...] = (
 
     ``deferred``: large columns left unread (loaded on access, like ``QuerySet.defer``).
     """
-    sql = _object_sql(connection.vendor, model, tuple(deferred))
-    obj = fetch_instance(model, sql, [url_id(pk)], skip=deferred)
+    obj = object_by_id(model, url_id(pk), deferred=tuple(deferred))
     if obj is None:
         raise Http404(f"No such {model._meta.verbose_name}.")
     # Every model routed here belongs to a project (a `project` foreign key).
@@ -87,24 +81,6 @@ def url_id(value) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
         raise Http404("No such object.")
     return int(text)
-
-
-@lru_cache(maxsize=4)
-def _project_sql(vendor: str) -> str:
-    """``SELECT <project columns>, <the requester's role> ... WHERE id = %s``."""
-    quote = connection.ops.quote_name
-    membership = quote(Membership._meta.db_table)
-    return (
-        f"SELECT {model_columns(Project)}, (SELECT m.role FROM {membership} m"
-        " WHERE m.user_id = %s AND m.project_id = o.id LIMIT 1) AS requester_role"
-        f" FROM {quote(Project._meta.db_table)} o WHERE o.id = %s"
-    )
-
-
-@lru_cache(maxsize=32)
-def _object_sql(vendor: str, model: type[Model], deferred: tuple[str, ...]) -> str:
-    table = connection.ops.quote_name(model._meta.db_table)
-    return f"SELECT {model_columns(model, skip=deferred)} FROM {table} o WHERE o.id = %s"
 
 
 class ProjectRole(permissions.BasePermission):

@@ -106,7 +106,7 @@ def evaluate(model_version_id: int, data: dict) -> tuple[float, float]:
     from sklearn.metrics import accuracy_score, f1_score
 
     from learning.classifier import predict_proba_full
-    from learning.services.scoring import state_load
+    from learning.services.model_state import state_load
 
     state = state_load(model_version_id)
     X = features(data, data["test"], state.get("text"))

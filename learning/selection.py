@@ -261,8 +261,8 @@ def rank_pool(
     Returns
     -------
     (N,) float64 priorities with this exact layout:
-    the ``min(batch, N)`` batch items get ``2 - i / batch`` for i = 0, 1, ...
-    (so in (1, 2], best first: by score, or cluster size for cold start);
+    the ``min(batch, N)`` batch items get ``batch_priorities`` (in (1, 2], best
+    first: by score, or cluster size for cold start);
     every other item gets its score in [0, 1]. Hence ``priority > 1`` marks the
     batch, and ``argsort(-priority)`` is the full serving order.
     """
@@ -295,8 +295,18 @@ def rank_pool(
     return _with_batch(base, chosen)
 
 
+def batch_priorities(n: int) -> np.ndarray:
+    """(n,) priorities of a batch of ``n`` items, best first: ``2 - i / n``, all in (1, 2].
+
+    The one statement of the rule that batch items rank above every scored item (whose
+    priority is in [0, 1]): ``rank_pool``, the pool-wide batch of a chunked job and the
+    cold start all use it, so ``priority > 1`` marks the batch wherever it was chosen.
+    """
+    return 2.0 - np.arange(n, dtype=np.float64) / max(n, 1)
+
+
 def _with_batch(base: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     priority = np.clip(np.asarray(base, dtype=np.float64), 0.0, 1.0)
     if chosen.size:
-        priority[chosen] = 2.0 - np.arange(chosen.size) / chosen.size
+        priority[chosen] = batch_priorities(chosen.size)
     return priority

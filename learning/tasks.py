@@ -20,7 +20,7 @@ from django.db.models.functions import Cast, Coalesce
 from annotation.models import Annotation, Job, JobKind, JobStatus, Project
 from annotation.services.jobs import job_enqueue, job_report_progress
 from annotation.services.triggers import annotation_watermark
-from learning.services.scoring import chunks_progress, chunks_work
+from learning.services.score_chunks import chunks_progress, chunks_work
 
 
 @shared_task(

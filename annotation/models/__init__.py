@@ -2,10 +2,10 @@ from annotation.models.audit import AccessLog, AuditFinding, FindingKind, Findin
 from annotation.models.item import (
     Annotation,
     AnnotationSource,
-    Assignment,
     ImportBatch,
     Item,
     ItemStatus,
+    Lease,
     Skip,
 )
 from annotation.models.job import Job, JobKind, JobStatus
@@ -35,7 +35,7 @@ __all__ = [
     "Annotation",
     "AnnotationSource",
     "AnnotatorQuality",
-    "Assignment",
+    "Lease",
     "DataType",
     "FallbackOrder",
     "FindingKind",

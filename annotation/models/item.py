@@ -162,21 +162,19 @@ class Annotation(models.Model):
         return f"{self.item_id}: {self.labels}"
 
 
-class Assignment(models.Model):
-    """A lease: the item is reserved for this annotator until ``expires_at``."""
+class Lease(models.Model):
+    """The item is reserved for this annotator until ``expires_at`` (the queue's hold on it)."""
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="leases")
     annotator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leases"
     )
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["item", "annotator"], name="assignment_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="lease_unique")]
         indexes = [models.Index(fields=["project", "annotator", "expires_at"])]
 
     def __str__(self) -> str:

@@ -21,12 +21,8 @@ item again (nothing sweeps them), which is what makes a late label recognisable.
 """
 
 from datetime import datetime
-from functools import lru_cache
 
-from django.db import connection
-
-from annotation.models import Annotation, Assignment, Item, ItemStatus
-from annotation.rawsql import field_value
+from annotation.models import Annotation, Item, ItemStatus, Lease
 
 
 class LabelRefused(Exception):
@@ -71,26 +67,13 @@ class ItemComplete(LabelRefused):
     code = "item_complete"
 
 
-def lease_take(*, item_id: int, annotator_id: int) -> datetime | None:
-    """Delete the annotator's lease on the item and return when it expires (or expired), or None.
-
-    Run inside the submit's transaction: a refusal rolls the delete back, and on the
-    accepted path it is the lease release, so checking the lease costs no statement.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_lease_take_sql(connection.vendor), [item_id, annotator_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return field_value(Assignment, "expires_at", row[0])
-
-
 def label_check(*, item: Item, annotator_id: int, lease_expires: datetime | None,
                 now: datetime) -> None:  # fmt: skip
     """Raise the ``LabelRefused`` that applies, or return when the label may be recorded.
 
     ``item`` is locked (its counts are current); ``lease_expires`` comes from
-    ``lease_take``. Only the refusals and late labels read anything more.
+    ``annotation.rawsql.lease_take``, which deleted the lease inside the submit's transaction
+    (a refusal rolls that back; on the accepted path it is the release). Only the refusals and late labels read anything more.
     """
     fresh = lease_expires is not None and lease_expires > now
     if fresh and item.status != ItemStatus.COMPLETE:
@@ -112,7 +95,7 @@ def label_check(*, item: Item, annotator_id: int, lease_expires: datetime | None
             "This item was not given to you: ask the queue for your next item "
             f"(GET /api/projects/{item.project_id}/next) and label that one."
         )
-    held = Assignment.objects.filter(item_id=item.pk, expires_at__gt=now).exclude(
+    held = Lease.objects.filter(item_id=item.pk, expires_at__gt=now).exclude(
         annotator_id=annotator_id
     )
     if item.annotation_count + held.count() >= item.required_overlap:
@@ -120,9 +103,3 @@ def label_check(*, item: Item, annotator_id: int, lease_expires: datetime | None
             "Your time on this item ran out and it went to someone else; your label was "
             "not recorded. Ask the queue for your next item."
         )
-
-
-@lru_cache(maxsize=4)
-def _lease_take_sql(vendor: str) -> str:
-    table = connection.ops.quote_name(Assignment._meta.db_table)
-    return f"DELETE FROM {table} WHERE item_id = %s AND annotator_id = %s RETURNING expires_at"

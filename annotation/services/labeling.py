@@ -25,22 +25,16 @@ triggers run after commit and can never fail the request.
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from functools import lru_cache
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.models import Annotation, AnnotationSource, Assignment, Item, Project, Skip
-from annotation.queue_selectors import (
-    held_lease,
-    item_locked,
-    item_suggestion,
-    project_label_names,
-    queue_head,
-)
-from annotation.services.label_rules import AlreadyAnnotated, label_check, lease_take
+from annotation.models import Annotation, AnnotationSource, Item, Lease, Project, Skip
+from annotation.queue_selectors import item_locked, item_suggestion, project_label_names
+from annotation.rawsql import held_lease, lease_if_room, lease_take, queue_head
+from annotation.services.label_rules import AlreadyAnnotated, label_check
 from annotation.services.overlap import item_refresh_status
 from annotation.services.triggers import labels_changed
 
@@ -53,7 +47,7 @@ MAX_CLAIM_ATTEMPTS = 5
 
 def queue_next(
     *, project: Project, annotator: AbstractBaseUser, exclude_ids: Iterable[int] = ()
-) -> Assignment | None:
+) -> Lease | None:
     """Lease the annotator's next item, or return None when nothing is left for them.
 
     A lease the annotator still holds is returned again (a reload burns no items).
@@ -71,10 +65,10 @@ def queue_next(
 
 def _claim_next(
     *, project: Project, annotator: AbstractBaseUser, now, exclude: Sequence[int]
-) -> Assignment | None:
+) -> Lease | None:
     rejected: list[int] = []
     for _ in range(MAX_CLAIM_ATTEMPTS):
-        item = queue_head(project=project, annotator=annotator, now=now,
+        item = queue_head(project_id=project.pk, annotator_id=annotator.pk, now=now,
                           exclude_ids=(*exclude, *rejected), lock=True)  # fmt: skip
         if item is None:
             return None
@@ -87,47 +81,21 @@ def _claim_next(
 
 def _lease_if_room(
     *, project: Project, item: Item, annotator: AbstractBaseUser, now
-) -> Assignment | None:
+) -> Lease | None:
     """Lease the (locked) item unless other people's leases already fill its overlap.
 
-    One statement: a conditional insert that also renews the annotator's own expired
-    lease on the item. Being a new statement taken after the row lock, its count sees
+    A new statement taken after the row lock (``rawsql.lease_if_room``), so its count sees
     every lease committed before it, which the candidate query's snapshot may not.
     """
     expires_at = now + timedelta(minutes=project.lease_minutes)
-    stamp, until = (connection.ops.adapt_datetimefield_value(t) for t in (now, expires_at))
-    params = [item.pk, annotator.pk, project.pk, stamp, until,
-              item.required_overlap, item.annotation_count, item.pk, stamp, annotator.pk]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(_lease_if_room_sql(connection.vendor), params)
-        row = cursor.fetchone()
-    if row is None:
+    lease_id = lease_if_room(item_id=item.pk, annotator_id=annotator.pk, project_id=project.pk,
+                             now=now, expires_at=expires_at,
+                             required_overlap=item.required_overlap,
+                             annotation_count=item.annotation_count)  # fmt: skip
+    if lease_id is None:
         return None
-    return Assignment(id=row[0], item=item, annotator=annotator, project=project,
-                      created_at=now, expires_at=expires_at)  # fmt: skip
-
-
-@lru_cache(maxsize=4)
-def _lease_if_room_sql(vendor: str) -> str:
-    lease = connection.ops.quote_name(Assignment._meta.db_table)
-    return f"""
-        INSERT INTO {lease} (item_id, annotator_id, project_id, created_at, expires_at)
-        SELECT %s, %s, %s, %s, %s
-        WHERE %s > %s + (SELECT COUNT(*) FROM {lease} l
-                         WHERE l.item_id = %s AND l.expires_at > %s AND l.annotator_id <> %s)
-        ON CONFLICT (item_id, annotator_id) DO UPDATE SET
-            created_at = excluded.created_at, expires_at = excluded.expires_at,
-            project_id = excluded.project_id
-        RETURNING id"""
-
-
-def _lease_release(*, item_id: int, annotator_id: int) -> None:
-    """Drop the annotator's lease on the item (a plain DELETE: no cascades to collect)."""
-    table = connection.ops.quote_name(Assignment._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {table} WHERE item_id = %s AND annotator_id = %s", [item_id, annotator_id]
-        )
+    return Lease(id=lease_id, item=item, annotator=annotator, project=project,
+                 created_at=now, expires_at=expires_at)  # fmt: skip
 
 
 def clean_labels(*, project: Project, labels: Sequence[str]) -> list[str]:
@@ -242,7 +210,7 @@ def item_skip(*, item: Item, annotator: AbstractBaseUser, reason: str = "") -> t
         skip, created = Skip.objects.get_or_create(
             item=item, annotator=annotator, defaults={"reason": reason[:500]}
         )
-        _lease_release(item_id=item.pk, annotator_id=annotator.pk)
+        Lease.objects.filter(item_id=item.pk, annotator_id=annotator.pk).delete()
     return skip, created
 
 

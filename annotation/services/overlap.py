@@ -20,15 +20,12 @@ Called inside the transaction that saves an annotation, with the item locked.
 """
 
 from collections.abc import Sequence
-from functools import lru_cache
 
-from django.db import connection
 from django.db.models import BigIntegerField, Case, F, Value, When
 from django.db.models.lookups import LessThan
 
 from annotation.item_label import agreement
 from annotation.models import Annotation, AnnotationSource, Item, ItemStatus, Project
-from annotation.rawsql import field_value
 
 # Knuth's multiplicative hash: consecutive ids land far apart in [0, 2**32).
 _SAMPLE_MULTIPLIER = 2_654_435_761
@@ -135,32 +132,13 @@ def item_refresh_status(*, item: Item, project: Project, consensus_fresh: bool =
     )
     done = item.annotation_count >= item.required_overlap or item.final_labels is not None
     item.status = ItemStatus.COMPLETE if done else ItemStatus.OPEN
-    params = [item.annotation_count, item.required_overlap, str(item.status), item.pk]
-    with connection.cursor() as cursor:
-        cursor.execute(_status_update_sql(connection.vendor), params)
+    Item.objects.filter(pk=item.pk).update(annotation_count=item.annotation_count,
+                                           required_overlap=item.required_overlap,
+                                           status=item.status)  # fmt: skip
     return item
-
-
-# Every submit runs the two statements below: written once instead of compiled per call.
 
 
 def _annotation_labels(item_id: int) -> list[list[str] | None]:
     """The item's label lists (review decisions excluded), in arrival order."""
-    with connection.cursor() as cursor:
-        cursor.execute(_labels_sql(connection.vendor), [item_id, AnnotationSource.REVIEW.value])
-        return [field_value(Annotation, "labels", v) for (v,) in cursor.fetchall()]
-
-
-@lru_cache(maxsize=4)
-def _labels_sql(vendor: str) -> str:
-    table = connection.ops.quote_name(Annotation._meta.db_table)
-    return f"SELECT labels FROM {table} WHERE item_id = %s AND source <> %s ORDER BY id"
-
-
-@lru_cache(maxsize=4)
-def _status_update_sql(vendor: str) -> str:
-    table = connection.ops.quote_name(Item._meta.db_table)
-    return (
-        f"UPDATE {table} SET annotation_count = %s, required_overlap = %s, status = %s"
-        " WHERE id = %s"
-    )
+    rows = Annotation.objects.filter(item_id=item_id).exclude(source=AnnotationSource.REVIEW)
+    return list(rows.order_by("id").values_list("labels", flat=True))

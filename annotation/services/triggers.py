@@ -9,14 +9,13 @@ job_enqueue coalesces, so a burst of labels queues at most one job per kind.
 """
 
 import logging
-from functools import lru_cache
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import F, OuterRef, Q, Subquery
 
 from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project
-from annotation.rawsql import field_value
+from annotation.rawsql import latest_jobs as _latest_jobs  # hand-written: runs after every label
+from annotation.rawsql import new_label_counts as _new_label_counts
 from annotation.selectors import featurizer_kind
 from annotation.services.jobs import job_enqueue
 
@@ -33,50 +32,6 @@ def annotation_watermark(*, project: Project) -> int:
     """The id of the newest annotation: jobs record it in ``params["watermark"]``."""
     last = Annotation.objects.filter(project=project).order_by("-id").values_list("id", flat=True)
     return last.first() or 0
-
-
-def _latest_jobs(project_id: int, kinds: list[str]) -> dict[str, tuple[int, str]]:
-    """(watermark, status) of the latest job of each kind, in one query.
-
-    Written once per number of kinds: this runs after every label.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_latest_jobs_sql(connection.vendor, len(kinds)), [project_id, *kinds])
-        rows = cursor.fetchall()
-    latest = {}
-    for kind, params, status in rows:
-        params = field_value(Job, "params", params) or {}
-        latest[kind] = (params.get("watermark", 0), status)
-    return latest
-
-
-@lru_cache(maxsize=8)
-def _latest_jobs_sql(vendor: str, n_kinds: int) -> str:
-    table = connection.ops.quote_name(Job._meta.db_table)
-    kinds = ", ".join(["%s"] * n_kinds)
-    return (
-        f"SELECT kind, params, status FROM {table} WHERE id IN (SELECT MAX(id) FROM {table}"
-        f" WHERE project_id = %s AND kind IN ({kinds}) GROUP BY kind)"
-    )
-
-
-def _new_label_counts(project_id: int, bounds: dict[str, tuple[int, int]]) -> dict[str, int]:
-    """For each kind, count annotations with id above its watermark, stopping at its limit.
-
-    One statement of bounded index range scans: the cost does not grow with the project.
-    """
-    table = connection.ops.quote_name(Annotation._meta.db_table)
-    parts, params = [], []
-    for watermark, limit in bounds.values():
-        parts.append(
-            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} "
-            "WHERE project_id = %s AND id > %s LIMIT %s) AS t)"
-        )
-        params += [project_id, watermark, limit]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
-        counts = cursor.fetchone()
-    return dict(zip(bounds, counts, strict=True))
 
 
 def labels_changed(*, project_id: int, project: Project | None = None) -> list[Job]:

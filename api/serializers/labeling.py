@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from annotation.models import Annotation, Assignment
+from annotation.models import Annotation, Lease
 from annotation.queue_selectors import item_suggestion
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
@@ -47,10 +47,10 @@ class QueueItemSerializer(serializers.Serializer):
     lease_expires_at = serializers.DateTimeField(source="expires_at")
     suggestion = serializers.SerializerMethodField()
 
-    def get_image_url(self, lease: Assignment) -> str | None:
+    def get_image_url(self, lease: Lease) -> str | None:
         return image_url(lease.item)
 
-    def get_suggestion(self, lease: Assignment) -> dict | None:
+    def get_suggestion(self, lease: Lease) -> dict | None:
         return item_suggestion(project=self.context["project"], item=lease.item)
 
 
@@ -60,7 +60,7 @@ class QueueItemSerializer(serializers.Serializer):
 _DATETIME = serializers.DateTimeField()
 
 
-def queue_item_data(lease: Assignment, *, project) -> dict:
+def queue_item_data(lease: Lease, *, project) -> dict:
     """``QueueItemSerializer(lease, context={"project": project}).data``, faster."""
     item = lease.item
     return {

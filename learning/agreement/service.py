@@ -1,7 +1,8 @@
 """The agreement job: load a project's annotations in bulk, compute every scope, store records.
 
-One seam (house style rule 4): ``values_list`` over the project's human annotations -> an (N, R)
-rating matrix -> :func:`learning.agreement.reports.agreement_report` -> ``bulk_create`` of
+One seam (house style rule 4): one statement over the project's human annotations
+(``learning.rawsql.human_annotation_rows``) -> an (N, R) rating matrix ->
+:func:`learning.agreement.reports.agreement_report` -> ``bulk_create`` of
 :class:`~annotation.models.AgreementRecord` rows, all stamped with one time. A redelivered job
 replaces the rows it wrote before instead of duplicating them.
 """
@@ -12,17 +13,15 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 
 import numpy as np
-from django.db import connection, transaction
-from django.db.models import TextField
-from django.db.models.functions import Cast
+from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import AgreementRecord, Annotation, AnnotationSource, Job, Project
+from annotation.models import AgreementRecord, Job, Project
 from learning.agreement.metrics import MISSING
 from learning.agreement.reports import AgreementReport, agreement_report
+from learning.rawsql import human_annotation_rows
 
 NO_LABELS = "(none)"
 
@@ -52,7 +51,7 @@ class RatingData:
 def load_ratings(*, project: Project) -> RatingData:
     """Every human annotation of the project in one query (reviews and imports are not opinions)."""
     label_names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
-    items, annotators, texts = _fetch_rows(project)
+    items, annotators, texts = human_annotation_rows(project_id=project.pk)
     # Decode each distinct label list once, not once per annotation (1M rows, a handful of sets).
     index: dict[tuple[str, ...], int] = {(name,): k for k, name in enumerate(label_names)}
     code_of_text: dict[str, int] = {}
@@ -70,26 +69,6 @@ def load_ratings(*, project: Project) -> RatingData:
         sets = [json.loads(text) or () for text in texts]
         Y = _multilabel(item_col, ann_col, sets, M.shape, label_names)
     return RatingData(M, item_ids, annotator_ids, categories, label_names, Y)
-
-
-def _fetch_rows(project: Project) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(item ids, annotator ids, labels as JSON text) of every human annotation, one query.
-
-    Raw cursor rows, not ORM rows: at a million annotations the per-row JSON decoding and
-    converters of ``values_list`` cost more than the whole computation.
-    """
-    rows = (
-        Annotation.objects.filter(project=project, annotator__isnull=False)
-        .exclude(source=AnnotationSource.REVIEW)
-        .values_list("item_id", "annotator_id", Cast("labels", output_field=TextField()))
-    )
-    sql, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    n = len(fetched)
-    column = lambda k: np.fromiter(map(itemgetter(k), fetched), np.int64, count=n)  # noqa: E731
-    return column(0), column(1), list(map(itemgetter(2), fetched))
 
 
 def _multilabel(

@@ -3,7 +3,7 @@
 The seam between the database and ``learning``'s pure maths: load labels and features in
 bulk, fit, cross-validate, record a ``ModelVersion`` (the project's learning curve), then
 score the pool in item-id chunks that any number of workers share (see
-``learning.services.scoring``) and swap the new scores in, the new batch first, in short
+``learning.services.score_chunks``) and swap the new scores in, the new batch first, in short
 transactions that never hold the queue up. Until the swap the queue keeps serving the
 previous model's order, so a job that crashes before it changes nothing; one that crashes
 during it is retried and rewrites every score.
@@ -30,15 +30,10 @@ from annotation.selectors import featurizer_kind
 from learning.classifier import cross_validated_metrics, fit_classifier
 from learning.featurize import TextFeaturizer
 from learning.models import ModelVersion
-from learning.selection import cold_start, needs_cold_start
-from learning.services.scoring import (
-    chunks_plan,
-    chunks_progress,
-    chunks_work,
-    pool_features,
-    scores_apply,
-    state_dump,
-)
+from learning.selection import batch_priorities, cold_start, needs_cold_start
+from learning.services.model_state import pool_features, state_dump
+from learning.services.score_chunks import chunks_plan, chunks_progress, chunks_work
+from learning.services.score_swap import scores_apply
 from learning.services.training_data import label_targets, training_labels
 
 logger = logging.getLogger(__name__)
@@ -195,8 +190,8 @@ def _cold_start(project: Project, pool, kind: str, *, batch: int, n_labels: int)
     chosen = cold_start(pool_features(state, rows), k=batch, rng=rng)
     with transaction.atomic():
         pool.exclude(priority=0).update(priority=0.0)
-        for rank, index in enumerate(chosen):
-            Item.objects.filter(pk=rows[index][0]).update(priority=2.0 - rank / max(1, len(chosen)))
+        for index, priority in zip(chosen, batch_priorities(len(chosen)).tolist(), strict=True):
+            Item.objects.filter(pk=rows[index][0]).update(priority=priority)
     return {"cold_start": True, "n_labels": n_labels, "n_scored": len(chosen), "featurizer": kind}
 
 

@@ -18,7 +18,7 @@ from annotation.selectors import featurizer_kind
 from annotation.services.review import IMPORT_KEY
 from learning.featurize import TextFeaturizer
 from learning.issue_gate import DEFAULT_MAX_QUALITY, DEFAULT_MIN_LIFT, DEFAULT_MIN_PER_CLASS, Gate
-from learning.services.scoring import pool_features
+from learning.services.model_state import pool_features
 
 ID_CHUNK = 900  # stays under SQLite's bound-parameter limit on every version
 IDF_SAMPLE = 20_000  # hashing is the slow part, and IDF weights settle long before 20k texts

@@ -4,12 +4,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from annotation.models import Assignment, Item
+from annotation.models import Item, Lease
 
 
-def lease_for(item: Item, user, *, minutes: float = 10) -> Assignment:
+def lease_for(item: Item, user, *, minutes: float = 10) -> Lease:
     """The annotator's lease on ``item`` for ``minutes`` (negative: already expired)."""
-    lease, _ = Assignment.objects.update_or_create(
+    lease, _ = Lease.objects.update_or_create(
         item=item, annotator=user,
         defaults={"project_id": item.project_id,
                   "expires_at": timezone.now() + timedelta(minutes=minutes)},

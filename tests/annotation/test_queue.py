@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from annotation.models import Annotation, Assignment, Item, ItemStatus, Role, Skip
+from annotation.models import Annotation, Item, ItemStatus, Lease, Role, Skip
 from annotation.services.labeling import (
     AlreadyAnnotated,
     annotation_submit,
@@ -46,7 +46,7 @@ def served(project, user, **kwargs) -> Item | None:
 
 def label(item, user, name="positive", **kwargs) -> Annotation:
     """Submit as the holder of a lease on the item (the queue's or one given directly)."""
-    if not Assignment.objects.filter(item=item, annotator=user).exists():
+    if not Lease.objects.filter(item=item, annotator=user).exists():
         lease_for(item, user)
     return annotation_submit(item=item, annotator=user, labels=[name], **kwargs)
 
@@ -68,7 +68,7 @@ def test_asking_again_while_holding_a_lease_returns_the_same_item(project, annot
     first = queue_next(project=project, annotator=annotators[0])
     again = queue_next(project=project, annotator=annotators[0])
     assert again.item.pk == first.item.pk
-    assert Assignment.objects.filter(annotator=annotators[0]).count() == 1
+    assert Lease.objects.filter(annotator=annotators[0]).count() == 1
 
 
 def test_exclude_leases_another_item_and_keeps_the_first(project, annotators):
@@ -76,7 +76,7 @@ def test_exclude_leases_another_item_and_keeps_the_first(project, annotators):
     alice = annotators[0]
     assert served(project, alice) == items[0]
     assert served(project, alice, exclude_ids=[items[0].pk]) == items[1]
-    assert set(Assignment.objects.filter(annotator=alice).values_list("item", flat=True)) == {
+    assert set(Lease.objects.filter(annotator=alice).values_list("item", flat=True)) == {
         items[0].pk,
         items[1].pk,
     }
@@ -110,9 +110,7 @@ def test_an_expired_lease_returns_the_item_to_the_pool(project, annotators):
     assert served(project, alice) == items[0]
     assert served(project, bob) == items[1]
     assert served(project, carol) is None
-    Assignment.objects.filter(annotator=alice).update(
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    Lease.objects.filter(annotator=alice).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert served(project, carol) == items[0]
     assert served(project, alice) is None  # her lease lapsed and carol holds the item now
 
@@ -142,7 +140,7 @@ def test_submit_removes_the_lease_and_completes_the_item(project, annotators):
     alice = annotators[0]
     item = served(project, alice)
     annotation = label(item, alice, time_spent_ms=1500)
-    assert not Assignment.objects.filter(annotator=alice).exists()
+    assert not Lease.objects.filter(annotator=alice).exists()
     item.refresh_from_db()
     assert (item.status, item.annotation_count) == (ItemStatus.COMPLETE, 1)
     assert annotation.project == project and annotation.source == "human"

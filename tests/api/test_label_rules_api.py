@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotation.models import Annotation, Assignment, Item, ItemStatus, Role
+from annotation.models import Annotation, Item, ItemStatus, Lease, Role
 from annotation.services.projects import membership_set, project_update
 
 pytestmark = pytest.mark.django_db
@@ -42,9 +42,7 @@ def submit(client, item_id, label="positive"):
 
 def expire(user) -> None:
     """The user's leases run out (as if the clock moved past them)."""
-    Assignment.objects.filter(annotator=user).update(
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    Lease.objects.filter(annotator=user).update(expires_at=timezone.now() - timedelta(seconds=1))
 
 
 def refused(response, status: int, code: str) -> dict:
@@ -57,7 +55,7 @@ def refused(response, status: int, code: str) -> dict:
 def test_the_lease_holder_labels(project, items, people):
     item_id = take_next(people["alice"], project)
     assert submit(people["alice"], item_id).status_code == 201
-    assert not Assignment.objects.filter(item_id=item_id).exists()
+    assert not Lease.objects.filter(item_id=item_id).exists()
 
 
 def test_an_item_never_leased_is_refused_403_and_nothing_is_written(items, people):

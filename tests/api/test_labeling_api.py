@@ -2,7 +2,7 @@
 
 import pytest
 
-from annotation.models import Annotation, Assignment, Item, Skip
+from annotation.models import Annotation, Item, Lease, Skip
 from annotation.services.projects import project_update
 from tests.annotation.leases import lease_for
 
@@ -28,7 +28,7 @@ def next_url(project) -> str:
 def post_label(client, item, **body):
     """Label ``item`` as the client's user, holding a lease on it as the queue would give."""
     user = client.handler._force_user
-    if not Assignment.objects.filter(item_id=item.pk, annotator=user).exists():
+    if not Lease.objects.filter(item_id=item.pk, annotator=user).exists():
         lease_for(Item.objects.get(pk=item.pk), user)
     body = body if body else {"label": "positive"}
     return client.post(f"/api/items/{item.pk}/annotations/", body, format="json")
@@ -144,7 +144,7 @@ def test_skip_takes_a_reason_and_the_queue_moves_on(project, items, annotator):
     response = annotator.post(f"/api/items/{first}/skip", {"reason": "unreadable"}, format="json")
     assert response.status_code == 201 and response.json()["reason"] == "unreadable"
     assert annotator.post(f"/api/items/{first}/skip/").status_code == 200  # idempotent
-    assert Skip.objects.count() == 1 and not Assignment.objects.filter(item_id=first).exists()
+    assert Skip.objects.count() == 1 and not Lease.objects.filter(item_id=first).exists()
     assert annotator.get(next_url(project)).json()["id"] == items[1].pk
 
 
@@ -221,7 +221,7 @@ def test_the_fast_hot_path_responses_equal_their_documented_serializers(
         predicted_label="negative", predicted_score=0.75, meta={"k": [1, "two"]}
     )
     served = annotator.get(next_url(project)).json()
-    lease = Assignment.objects.select_related("item").get(item_id=served["id"])
+    lease = Lease.objects.select_related("item").get(item_id=served["id"])
     project.refresh_from_db()
     assert served == QueueItemSerializer(lease, context={"project": project}).data
     assert annotator.get(next_url(project)).json() == served  # the held lease, read back

@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from annotation.models import Annotation, Assignment, Item, Skip
+from annotation.models import Annotation, Item, Lease, Skip
 from annotation.services.importing import import_objects
 from annotation.services.labeling import annotation_submit, queue_next
 from annotation.services.projects import membership_set, project_create
@@ -341,9 +341,7 @@ def test_a_late_label_arrives_if_the_item_still_needs_it_and_says_why_if_not(
     page.context.set_offline(True)
     taken = press_and_advance(page, "1")
     still_needed = shown_item(page)
-    Assignment.objects.filter(annotator=ann).update(
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    Lease.objects.filter(annotator=ann).update(expires_at=timezone.now() - timedelta(seconds=1))
     lease = queue_next(project=project, annotator=bob)  # the item went back to the queue
     assert lease.item.pk == taken
     annotation_submit(item=lease.item, annotator=bob, labels=["negative"])

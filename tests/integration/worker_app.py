@@ -27,13 +27,13 @@ def _slow_down_chunks(**_) -> None:
     global _slowed
     if _slowed or not CHUNK_SECONDS:
         return
-    from learning.services import scoring
+    from learning.services import score_chunks
 
-    score = scoring.chunk_score
+    score = score_chunks.chunk_score
 
     def slow_chunk_score(chunk):
         time.sleep(CHUNK_SECONDS)
         return score(chunk)
 
-    scoring.chunk_score = slow_chunk_score
+    score_chunks.chunk_score = slow_chunk_score
     _slowed = True

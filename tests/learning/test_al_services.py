@@ -16,15 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from annotation.models import Annotation, IssueStatus, Item, Job, JobKind, LabelIssue
 from annotation.services.projects import project_create
 from learning.models import ModelVersion, ScoringChunk
-from learning.services import scoring
+from learning.rawsql import scores_write
+from learning.services import score_swap
 from learning.services.active_learning import active_learning_job_handler
-from learning.services.scoring import (
-    _scores_write,
-    chunk_claim,
-    chunk_score,
-    chunks_plan,
-    swap_slices,
-)
+from learning.services.score_chunks import chunk_claim, chunk_score, chunks_plan
+from learning.services.score_swap import swap_slices
 from learning.services.training_data import label_targets, training_labels
 
 POS = ["great", "lovely", "excellent", "superb", "wonderful"]
@@ -164,10 +160,10 @@ def test_a_job_that_dies_before_the_swap_leaves_previous_scores_and_a_rerun_repl
 def test_a_rerun_after_a_swap_died_part_way_rewrites_scores_without_unlinking_any(
     db, text_project, monkeypatch
 ):
-    monkeypatch.setattr(scoring, "SWAP_ROWS", 7)
+    monkeypatch.setattr(score_swap, "SWAP_ROWS", 7)
     job = Job.objects.create(project=text_project, kind=JobKind.ACTIVE_LEARNING,
                              params={"batch": 3}, status="running", attempts=1)  # fmt: skip
-    write, calls = scoring._scores_write, []
+    write, calls = score_swap.scores_write, []
 
     def dies_on_the_fourth_slice(*args, **kwargs):
         calls.append(1)
@@ -175,14 +171,14 @@ def test_a_rerun_after_a_swap_died_part_way_rewrites_scores_without_unlinking_an
             raise RuntimeError("worker lost")
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(scoring, "_scores_write", dies_on_the_fourth_slice)
+    monkeypatch.setattr(score_swap, "scores_write", dies_on_the_fourth_slice)
     with pytest.raises(RuntimeError):
         active_learning_job_handler(job, lambda _: None)
     version = ModelVersion.objects.get(job=job)
     open_items = Item.objects.filter(project=text_project, status="open")
     assert open_items.filter(scored_by=version).count() == 3 + 2 * 7  # three slices landed
 
-    monkeypatch.setattr(scoring, "_scores_write", write)
+    monkeypatch.setattr(score_swap, "scores_write", write)
     Job.objects.filter(pk=job.pk).update(attempts=2)
     job.refresh_from_db()
     with CaptureQueriesContext(connection) as queries:
@@ -206,7 +202,7 @@ def test_the_swap_writes_the_new_batch_alone_first_then_the_rest_in_id_order():
 
 
 def test_a_swap_in_many_small_transactions_still_writes_every_score(db, text_project, monkeypatch):
-    monkeypatch.setattr(scoring, "SWAP_ROWS", 7)  # 74 open items: 11 slices after the batch
+    monkeypatch.setattr(score_swap, "SWAP_ROWS", 7)  # 74 open items: 11 slices after the batch
 
     _, result, _ = run(text_project, batch=3)
 
@@ -224,14 +220,14 @@ def test_a_swap_outside_a_transaction_writes_its_slices_on_parallel_connections(
 ):
     """PostgreSQL does the work of a swap, so two sessions write slices at once; SQLite has
     one writer. Either way every score lands exactly once and the batch stays on top."""
-    monkeypatch.setattr(scoring, "SWAP_ROWS", 7)
-    write, threads = scoring._scores_write, []
+    monkeypatch.setattr(score_swap, "SWAP_ROWS", 7)
+    write, threads = score_swap.scores_write, []
 
     def recording(ids, *args, **kwargs):
         threads.append((threading.get_ident(), ids.size))
         return write(ids, *args, **kwargs)
 
-    monkeypatch.setattr(scoring, "_scores_write", recording)
+    monkeypatch.setattr(score_swap, "scores_write", recording)
     _, result, _ = run(text_project, batch=3)
 
     version = ModelVersion.objects.get(project=text_project)
@@ -249,7 +245,7 @@ def test_a_swap_outside_a_transaction_writes_its_slices_on_parallel_connections(
 
 def test_a_swap_inside_a_callers_transaction_writes_in_that_transaction(db):
     assert connection.in_atomic_block  # pytest-django's test transaction
-    assert scoring._writer_connections() == 1
+    assert score_swap._writer_connections() == 1
 
 
 def test_a_failed_parallel_slice_fails_the_swap_and_drops_the_slices_not_started():
@@ -263,7 +259,7 @@ def test_a_failed_parallel_slice_fails_the_swap_and_drops_the_slices_not_started
 
     slices = [np.array([i]) for i in range(0, 1000, 10)]
     with pytest.raises(RuntimeError, match="lost the database"):
-        scoring._write_in_parallel(write, slices, connections=2)
+        score_swap._write_in_parallel(write, slices, connections=2)
     assert 0 in written and 30 not in written
     assert len(written) < 50  # most of the 96 slices queued behind it were cancelled
 
@@ -289,8 +285,8 @@ def test_bulk_score_write_sets_every_field(db, text_project):
     version = ModelVersion.objects.create(project=text_project, version=9, strategy="margin",
                                           featurizer="text", n_labels=0)  # fmt: skip
     ids = np.asarray(Item.objects.filter(project=text_project).values_list("id", flat=True)[:3])
-    _scores_write(ids, np.array([0.1, 1.5, 0.7]), np.array([0, 1, 0]), ["a", "b"],
-                  np.array([0.9, 0.6, 0.8]), model_version_id=version.pk)  # fmt: skip
+    scores_write(ids, np.array([0.1, 1.5, 0.7]), np.array([0, 1, 2]), ["a", "b", "c"],
+                 np.array([0.9, 0.6, 0.8]), model_version_id=version.pk)  # fmt: skip
 
     rows = Item.objects.filter(pk__in=ids.tolist()).order_by("id")
     got = list(rows.values_list("priority", "predicted_label", "predicted_score", "scored_by"))

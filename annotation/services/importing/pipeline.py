@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from annotation.bulk import db_datetime
+from annotation.rawsql import db_datetime
 from annotation.importing import errors as codes
 from annotation.importing.errors import FormatError, RowError
 from annotation.importing.formats import RawRow

@@ -11,8 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from annotation.bulk import fast_insert
 from annotation.models import Annotation, AnnotationSource, Item
+from annotation.rawsql import fast_insert, item_ids_by_external_id
 
 ITEM_COLUMNS = (
     "project_id", "external_id", "text", "image", "meta", "vector", "import_batch_id", "status",
@@ -60,15 +60,8 @@ class ChunkWriter:
         fast_insert(Item, ITEM_COLUMNS, item_rows, conn=conn)
         if not labeled:
             return
-        table = conn.ops.quote_name(Item._meta.db_table)
-        marks = ", ".join(["%s"] * len(labeled))
-        with conn.cursor() as cursor:
-            cursor.execute(
-                f"SELECT external_id, id FROM {table} WHERE project_id = %s "
-                f"AND external_id IN ({marks})",
-                [self.project_id, *labeled],
-            )
-            ids = cursor.fetchall()
+        ids = item_ids_by_external_id(project_id=self.project_id, external_ids=list(labeled),
+                                      conn=conn)  # fmt: skip
         fast_insert(
             Annotation, ANNOTATION_COLUMNS,
             [(pk, self.project_id, json.dumps(labeled[ext]), AnnotationSource.IMPORT, "",
