@@ -14,12 +14,12 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from annotation.rawsql import db_datetime
 from annotation.importing import errors as codes
 from annotation.importing.errors import FormatError, RowError
 from annotation.importing.formats import RawRow
 from annotation.importing.rows import ItemDraft, RowRules, RowValidator
 from annotation.models import FallbackOrder, ImportBatch, ItemStatus, Project
+from annotation.rawsql import db_datetime
 from annotation.services.importing.media import SavedImages
 from annotation.services.importing.result import ImportResult
 from annotation.services.importing.writer import ChunkWriter
