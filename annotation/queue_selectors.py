@@ -18,20 +18,9 @@ project walks past every item they labeled that still waits for its second label
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from annotation.models import Annotation, Item, ItemStatus, Label, Project
-from annotation.rawsql import LARGE_ITEM_FIELDS
+from annotation.models import Annotation, Item, ItemStatus, Project
 
 QUEUE_ORDER = ("-annotation_count", "-priority", "sequence", "id")
-
-
-def item_locked(item_id: int) -> Item:
-    """The item, its row locked until the transaction ends (large columns deferred)."""
-    return Item.objects.select_for_update().defer(*LARGE_ITEM_FIELDS).get(pk=item_id)
-
-
-def project_label_names(*, project_id: int) -> set[str]:
-    """The names of the project's labels (read on every submit)."""
-    return set(Label.objects.filter(project_id=project_id).values_list("name", flat=True))
 
 
 def item_suggestion(*, project: Project, item: Item) -> dict | None:

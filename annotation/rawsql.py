@@ -7,8 +7,7 @@ and names, in its docstring, the ORM code it replaces. That ORM code lives on as
 in ``tests/annotation/orm_twins.py``; ``tests/annotation/test_rawsql.py`` checks with
 hypothesis that both return the same rows on random data (on SQLite, and on PostgreSQL
 in CI), and ``bench/rawsql_speed.py`` measures both in one run. A statement whose gain
-was under 10% of the request it serves is ORM code (the submit's item lock, label names,
-label sets and status write, and the skip's lease release).
+was under 10% of its request went back to the ORM (the bench's table says which).
 
 Rows become model instances through ``fetch_instance``: ``Model.objects.raw()`` works out
 the column-to-field mapping and the converters on every call, here both are computed once
@@ -26,16 +25,18 @@ from django.db import connection
 from django.db.models import Model
 from rest_framework.authtoken.models import Token
 
-from annotation.models import (  # fmt: skip
+from annotation.models import (
     Annotation,
+    AnnotationSource,
     Item,
     ItemStatus,
     Job,
+    Label,
     Lease,
     Membership,
     Project,
     Skip,
-)
+)  # fmt: skip
 
 # Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON).
 LARGE_ITEM_FIELDS = ("vector", "consensus_labels", "redacted_text")
@@ -75,9 +76,6 @@ def queue_head(*, project_id: int, annotator_id: int, now: datetime, exclude_ids
     annotation_count + held).order_by(*QUEUE_ORDER).defer(...).select_for_update(
     skip_locked=True).first()``. The open status is a literal so that a prepared (generic)
     plan still matches the partial index ``item_open_queue_idx``.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine):
-    0.39 ms against 13.6 ms for the ORM twin: 80% of a ``next`` (16.6 ms).
     """
     sql = _queue_head_sql(connection.vendor, len(exclude_ids), lock)
     params = [project_id, annotator_id, annotator_id, _stamp(now), annotator_id, *exclude_ids]
@@ -114,9 +112,6 @@ def held_lease(*, project: Project, annotator: Model, now: datetime,
     item__status=open).exclude(item_id__in=exclude_ids).select_related("item")
     .defer(<large item fields>).order_by("created_at", "id").first()``; it runs before
     every ``next``.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine):
-    0.28 ms against 6.4 ms: 37% of a ``next``.
     """
     sql = _held_lease_sql(connection.vendor, len(exclude_ids))
     params = [project.pk, annotator.pk, _stamp(now), *exclude_ids]
@@ -155,9 +150,6 @@ def lease_if_room(*, item_id: int, annotator_id: int, project_id: int, now: date
     annotator, defaults=...)``: three statements (count, select, write) and a savepoint
     become one conditional upsert. Being a new statement after the item's row lock, its
     count sees every lease committed before it.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine):
-    0.63 ms against 5.6 ms: 30% of a ``next``.
     """
     stamp = _stamp(now)
     params = [item_id, annotator_id, project_id, stamp, _stamp(expires_at), required_overlap,
@@ -187,9 +179,6 @@ def lease_take(*, item_id: int, annotator_id: int) -> datetime | None:
 
     Replaces ``Lease.objects.filter(item, annotator).values_list("expires_at").first()``
     and a ``.delete()`` (which also collects cascades): one ``DELETE ... RETURNING``.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine):
-    0.48 ms against 4.8 ms: 17% of a submit (25.7 ms).
     """
     with connection.cursor() as cursor:
         cursor.execute(_lease_take_sql(connection.vendor), [item_id, annotator_id])
@@ -204,6 +193,67 @@ def _lease_take_sql(vendor: str) -> str:
     )
 
 
+# --- submits: the locked item, the label set, the status -------------------------------------
+# Each of these four alone saves 3-6% of a submit (bench/rawsql_speed.py, 100k items, PostgreSQL:
+# item_locked 0.19 vs 1.0 ms, project_label_names 0.12 vs 1.7, annotation_labels 0.12 vs 1.1,
+# item_status_write 0.61 vs 1.26 of a 25.7 ms submit); together about 4 ms, 15%. Returned to the
+# ORM as a group, queue_speed's submit p50 went from 23-26 ms to 34-35 ms (same run, interleaved),
+# so they stay raw as a group; the rule is applied per request (``request_verdicts`` there).
+
+
+def item_locked(item_id: int) -> Item:
+    """The item, its row locked until the transaction ends (large columns deferred).
+
+    Replaces ``Item.objects.select_for_update().defer(*LARGE_ITEM_FIELDS).get(pk=item_id)``.
+    """
+    item = fetch_instance(Item, _item_locked_sql(connection.vendor), [item_id],
+                          skip=LARGE_ITEM_FIELDS)  # fmt: skip
+    if item is None:
+        raise Item.DoesNotExist(f"No item {item_id}.")
+    return item
+
+
+@lru_cache(maxsize=4)
+def _item_locked_sql(vendor: str) -> str:
+    locking = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    columns = model_columns(Item, skip=LARGE_ITEM_FIELDS, alias="i")
+    return f"SELECT {columns} FROM {_table(Item)} i WHERE i.id = %s{locking}"
+
+
+def annotation_labels(item_id: int) -> list[list[str] | None]:
+    """The item's label lists (review decisions excluded), in arrival order.
+
+    Replaces ``Annotation.objects.filter(item_id=item_id).exclude(source=REVIEW)
+    .order_by("id").values_list("labels", flat=True)``.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT labels FROM {_table(Annotation)} WHERE item_id = %s AND source <> %s"
+                       " ORDER BY id", [item_id, AnnotationSource.REVIEW.value])  # fmt: skip
+        return [field_value(Annotation, "labels", v) for (v,) in cursor.fetchall()]
+
+
+def item_status_write(*, item_id: int, annotation_count: int, required_overlap: int,
+                      status: str) -> None:  # fmt: skip
+    """Store the item's recounted annotations, required overlap and status.
+
+    Replaces ``Item.objects.filter(pk=item_id).update(annotation_count=..., ...)``.
+    """
+    sql = (f"UPDATE {_table(Item)} SET annotation_count = %s, required_overlap = %s,"
+           " status = %s WHERE id = %s")  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [annotation_count, required_overlap, status, item_id])
+
+
+def project_label_names(*, project_id: int) -> set[str]:
+    """The names of the project's labels (read on every submit).
+
+    Replaces ``set(Label.objects.filter(project_id=project_id).values_list("name", flat=True))``.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT name FROM {_table(Label)} WHERE project_id = %s", [project_id])
+        return {name for (name,) in cursor.fetchall()}
+
+
 # --- job triggers (run after every label) ----------------------------------------------------
 
 
@@ -212,9 +262,6 @@ def latest_jobs(project_id: int, kinds: Sequence[str]) -> dict[str, tuple[int, s
 
     Replaces, per kind, ``Job.objects.filter(project_id, kind).order_by("-id")
     .values_list("params", "status").first()``.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine):
-    0.17 ms against 6.5 ms (three queries): 25% of a submit.
     """
     table = _table(Job)
     sql = (f"SELECT kind, params, status FROM {table} WHERE id IN (SELECT MAX(id) FROM {table}"
@@ -235,9 +282,6 @@ def new_label_counts(project_id: int, bounds: dict[str, tuple[int, int]]) -> dic
 
     Replaces, per kind, ``Annotation.objects.filter(project_id, id__gt=watermark)
     .values("id")[:limit].count()``.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine):
-    0.15 ms against 6.8 ms: 26% of a submit.
     """
     part = (f"(SELECT COUNT(*) FROM (SELECT 1 FROM {_table(Annotation)}"
             " WHERE project_id = %s AND id > %s LIMIT %s) AS t)")  # fmt: skip
@@ -256,9 +300,6 @@ def token_user(key: str) -> User | None:
 
     Replaces DRF's ``Token.objects.select_related("user").get(key=key)``, run on every
     API request.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine):
-    0.44 ms against 3.3 ms: 17% of a ``next``, once per request.
     """
     user = fetch_instance(cast(type[User], get_user_model()), _token_user_sql(connection.vendor), [key],
                           extra=("token_created",))  # fmt: skip
@@ -285,9 +326,6 @@ def project_with_role(*, project_id: int, user_id: int) -> Project | None:
     Replaces ``Project.objects.annotate(requester_role=Subquery(Membership.objects
     .filter(project=OuterRef("pk"), user_id=user_id).values("role")[:1])).filter(pk=...)
     .first()``, run on every project-scoped request.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine):
-    0.21 ms against 4.0 ms: 23% of a ``next``.
     """
     return fetch_instance(Project, _project_sql(connection.vendor), [user_id, project_id],
                           extra=("requester_role",))  # fmt: skip
@@ -306,9 +344,6 @@ def object_by_id(model: type[Model], pk: int, *, deferred: tuple[str, ...] = ())
     """``model`` row ``pk`` with ``deferred`` columns unread, or None.
 
     Replaces ``model.objects.defer(*deferred).filter(pk=pk).first()``.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine):
-    0.19 ms against 3.0 ms: 11% of a submit.
     """
     return fetch_instance(model, _object_sql(connection.vendor, model, deferred), [pk],
                           skip=deferred)  # fmt: skip
@@ -334,9 +369,6 @@ def fast_insert(model: type[Model], columns: Sequence[str], rows: Sequence[tuple
     Replaces ``model.objects.bulk_create(objs, batch_size=...)``, which spent most of an
     import compiling SQL per object. ``conn``: the connection to use (default: this
     thread's), so that a writer thread inserts inside the transaction its caller opened.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine): 10k
-    item rows in 0.23 s against 2.9 s; the whole 10k-row import took 1.4 s.
     """
     if not rows:
         return
@@ -360,9 +392,6 @@ def item_ids_by_external_id(*, project_id: int, external_ids: Sequence[str],
 
     Replaces ``Item.objects.using(...).filter(project_id, external_id__in=...)
     .values_list("external_id", "id")``, which cannot run on a borrowed connection.
-
-    Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine): 10k
-    ids in 0.19 s against 0.54 s: 25% of a 10k-row import.
     """
     if not external_ids:
         return []  # "IN ()" is an error on PostgreSQL

@@ -32,8 +32,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationSource, Item, Lease, Project, Skip
-from annotation.queue_selectors import item_locked, item_suggestion, project_label_names
-from annotation.rawsql import held_lease, lease_if_room, lease_take, queue_head
+from annotation.queue_selectors import item_suggestion
+from annotation.rawsql import (
+    held_lease,
+    item_locked,
+    lease_if_room,
+    lease_take,
+    project_label_names,
+    queue_head,
+)
 from annotation.services.label_rules import AlreadyAnnotated, label_check
 from annotation.services.overlap import item_refresh_status
 from annotation.services.triggers import labels_changed

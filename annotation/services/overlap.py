@@ -25,7 +25,8 @@ from django.db.models import BigIntegerField, Case, F, Value, When
 from django.db.models.lookups import LessThan
 
 from annotation.item_label import agreement
-from annotation.models import Annotation, AnnotationSource, Item, ItemStatus, Project
+from annotation.models import Item, ItemStatus, Project
+from annotation.rawsql import annotation_labels, item_status_write
 
 # Knuth's multiplicative hash: consecutive ids land far apart in [0, 2**32).
 _SAMPLE_MULTIPLIER = 2_654_435_761
@@ -117,7 +118,7 @@ def item_refresh_status(*, item: Item, project: Project, consensus_fresh: bool =
     on the item's current annotations, so a low score may ask for one more annotator. Otherwise the
     stored score predates the newest annotation and is ignored.
     """
-    label_sets = [tuple(sorted(labels or ())) for labels in _annotation_labels(item.pk)]
+    label_sets = [tuple(sorted(labels or ())) for labels in annotation_labels(item.pk)]
     item.annotation_count = len(label_sets)
     needed = required_overlap(
         label_sets,
@@ -132,13 +133,6 @@ def item_refresh_status(*, item: Item, project: Project, consensus_fresh: bool =
     )
     done = item.annotation_count >= item.required_overlap or item.final_labels is not None
     item.status = ItemStatus.COMPLETE if done else ItemStatus.OPEN
-    Item.objects.filter(pk=item.pk).update(annotation_count=item.annotation_count,
-                                           required_overlap=item.required_overlap,
-                                           status=item.status)  # fmt: skip
+    item_status_write(item_id=item.pk, annotation_count=item.annotation_count,
+                      required_overlap=item.required_overlap, status=str(item.status))  # fmt: skip
     return item
-
-
-def _annotation_labels(item_id: int) -> list[list[str] | None]:
-    """The item's label lists (review decisions excluded), in arrival order."""
-    rows = Annotation.objects.filter(item_id=item_id).exclude(source=AnnotationSource.REVIEW)
-    return list(rows.order_by("id").values_list("labels", flat=True))

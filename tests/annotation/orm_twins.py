@@ -14,9 +14,11 @@ from rest_framework.authtoken.models import Token
 
 from annotation.models import (
     Annotation,
+    AnnotationSource,
     Item,
     ItemStatus,
     Job,
+    Label,
     Lease,
     Membership,
     Project,
@@ -84,6 +86,25 @@ def lease_take(*, item_id: int, annotator_id: int) -> datetime | None:
     expires = leases.values_list("expires_at", flat=True).first()
     leases.delete()
     return expires
+
+
+def item_locked(item_id: int) -> Item:
+    return Item.objects.select_for_update().defer(*LARGE_ITEM_FIELDS).get(pk=item_id)
+
+
+def annotation_labels(item_id: int) -> list[list[str] | None]:
+    rows = Annotation.objects.filter(item_id=item_id).exclude(source=AnnotationSource.REVIEW)
+    return list(rows.order_by("id").values_list("labels", flat=True))
+
+
+def item_status_write(*, item_id: int, annotation_count: int, required_overlap: int,
+                      status: str) -> None:  # fmt: skip
+    Item.objects.filter(pk=item_id).update(annotation_count=annotation_count,
+                                           required_overlap=required_overlap, status=status)  # fmt: skip
+
+
+def project_label_names(*, project_id: int) -> set[str]:
+    return set(Label.objects.filter(project_id=project_id).values_list("name", flat=True))
 
 
 def latest_jobs(project_id: int, kinds: Sequence[str]) -> dict[str, tuple[int, str]]:

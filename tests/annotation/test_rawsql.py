@@ -116,6 +116,10 @@ def leases() -> set[tuple]:
                                          "expires_at"))  # fmt: skip
 
 
+def item_states() -> set[tuple]:
+    return set(Item.objects.values_list("id", "annotation_count", "required_overlap", "status"))
+
+
 @examples
 @given(world=worlds, me=st.integers(0, PEOPLE - 1), exclude=st.sets(st.integers(0, N_ITEMS - 1)),
        lock=st.booleans())  # fmt: skip
@@ -163,6 +167,28 @@ def test_the_lease_writes_match_the_orm(cast, world, who, minutes):
 
     for statement, (raw, orm) in rolled_back(ask).items():
         assert raw == orm, statement
+
+
+@examples
+@given(world=worlds, at=st.integers(0, N_ITEMS - 1), count=st.integers(0, 4),
+       overlap=st.integers(1, 4), status=st.sampled_from([s.value for s in ItemStatus]))  # fmt: skip
+def test_the_submit_statements_match_the_orm(cast, world, at, count, overlap, status):
+    project, users = cast
+
+    def run(module, item_id):
+        item = fields(module.item_locked(item_id))
+        labels = module.annotation_labels(item_id)
+        names = module.project_label_names(project_id=project.pk)
+        module.item_status_write(item_id=item_id, annotation_count=count,
+                                 required_overlap=overlap, status=status)  # fmt: skip
+        return item, labels, names, item_states()
+
+    def ask():
+        item_id = build(world, project, users)[at]
+        return [rolled_back(lambda m=m: run(m, item_id)) for m in (rawsql, orm_twins)]
+
+    raw, orm = rolled_back(ask)
+    assert raw == orm
 
 
 @examples
