@@ -143,8 +143,8 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
 def time_job(project, reader) -> dict:
     """Run one job; meanwhile an annotator asks for a new item every 0.5 s (next, then skip,
     so every call claims an item instead of returning the lease it holds)."""
+    from annotation.jobs.dispatch import job_enqueue
     from annotation.models import Item, Job, JobKind
-    from annotation.services.jobs import job_enqueue
     from annotation.services.labeling import item_skip, queue_next
 
     Job.objects.filter(project=project).delete()

@@ -1,6 +1,6 @@
 """Celery entry points of the learning seam: ids in, services do the work.
 
-The active-learning job itself runs through the generic ``annotation.tasks.run_job``.
+The active-learning job itself runs through the generic ``annotation.jobs.tasks.run_job``.
 ``score_chunk`` is its helper: the job sends one per extra chunk, and every worker that
 picks one up claims and scores chunks of that job's pool until none is left. There is
 no chord (no result backend): the chunk rows in the database say what is done.
@@ -9,8 +9,8 @@ no chord (no result backend): the chunk rows in the database say what is done.
 from celery import shared_task
 from django.db import OperationalError
 
+from annotation.jobs.runner import job_report_progress
 from annotation.models import Job, JobStatus
-from annotation.services.jobs import job_report_progress
 from learning.services.scoring import chunks_progress, chunks_work
 
 

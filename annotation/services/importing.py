@@ -32,6 +32,8 @@ from annotation.importing.formats import (
     parse_objects,
 )
 from annotation.importing.rows import ItemDraft, RowError, RowRules, RowValidator
+from annotation.jobs.registry import JobRejected
+from annotation.jobs.triggers import items_imported_safely
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -41,9 +43,7 @@ from annotation.models import (
     ItemStatus,
     Project,
 )
-from annotation.services.jobs import JobRejected
 from annotation.services.overlap import fresh_item_overlaps_set
-from annotation.services.triggers import items_imported_safely
 
 logger = logging.getLogger(__name__)
 CHUNK = 5000

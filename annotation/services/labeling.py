@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from annotation.jobs.triggers import labels_changed
 from annotation.models import Annotation, AnnotationSource, Assignment, Item, Project, Skip
 from annotation.queue_selectors import (
     held_lease,
@@ -42,7 +43,6 @@ from annotation.queue_selectors import (
 )
 from annotation.services.label_rules import AlreadyAnnotated, label_check, lease_take
 from annotation.services.overlap import item_refresh_status
-from annotation.services.triggers import labels_changed
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.jobs.dispatch import job_enqueue
 from annotation.models import JobKind, Role
 from annotation.selectors import CAN_MANAGE, items_for_project
 from annotation.services.importing import import_file, import_objects
-from annotation.services.jobs import job_enqueue
 from api.parsers import BoundedJSONParser
 from api.permissions import ProjectScopedMixin
 from api.serializers.items import (

@@ -6,9 +6,10 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from annotation.services.job_sweep import jobs_recover, jobs_resend_stale
-from annotation.services.jobs import job_execute, job_fail
-from annotation.services.triggers import audits_due
+from annotation.jobs.registry import RUN_JOB_TASK
+from annotation.jobs.runner import job_execute, job_fail
+from annotation.jobs.sweep import jobs_recover, jobs_resend_stale
+from annotation.jobs.triggers import audits_due
 
 
 class JobTask(Task):
@@ -21,6 +22,7 @@ class JobTask(Task):
 
 
 @shared_task(
+    name=RUN_JOB_TASK,
     bind=True,
     base=JobTask,
     acks_late=True,
