@@ -190,8 +190,11 @@ def main() -> None:
     app.setup_django()
     from django.contrib.auth import get_user_model
 
+    from annotation.services.users import user_allow_project_creation
+
     for username in ("manager", "oracle"):
         get_user_model().objects.create_user(username, password=f"pw-{username}")
+    user_allow_project_creation(user=get_user_model().objects.get(username="manager"))
     sets = load_sets(args.pool, args.test)
     report = {"args": vars(args), "route": ROUTE, "sets": {}}
     try:
