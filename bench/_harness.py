@@ -154,12 +154,19 @@ class Stack:
                 "-n", f"bench{n}-{uuid.uuid4().hex[:6]}@%h"]  # fmt: skip
         if queue:
             argv += ["-Q", queue]
-        log = f"worker-{n}.log"
-        proc = self._start([sys.executable, "-c", _WORKER, json.dumps([polling, argv])], log,
-                           self.env)  # fmt: skip
+        log = self.log_dir / f"worker-{n}.log"
+        # Logs append across runs: only what this worker writes can say it is ready.
+        start = log.stat().st_size if log.exists() else 0
+        proc = self._start([sys.executable, "-c", _WORKER, json.dumps([polling, argv])],
+                           log.name, self.env)  # fmt: skip
+
+        def ready() -> bool:
+            with log.open("rb") as fh:
+                fh.seek(start)
+                return b" ready." in fh.read()
+
         if wait:
-            self._wait(lambda: " ready." in (self.log_dir / log).read_text(errors="replace"),
-                       proc, log)  # fmt: skip
+            self._wait(ready, proc, log.name)
         return proc
 
     def _wait(self, ready, proc: subprocess.Popen, log: str, timeout: float = 120) -> None:
