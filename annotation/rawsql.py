@@ -30,7 +30,6 @@ from annotation.models import (
     AnnotationSource,
     Item,
     ItemStatus,
-    Job,
     Label,
     Lease,
     Membership,
@@ -252,44 +251,6 @@ def project_label_names(*, project_id: int) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT name FROM {_table(Label)} WHERE project_id = %s", [project_id])
         return {name for (name,) in cursor.fetchall()}
-
-
-# --- job triggers (run after every label) ----------------------------------------------------
-
-
-def latest_jobs(project_id: int, kinds: Sequence[str]) -> dict[str, tuple[int, str]]:
-    """``{kind: (watermark, status)}`` of the latest job of each kind, in one query.
-
-    Replaces, per kind, ``Job.objects.filter(project_id, kind).order_by("-id")
-    .values_list("params", "status").first()``.
-    """
-    table = _table(Job)
-    sql = (f"SELECT kind, params, status FROM {table} WHERE id IN (SELECT MAX(id) FROM {table}"
-           f" WHERE project_id = %s AND kind IN ({_marks(len(kinds))}) GROUP BY kind)")  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [project_id, *kinds])
-        rows = cursor.fetchall()
-    latest = {}
-    for kind, params, status in rows:
-        params = field_value(Job, "params", params) or {}
-        latest[kind] = (params.get("watermark", 0), status)
-    return latest
-
-
-def new_label_counts(project_id: int, bounds: dict[str, tuple[int, int]]) -> dict[str, int]:
-    """For each kind, annotations with id above its watermark, counted up to its limit:
-    ``bounds`` is ``{kind: (watermark, limit)}``. One statement of bounded index range scans.
-
-    Replaces, per kind, ``Annotation.objects.filter(project_id, id__gt=watermark)
-    .values("id")[:limit].count()``.
-    """
-    part = (f"(SELECT COUNT(*) FROM (SELECT 1 FROM {_table(Annotation)}"
-            " WHERE project_id = %s AND id > %s LIMIT %s) AS t)")  # fmt: skip
-    params = [p for watermark, limit in bounds.values() for p in (project_id, watermark, limit)]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join([part] * len(bounds)), params)
-        counts = cursor.fetchone()
-    return dict(zip(bounds, counts, strict=True))
 
 
 # --- api: token and permission lookups --------------------------------------------------------

@@ -2,7 +2,7 @@
 
 ``LiveApp`` starts the real app the way ``Procfile.dev`` does, on a throw-away SQLite file:
 gunicorn (one sync worker) on 127.0.0.1 and one Celery worker (solo pool) on the filesystem
-broker. Both are subprocesses, stopped by their PIDs. ``Api`` is a token-authenticated
+broker, through the benchmarks' harness (``_harness.Stack``). ``Api`` is a token-authenticated
 ``requests`` session. The bench process itself opens the same SQLite file only to create
 the two users (the API has no sign-up) and to read the stored model of each version for
 the held-out evaluation.
@@ -13,30 +13,12 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import requests
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-
-#: The worker polls the filesystem broker every 0.1 s instead of kombu's 1 s default: the
-#: bench waits for ~500 jobs, and a second of idle latency each would dominate the run.
-_WORKER = (
-    "import django; django.setup()\n"
-    "from quorum.celery import app\n"
-    "app.conf.broker_transport_options = {**app.conf.broker_transport_options,"
-    " 'polling_interval': 0.1}\n"
-    "app.worker_main(['worker', '--pool', 'solo', '--loglevel', 'WARNING', '--without-gossip',"
-    " '--without-mingle', '--without-heartbeat'])\n"
-)
+from _harness import DATA, Stack, app_env, django_setup
 
 
 def digit_png(pixels: np.ndarray) -> bytes:
@@ -119,66 +101,26 @@ def evaluate(model_version_id: int, data: dict) -> tuple[float, float]:
 
 
 class LiveApp:
-    """gunicorn + Celery worker subprocesses on one temp SQLite file; ``stop()`` by PID."""
+    """The default stack on a throw-away SQLite file (``_harness.Stack``): gunicorn (one sync
+    worker) and one Celery worker (solo pool, filesystem broker polled every 0.1 s: the
+    bench waits for ~500 jobs, and a second of idle latency each would dominate the run)."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.env = os.environ | {
-            "DEBUG": "1", "QUORUM_VAR_DIR": str(tmp), "SQLITE_PATH": str(tmp / "bench.sqlite3"),
-            "MEDIA_ROOT": str(tmp / "media"), "DJANGO_SETTINGS_MODULE": "quorum.settings",
-            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-        }  # fmt: skip
-        for key in ("DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER"):
-            self.env.pop(key, None)
-        os.environ.update(self.env)
-        self.procs: list[subprocess.Popen] = []
+        self.env = app_env(tmp)
+        self.stack = Stack(self.env, tmp)
         self.url = ""
 
     def setup_django(self) -> None:
         """Configure Django in this process (same DB) and migrate the fresh file."""
-        sys.path.insert(0, str(ROOT))
-        for key in ("DATABASE_URL", "REDIS_URL"):
-            os.environ.pop(key, None)
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+        django_setup(self.env)
 
     def start(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        log = open(self.tmp / "server.log", "wb")  # noqa: SIM115 (lives as long as the process)
-        self.procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
-             "--timeout", "600", "quorum.wsgi:application"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        ))  # fmt: skip
-        log = open(self.tmp / "worker.log", "wb")  # noqa: SIM115
-        self.procs.append(subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT,
-                                           env=self.env, stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=10).status_code < 500:
-                    return
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.2)
-        self.stop()  # nothing may outlive a failed start
-        raise RuntimeError(f"the server did not start; see {self.tmp / 'server.log'}")
+        self.stack.worker(polling=0.1)
+        self.url = self.stack.web(workers=1, timeout=600)[1]
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        self.stack.stop()
 
 
 class Api:

@@ -14,7 +14,6 @@ Prints a table, writes bench/results/adaptive_overlap.json.
 
 import csv
 import json
-import os
 import sys
 import tempfile
 from collections import Counter
@@ -22,18 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import RESULTS, ROOT, app_env, django_setup  # noqa: E402
+
 RTE = ROOT.parent / "shared" / "data" / "snow2008-rte-crowd" / "rte.standardized.csv"
 
 
 def setup() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(DEBUG="1", DJANGO_SETTINGS_MODULE="quorum.settings")
-    os.environ.setdefault("QUORUM_VAR_DIR", tempfile.mkdtemp())
-    import django
-
-    django.setup()
+    """Django configured (the overlap rule is a service), on no database it uses."""
+    django_setup(app_env(Path(tempfile.mkdtemp())), migrate=False)
 
 
 def plurality(labels: list[int]) -> int:

@@ -22,26 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import RESULTS, ROOT, app_env, django_setup  # noqa: E402
+
 LABELS = ["positive", "negative", "neutral"]
 
 
 def setup_django(backend: str, workdir: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(DEBUG="1", LOG_LEVEL="WARNING", QUORUM_VAR_DIR=str(workdir / "var"))
-    os.environ.pop("REDIS_URL", None)
-    if backend == "sqlite":
-        os.environ.pop("DATABASE_URL", None)
-        os.environ["SQLITE_PATH"] = str(workdir / "bench.sqlite3")
-    elif not os.environ.get("DATABASE_URL"):
+    url = os.environ.get("DATABASE_URL", "") if backend == "postgres" else ""
+    if backend == "postgres" and not url:
         sys.exit('--backend postgres needs DATABASE_URL (eval "$(bash scripts/services.sh env)")')
-    os.environ["DJANGO_SETTINGS_MODULE"] = "quorum.settings"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    django_setup(app_env(workdir / "var", database_url=url))
 
 
 def insert_rows(model, rows, batch: int = 20_000) -> None:

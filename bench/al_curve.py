@@ -14,7 +14,7 @@ database directly.
 
 The first batch is what the app serves with its default settings. A project whose jobs are
 automatic starts a cold-start job (k-means representatives first) on the first import of
-image or embedding items with a non-random strategy (``annotation.services.triggers
+image or embedding items with a non-random strategy (``annotation.jobs.triggers
 .items_imported``); the benchmark's projects run their jobs on the manager's request, so the
 benchmark starts that job itself, for digits. Text projects, and random sampling, begin
 with the project's seeded random fallback order. ``--cold-start always`` / ``never``
@@ -190,8 +190,11 @@ def main() -> None:
     app.setup_django()
     from django.contrib.auth import get_user_model
 
+    from annotation.services.users import user_allow_project_creation
+
     for username in ("manager", "oracle"):
         get_user_model().objects.create_user(username, password=f"pw-{username}")
+    user_allow_project_creation(user=get_user_model().objects.get(username="manager"))
     sets = load_sets(args.pool, args.test)
     report = {"args": vars(args), "route": ROUTE, "sets": {}}
     try:

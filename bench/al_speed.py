@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -33,14 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import DATA, RESULTS, ROOT, Stack, app_env, django_setup  # noqa: E402
+
 BENCH_DB = "quorum_bench_al"
 
 
-def setup_django() -> str:
-    """Recreate the benchmark database, point Django at it, migrate; returns its URL."""
+def setup_django() -> dict[str, str]:
+    """Recreate the benchmark database, point Django at it, migrate; returns the workers'
+    environment (the test settings, whose queue is ``QUORUM_CELERY_QUEUE``)."""
     import psycopg
 
     url = os.environ.get("DATABASE_URL", "")
@@ -50,17 +50,11 @@ def setup_django() -> str:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
     bench_url = url.rsplit("/", 1)[0] + "/" + BENCH_DB
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(DATABASE_URL=bench_url, DEBUG="1", LOG_LEVEL="WARNING",
-                      DJANGO_SETTINGS_MODULE="quorum.settings_test",
-                      QUORUM_CELERY_QUEUE=f"al-speed-{uuid.uuid4().hex[:8]}")  # fmt: skip
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return bench_url
+    env = app_env(ROOT / "var", database_url=bench_url, redis_url=os.environ["REDIS_URL"],
+                  DJANGO_SETTINGS_MODULE="quorum.settings_test",
+                  QUORUM_CELERY_QUEUE=f"al-speed-{uuid.uuid4().hex[:8]}")  # fmt: skip
+    django_setup(env)
+    return env
 
 
 def sms() -> tuple[list[str], list[str]]:
@@ -121,30 +115,11 @@ def make_project(n_pool: int, n_labels: int, user):
     return project
 
 
-def start_workers(n: int, log_dir: Path) -> list[subprocess.Popen]:
-    workers = []
-    for k in range(n):
-        log = (log_dir / f"al-speed-worker-{k}.log").open("wb")
-        command = [sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool", "prefork",
-                   "--concurrency", "1", "-l", "warning", "--without-mingle", "--without-gossip",
-                   "-Q", os.environ["QUORUM_CELERY_QUEUE"], "-n", f"bench{k}-{uuid.uuid4().hex[:6]}@%h"]  # fmt: skip
-        workers.append(subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
-    time.sleep(8)  # imports (Django, scikit-learn) before they take messages
-    return workers
-
-
-def stop_workers(workers: list[subprocess.Popen]) -> None:
-    for w in workers:
-        w.terminate()
-    for w in workers:
-        w.wait(30)
-
-
 def time_job(project, reader) -> dict:
     """Run one job; meanwhile an annotator asks for a new item every 0.5 s (next, then skip,
     so every call claims an item instead of returning the lease it holds)."""
+    from annotation.jobs.dispatch import job_enqueue
     from annotation.models import Item, Job, JobKind
-    from annotation.services.jobs import job_enqueue
     from annotation.services.labeling import item_skip, queue_next
 
     Job.objects.filter(project=project).delete()
@@ -181,26 +156,23 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--labels", type=int, default=200)
     args = parser.parse_args()
-    setup_django()
+    env = setup_django()
     from django.contrib.auth import get_user_model
 
     from annotation.services.projects import membership_set
 
     user = get_user_model().objects.create_user("bench", password="x")
     reader = get_user_model().objects.create_user("reader", password="x")
-    log_dir = ROOT / "var"
-    log_dir.mkdir(exist_ok=True)
     rows = []
     for size in map(int, args.sizes.split(",")):
         print(f"pool {size}:", flush=True)
         project = make_project(size, args.labels, user)
         membership_set(project=project, user=reader, role="annotator")
         for n_workers in map(int, args.workers.split(",")):
-            workers = start_workers(n_workers, log_dir)
-            try:
+            with Stack(env, ROOT / "var") as stack:
+                for _ in range(n_workers):
+                    stack.worker(pool="prefork", queue=env["QUORUM_CELERY_QUEUE"])
                 result = time_job(project, reader)
-            finally:
-                stop_workers(workers)
             rows.append({"pool": size, "workers": n_workers, **result})
             print(f"  {n_workers} worker(s): {result}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,6 @@ import contextlib
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,8 +30,9 @@ import psutil
 import psycopg
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import RESULTS, Stack, app_env, manage  # noqa: E402
+
 BENCH_DB = "quorum_export_bench"
 LABELS = ["positive", "negative", "neutral"]
 FORMATS = ["jsonl", "csv", "parquet", "hf", "labelstudio"]
@@ -51,14 +50,6 @@ def bench_database(url: str) -> str:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
             conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
     return url.rsplit("/", 1)[0] + "/" + BENCH_DB
-
-
-def manage(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode:
-        raise RuntimeError(done.stderr[-3000:])
-    return done.stdout
 
 
 SETUP = """
@@ -138,12 +129,6 @@ def generate(url: str, info: dict, n: int, seed: int = 0) -> None:
         conn.commit()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PeakRss:
     """Samples the summed RSS (MB) of a process and its children in a thread."""
 
@@ -176,38 +161,11 @@ class PeakRss:
         return self.peak
 
 
-def start(env: dict, command: list[str], log: Path) -> subprocess.Popen:
-    with log.open("ab") as out:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
-
-
-def wait_ready(base: str, worker_log: Path) -> None:
-    for _ in range(300):
-        try:
-            if (
-                requests.get(f"{base}/healthz", timeout=2).ok
-                and " ready." in worker_log.read_text()
-            ):
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("web or worker did not start:\n" + worker_log.read_text()[-2000:])
-
-
 def run(env: dict, info: dict, workdir: Path) -> dict:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    worker_log, web_log = workdir / "worker.log", workdir / "web.log"
-    worker = start(env, [sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool", "solo",
-                         "-l", "info", "--without-mingle", "--without-gossip"], worker_log)  # fmt: skip
-    web = start(env, [sys.executable, "-m", "gunicorn", "quorum.wsgi", "-b", f"127.0.0.1:{port}",
-                      "-w", "1", "--timeout", "900"], web_log)  # fmt: skip
-    worker_log.touch()
     headers = {"Authorization": f"Token {info['token']}"}
-    try:
-        wait_ready(base, worker_log)
+    with Stack(env, workdir) as stack:
+        worker = stack.worker()
+        web, base = stack.web(workers=1, timeout=900)
         worker_rss, web_rss = PeakRss(worker.pid), PeakRss(web.pid)
         idle = {"worker_idle_rss_mb": round(worker_rss.sample(), 1),
                 "web_idle_rss_mb": round(web_rss.sample(), 1)}  # fmt: skip
@@ -245,10 +203,6 @@ def run(env: dict, info: dict, workdir: Path) -> dict:
             })  # fmt: skip
         web_rss.stop()
         return result
-    finally:
-        for proc in (web, worker):
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -258,10 +212,9 @@ def main() -> None:
     url = bench_database(os.environ.get("DATABASE_URL", ""))
     with tempfile.TemporaryDirectory(prefix="quorum-export-bench-") as tmp:
         workdir = Path(tmp)
-        env = {**os.environ, "DEBUG": "1", "DATABASE_URL": url, "QUORUM_VAR_DIR": str(workdir / "var"),
-               "LOG_LEVEL": "WARNING", "CELERY_SOFT_TIME_LIMIT": "3600", "CELERY_TIME_LIMIT": "3700",
-               "PYTHONPATH": str(ROOT)}  # fmt: skip
-        env.pop("REDIS_URL", None)  # a private filesystem broker: no shared worker takes the job
+        # No REDIS_URL: a private filesystem broker, so no shared worker takes the job.
+        env = app_env(workdir / "var", database_url=url, CELERY_SOFT_TIME_LIMIT="3600",
+                      CELERY_TIME_LIMIT="3700")  # fmt: skip
         manage(env, "migrate", "--noinput")
         info = setup_project(env, args.items)
         if info["fresh"]:

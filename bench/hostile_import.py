@@ -26,11 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-from import_speed import django_env, make_csv, manage, watch
+from _harness import RESULTS, ROOT, manage
+from import_speed import django_env, make_csv, watch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 MB = 2**20
 
 
@@ -171,7 +170,6 @@ def main() -> None:
         tmp_path = Path(tmp)
         env = django_env(args.backend, tmp_path)
         env["QUORUM_ASYNC_IMPORT_BYTES"] = str(10**12)
-        env["MEDIA_ROOT"] = str(tmp_path / "media")
         manage(env, "migrate", "--noinput")
         for case, name, data_type, write in make_cases(tmp_path):
             path = tmp_path / name

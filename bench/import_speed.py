@@ -17,7 +17,6 @@ import csv
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,8 +26,9 @@ from pathlib import Path
 import psutil
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import RESULTS, ROOT, Stack, app_env, manage  # noqa: E402
+
 WORDS = (
     "the a phone battery screen great terrible love hate works broken fast slow price value "
     "quality support refund would buy again never ever delivery late early box camera sound"
@@ -47,21 +47,9 @@ def make_csv(path: Path, n: int, seed: int = 0) -> None:
 
 
 def django_env(backend: str, workdir: Path) -> dict[str, str]:
-    env = {**os.environ, "DEBUG": "1", "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
-    env["QUORUM_VAR_DIR"] = str(workdir / "var")
-    env.pop("REDIS_URL", None)
-    if backend == "sqlite":
-        env.pop("DATABASE_URL", None)
-        env["SQLITE_PATH"] = str(workdir / "bench.sqlite3")
-    return env
-
-
-def manage(env: dict, *args: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-        capture_output=True, text=True,
-    )  # fmt: skip
-    return out.stdout
+    """The app's environment: SQLite in ``workdir``, or the configured PostgreSQL."""
+    url = os.environ.get("DATABASE_URL", "") if backend == "postgres" else ""
+    return app_env(workdir / "var", database_url=url)
 
 
 def new_project(env: dict, name: str) -> int:
@@ -101,28 +89,10 @@ def run_command(env: dict, project: int, path: Path) -> tuple[float, float]:
     return elapsed, peak
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_api(env: dict, project: int, path: Path) -> tuple[float, float]:
-    port = free_port()
     env = {**env, "QUORUM_ASYNC_IMPORT_BYTES": str(10**12)}  # measure the synchronous path
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "quorum.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
-         "--timeout", "900"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/healthz", timeout=5)
-                break
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.1)
+    with Stack(env, Path(env["QUORUM_VAR_DIR"])) as stack:
+        server, base = stack.web(workers=1, timeout=900)
         token = requests.post(
             f"{base}/api/auth/token/",
             data={"username": "bench", "password": "bench-pass"},
@@ -151,9 +121,6 @@ def run_api(env: dict, project: int, path: Path) -> tuple[float, float]:
         if response.status_code != 201:
             raise RuntimeError(f"API answered {response.status_code}: {response.text[:500]}")
         return elapsed, peak
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:

@@ -35,24 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import DATA, RESULTS, app_env, django_setup  # noqa: E402
+
 RATES = (0.1, 0.2, 0.3)
 
 
 def setup_django(workdir: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(DEBUG="1", LOG_LEVEL="WARNING", QUORUM_VAR_DIR=str(workdir / "var"),
-                      CELERY_TASK_ALWAYS_EAGER="1", SQLITE_PATH=str(workdir / "bench.sqlite3"),
-                      DJANGO_SETTINGS_MODULE="quorum.settings")  # fmt: skip
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    django_setup(app_env(workdir / "var", CELERY_TASK_ALWAYS_EAGER="1"))
 
 
 # --- data and noise ----------------------------------------------------------------------------

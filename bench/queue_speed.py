@@ -24,8 +24,6 @@ import json
 import os
 import platform
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,8 +36,10 @@ import numpy as np
 import psutil
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "queue_speed.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import RESULTS, ROOT, Stack, app_env, django_setup  # noqa: E402
+
+RESULTS = RESULTS / "queue_speed.json"
 LABELS = ["positive", "negative", "neutral"]
 WARMUP_SECONDS = 2.0
 
@@ -65,18 +65,13 @@ def bench_database_url(base_url: str, *, suffix: str = "queue_bench") -> str:
     return base_url.rsplit("/", 1)[0] + "/" + name
 
 
-def django_setup(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "quorum.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+def app_environment(database_url: str, broker_url: str = "") -> dict[str, str]:
+    """Production settings (DEBUG off) on ``database_url``, for this process and the server.
+    Jobs go to ``broker_url`` (Redis) when given, else to a private filesystem broker that no
+    worker reads: a shared Redis's workers must not receive messages about a throwaway
+    database."""
+    var_dir = Path(tempfile.mkdtemp(prefix="queue-bench-"))
+    return app_env(var_dir, database_url=database_url, redis_url=broker_url, debug=False)
 
 
 def make_annotators(n: int) -> list[str]:
@@ -148,41 +143,6 @@ def _column_value(field, template):
     if field.get_internal_type() == "JSONField":
         return None if value is None else json.dumps(value)
     return field.get_prep_value(value)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(
-    database_url: str, workers: int, *, broker_url: str = ""
-) -> tuple[subprocess.Popen, str]:
-    """gunicorn on ``database_url``. Jobs go to ``broker_url`` (Redis) when given, else to a
-    private filesystem broker that no worker reads: a shared Redis's workers must not
-    receive messages about a throwaway database."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    if broker_url:
-        env["REDIS_URL"] = broker_url
-    env |= {"DATABASE_URL": database_url, "DEBUG": "0", "LOG_LEVEL": "WARNING",
-            "QUORUM_VAR_DIR": tempfile.mkdtemp(prefix="queue-bench-")}  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "quorum.wsgi", "-w", str(workers), "-b",
-         f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            requests.get(url + "/healthz", timeout=5)
-            return proc, url
-        except requests.RequestException:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit("gunicorn did not start")
 
 
 def client_loop(
@@ -343,11 +303,12 @@ def main() -> None:
     if not base_url:
         sys.exit('Set DATABASE_URL (eval "$(scripts/services.sh env)").')
     database_url = bench_database_url(base_url)
-    django_setup(database_url)
+    env = app_environment(database_url)
+    django_setup(env)
     tokens = make_annotators(max(args.clients))
-    server, url = start_gunicorn(database_url, args.workers)
     rows, setup = [], {}
-    try:
+    with Stack(env, Path(env["QUORUM_VAR_DIR"])) as stack:
+        server, url = stack.web(workers=args.workers)
         for size in args.sizes:
             project, seconds = make_project(size, max(args.clients))
             setup[size] = round(seconds, 1)
@@ -364,9 +325,6 @@ def main() -> None:
                     integrity = check_integrity(project, history)
                     rows.append(summarize(size, clients, think_ms, run, integrity))
                     print_table(rows[-1:])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     print()
     print_table(rows)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

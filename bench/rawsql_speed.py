@@ -124,7 +124,7 @@ def run(args, make_annotators, make_project) -> list[dict]:
     from rest_framework.test import APIClient
 
     from annotation import rawsql
-    from annotation.models import Annotation, Item, Lease
+    from annotation.models import Item, Lease
     from annotation.services.importing import import_objects
     from learning import rawsql as lrawsql
     from learning.agreement.service import load_ratings, report_for
@@ -150,9 +150,6 @@ def run(args, make_annotators, make_project) -> list[dict]:
     lease_item = Item.objects.filter(project=project, status="open").order_by("?").first()
     Lease.objects.update_or_create(item=lease_item, annotator=me, defaults={
         "project": project, "expires_at": now + timedelta(minutes=30)})  # fmt: skip
-    kinds = ["active_learning", "label_issues", "agreement"]
-    first_label = Annotation.objects.filter(project=project).order_by("id").first().pk
-    bounds = {k: (first_label + 10 * n, 50) for n, k in enumerate(kinds)}
     ids = list(Item.objects.filter(project=project).order_by("id").values_list("id", flat=True))
     token = tokens[0]
 
@@ -186,10 +183,6 @@ def run(args, make_annotators, make_project) -> list[dict]:
         ("annotation_labels", "submit", 1, *both("annotation_labels", {"item_id": item.pk}),
          False),
         ("item_status_write", "submit", 1, *both("item_status_write", status), True),
-        ("latest_jobs", "submit", 1,
-         *both("latest_jobs", {"project_id": project.pk, "kinds": kinds}), False),
-        ("new_label_counts", "submit", 1,
-         *both("new_label_counts", {"project_id": project.pk, "bounds": bounds}), False),
     ]  # fmt: skip
     rows = []
     with transaction.atomic():  # lock=True needs one; rolled back at the end

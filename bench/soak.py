@@ -32,7 +32,6 @@ import json
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -44,8 +43,9 @@ import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import al_speed
-import queue_speed
+import al_speed  # noqa: E402  (data helpers: sms, copy_items)
+import queue_speed  # noqa: E402
+from _harness import Stack, django_setup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "soak.json"
@@ -230,13 +230,13 @@ def main() -> None:
         sys.exit('soak needs PostgreSQL and Redis: eval "$(scripts/services.sh env)" first.')
     broker = redis_url.rsplit("/", 1)[0] + f"/{args.redis_db}"
     database_url = queue_speed.bench_database_url(base_url, suffix="soak")
-    queue_speed.django_setup(database_url)
+    env = queue_speed.app_environment(database_url, broker)
+    django_setup(env)
     tokens = queue_speed.make_annotators(args.annotators)
     project, manager_token, truth = make_soak_project(args.items, args.annotators)
-    log_dir = Path(tempfile.mkdtemp(prefix="soak-"))
-    os.environ.update(REDIS_URL=broker, QUORUM_CELERY_QUEUE="celery", QUORUM_VAR_DIR=str(log_dir))
-    workers = al_speed.start_workers(args.workers, log_dir)
-    server, url = queue_speed.start_gunicorn(database_url, args.web_workers, broker_url=broker)
+    stack = Stack(env, Path(env["QUORUM_VAR_DIR"]))
+    workers = [stack.worker(pool="prefork", queue="celery") for _ in range(args.workers)]
+    server, url = stack.web(workers=args.web_workers)
     names = ["web", *(f"worker{k}" for k in range(args.workers))]
     pids = dict(zip(names, [server.pid, *(w.pid for w in workers)], strict=True))
     seconds = args.minutes * 60
@@ -259,9 +259,7 @@ def main() -> None:
             thread.join()
         wait_for_jobs(job_ids, timeout=300)
     finally:
-        server.terminate()
-        server.wait(30)
-        al_speed.stop_workers(workers)
+        stack.stop()
     rows = recorder.rows
     integrity = queue_speed.check_integrity(project, outs)
     errors = [r for r in rows if r[3] not in (200, 201, 202, 204)]

@@ -190,9 +190,12 @@ def main() -> None:
     app.setup_django()
     from django.contrib.auth import get_user_model
 
+    from annotation.services.users import user_allow_project_creation
+
     users = ["manager", *ACCURACIES]
     for username in users:
         get_user_model().objects.create_user(username, password=f"pw-{username}-Quorum1")
+    user_allow_project_creation(user=get_user_model().objects.get(username="manager"))
     data = load_sets(None, 500)["sms_spam"]
     rows = []
     try:

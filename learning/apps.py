@@ -4,3 +4,18 @@ from django.apps import AppConfig
 class LearningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "learning"
+
+    def ready(self) -> None:
+        """Register the learning job handlers with the job core (by path: they are imported
+        when a job of their kind first runs, so the web process never loads the ML stack)."""
+        from annotation.jobs.registry import register_handler
+        from annotation.models import JobKind
+
+        handlers = {
+            JobKind.ACTIVE_LEARNING: "learning.services.active_learning.active_learning_job_handler",
+            JobKind.LABEL_ISSUES: "learning.services.label_issues.label_issues_job_handler",
+            JobKind.AGREEMENT: "learning.agreement.service.agreement_job_handler",
+            JobKind.AUDIT: "learning.services.audit.audit_job_handler",
+        }
+        for kind, path in handlers.items():
+            register_handler(kind, path)

@@ -1,25 +1,23 @@
 """Celery entry points of the learning seam: ids in, services do the work.
 
-The active-learning job itself runs through the generic ``annotation.tasks.run_job``.
+The active-learning job itself runs through the generic ``annotation.jobs.tasks.run_job``.
 ``score_chunk`` is its helper: the job sends one per extra chunk, and every worker that
 picks one up claims and scores chunks of that job's pool until none is left. There is
 no chord (no result backend): the chunk rows in the database say what is done.
 
 ``enqueue_agreement_jobs`` is the beat's agreement sweep. The threshold trigger
-(``annotation.services.triggers``) runs agreement after every ``agreement_every`` new labels;
+(``annotation.jobs.triggers``) runs agreement after every ``agreement_every`` new labels;
 the sweep catches the rest (a project that stopped just short of the threshold still gets a
 fresh number). It only enqueues; the job does the work.
 """
 
 from celery import shared_task
 from django.db import OperationalError
-from django.db.models import BigIntegerField, Exists, OuterRef, Subquery
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
 
-from annotation.models import Annotation, Job, JobKind, JobStatus, Project
-from annotation.services.jobs import job_enqueue, job_report_progress
-from annotation.services.triggers import annotation_watermark
+from annotation.jobs.dispatch import job_enqueue
+from annotation.jobs.runner import job_report_progress
+from annotation.jobs.selectors import annotation_watermark, projects_due_for_agreement
+from annotation.models import Job, JobKind, JobStatus
 from learning.services.score_chunks import chunks_progress, chunks_work
 
 
@@ -44,23 +42,6 @@ def score_chunk(job_id: int) -> int:
         job_report_progress(job_id, 0.3 + 0.65 * done / max(1, total))
 
     return chunks_work(job_id=job_id, on_chunk=progress)
-
-
-def projects_due_for_agreement() -> list[Project]:
-    """Projects with agreement turned on and a multi-annotated item labeled since the last run
-    (the newest agreement job's ``params["watermark"]``, 0 before the first), in one query."""
-    big = BigIntegerField()
-    watermark = Cast(KeyTextTransform("watermark", "params"), big)
-    last = Job.objects.filter(project=OuterRef("pk"), kind=JobKind.AGREEMENT).order_by("-id")
-    new = Annotation.objects.filter(
-        project=OuterRef("pk"), id__gt=OuterRef("since"), item__annotation_count__gte=2
-    )
-    return list(
-        Project.objects.filter(agreement_every__gt=0)
-        .annotate(since=Coalesce(Subquery(last.values(w=watermark)[:1]), 0, output_field=big))
-        .filter(Exists(new))
-        .order_by("pk")
-    )
 
 
 @shared_task(ignore_result=True)

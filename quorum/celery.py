@@ -11,7 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quorum.settings")
 
 app = Celery("quorum")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["learning", "annotation"])
+app.autodiscover_tasks(["learning", "annotation", "annotation.jobs"])
 
 
 @task_prerun.connect

@@ -317,12 +317,12 @@ QUORUM_SCORE_WRITERS = env_int("QUORUM_SCORE_WRITERS", 2)
 QUORUM_AUDIT_AFTER_IMPORT = env_bool("QUORUM_AUDIT_AFTER_IMPORT", True)
 CELERY_BEAT_SCHEDULE: dict = {
     "resend-stale-jobs": {
-        "task": "annotation.tasks.resend_stale_jobs",
+        "task": "annotation.jobs.tasks.resend_stale_jobs",
         "schedule": env_int("RESEND_SWEEP_SECONDS", 60),
     },
     # A data audit of every project whose items changed since its latest audit (enqueue only).
     "audit-sweep": {
-        "task": "annotation.tasks.enqueue_audits",
+        "task": "annotation.jobs.tasks.enqueue_audits",
         "schedule": env_int("AUDIT_SWEEP_SECONDS", 24 * 3600),
     },
     # Items past their project's content retention lose their content (labels stay).

@@ -31,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from annotation.jobs.triggers import labels_changed
 from annotation.models import Annotation, AnnotationSource, Item, Lease, Project, Skip
 from annotation.queue_selectors import item_suggestion
 from annotation.rawsql import (
@@ -43,7 +44,6 @@ from annotation.rawsql import (
 )
 from annotation.services.label_rules import AlreadyAnnotated, label_check
 from annotation.services.overlap import item_refresh_status
-from annotation.services.triggers import labels_changed
 
 logger = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from annotation.jobs.triggers import labels_changed
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -175,6 +176,4 @@ def _save_review_annotation(item: Item, reviewer, labels: list[str]) -> None:
 
 
 def labels_changed_on_commit(project_id: int) -> None:
-    from annotation.services.triggers import labels_changed
-
     transaction.on_commit(lambda: labels_changed(project_id=project_id))

@@ -21,8 +21,8 @@ from django.db import transaction
 from django.db.models import Max
 
 from annotation.audit_selectors import audit_curation
+from annotation.jobs.dispatch import job_enqueue
 from annotation.models import Job, JobKind, Project, Snapshot, SnapshotStatus
-from annotation.services.jobs import job_enqueue
 from annotation.snapshots.data_card import data_card_collect
 from annotation.snapshots.lineage import Tally, dataset_card, lineage_collect
 from annotation.snapshots.rows import canonical_rows

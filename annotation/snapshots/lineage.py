@@ -4,6 +4,8 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
+from django.apps import apps
+
 from annotation.models import AgreementRecord, ImportBatch, Job, JobKind, JobStatus, Project
 from annotation.snapshots.data_card import data_card_markdown
 from annotation.snapshots.rows import ItemRows
@@ -54,8 +56,8 @@ class Tally:
 
 def lineage_collect(*, project: Project, spec: SnapshotSpec, tally: Tally) -> dict[str, Any]:
     """The spec, the sources of the rows and the project's learning state at cut time."""
-    from learning.models import ModelVersion  # the learning app's model, read only
-
+    # The learning app's model, read only and by name: annotation never imports learning.
+    ModelVersion = apps.get_model("learning", "ModelVersion")
     batches = {b.pk: b for b in ImportBatch.objects.filter(pk__in=[k for k in tally.batches if k])}
     model = ModelVersion.objects.filter(project=project).order_by("-version").first()
     issues_run = (

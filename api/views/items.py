@@ -10,10 +10,10 @@ from rest_framework.views import APIView
 
 from annotation.importing import errors as codes
 from annotation.importing.errors import RowError
+from annotation.jobs.dispatch import job_enqueue
 from annotation.models import JobKind, Role
 from annotation.selectors import CAN_MANAGE, items_for_project
 from annotation.services.importing import ImportResult, import_file, import_objects
-from annotation.services.jobs import job_enqueue
 from api.parsers import BoundedJSONParser
 from api.permissions import ProjectScopedMixin
 from api.serializers.items import (

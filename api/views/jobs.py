@@ -7,10 +7,10 @@ from rest_framework.views import APIView
 
 from annotation.csv_cells import CSV_FORMULA_MODES, ESCAPE
 from annotation.exporting import EXPORT_FORMATS, STREAMERS, export_rows, stream_csv
+from annotation.jobs.dispatch import job_enqueue
 from annotation.models import Job, JobKind
 from annotation.selectors import CAN_EXPORT, CAN_REVIEW, user_role
 from annotation.services.audit import access_log_write
-from annotation.services.jobs import job_enqueue
 from api.permissions import JOB_KIND_ROLES, ProjectScopedMixin, job_kinds_for, url_id
 from api.schema import file_responses
 from api.serializers.jobs import JobAcceptedSerializer, JobCreateSerializer, JobSerializer

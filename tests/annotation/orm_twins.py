@@ -17,7 +17,6 @@ from annotation.models import (
     AnnotationSource,
     Item,
     ItemStatus,
-    Job,
     Label,
     Lease,
     Membership,
@@ -105,29 +104,6 @@ def item_status_write(*, item_id: int, annotation_count: int, required_overlap: 
 
 def project_label_names(*, project_id: int) -> set[str]:
     return set(Label.objects.filter(project_id=project_id).values_list("name", flat=True))
-
-
-def latest_jobs(project_id: int, kinds: Sequence[str]) -> dict[str, tuple[int, str]]:
-    latest = {}
-    for kind in kinds:
-        row = (
-            Job.objects.filter(project_id=project_id, kind=kind)
-            .order_by("-id")
-            .values_list("params", "status")
-            .first()
-        )
-        if row is not None:
-            latest[kind] = ((row[0] or {}).get("watermark", 0), row[1])
-    return latest
-
-
-def new_label_counts(project_id: int, bounds: dict[str, tuple[int, int]]) -> dict[str, int]:
-    return {
-        kind: Annotation.objects.filter(project_id=project_id, id__gt=watermark)
-        .values("id")[:limit]
-        .count()
-        for kind, (watermark, limit) in bounds.items()
-    }
 
 
 def token_user(key: str) -> Model | None:

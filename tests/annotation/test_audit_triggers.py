@@ -1,8 +1,8 @@
 """When audits run by themselves: after an import (a setting), and on a schedule."""
 
+from annotation.jobs.tasks import enqueue_audits
+from annotation.jobs.triggers import audits_due
 from annotation.models import Item, Job, JobKind
-from annotation.services.triggers import audits_due
-from annotation.tasks import enqueue_audits
 
 
 def import_texts(api, project, ids, capture) -> None:

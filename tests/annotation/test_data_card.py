@@ -6,9 +6,9 @@ import zipfile
 
 import pytest
 
+from annotation.jobs.runner import job_execute
 from annotation.models import AuditFinding, Item
 from annotation.services.audit import finding_resolve
-from annotation.services.jobs import job_execute
 from tests.audit_helpers import audit_run, audited_project
 
 pytestmark = pytest.mark.django_db

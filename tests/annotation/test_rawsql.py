@@ -192,23 +192,6 @@ def test_the_submit_statements_match_the_orm(cast, world, at, count, overlap, st
 
 
 @examples
-@given(world=worlds, kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=3, unique=True),
-       marks=st.lists(st.tuples(st.integers(-1, 6), st.integers(1, 4)), min_size=3, max_size=3))  # fmt: skip
-def test_the_trigger_statements_match_the_orm(cast, world, kinds, marks):
-    project, users = cast
-
-    def ask():
-        build(world, project, users)
-        first = Annotation.objects.order_by("id").values_list("id", flat=True).first() or 1
-        bounds = {kind: (first + w, limit) for kind, (w, limit) in zip(kinds, marks, strict=False)}
-        return [(m.latest_jobs(project.pk, kinds), m.new_label_counts(project.pk, bounds))
-                for m in (rawsql, orm_twins)]  # fmt: skip
-
-    raw, orm = rolled_back(ask)
-    assert raw == orm
-
-
-@examples
 @given(world=worlds, who=st.integers(0, PEOPLE), at=st.integers(0, N_ITEMS),
        known=st.sets(st.integers(0, N_ITEMS + 2)))  # fmt: skip
 def test_the_token_permission_and_lookup_statements_match_the_orm(cast, world, who, at, known):

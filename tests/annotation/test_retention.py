@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from annotation.jobs.runner import job_execute
 from annotation.models import AccessLog, Annotation, Item, ItemStatus, Snapshot
 from annotation.services.importing import import_objects
-from annotation.services.jobs import job_execute
 from annotation.services.projects import project_create
 from annotation.services.retention import retention_apply
 from annotation.services.snapshots import snapshot_file

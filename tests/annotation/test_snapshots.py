@@ -10,9 +10,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
+from annotation.jobs.runner import job_execute
 from annotation.models import Annotation, Item, Job, JobKind, LabelIssue, ReviewAction
 from annotation.services.importing import import_file, import_objects
-from annotation.services.jobs import job_execute
 from annotation.services.projects import project_create
 from annotation.services.snapshots import snapshot_create, snapshot_diff, snapshot_file
 from annotation.snapshots.spec import spec_parse

@@ -2,8 +2,8 @@
 
 import pytest
 
+from annotation.jobs.triggers import items_imported, labels_changed
 from annotation.models import Annotation, Item, Job, JobKind
-from annotation.services.triggers import items_imported, labels_changed
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.test import Client
 from annotation.models import AccessLog, AuditFinding, Item
 from annotation.services.audit import finding_resolve
 from annotation.services.importing import import_objects
-from annotation.services.jobs import job_execute
+from annotation.jobs.runner import job_execute
 from annotation.services.projects import project_create
 from tests.audit_helpers import audit_run
 

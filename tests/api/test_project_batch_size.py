@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from annotation.jobs.runner import job_execute
 from annotation.models import Item, Job, JobKind
-from annotation.services.jobs import job_execute
 from tests.learning.test_al_services import text_project  # noqa: F401
 
 

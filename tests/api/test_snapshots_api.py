@@ -7,9 +7,9 @@ import pytest
 import requests
 from rest_framework.authtoken.models import Token
 
+from annotation.jobs.runner import job_execute
 from annotation.models import Item, Snapshot
 from annotation.services.importing import import_objects
-from annotation.services.jobs import job_execute
 from annotation.services.snapshots import snapshot_file
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.authtoken.models import Token
 
+from annotation.jobs.dispatch import job_enqueue
+from annotation.jobs.runner import job_execute
 from annotation.models import Role
 from annotation.services.importing import import_objects
-from annotation.services.jobs import job_enqueue, job_execute
 from annotation.services.labeling import annotation_submit, queue_next
 from annotation.services.projects import membership_set, project_create
 from annotation.services.snapshots import snapshot_create

@@ -12,8 +12,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from annotation.jobs.dispatch import job_enqueue
 from annotation.models import Item, Job, JobKind, JobStatus
-from annotation.services.jobs import job_enqueue
 from annotation.services.labeling import annotation_submit, item_skip, queue_next
 from annotation.services.projects import membership_set, project_create
 from learning.models import ModelVersion

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from annotation.jobs.dispatch import job_enqueue
+from annotation.jobs.tasks import resend_stale_jobs
 from annotation.models import Job, JobKind, JobStatus
-from annotation.services.jobs import job_enqueue
-from annotation.tasks import resend_stale_jobs
 from learning.models import ModelVersion
 from tests.integration.conftest import _reset_connections, need_service, redis_reachable
 from tests.integration.test_active_learning import al_project, label_clear_items  # noqa: F401

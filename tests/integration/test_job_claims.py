@@ -10,10 +10,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from annotation.jobs.claims import ClaimLost, claim_fence
+from annotation.jobs.runner import job_claim, job_fail
+from annotation.jobs.sweep import jobs_recover
 from annotation.models import Item, Job, JobKind, JobStatus
-from annotation.services.job_claims import ClaimLost, claim_fence
-from annotation.services.job_sweep import jobs_recover
-from annotation.services.jobs import job_claim, job_fail
 from annotation.services.projects import project_create
 
 

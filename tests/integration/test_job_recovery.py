@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from annotation.jobs.dispatch import job_enqueue
 from annotation.models import (
     Annotation,
     ImportBatch,
@@ -25,7 +26,6 @@ from annotation.models import (
     Snapshot,
 )
 from annotation.services.importing import import_objects
-from annotation.services.jobs import job_enqueue
 from tests.integration.test_active_learning import al_project, label_clear_items  # noqa: F401
 from tests.integration.workers import (
     FAST_BEATS,

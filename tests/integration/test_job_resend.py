@@ -6,10 +6,10 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from annotation.jobs.sweep import jobs_resend_stale
+from annotation.jobs.tasks import resend_stale_jobs
 from annotation.models import Job, JobKind, JobStatus
-from annotation.services.job_sweep import jobs_resend_stale
 from annotation.services.projects import project_create
-from annotation.tasks import resend_stale_jobs
 
 pytestmark = [pytest.mark.integration]
 
@@ -61,5 +61,5 @@ def test_the_beat_task_uses_the_configured_age(db, manager, settings):
 
     assert resend_stale_jobs() == [due.pk]
     assert settings.CELERY_BEAT_SCHEDULE["resend-stale-jobs"]["task"] == (
-        "annotation.tasks.resend_stale_jobs"
+        "annotation.jobs.tasks.resend_stale_jobs"
     )

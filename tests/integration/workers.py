@@ -7,8 +7,8 @@ import os
 import signal
 import time
 
+from annotation.jobs.tasks import resend_stale_jobs
 from annotation.models import Job, JobStatus
-from annotation.tasks import resend_stale_jobs
 from tests.integration.conftest import CeleryWorker
 
 # Workers that beat every second and call a claim dead after 4 silent seconds; the tests'

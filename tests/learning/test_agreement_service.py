@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from annotation.agreement_selectors import agreement_history, agreement_latest
+from annotation.jobs.selectors import projects_due_for_agreement
 from annotation.models import (
     AgreementRecord,
     Annotation,
@@ -20,7 +21,7 @@ from annotation.models import (
 from annotation.services.projects import project_create
 from learning.agreement.reports import UNUSED
 from learning.agreement.service import agreement_job_handler, load_ratings
-from learning.tasks import enqueue_agreement_jobs, projects_due_for_agreement
+from learning.tasks import enqueue_agreement_jobs
 
 LABELS = ["positive", "negative", "neutral"]
 

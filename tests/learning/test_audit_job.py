@@ -113,7 +113,7 @@ def test_a_snapshot_leaves_out_and_redacts_what_the_spec_names_with_the_audit_in
 ):
     import json
 
-    from annotation.services.jobs import job_execute
+    from annotation.jobs.runner import job_execute
     from annotation.services.snapshots import snapshot_create, snapshot_file
 
     settings.QUORUM_EXPORT_DIR = tmp_path

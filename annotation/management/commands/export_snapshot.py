@@ -11,8 +11,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from annotation.jobs.runner import job_execute
 from annotation.models import Project, SnapshotStatus
-from annotation.services.jobs import job_execute
 from annotation.services.snapshots import snapshot_create, snapshot_directory
 
 

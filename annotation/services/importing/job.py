@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from annotation.services.importing.service import import_file
-from annotation.services.jobs import JobRejected
+from annotation.jobs.registry import JobRejected
 
 
 def import_job_handler(job, report_progress) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from annotation.services.importing.media import SavedImages
 from annotation.services.importing.pipeline import Importer
 from annotation.services.importing.result import ON_DUPLICATE, ImportResult
 from annotation.services.overlap import fresh_item_overlaps_set
-from annotation.services.triggers import items_imported_safely
+from annotation.jobs.triggers import items_imported_safely
 
 logger = logging.getLogger(__name__)
 

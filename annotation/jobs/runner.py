@@ -1,9 +1,9 @@
-"""Run records and the one way every background job is started, run and finished.
+"""The one way every background job is run and finished (queueing: ``dispatch``).
 
 A job is a row first and a Celery message second. The row's status decides whether a
 message has work to do: a message claims the job (queued -> running, a new attempt) with a
 compare-and-set, so a duplicated or redelivered message never runs it twice at once. The
-runner beats a heartbeat and writes only while it holds its claim (``job_claims``).
+runner beats a heartbeat and writes only while it holds its claim (``claims``).
 
 A runner that dies (a killed worker, on any broker) stops beating; ``jobs_recover`` (the
 beat sweep) takes its job back and sends it again, up to ``QUORUM_JOB_MAX_ATTEMPTS``
@@ -22,10 +22,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from annotation.models import Job, JobKind, JobStatus, Project, Snapshot
-from annotation.services.job_claims import (
+from annotation.jobs.claims import (
     ClaimLost,
     Heartbeat,
     claim_alive,
@@ -35,87 +33,17 @@ from annotation.services.job_claims import (
     gave_up_message,
     worker_identity,
 )
+from annotation.jobs.dispatch import send_job
+from annotation.jobs.registry import (
+    COALESCED_KINDS,
+    ONE_TRANSACTION_KINDS,
+    JobRejected,
+    ProgressFn,
+    job_handler,
+)
+from annotation.models import Job, JobKind, JobStatus, Snapshot
 
 logger = logging.getLogger(__name__)
-
-# kind -> dotted path of ``handler(job, report_progress) -> result dict``.
-JOB_HANDLERS: dict[str, str] = {
-    JobKind.IMPORT: "annotation.services.importing.import_job_handler",
-    JobKind.ACTIVE_LEARNING: "learning.services.active_learning.active_learning_job_handler",
-    JobKind.LABEL_ISSUES: "learning.services.label_issues.label_issues_job_handler",
-    JobKind.AGREEMENT: "learning.agreement.service.agreement_job_handler",
-    JobKind.SNAPSHOT: "annotation.services.snapshots.snapshot_job_handler",
-    JobKind.AUDIT: "learning.services.audit.audit_job_handler",
-}
-COALESCED_KINDS = frozenset(
-    {JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT}
-)
-# Kinds whose handler writes everything in one transaction, which also finishes the job: an
-# import that committed its items can never be left "running" and imported a second time.
-ONE_TRANSACTION_KINDS = frozenset({JobKind.IMPORT})
-
-ProgressFn = Callable[[float], None]
-
-
-class JobRejected(Exception):
-    """The job ran but its input was refused (e.g. an import with bad rows)."""
-
-    def __init__(self, message: str, result: dict):
-        super().__init__(message)
-        self.result = result
-
-
-def job_enqueue(
-    *, project: Project, kind: str, params: dict | None = None, user=None
-) -> tuple[Job, bool]:
-    """Create a queued job and send its message once the transaction commits.
-
-    Coalesced kinds keep at most one waiting job per project: asking again while
-    one waits returns that job and ``created=False``.
-    """
-    if kind not in JobKind.values:
-        raise ValueError(f"Unknown job kind {kind!r}.")
-    params = dict(params or {})
-    if kind in COALESCED_KINDS and "watermark" not in params:
-        from annotation.services.triggers import annotation_watermark
-
-        params["watermark"] = annotation_watermark(project=project)
-    if kind in COALESCED_KINDS:
-        waiting = Job.objects.filter(project=project, kind=kind, status=JobStatus.QUEUED).first()
-        if waiting:
-            return waiting, False
-    try:
-        with transaction.atomic():
-            job = Job.objects.create(project=project, kind=kind, params=params, created_by=user)
-    except IntegrityError:  # a concurrent request queued one first
-        return Job.objects.get(project=project, kind=kind, status=JobStatus.QUEUED), False
-    transaction.on_commit(lambda: send_job(job.pk))
-    return job, True
-
-
-def send_job(job_id: int, *, fail_if_unreachable: bool = True) -> bool:
-    """Send the job's message; True when the broker took it.
-
-    When the broker refuses, a job someone just asked for is marked failed with a readable
-    error (they start it again once the broker is back); a job sent again by the sweep, or
-    after the job it waited for, stays queued and the next sweep sends it once more.
-    """
-    from annotation.tasks import run_job
-
-    try:
-        run_job.apply_async((job_id,))
-    except Exception as exc:
-        logger.exception("could not send job %s", job_id)
-        if fail_if_unreachable:
-            Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-                status=JobStatus.FAILED,
-                error=f"The task queue is unreachable ({exc.__class__.__name__}: {exc}). "
-                "Start the job again when the broker is back.",
-                finished_at=timezone.now(),
-            )
-        return False
-    Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(sent_at=timezone.now())
-    return True
 
 
 def _max_attempts() -> int:
@@ -217,7 +145,11 @@ def job_execute(*, job_id: int, task_id: str) -> dict[str, Any] | None:
     job = job_claim(job_id=job_id, task_id=task_id)
     if job is None:
         return None
-    handler = import_string(JOB_HANDLERS[job.kind])
+    try:
+        handler = job_handler(job.kind)
+    except LookupError as exc:
+        _finish(job, JobStatus.FAILED, error=str(exc), quiet=True)
+        return None
     try:
         return _run_claimed(job, handler)
     except ClaimLost:

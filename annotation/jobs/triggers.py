@@ -1,23 +1,25 @@
-"""Background jobs that new labels (and a project's first import) set off.
+"""Background jobs that new labels, imports and the beat set off.
 
 Called after the transaction that saved labels commits. Each job kind has a
 threshold on the project (``retrain_every``, ``label_issues_every``,
 ``agreement_every``); a job is enqueued when that many annotations arrived since
-the last job of the kind started counting. The count is an index range scan
-bounded by the threshold, so this stays cheap on the labeling hot path, and
-job_enqueue coalesces, so a burst of labels queues at most one job per kind.
+the last job of the kind started counting (``selectors.kinds_due_after_labels``, one
+query bounded by the thresholds), and job_enqueue coalesces, so a burst of labels
+queues at most one job per kind.
 """
 
 import logging
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Q, Subquery
 
-from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project
-from annotation.rawsql import latest_jobs as _latest_jobs  # hand-written: runs after every label
-from annotation.rawsql import new_label_counts as _new_label_counts
+from annotation.jobs.dispatch import job_enqueue
+from annotation.jobs.selectors import (
+    annotation_watermark,
+    kinds_due_after_labels,
+    projects_due_for_audit,
+)
+from annotation.models import Job, JobKind, Project
 from annotation.selectors import featurizer_kind
-from annotation.services.jobs import job_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -28,18 +30,12 @@ THRESHOLDS = {
 }
 
 
-def annotation_watermark(*, project: Project) -> int:
-    """The id of the newest annotation: jobs record it in ``params["watermark"]``."""
-    last = Annotation.objects.filter(project=project).order_by("-id").values_list("id", flat=True)
-    return last.first() or 0
-
-
 def labels_changed(*, project_id: int, project: Project | None = None) -> list[Job]:
-    """Enqueue every job kind whose threshold of new labels is met (three queries).
+    """Enqueue every job kind whose threshold of new labels is met.
 
     ``project``: the caller's copy of the project (loaded by the same request), whose
-    thresholds are used instead of reading them again: two queries on the labeling
-    hot path.
+    thresholds are used instead of reading them again: one query on the labeling hot path
+    when nothing is due.
     """
     fields = list(THRESHOLDS.values())
     if project is not None and project.pk == project_id:
@@ -49,17 +45,10 @@ def labels_changed(*, project_id: int, project: Project | None = None) -> list[J
         thresholds = Project.objects.filter(pk=project_id).values(*fields).first()
     if thresholds is None:
         return []
-    enabled = {kind: thresholds[field] for kind, field in THRESHOLDS.items() if thresholds[field]}
-    if not enabled:
+    every = {kind: thresholds[field] for kind, field in THRESHOLDS.items() if thresholds[field]}
+    if not every:
         return []
-    latest = _latest_jobs(project_id, list(enabled))
-    # A job still waiting will read every label when it starts: nothing more to queue.
-    enabled = {k: v for k, v in enabled.items() if latest.get(k, (0, ""))[1] != JobStatus.QUEUED}
-    if not enabled:
-        return []
-    bounds = {kind: (latest.get(kind, (0, ""))[0], limit) for kind, limit in enabled.items()}
-    counts = _new_label_counts(project_id, bounds)
-    due = [kind for kind, count in counts.items() if count >= enabled[kind]]
+    due = kinds_due_after_labels(project_id=project_id, every=every)
     if not due:
         return []
     project = project or Project.objects.get(pk=project_id)
@@ -114,16 +103,9 @@ def audit_after_import(*, project: Project) -> Job | None:
 
 def audits_due() -> list[Job]:
     """Beat: an audit for every project with items newer than its latest audit (or never
-    audited). One query for the projects; ``job_enqueue`` coalesces the rest."""
-    last_audit = Job.objects.filter(project=OuterRef("pk"), kind=JobKind.AUDIT).order_by("-id")
-    newest_item = Item.objects.filter(project=OuterRef("pk")).order_by("-id")
-    projects = Project.objects.annotate(
-        audited_at=Subquery(last_audit.values("created_at")[:1]),
-        item_at=Subquery(newest_item.values("created_at")[:1]),
-    ).filter(item_at__isnull=False)
-    due = projects.filter(Q(audited_at__isnull=True) | Q(item_at__gt=F("audited_at")))
+    audited). ``job_enqueue`` coalesces with an audit already waiting."""
     return [job_enqueue(project=p, kind=JobKind.AUDIT, params={"trigger": "schedule"})[0]
-            for p in due]  # fmt: skip
+            for p in projects_due_for_audit()]  # fmt: skip
 
 
 def items_imported_safely(*, project: Project) -> None:

@@ -1,5 +1,5 @@
 """The beat sweep: jobs whose message was lost are sent again, and running jobs whose worker
-died (stale heartbeat) are taken back (``annotation.tasks.resend_stale_jobs`` calls both)."""
+died (stale heartbeat) are taken back (``tasks.resend_stale_jobs`` calls both)."""
 
 import logging
 from datetime import timedelta
@@ -8,9 +8,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from annotation.jobs.claims import claim_alive, claim_lock_for_take_back, stale_after
+from annotation.jobs.dispatch import send_job
+from annotation.jobs.registry import COALESCED_KINDS
+from annotation.jobs.runner import job_take_back
 from annotation.models import Job, JobStatus
-from annotation.services.job_claims import claim_alive, claim_lock_for_take_back, stale_after
-from annotation.services.jobs import COALESCED_KINDS, job_take_back, send_job
 
 logger = logging.getLogger(__name__)
 
