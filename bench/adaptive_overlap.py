@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import RESULTS, ROOT, app_env, django_setup  # noqa: E402
+from _harness import RESULTS, ROOT, app_env, django_setup
 
 RTE = ROOT.parent / "shared" / "data" / "snow2008-rte-crowd" / "rte.standardized.csv"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import RESULTS, ROOT, app_env, django_setup  # noqa: E402
+from _harness import RESULTS, ROOT, app_env, django_setup
 
 LABELS = ["positive", "negative", "neutral"]
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import DATA, RESULTS, ROOT, Stack, app_env, django_setup  # noqa: E402
+from _harness import DATA, RESULTS, ROOT, Stack, app_env, django_setup
 
 BENCH_DB = "quorum_bench_al"
 

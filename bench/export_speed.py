@@ -31,7 +31,7 @@ import psycopg
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import RESULTS, Stack, app_env, manage  # noqa: E402
+from _harness import RESULTS, Stack, app_env, manage
 
 BENCH_DB = "quorum_export_bench"
 LABELS = ["positive", "negative", "neutral"]

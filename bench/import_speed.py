@@ -27,7 +27,7 @@ import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import RESULTS, ROOT, Stack, app_env, manage  # noqa: E402
+from _harness import RESULTS, ROOT, Stack, app_env, manage
 
 WORDS = (
     "the a phone battery screen great terrible love hate works broken fast slow price value "

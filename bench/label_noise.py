@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import DATA, RESULTS, app_env, django_setup  # noqa: E402
+from _harness import DATA, RESULTS, app_env, django_setup
 
 RATES = (0.1, 0.2, 0.3)
 

@@ -37,7 +37,7 @@ import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import RESULTS, ROOT, Stack, app_env, django_setup  # noqa: E402
+from _harness import RESULTS, ROOT, Stack, app_env, django_setup
 
 RESULTS = RESULTS / "queue_speed.json"
 LABELS = ["positive", "negative", "neutral"]

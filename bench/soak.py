@@ -43,9 +43,9 @@ import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import al_speed  # noqa: E402  (data helpers: sms, copy_items)
-import queue_speed  # noqa: E402
-from _harness import Stack, django_setup  # noqa: E402
+import al_speed
+import queue_speed
+from _harness import Stack, django_setup
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "soak.json"

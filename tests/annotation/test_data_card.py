@@ -67,7 +67,7 @@ def test_the_card_says_when_no_audit_ran_or_personal_data_stayed(project, api, m
     assert card["known_limitations"][0].startswith("No data audit has run on this project")
     run = audit_run(project)
     Item.objects.create(project=project, external_id="b", text="later", final_labels=["negative"])
-    finding_resolve(finding=AuditFinding.objects.get(run=run, kind="pii"), user=manager,
+    finding_resolve(finding=AuditFinding.objects.get(job=run, kind="pii"), user=manager,
                     action="keep")  # fmt: skip
     limits = cut(api, project)["lineage"]["data_card"]["known_limitations"]
     assert f"Items were imported after audit run {run.pk}; they were not audited." in limits

@@ -4,10 +4,10 @@ managers through the API and the app, and impossible to change through either.""
 import pytest
 from django.test import Client
 
+from annotation.jobs.runner import job_execute
 from annotation.models import AccessLog, AuditFinding, Item
 from annotation.services.audit import finding_resolve
 from annotation.services.importing import import_objects
-from annotation.jobs.runner import job_execute
 from annotation.services.projects import project_create
 from tests.audit_helpers import audit_run
 

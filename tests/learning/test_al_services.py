@@ -285,7 +285,7 @@ def test_bulk_score_write_sets_every_field(db, text_project):
     version = ModelVersion.objects.create(project=text_project, version=9, strategy="margin",
                                           featurizer="text", n_labels=0)  # fmt: skip
     ids = np.asarray(Item.objects.filter(project=text_project).values_list("id", flat=True)[:3])
-    scores_write(ids, np.array([0.1, 1.5, 0.7]), np.array([0, 1, 2]), ["a", "b", "c"],
+    scores_write(ids, np.array([0.1, 1.5, 0.7]), np.array([0, 1, 0]), ["a", "b"],
                  np.array([0.9, 0.6, 0.8]), model_version_id=version.pk)  # fmt: skip
 
     rows = Item.objects.filter(pk__in=ids.tolist()).order_by("id")

@@ -3,8 +3,8 @@
 from pathlib import Path
 from typing import Any
 
-from annotation.services.importing.service import import_file
 from annotation.jobs.registry import JobRejected
+from annotation.services.importing.service import import_file
 
 
 def import_job_handler(job, report_progress) -> dict[str, Any]:

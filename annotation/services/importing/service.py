@@ -27,12 +27,12 @@ from annotation.importing.formats import (
     parse,
     parse_objects,
 )
+from annotation.jobs.triggers import items_imported_safely
 from annotation.models import ImportBatch, Project
 from annotation.services.importing.media import SavedImages
 from annotation.services.importing.pipeline import Importer
 from annotation.services.importing.result import ON_DUPLICATE, ImportResult
 from annotation.services.overlap import fresh_item_overlaps_set
-from annotation.jobs.triggers import items_imported_safely
 
 logger = logging.getLogger(__name__)
 
