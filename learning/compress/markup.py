@@ -46,13 +46,32 @@ _ELEMENTS = frozenset(
 _VOID = frozenset("br img meta link input hr area base col embed source track wbr".split())
 
 _MAYBE_MARKDOWN = re.compile(r"^#|\*|__|\]\(|^[ \t]*[-_]{3}", re.MULTILINE)
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import |return\b|#include|function\b|(?:var|let|const) \w)"
+    r"|[;{}]\s*$|^\s*(?:if|for|while|elif|else|try|except|with)\b.*:\s*$",
+    re.MULTILINE,
+)
+
+
+def looks_like_code(text: str) -> bool:
+    """True when a fifth or more of the non-blank lines look like program code.
+
+    In source code ``# `` starts a comment, ``__name__`` is a dunder and ``*`` multiplies;
+    read as Markdown they would be stripped, so Markdown rules skip code-like items.
+    """
+    lines = sum(1 for line in text.splitlines() if line.strip())
+    return bool(lines) and len(_CODE_LINE.findall(text)) * 5 >= lines
+
+
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$|`[^`\n]+`", re.MULTILINE | re.DOTALL)
 _MD_RULES = (
     # (pattern, group to keep or None to drop the match)
     (re.compile(r"^#{1,6}[ \t]+", re.MULTILINE), None),
     (re.compile(r"!\[([^\]\n]*)\]\([^)\s]*(?:[ \t]+\"[^\"\n]*\")?\)"), 1),
     (re.compile(r"\[([^\]\n]+)\]\([^)\s]*(?:[ \t]+\"[^\"\n]*\")?\)"), 1),
-    (re.compile(r"(\*\*|__)(?=\S)([^\n]+?)(?<=\S)\1"), 2),
+    (re.compile(r"(?<![\w*])\*\*(?=[^\s*])([^\n]+?)(?<=[^\s*])\*\*(?![\w*])"), 1),
+    # __bold__ only around several words: a lone __name__ is a Python dunder, not emphasis
+    (re.compile(r"(?<!\w)__(?=[^\s_])([^_\n]*?\s[^_\n]*?)(?<=[^\s_])__(?!\w)"), 1),
     (re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![\w*])"), 1),
     (re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$\n?", re.MULTILINE), None),
 )
@@ -84,7 +103,7 @@ class Markup:
         edit = identity(text)
         if self.html and _HAS_HTML.search(text):
             edit = _strip_html(text, drop_layout=self.drop_layout)
-        if self.markdown and _MAYBE_MARKDOWN.search(edit.text):
+        if self.markdown and _MAYBE_MARKDOWN.search(edit.text) and not looks_like_code(edit.text):
             edit = compose(edit, _strip_markdown(edit.text))
         return edit
 

@@ -15,6 +15,7 @@ CODE = """def mean(values: list[float]) -> float:
     total = 0.0
     for v in values:
         total += v  # a < b and b > c, **kwargs, a*b*c
+    __all__ = [__name__, __doc__]
     return total / len(values)
 """
 TABLE = "| name  | count |\n|-------|-------|\n| apples|    3  |\n| pears |   12  |\n"
@@ -61,10 +62,10 @@ def test_markup_strips_tags_keeps_text_and_decodes_entities():
 
 
 def test_markup_strips_markdown_but_not_code():
-    text = "## Results\n\nThe **new** model is *better*, see [the report](https://x.org/r).\n\n```\nx = a**2 * b*c\n```\nUse `**kwargs`."
+    text = "## Results\n\nThe **new** model is *better*, __really much__ better, see [the report](https://x.org/r).\n\n```\nx = a**2 * b*c\n```\nUse `**kwargs`."
     out = Markup().apply(text).text
     assert out.startswith("Results\n")
-    assert "The new model is better, see the report." in out
+    assert "The new model is better, really much better, see the report." in out
     assert "x = a**2 * b*c" in out and "`**kwargs`" in out
 
 
@@ -155,3 +156,8 @@ def test_model_guided_drops_the_least_weighted_sentences_of_long_items_only():
     assert ModelGuided(scorer=scorer, drop_fraction=0.5).apply("Hi. Refund.").text == "Hi. Refund."
     with pytest.raises(ValueError, match="scorer"):
         ModelGuided().apply(text)
+
+
+def test_markdown_rules_skip_source_code_where_hash_is_a_comment():
+    source = "# Compute the total\nimport math\n\n\ndef total(xs):\n    # __doc__ stays\n    return math.fsum(xs)\n"
+    assert Markup().apply(source).text == source
