@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learning.compress import DEFAULT_PROFILE
+from learning.compress import DEFAULT_PROFILE, FILTERS, Profile
 from learning.compress.spans import compose, from_dropped, from_pieces
 
 FRAGMENTS = [
@@ -91,3 +91,12 @@ def test_composed_edits_map_to_the_first_input(text, first, second, insert):
     check(text, both)
     # nothing a deletion kept is lost by composing with an edit that keeps everything
     assert compose(a, from_pieces(mid, [(0, len(mid))])).segments == a.segments
+
+
+@settings(max_examples=200, deadline=None)
+@given(corpus=st.lists(texts, min_size=1, max_size=5), name=st.sampled_from(sorted(FILTERS)))
+def test_every_filter_alone_keeps_exact_segments(corpus, name):
+    profile = Profile.from_dict({"name": "one", "filters": [{"name": name}]})
+    pipeline = profile.build(1.0, scorer=lambda sentences: [len(s) % 7 for s in sentences])
+    for original, edit in zip(corpus, pipeline.fit_transform(corpus), strict=True):
+        check(original, edit)
