@@ -161,3 +161,24 @@ def test_model_guided_drops_the_least_weighted_sentences_of_long_items_only():
 def test_markdown_rules_skip_source_code_where_hash_is_a_comment():
     source = "# Compute the total\nimport math\n\n\ndef total(xs):\n    # __doc__ stays\n    return math.fsum(xs)\n"
     assert Markup().apply(source).text == source
+
+
+def test_linear_sentence_scorer_weighs_sentences_by_the_spread_of_class_scores():
+    import numpy as np
+
+    from learning.compress.model_guided import linear_sentence_scorer
+
+    vocabulary = ["refund", "broken", "hello", "weather"]
+
+    def featurize(sentences):
+        return np.array([[s.lower().count(w) for w in vocabulary] for s in sentences], dtype=float)
+
+    three_class = np.array([[2.0, 1.0, 0.0, 0.1], [-1.0, 0.0, 0.0, 0.1], [0.0, -1.0, 0.0, 0.1]])
+    scores = linear_sentence_scorer(featurize, three_class)(
+        ["Refund please.", "Hello.", "Nice weather."]
+    )
+    assert (
+        scores[0] == 3.0 and scores[1] == 0.0 and scores[2] == 0.0
+    )  # a shared weight moves no class
+    binary = linear_sentence_scorer(featurize, np.array([-2.0, 1.0, 0.0, 0.0]))
+    assert list(binary(["refund", "broken", "hello"])) == [2.0, 1.0, 0.0]
