@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from learning.compress.spans import Edit, Piece, compose, from_pieces
 from learning.compress.units import line_spans
@@ -72,7 +72,8 @@ class Normalize:
         cleaned = from_pieces(text, pieces)
         if self.unicode_form == "none":
             return cleaned
-        return compose(cleaned, _unicode(cleaned.text, self.unicode_form))
+        form: Literal["NFC", "NFKC"] = "NFC" if self.unicode_form == "NFC" else "NFKC"
+        return compose(cleaned, _unicode(cleaned.text, form))
 
     def _spacing(self, text: str) -> Edit:
         pieces: list[Piece] = []
@@ -107,7 +108,7 @@ class Normalize:
         return from_pieces(text, pieces[:content_end])  # trailing blank lines go too
 
 
-def _unicode(text: str, form: str) -> Edit:
+def _unicode(text: str, form: Literal["NFC", "NFKC"]) -> Edit:
     """Normalize runs of non-ASCII characters (with the character before them, which a
     combining mark may attach to); ASCII stays and is kept verbatim."""
     pieces: list[Piece] = []

@@ -24,7 +24,9 @@ from learning.compress.spans import Edit, compose, identity
 
 __all__ = ["DEFAULT_PROFILE", "FILTERS", "Pipeline", "Profile", "ProfileError", "Problem"]
 
-FILTERS: dict[str, type] = {
+
+# The filter classes by spec name; each has a ``name`` and a static ``at_level(level)``.
+FILTERS: dict[str, type[Any]] = {
     f.name: f
     for f in (Markup, Normalize, Boilerplate, Replies, Repetition, NearDuplicates, ModelGuided)
 }
@@ -138,7 +140,7 @@ class Profile:
         return Pipeline(tuple(steps))
 
 
-def _check_params(cls: type, params: Mapping[str, Any], where: str) -> list[Problem]:
+def _check_params(cls: type[Any], params: Mapping[str, Any], where: str) -> list[Problem]:
     allowed = _spec_params(cls)
     problems = [
         Problem(

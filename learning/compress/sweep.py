@@ -94,9 +94,11 @@ def sweep(
     if y.shape != (len(texts),):
         raise ValueError(f"labels must have shape ({len(texts)},); got {y.shape}")
     k = int(n_classes if n_classes is not None else y.max() + 1)
-    evaluate = dict(n_classes=k, folds=folds, seed=seed, featurizer=featurizer)
     before = count_tokens(texts, encoding=encoding)
-    baseline = {"tokens": int(before.sum()), "macro_f1": _macro_f1(texts, y, **evaluate)}
+    baseline = {
+        "tokens": int(before.sum()),
+        "macro_f1": _macro_f1(texts, y, n_classes=k, folds=folds, seed=seed, featurizer=featurizer),
+    }
     settings = []
     for level in sorted(set(levels)):
         start = time.perf_counter()
@@ -109,7 +111,9 @@ def sweep(
                 "tokens": report["tokens_after"],
                 "token_ratio": report["token_ratio"],
                 "attention_ratio": report["attention_ratio"],
-                "macro_f1": _macro_f1(compressed, y, **evaluate),
+                "macro_f1": _macro_f1(
+                    compressed, y, n_classes=k, folds=folds, seed=seed, featurizer=featurizer
+                ),
                 "seconds": seconds,
             }
         )
