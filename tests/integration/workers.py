@@ -58,3 +58,19 @@ def sweep_until_sent(job_id: int, *, timeout: float = 60.0) -> float:
         assert time.monotonic() - started < timeout, f"the sweep never sent job {job_id}"
         time.sleep(0.5)
     return time.monotonic() - started
+
+
+def sweep_until_claimed_or_sent(job_id: int, *, timeout: float = 60.0) -> str:
+    """Run the beat sweep until a queued ``job_id`` with a message of its own in the broker
+    leaves the queue either way: a worker took its message after the blocking claim went
+    stale (and took the dead job back itself), or the sweep took the dead job back and sent
+    it. Which one wins depends on how fast the new worker starts; both are correct.
+    Returns ``"claimed"`` or ``"sent"``."""
+    started = time.monotonic()
+    while True:
+        if Job.objects.get(pk=job_id).status != JobStatus.QUEUED:
+            return "claimed"
+        if job_id in resend_stale_jobs():
+            return "sent"
+        assert time.monotonic() - started < timeout, f"job {job_id} was neither run nor sent"
+        time.sleep(0.5)
