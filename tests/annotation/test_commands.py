@@ -52,11 +52,13 @@ def test_bad_rows_print_a_table_import_nothing_and_fail(project, tmp_path):
     with pytest.raises(CommandError, match=r"2 error\(s\) in bad.csv; nothing was imported"):
         call_command("import_items", str(project.pk), str(data), "--no-progress", stderr=err)
     lines = err.getvalue().splitlines()
-    assert lines[0].split() == ["row", "field", "message"]
-    assert lines[1].split(None, 2) == ["2", "text", "The text is empty."]
-    assert lines[2].split(None, 2) == [
+    assert lines[0].split() == ["row", "line", "field", "code", "message"]
+    assert lines[1].split(None, 4) == ["2", "3", "text", "empty_text", "The text is empty."]
+    assert lines[2].split(None, 4) == [
         "3",
+        "4",
         "label",
+        "unknown_label",
         "Unknown label 'happy'; the project's labels are: negative, neutral, positive.",
     ]
     assert Item.objects.count() == 0 and ImportBatch.objects.count() == 0

@@ -32,12 +32,20 @@ def project_by_id_or_name(value: str) -> Project:
 
 
 def format_errors(result: ImportResult) -> str:
-    """The row errors as an aligned table (row, field, message), plus "and N more"."""
-    rows = [("row", "field", "message")]
-    rows += [(str(e["row"]), str(e["field"]), str(e["message"])) for e in result.errors]
-    width_row = max(len(r[0]) for r in rows)
-    width_field = max(len(r[1]) for r in rows)
-    lines = [f"{r[0]:>{width_row}}  {r[1]:<{width_field}}  {r[2]}" for r in rows]
+    """The row errors as an aligned table (row, line, field, code, message), plus "and N
+    more". ``code`` is the machine-readable name a script can match (``annotation/importing/
+    errors.py``); ``line`` is the physical line in the file, where the parser knows it."""
+    header = ("row", "line", "field", "code", "message")
+    rows = [header] + [
+        (str(e["row"]), "" if e.get("line") is None else str(e["line"]), str(e["field"]),
+         str(e.get("code", "")), str(e["message"]))
+        for e in result.errors
+    ]  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        f"{r[0]:>{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}"
+        for r in rows
+    ]
     hidden = result.error_count - len(result.errors)
     if hidden > 0:
         lines.append(f"... and {hidden} more")
