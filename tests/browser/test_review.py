@@ -111,3 +111,36 @@ def test_annotators_are_refused(page, live_url, login, project, members):
     login(page, "annotator")
     response = page.goto(f"{live_url}/projects/{project.pk}/review")
     assert response.status == 403
+
+
+def test_an_image_under_review_is_as_large_as_on_the_labeling_page(
+    page, live_url, login, page_errors, manager, make_user, settings, tmp_path
+):
+    """Issue #15: the review page showed an 8x8 digit at about 60 px; a reviewer could not
+    judge it. It now fills the card as the labeling page's image does (over 300 px high)."""
+    from django.core.files.base import ContentFile
+    from sklearn.datasets import load_digits
+
+    from annotation.models import Annotation, Job, JobKind
+    from annotation.services.projects import project_create
+    from tests.browser.test_labeling import digit_png
+
+    settings.MEDIA_ROOT = tmp_path
+    project = project_create(creator=manager, name="Digits", data_type="image",
+                             labels=[str(d) for d in range(10)])  # fmt: skip
+    membership_set(project=project, user=make_user("rita"), role="reviewer")
+    item = Item(project=project, external_id="digit-0", sequence=0)
+    item.image.save("digit-0.png", ContentFile(digit_png(load_digits().data[0])), save=True)
+    Annotation.objects.create(item=item, project=project, annotator=manager, labels=["8"])
+    run = Job.objects.create(project=project, kind=JobKind.LABEL_ISSUES)
+    LabelIssue.objects.create(project=project, item=item, job=run, given_label="8",
+                              given_labels=["8"], suggested_label="0", suggested_labels=["0"],
+                              quality=0.05, reason="the model says 0", labels_fingerprint="f")  # fmt: skip
+
+    login(page, "rita")
+    page.goto(f"{live_url}/projects/{project.pk}/review")
+    page.wait_for_selector("#rev[data-state=ready]")
+    page.wait_for_function("() => document.getElementById('item-image').naturalWidth === 8")
+    box = page.locator("#item-image").bounding_box()
+    assert box["height"] > 300 and box["width"] > 300
+    assert page_errors == []
