@@ -12,20 +12,26 @@ from typing import Any
 
 from annotation.csv_cells import ESCAPE, CsvRows
 from annotation.models import Annotation, Item, Project
+from annotation.text_selectors import REDACTED_VIEW, TextView, shown_text
 
 PAGE = 2000
 EXPORT_FORMATS = {"jsonl": "application/x-ndjson", "json": "application/json", "csv": "text/csv"}
 
 
-def export_rows(*, project: Project, include_annotators: bool = True) -> Iterator[dict[str, Any]]:
-    """Every item of the project as a plain dict, with its annotations."""
+def export_rows(*, project: Project, include_annotators: bool = True,
+                text_view: TextView = REDACTED_VIEW) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """Every item of the project as a plain dict, with its annotations.
+
+    ``text``: the redacted copy of items a reviewer redacted, unless ``text_view`` is a
+    manager's view of the originals (``annotation.services.text_access``).
+    """
     last_pk = 0
     while True:
         items = list(
             Item.objects.filter(project=project, pk__gt=last_pk)
             .order_by("pk")
             .values("pk", "external_id", "text", "image", "meta", "status", "final_labels",
-                    "consensus_labels", "import_batch_id")[:PAGE]
+                    "consensus_labels", "import_batch_id", "redacted_text")[:PAGE]
         )  # fmt: skip
         if not items:
             return
@@ -44,7 +50,9 @@ def export_rows(*, project: Project, include_annotators: bool = True) -> Iterato
         for item in items:
             yield {
                 "id": item["external_id"],
-                "text": item["text"],
+                "text": shown_text(
+                    item["text"], item["redacted_text"], originals=text_view.originals
+                ),
                 "image": item["image"] or None,
                 "meta": item["meta"],
                 "status": item["status"],

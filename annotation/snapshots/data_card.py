@@ -68,6 +68,7 @@ def data_card_collect(*, project: Project, spec: SnapshotSpec, stats: dict[str, 
         },
         "redacted": {
             "spec": spec.redact_pii,
+            "originals": spec.originals,
             "items": redacted_items,
             "entities_per_type": dict(sorted(redacted_types.items())),
         },  # fmt: skip

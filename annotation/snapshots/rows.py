@@ -22,8 +22,8 @@ from django.db.models import Exists, OuterRef
 from annotation.audit_selectors import Curation
 from annotation.item_label import decide_label
 from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
-from annotation.redaction import redact_spans
 from annotation.snapshots.spec import SnapshotSpec
+from annotation.text_selectors import shown_text
 
 PAGE = 5000
 # Every row has exactly these keys, in this order (the JSONL line is canonical).
@@ -47,7 +47,8 @@ def select_items(*, project: Project, spec: SnapshotSpec,
                  curation: Curation | None = None) -> Iterator[ItemRows]:  # fmt: skip
     """The spec's items in primary-key order, each with its rows.
 
-    Items a reviewer excluded, and items whose content was deleted, are never exported;
+    Items a reviewer excluded, and items whose content was deleted, are never exported; a
+    reviewer's redacted copy replaces the text unless the spec asks for ``originals``;
     ``curation`` (the latest audit's, for the spec's ``exclude`` and ``redact_pii``) leaves
     out more and redacts texts.
     """
@@ -82,12 +83,11 @@ def select_items(*, project: Project, spec: SnapshotSpec,
             if pk in curation.excluded:
                 continue
             redacted_types: tuple[str, ...] = ()
-            if spec.redact_pii:
-                spans = curation.spans.get(pk, ())
-                new = redacted if redacted is not None else redact_spans(text, spans)
-                if new != text:  # a reviewer's redacted copy may hold spans no longer found
-                    redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
-                text = new
+            spans = curation.spans.get(pk, ()) if spec.redact_pii else ()
+            new = shown_text(text, redacted, originals=spec.originals, spans=spans)
+            if new != text:  # a reviewer's redacted copy may hold spans no longer found
+                redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
+            text = new
             base = {"id": ext, "text": text, "image": image or None, "meta": meta or {}}
             built = _item_rows(base, _as_list(final), _as_list(consensus), by_item.get(pk, []),
                                spec=spec, keep=keep, multi=project.multi_label,
