@@ -37,11 +37,12 @@ class SnapshotDiskFull(Exception):
 
 ProgressFn = Callable[[float], None]
 # Spec fields only a manager may set: they put what others never see into the files.
-MANAGER_ONLY = ("originals",)
+MANAGER_ONLY = ("originals", "annotator_names")
 
 
 def snapshot_managers_only(snapshot: Snapshot) -> bool:
-    """Whether only managers may download the snapshot (its spec asked for ``MANAGER_ONLY``)."""
+    """Whether only managers may download the snapshot and read its lineage (its spec asked
+    for ``MANAGER_ONLY``)."""
     return any(snapshot.spec.get(name) for name in MANAGER_ONLY)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 
 from annotation.audit_selectors import Curation
@@ -39,7 +40,7 @@ class ItemRows:
     stratum: str
     rows: list[dict[str, Any]]
     batch_id: int | None
-    annotators: list[str | None] = field(default_factory=list)
+    annotators: list[str | None] = field(default_factory=list)  # aliases (annotator_aliases)
     redacted_types: tuple[str, ...] = ()  # the personal data redacted from its text, by type
 
 
@@ -64,6 +65,7 @@ def select_items(*, project: Project, spec: SnapshotSpec,
     fields = ("pk", "external_id", "text", "image", "meta", "final_labels", "consensus_labels",
               "import_batch_id", "redacted_text")  # fmt: skip
     keep = set(spec.labels) if spec.labels is not None else None
+    aliases = annotator_aliases(project=project, names=spec.annotator_names)
     order = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     last_pk = 0
     while True:
@@ -75,10 +77,11 @@ def select_items(*, project: Project, spec: SnapshotSpec,
         annotations = (
             Annotation.objects.filter(item_id__gte=first_pk, item_id__lte=last_pk, project=project)
             .order_by("item_id", "created_at", "pk")
-            .values_list("item_id", "annotator__username", "labels", "source")
+            .values_list("item_id", "annotator_id", "labels", "source")
         )
-        for item_id, username, labels, source in annotations:
-            by_item.setdefault(item_id, []).append((username, _as_list(labels), source))
+        for item_id, user_id, labels, source in annotations:
+            name = None if user_id is None else aliases[user_id]
+            by_item.setdefault(item_id, []).append((name, _as_list(labels), source))
         for pk, ext, text, image, meta, final, consensus, batch, redacted in page:
             if pk in curation.excluded:
                 continue
@@ -95,6 +98,23 @@ def select_items(*, project: Project, spec: SnapshotSpec,
             if built is not None:
                 built.batch_id, built.redacted_types = batch, redacted_types
                 yield built
+
+
+def annotator_aliases(*, project: Project, names: bool = False) -> dict[int, str]:
+    """What a snapshot calls each annotator (user id to name): ``annotator-<n>``, numbered
+    in user-id order among everyone who ever labeled in the project, so the same data gives
+    the same rows and a newcomer never renumbers the others; usernames only when the spec
+    asks for ``annotator_names`` (managers only)."""
+    ids = list(
+        Annotation.objects.filter(project=project, annotator__isnull=False)
+        .order_by("annotator_id")
+        .values_list("annotator_id", flat=True)
+        .distinct()
+    )
+    if names:
+        users = get_user_model().objects.filter(pk__in=ids)
+        return dict(users.values_list("pk", "username"))
+    return {user_id: f"annotator-{n}" for n, user_id in enumerate(ids, start=1)}
 
 
 def _as_list(labels: Any) -> list[str]:

@@ -8,6 +8,8 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from annotation.models import JobStatus, Snapshot, SnapshotStatus
+from annotation.selectors import CAN_MANAGE
+from annotation.services.snapshots import snapshot_managers_only
 from annotation.snapshots.spec import SnapshotSpec, spec_parse
 from annotation.snapshots.writers import FORMAT_FILES
 
@@ -62,6 +64,9 @@ class SnapshotDiffSerializer(serializers.Serializer):
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
+    """A snapshot. ``lineage`` is null for a non-manager (``context["role"]``) when the spec
+    asked for what only managers see (annotator names, original texts)."""
+
     status = serializers.SerializerMethodField()
     job = serializers.SerializerMethodField()
     created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
@@ -76,6 +81,12 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "content_hash", "row_count", "created_by", "created_at", "downloads",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def to_representation(self, snapshot: Snapshot) -> dict[str, Any]:
+        data = super().to_representation(snapshot)
+        if snapshot_managers_only(snapshot) and self.context.get("role") not in CAN_MANAGE:
+            data["lineage"] = None
+        return data
 
     def get_status(self, snapshot: Snapshot) -> str:
         # A job that failed before the handler ran leaves the snapshot "queued".

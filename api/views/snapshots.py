@@ -51,7 +51,8 @@ class ProjectSnapshotViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     def list(self, request, project_pk=None):
         snapshots = self.project.snapshots.select_related("job", "created_by")
         page = self.paginate_queryset(snapshots)
-        return self.get_paginated_response(SnapshotSerializer(page, many=True).data)
+        data = SnapshotSerializer(page, many=True, context={"role": self.role}).data
+        return self.get_paginated_response(data)
 
     @extend_schema(request=SnapshotSpecSerializer, responses={202: SnapshotSerializer})
     def create(self, request, project_pk=None):
@@ -61,7 +62,8 @@ class ProjectSnapshotViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         snapshot = snapshot_create(
             project=self.project, spec=data.validated_data.as_dict(), user=request.user
         )
-        return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_202_ACCEPTED)
+        answer = SnapshotSerializer(snapshot, context={"role": self.role}).data
+        return Response(answer, status=status.HTTP_202_ACCEPTED)
 
 
 class SnapshotViewSet(viewsets.GenericViewSet):
@@ -84,7 +86,8 @@ class SnapshotViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses={200: SnapshotSerializer})
     def retrieve(self, request, pk=None):
-        return Response(SnapshotSerializer(self._snapshot(pk)).data)
+        snapshot = self._snapshot(pk)
+        return Response(SnapshotSerializer(snapshot, context={"role": self.role}).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("format", enum=list(FORMAT_FILES), default="jsonl"),

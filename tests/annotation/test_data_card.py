@@ -48,7 +48,11 @@ def test_the_card_says_what_the_audit_excluded_and_redacted_and_why(project, api
                                 "entities_per_type": {"email": 1, "phone": 1}}  # fmt: skip
     assert card["label_distribution"] == snapshot["stats"]["labels"]
     assert card["labels"] == [{"name": "ham", "key": "1"}, {"name": "spam", "key": "2"}]
-    assert card["annotators"] == {"count": 1, "annotations": 3}  # same-copy and near-b are out
+    assert card["annotators"] == {
+        "count": 1,
+        "annotations": 3,
+        "named": False,
+    }  # same-copy and near-b are out
     assert "audit-annotator" not in str(card)
     limits = card["known_limitations"]
     assert any("nobody had reviewed" in note and "2 duplicates with different labels" in note
