@@ -22,13 +22,17 @@ def export_rows(*, project: Project, include_annotators: bool = True,
                 text_view: TextView = REDACTED_VIEW) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Every item of the project as a plain dict, with its annotations.
 
+    Like snapshots, the export leaves out items a reviewer excluded from exports (an audit
+    decision) and items whose content was deleted (retention): those are never handed out.
+
     ``text``: the redacted copy of items a reviewer redacted, unless ``text_view`` is a
     manager's view of the originals (``annotation.services.text_access``).
     """
     last_pk = 0
     while True:
         items = list(
-            Item.objects.filter(project=project, pk__gt=last_pk)
+            Item.objects.filter(project=project, pk__gt=last_pk, excluded=False,
+                                content_deleted_at__isnull=True)
             .order_by("pk")
             .values("pk", "external_id", "text", "image", "meta", "status", "final_labels",
                     "consensus_labels", "import_batch_id", "redacted_text")[:PAGE]
