@@ -29,17 +29,12 @@ def text_view_for(*, role: str | None, originals: bool) -> TextView:
 
 
 def originals_served(*, view: TextView, user: AbstractBaseUser, project: Project,
-                     item_ids: Iterable[int], object_type: str, object_id: object) -> None:  # fmt: skip
+                     items: Iterable[Item], object_type: str, object_id: object) -> None:  # fmt: skip
     """Log ``pii_view`` when ``view`` served originals of items that have a redacted copy
-    (``item_ids``: the items served; ``object_type``/``object_id``: what was read)."""
+    (``items``: the items served; ``object_type``/``object_id``: what was read)."""
     if not view.originals:
         return
-    ids = list(item_ids)
-    redacted = list(
-        Item.objects.filter(pk__in=ids, redacted_text__isnull=False)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    redacted = sorted(item.pk for item in items if item.redacted_text is not None)
     _log(user, project, redacted, object_type, object_id)
 
 

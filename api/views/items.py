@@ -48,7 +48,7 @@ class ItemViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
         view = text_view_param(request, self.role)
         page = self.paginate_queryset(self.get_queryset()) or []
         originals_served(view=view, user=request.user, project=self.project,
-                         item_ids=[i.pk for i in page], object_type="project_items",
+                         items=page, object_type="project_items",
                          object_id=self.project.pk)  # fmt: skip
         data = ItemSerializer(page, many=True, context={"text_view": view}).data
         return self.get_paginated_response(data)
@@ -57,7 +57,7 @@ class ItemViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         view = text_view_param(request, self.role)
         item = self.get_object()
-        originals_served(view=view, user=request.user, project=self.project, item_ids=[item.pk],
+        originals_served(view=view, user=request.user, project=self.project, items=[item],
                          object_type="item", object_id=item.pk)  # fmt: skip
         return Response(ItemSerializer(item, context={"text_view": view}).data)
 
