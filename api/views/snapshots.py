@@ -31,6 +31,7 @@ from annotation.snapshots.writers import CONTENT_TYPES, FORMAT_FILES, csv_from_j
 from api.permissions import ProjectScopedMixin, url_id
 from api.schema import file_responses
 from api.serializers.snapshots import (
+    SPEC_SCHEMA,
     SnapshotDiffSerializer,
     SnapshotNotBuiltSerializer,
     SnapshotSerializer,
@@ -54,7 +55,7 @@ class ProjectSnapshotViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         data = SnapshotSerializer(page, many=True, context={"role": self.role}).data
         return self.get_paginated_response(data)
 
-    @extend_schema(request=SnapshotSpecSerializer, responses={202: SnapshotSerializer})
+    @extend_schema(request={"application/json": SPEC_SCHEMA}, responses={202: SnapshotSerializer})
     def create(self, request, project_pk=None):
         names = list(self.project.labels.values_list("name", flat=True))
         data = SnapshotSpecSerializer(data=request.data, context={"label_names": names})
