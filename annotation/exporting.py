@@ -12,20 +12,30 @@ from typing import Any
 
 from annotation.csv_cells import ESCAPE, CsvRows
 from annotation.models import Annotation, Item, Project
+from annotation.text_selectors import REDACTED_VIEW, TextView, shown_text
 
 PAGE = 2000
 EXPORT_FORMATS = {"jsonl": "application/x-ndjson", "json": "application/json", "csv": "text/csv"}
 
 
-def export_rows(*, project: Project, include_annotators: bool = True) -> Iterator[dict[str, Any]]:
-    """Every item of the project as a plain dict, with its annotations."""
+def export_rows(*, project: Project, include_annotators: bool = True,
+                text_view: TextView = REDACTED_VIEW) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """Every item of the project as a plain dict, with its annotations.
+
+    Like snapshots, the export leaves out items a reviewer excluded from exports (an audit
+    decision) and items whose content was deleted (retention): those are never handed out.
+
+    ``text``: the redacted copy of items a reviewer redacted, unless ``text_view`` is a
+    manager's view of the originals (``annotation.services.text_access``).
+    """
     last_pk = 0
     while True:
         items = list(
-            Item.objects.filter(project=project, pk__gt=last_pk)
+            Item.objects.filter(project=project, pk__gt=last_pk, excluded=False,
+                                content_deleted_at__isnull=True)
             .order_by("pk")
             .values("pk", "external_id", "text", "image", "meta", "status", "final_labels",
-                    "consensus_labels", "import_batch_id")[:PAGE]
+                    "consensus_labels", "import_batch_id", "redacted_text")[:PAGE]
         )  # fmt: skip
         if not items:
             return
@@ -44,7 +54,9 @@ def export_rows(*, project: Project, include_annotators: bool = True) -> Iterato
         for item in items:
             yield {
                 "id": item["external_id"],
-                "text": item["text"],
+                "text": shown_text(
+                    item["text"], item["redacted_text"], originals=text_view.originals
+                ),
                 "image": item["image"] or None,
                 "meta": item["meta"],
                 "status": item["status"],

@@ -37,8 +37,9 @@ from annotation.models import (
     Skip,
 )  # fmt: skip
 
-# Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON).
-LARGE_ITEM_FIELDS = ("vector", "consensus_labels", "redacted_text")
+# Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON). The
+# redacted text is read: the queue shows it instead of the text (annotation.text_selectors).
+LARGE_ITEM_FIELDS = ("vector", "consensus_labels")
 
 
 def _table(model: type[Model]) -> str:

@@ -10,13 +10,15 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Model
 from django.http import Http404
 from rest_framework import permissions
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from annotation.models import JobKind, Project, Role
 from annotation.rawsql import object_by_id, project_with_role
 from annotation.selectors import CAN_EXPORT, CAN_MANAGE, CAN_REVIEW
+from annotation.services.text_access import text_view_for
+from annotation.text_selectors import TextView
 
 # Project-scoped requests (two per label on the labeling path) resolve the project and
 # the requester's role first, with hand-written statements (``annotation.rawsql``).
@@ -117,3 +119,12 @@ class ProjectScopedMixin(APIView):
     def roles_for_action(self) -> frozenset[str]:
         action = getattr(self, "action", None) or str(self.request.method).lower()
         return self.roles.get(action, frozenset())
+
+
+def text_view_param(request, role: str | None) -> TextView:
+    """The ``?originals=`` query parameter (``true``/``false``), checked: another value is a
+    400, a non-manager asking for originals a 403 (``text_view_for``)."""
+    value = request.query_params.get("originals", "false")
+    if value not in ("true", "false"):
+        raise ValidationError({"originals": ["Must be true or false."]})
+    return text_view_for(role=role, originals=value == "true")

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 DETAIL = {
     "type": "object",
@@ -38,6 +38,12 @@ FIELD_ERRORS = {
 COMPONENTS = {"ErrorDetail": DETAIL, "FieldErrors": FIELD_ERRORS}
 WRITES = {"put", "post", "patch", "delete"}
 HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
+# ``?originals=`` on the routes that serve item texts (api.permissions.text_view_param).
+ORIGINALS_PARAMETER = OpenApiParameter(
+    "originals", bool, default=False,
+    description="`true`: the original texts of items a reviewer redacted (managers only; "
+    "logged in the access log as `pii_view`). Default: the redacted copies.",
+)  # fmt: skip
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 
 from annotation.audit_selectors import audit_curation
 from annotation.jobs.dispatch import job_enqueue
 from annotation.models import Job, JobKind, Project, Snapshot, SnapshotStatus
+from annotation.selectors import CAN_MANAGE, user_role
 from annotation.snapshots.data_card import data_card_collect
 from annotation.snapshots.lineage import Tally, dataset_card, lineage_collect
 from annotation.snapshots.rows import canonical_rows
@@ -35,17 +36,29 @@ class SnapshotDiskFull(Exception):
 
 
 ProgressFn = Callable[[float], None]
+# Spec fields only a manager may set: they put what others never see into the files.
+MANAGER_ONLY = ("originals", "annotator_names")
+
+
+def snapshot_managers_only(snapshot: Snapshot) -> bool:
+    """Whether only managers may download the snapshot and read its lineage (its spec asked
+    for ``MANAGER_ONLY``)."""
+    return any(snapshot.spec.get(name) for name in MANAGER_ONLY)
 
 
 def snapshot_create(*, project: Project, spec: dict[str, Any] | None, user=None,
                     enqueue: bool = True) -> Snapshot:  # fmt: skip
     """Validate the spec, number the snapshot and queue the job that builds it.
 
-    Raises ``ValidationError`` keyed by the spec fields at fault. With
-    ``enqueue=False`` the job is only recorded (the management command runs it
-    in-process).
+    Raises ``ValidationError`` keyed by the spec fields at fault, and ``PermissionDenied``
+    when someone other than a manager asks for what only managers see (``MANAGER_ONLY``; no
+    ``user``: the command line, trusted). With ``enqueue=False`` the job is only recorded
+    (the management command runs it in-process).
     """
     parsed = spec_parse(spec, label_names=project.labels.values_list("name", flat=True))
+    asked = [name for name in MANAGER_ONLY if getattr(parsed, name)]
+    if asked and user is not None and user_role(user=user, project=project) not in CAN_MANAGE:
+        raise PermissionDenied(f"Only the project's managers can ask for {' or '.join(asked)}.")
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()  # numbers in turn
         version = (project.snapshots.aggregate(v=Max("version"))["v"] or 0) + 1

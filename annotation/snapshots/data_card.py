@@ -45,6 +45,7 @@ def data_card_collect(*, project: Project, spec: SnapshotSpec, stats: dict[str, 
         "annotators": {
             "count": len([n for n in annotators if n != "(imported)"]),
             "annotations": sum(annotators.values()),
+            "named": spec.annotator_names,
         },  # fmt: skip
         "agreement": lineage.get("agreement", []),
         "label_distribution": stats["labels"],
@@ -68,6 +69,7 @@ def data_card_collect(*, project: Project, spec: SnapshotSpec, stats: dict[str, 
         },
         "redacted": {
             "spec": spec.redact_pii,
+            "originals": spec.originals,
             "items": redacted_items,
             "entities_per_type": dict(sorted(redacted_types.items())),
         },  # fmt: skip

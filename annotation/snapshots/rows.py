@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 
 from annotation.audit_selectors import Curation
 from annotation.item_label import decide_label
 from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
-from annotation.redaction import redact_spans
 from annotation.snapshots.spec import SnapshotSpec
+from annotation.text_selectors import shown_text
 
 PAGE = 5000
 # Every row has exactly these keys, in this order (the JSONL line is canonical).
@@ -39,7 +40,7 @@ class ItemRows:
     stratum: str
     rows: list[dict[str, Any]]
     batch_id: int | None
-    annotators: list[str | None] = field(default_factory=list)
+    annotators: list[str | None] = field(default_factory=list)  # aliases (annotator_aliases)
     redacted_types: tuple[str, ...] = ()  # the personal data redacted from its text, by type
 
 
@@ -47,7 +48,8 @@ def select_items(*, project: Project, spec: SnapshotSpec,
                  curation: Curation | None = None) -> Iterator[ItemRows]:  # fmt: skip
     """The spec's items in primary-key order, each with its rows.
 
-    Items a reviewer excluded, and items whose content was deleted, are never exported;
+    Items a reviewer excluded, and items whose content was deleted, are never exported; a
+    reviewer's redacted copy replaces the text unless the spec asks for ``originals``;
     ``curation`` (the latest audit's, for the spec's ``exclude`` and ``redact_pii``) leaves
     out more and redacts texts.
     """
@@ -63,6 +65,7 @@ def select_items(*, project: Project, spec: SnapshotSpec,
     fields = ("pk", "external_id", "text", "image", "meta", "final_labels", "consensus_labels",
               "import_batch_id", "redacted_text")  # fmt: skip
     keep = set(spec.labels) if spec.labels is not None else None
+    aliases = annotator_aliases(project=project, names=spec.annotator_names)
     order = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     last_pk = 0
     while True:
@@ -74,20 +77,20 @@ def select_items(*, project: Project, spec: SnapshotSpec,
         annotations = (
             Annotation.objects.filter(item_id__gte=first_pk, item_id__lte=last_pk, project=project)
             .order_by("item_id", "created_at", "pk")
-            .values_list("item_id", "annotator__username", "labels", "source")
+            .values_list("item_id", "annotator_id", "labels", "source")
         )
-        for item_id, username, labels, source in annotations:
-            by_item.setdefault(item_id, []).append((username, _as_list(labels), source))
+        for item_id, user_id, labels, source in annotations:
+            name = None if user_id is None else aliases[user_id]
+            by_item.setdefault(item_id, []).append((name, _as_list(labels), source))
         for pk, ext, text, image, meta, final, consensus, batch, redacted in page:
             if pk in curation.excluded:
                 continue
             redacted_types: tuple[str, ...] = ()
-            if spec.redact_pii:
-                spans = curation.spans.get(pk, ())
-                new = redacted if redacted is not None else redact_spans(text, spans)
-                if new != text:  # a reviewer's redacted copy may hold spans no longer found
-                    redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
-                text = new
+            spans = curation.spans.get(pk, ()) if spec.redact_pii else ()
+            new = shown_text(text, redacted, originals=spec.originals, spans=spans)
+            if new != text:  # a reviewer's redacted copy may hold spans no longer found
+                redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
+            text = new
             base = {"id": ext, "text": text, "image": image or None, "meta": meta or {}}
             built = _item_rows(base, _as_list(final), _as_list(consensus), by_item.get(pk, []),
                                spec=spec, keep=keep, multi=project.multi_label,
@@ -95,6 +98,23 @@ def select_items(*, project: Project, spec: SnapshotSpec,
             if built is not None:
                 built.batch_id, built.redacted_types = batch, redacted_types
                 yield built
+
+
+def annotator_aliases(*, project: Project, names: bool = False) -> dict[int, str]:
+    """What a snapshot calls each annotator (user id to name): ``annotator-<n>``, numbered
+    in user-id order among everyone who ever labeled in the project, so the same data gives
+    the same rows and a newcomer never renumbers the others; usernames only when the spec
+    asks for ``annotator_names`` (managers only)."""
+    ids = list(
+        Annotation.objects.filter(project=project, annotator__isnull=False)
+        .order_by("annotator_id")
+        .values_list("annotator_id", flat=True)
+        .distinct()
+    )
+    if names:
+        users = get_user_model().objects.filter(pk__in=ids)
+        return dict(users.values_list("pk", "username"))
+    return {user_id: f"annotator-{n}" for n, user_id in enumerate(ids, start=1)}
 
 
 def _as_list(labels: Any) -> list[str]:

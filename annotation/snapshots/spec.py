@@ -17,7 +17,8 @@ SPLIT_NAMES = ("train", "validation", "test")
 DEFAULT_SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 FIELDS = frozenset(
     {"label_source", "min_agreement", "min_consensus_quality", "exclude_open_issues",
-     "only_reviewed", "labels", "splits", "stratify", "seed", "exclude", "redact_pii"}
+     "only_reviewed", "labels", "splits", "stratify", "seed", "exclude", "redact_pii",
+     "originals", "annotator_names"}
 )  # fmt: skip
 # What ``exclude`` may name: kinds of the latest audit's findings (annotation.audit_selectors).
 AUDIT_EXCLUSIONS = ("duplicates", "near_duplicates", "conflicts", "pii", "outliers",
@@ -39,6 +40,10 @@ class SnapshotSpec:
     exclude: kinds of the latest audit's findings whose items are left out (a duplicate
     group keeps one member); findings a reviewer kept do not exclude anything.
     redact_pii: rows carry the text with the personal data the latest audit found replaced.
+    originals: rows carry the original text of items a reviewer redacted (managers only,
+    checked by ``snapshot_create``); without it they carry the redacted copy.
+    annotator_names: rows and lineage name annotators by username (managers only); without
+    it, by stable pseudonyms (``annotator-1``, ...).
     """
 
     label_source: str = "final"
@@ -52,6 +57,8 @@ class SnapshotSpec:
     seed: int = 0
     exclude: tuple[str, ...] = ()
     redact_pii: bool = False
+    originals: bool = False
+    annotator_names: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -74,12 +81,21 @@ def spec_parse(data: Mapping[str, Any] | None, *, label_names: Iterable[str]) ->
     values["label_source"] = source
     for name in ("min_agreement", "min_consensus_quality"):
         values[name] = _fraction(data.get(name), name, errors)
-    for name in ("exclude_open_issues", "only_reviewed", "stratify", "redact_pii"):
+    for name in (
+        "exclude_open_issues",
+        "only_reviewed",
+        "stratify",
+        "redact_pii",
+        "originals",
+        "annotator_names",
+    ):
         default = name == "stratify"
         value = data.get(name, default)
         if not isinstance(value, bool):
             errors[name] = "Must be true or false."
         values[name] = value
+    if values["redact_pii"] is True and values["originals"] is True:
+        errors["originals"] = "A snapshot cannot both redact personal data and keep originals."
     values["labels"] = _labels(data.get("labels"), set(label_names), errors)
     values["splits"] = _splits(data.get("splits"), errors)
     values["exclude"] = _exclusions(data.get("exclude"), errors)

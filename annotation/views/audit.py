@@ -24,9 +24,9 @@ from annotation.audit_selectors import (
     pii_spans,
 )
 from annotation.models import AuditFinding, FindingKind, FindingStatus
-from annotation.redaction import redact_spans
 from annotation.selectors import CAN_MANAGE, CAN_REVIEW
 from annotation.services.audit import MERGEABLE, access_log_write, finding_resolve
+from annotation.text_selectors import shown_text
 from annotation.views.pages import member_project_or_404
 
 PER_PAGE = 10
@@ -91,9 +91,8 @@ def _cards(findings: list[AuditFinding], original: int | None) -> list[dict]:
         shown = [
             {"id": i.pk, "external_id": i.external_id, "image": bool(i.image),
              "labels": i.final_labels or i.consensus_labels or votes.get(i.pk, []),
-             "text": i.text if finding.pk == original else (
-                 i.redacted_text if i.redacted_text is not None
-                 else redact_spans(i.text, spans.get(i.pk, ())))}
+             "text": shown_text(i.text, i.redacted_text, originals=finding.pk == original,
+                                spans=spans.get(i.pk, ()))}
             for i in items[:SHOWN_MEMBERS]
         ]  # fmt: skip
         cards.append({

@@ -1,9 +1,14 @@
 from rest_framework import serializers
 
 from annotation.models import Item
+from annotation.text_selectors import REDACTED_VIEW
 
 
 class ItemSerializer(serializers.ModelSerializer):
+    """An item. ``text`` is the redacted copy when a reviewer redacted it, unless
+    ``context["text_view"]`` is a manager's view of the originals."""
+
+    text = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -13,6 +18,9 @@ class ItemSerializer(serializers.ModelSerializer):
             "required_overlap", "priority", "predicted_label", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_text(self, item) -> str:
+        return self.context.get("text_view", REDACTED_VIEW).text(item)
 
     def get_image_url(self, item) -> str | None:
         return f"/media/items/{item.pk}" if item.image else None

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from annotation.models import Annotation, Lease
 from annotation.queue_selectors import item_suggestion
+from annotation.text_selectors import REDACTED_VIEW
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 MAX_EXCLUDED = 20
@@ -41,11 +42,15 @@ class QueueItemSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(source="item.pk")
     external_id = serializers.CharField(source="item.external_id")
-    text = serializers.CharField(source="item.text")
+    text = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
     meta = serializers.JSONField(source="item.meta")
     lease_expires_at = serializers.DateTimeField(source="expires_at")
     suggestion = serializers.SerializerMethodField()
+
+    def get_text(self, lease: Lease) -> str:
+        """The redacted copy when a reviewer redacted the item (``annotation.text_selectors``)."""
+        return REDACTED_VIEW.text(lease.item)
 
     def get_image_url(self, lease: Lease) -> str | None:
         return image_url(lease.item)
@@ -66,7 +71,7 @@ def queue_item_data(lease: Lease, *, project) -> dict:
     return {
         "id": item.pk,
         "external_id": str(item.external_id),
-        "text": str(item.text),
+        "text": REDACTED_VIEW.text(item),
         "image_url": image_url(item),
         "meta": item.meta,
         "lease_expires_at": _DATETIME.to_representation(lease.expires_at),
@@ -142,9 +147,12 @@ class SkipSerializer(serializers.Serializer):
 class HistoryItemSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     external_id = serializers.CharField()
-    text = serializers.CharField()
+    text = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
     meta = serializers.JSONField()
+
+    def get_text(self, item) -> str:
+        return REDACTED_VIEW.text(item)
 
     def get_image_url(self, item) -> str | None:
         return image_url(item)

@@ -12,6 +12,7 @@ from annotation.models import (
 )
 from annotation.review_selectors import item_label_summary
 from annotation.services.review import REQUESTABLE_ACTIONS
+from annotation.text_selectors import REDACTED_VIEW
 
 
 class LabelIssueSerializer(serializers.ModelSerializer):
@@ -42,7 +43,7 @@ class LabelIssueSerializer(serializers.ModelSerializer):
         return {
             "id": item.pk,
             "external_id": item.external_id,
-            "text": item.text,
+            "text": REDACTED_VIEW.text(item),  # reviewers never read originals
             "image_url": f"/media/items/{item.pk}" if item.image else None,
             "meta": item.meta,
             "status": item.status,

@@ -8,8 +8,66 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from annotation.models import JobStatus, Snapshot, SnapshotStatus
-from annotation.snapshots.spec import SnapshotSpec, spec_parse
+from annotation.selectors import CAN_MANAGE
+from annotation.services.snapshots import snapshot_managers_only
+from annotation.snapshots.spec import (
+    AUDIT_EXCLUSIONS,
+    LABEL_SOURCES,
+    SPLIT_NAMES,
+    SnapshotSpec,
+    spec_parse,
+)
 from annotation.snapshots.writers import FORMAT_FILES
+
+
+def _flag(description: str, default: bool = False) -> dict[str, Any]:
+    return {"type": "boolean", "default": default, "description": description}
+
+
+_FRACTION = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True, "default": None}
+# The request body of ``POST /api/projects/{id}/snapshots`` as the schema shows it; the rules
+# are ``spec_parse``'s (tests/api/test_schema.py keeps the two field lists equal).
+SPEC_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "label_source": {"type": "string", "enum": list(LABEL_SOURCES), "default": "final"},
+        "min_agreement": _FRACTION,
+        "min_consensus_quality": _FRACTION,
+        "exclude_open_issues": _flag("Leave out items with an open label issue."),
+        "only_reviewed": _flag("Only items a reviewer acted on."),
+        "labels": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 1,
+            "nullable": True,
+            "default": None,
+        },  # fmt: skip
+        "splits": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {n: {"type": "number", "minimum": 0} for n in SPLIT_NAMES},
+            "description": "Ratios summing to 1.",
+        },  # fmt: skip
+        "stratify": _flag("Every label gets its share of each split.", default=True),
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1, "default": 0},
+        "exclude": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(AUDIT_EXCLUSIONS)},
+            "description": "Kinds of the latest audit's findings to leave out.",
+        },  # fmt: skip
+        "redact_pii": _flag("Replace the personal data the latest audit found."),
+        "originals": _flag(
+            "Managers only: the original texts of items a reviewer redacted "
+            "(the snapshot then downloads to managers only)."
+        ),  # fmt: skip
+        "annotator_names": _flag(
+            "Managers only: usernames instead of annotator-1, "
+            "annotator-2, ... (the snapshot then downloads to "
+            "managers only)."
+        ),  # fmt: skip
+    },
+}
 
 
 class SnapshotSpecSerializer(serializers.Serializer):
@@ -62,6 +120,9 @@ class SnapshotDiffSerializer(serializers.Serializer):
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
+    """A snapshot. ``lineage`` is null for non-managers when the spec asked for what only
+    managers see (annotator names, original texts); the view passes ``context["role"]``."""
+
     status = serializers.SerializerMethodField()
     job = serializers.SerializerMethodField()
     created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
@@ -76,6 +137,12 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "content_hash", "row_count", "created_by", "created_at", "downloads",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def to_representation(self, snapshot: Snapshot) -> dict[str, Any]:
+        data = super().to_representation(snapshot)
+        if snapshot_managers_only(snapshot) and self.context.get("role") not in CAN_MANAGE:
+            data["lineage"] = None
+        return data
 
     def get_status(self, snapshot: Snapshot) -> str:
         # A job that failed before the handler ran leaves the snapshot "queued".

@@ -14,8 +14,10 @@ from annotation.jobs.dispatch import job_enqueue
 from annotation.models import JobKind, Role
 from annotation.selectors import CAN_MANAGE, items_for_project
 from annotation.services.importing import ImportResult, import_file, import_objects
+from annotation.services.text_access import originals_served
 from api.parsers import BoundedJSONParser
-from api.permissions import ProjectScopedMixin
+from api.permissions import ProjectScopedMixin, text_view_param
+from api.schema import ORIGINALS_PARAMETER
 from api.serializers.items import (
     ImportJsonSerializer,
     ImportQuerySerializer,
@@ -28,7 +30,10 @@ EVERY_ROLE = frozenset(Role.values)
 
 
 class ItemViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
-    """A project's items (without anyone's labels), filterable by ``?status=``."""
+    """A project's items (without anyone's labels), filterable by ``?status=``.
+
+    Texts a reviewer redacted come redacted; a manager may ask ``?originals=true`` (logged).
+    """
 
     serializer_class = ItemSerializer
     roles = {"list": EVERY_ROLE, "retrieve": EVERY_ROLE}
@@ -37,6 +42,24 @@ class ItemViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
         return items_for_project(
             project=self.project, status=self.request.query_params.get("status")
         )
+
+    @extend_schema(parameters=[ORIGINALS_PARAMETER])
+    def list(self, request, *args, **kwargs):
+        view = text_view_param(request, self.role)
+        page = self.paginate_queryset(self.get_queryset()) or []
+        originals_served(view=view, user=request.user, project=self.project,
+                         items=page, object_type="project_items",
+                         object_id=self.project.pk)  # fmt: skip
+        data = ItemSerializer(page, many=True, context={"text_view": view}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(parameters=[ORIGINALS_PARAMETER])
+    def retrieve(self, request, *args, **kwargs):
+        view = text_view_param(request, self.role)
+        item = self.get_object()
+        originals_served(view=view, user=request.user, project=self.project, items=[item],
+                         object_type="item", object_id=item.pk)  # fmt: skip
+        return Response(ItemSerializer(item, context={"text_view": view}).data)
 
 
 class ImportView(ProjectScopedMixin, APIView):

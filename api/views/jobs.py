@@ -11,8 +11,15 @@ from annotation.jobs.dispatch import job_enqueue
 from annotation.models import Job, JobKind
 from annotation.selectors import CAN_EXPORT, CAN_REVIEW, user_role
 from annotation.services.audit import access_log_write
-from api.permissions import JOB_KIND_ROLES, ProjectScopedMixin, job_kinds_for, url_id
-from api.schema import file_responses
+from annotation.services.text_access import project_originals_served
+from api.permissions import (
+    JOB_KIND_ROLES,
+    ProjectScopedMixin,
+    job_kinds_for,
+    text_view_param,
+    url_id,
+)
+from api.schema import ORIGINALS_PARAMETER, file_responses
 from api.serializers.jobs import JobAcceptedSerializer, JobCreateSerializer, JobSerializer
 
 CSV_FORMULAS_PARAMETER = OpenApiParameter(
@@ -97,14 +104,15 @@ class ExportView(ProjectScopedMixin, APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", enum=list(EXPORT_FORMATS), default="jsonl"),
-                    CSV_FORMULAS_PARAMETER],
+                    CSV_FORMULAS_PARAMETER, ORIGINALS_PARAMETER],
         responses=file_responses(EXPORT_FORMATS.values(), "The project's items, streamed."),
     )  # fmt: skip
     def get(self, request, project_pk=None):
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in STREAMERS:
             raise ValidationError({"format": f"Unknown format {fmt!r}; one of {list(STREAMERS)}."})
-        rows = export_rows(project=self.project)
+        view = text_view_param(request, self.role)
+        rows = export_rows(project=self.project, text_view=view)
         if fmt == "csv":
             stream = stream_csv(rows, csv_formulas=csv_formulas_param(request))
         else:
@@ -113,5 +121,7 @@ class ExportView(ProjectScopedMixin, APIView):
         response["Content-Disposition"] = f'attachment; filename="project-{self.project.pk}.{fmt}"'
         access_log_write(actor=request.user, action="export_download", object_type="project",
                          object_id=self.project.pk, project_id=self.project.pk,
-                         detail={"format": fmt})  # fmt: skip
+                         detail={"format": fmt, "originals": view.originals})  # fmt: skip
+        project_originals_served(view=view, user=request.user, project=self.project,
+                                 object_type="project_export", object_id=self.project.pk)  # fmt: skip
         return response

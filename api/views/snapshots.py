@@ -18,13 +18,20 @@ from rest_framework.response import Response
 
 from annotation.csv_cells import RAW
 from annotation.models import Snapshot, SnapshotStatus
-from annotation.selectors import CAN_EXPORT, user_role
+from annotation.selectors import CAN_EXPORT, CAN_MANAGE, user_role
 from annotation.services.audit import access_log_write
-from annotation.services.snapshots import snapshot_create, snapshot_diff, snapshot_file
+from annotation.services.snapshots import (
+    snapshot_create,
+    snapshot_diff,
+    snapshot_file,
+    snapshot_managers_only,
+)
+from annotation.services.text_access import project_originals_served, text_view_for
 from annotation.snapshots.writers import CONTENT_TYPES, FORMAT_FILES, csv_from_jsonl
 from api.permissions import ProjectScopedMixin, url_id
 from api.schema import file_responses
 from api.serializers.snapshots import (
+    SPEC_SCHEMA,
     SnapshotDiffSerializer,
     SnapshotNotBuiltSerializer,
     SnapshotSerializer,
@@ -45,9 +52,10 @@ class ProjectSnapshotViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     def list(self, request, project_pk=None):
         snapshots = self.project.snapshots.select_related("job", "created_by")
         page = self.paginate_queryset(snapshots)
-        return self.get_paginated_response(SnapshotSerializer(page, many=True).data)
+        data = SnapshotSerializer(page, many=True, context={"role": self.role}).data
+        return self.get_paginated_response(data)
 
-    @extend_schema(request=SnapshotSpecSerializer, responses={202: SnapshotSerializer})
+    @extend_schema(request={"application/json": SPEC_SCHEMA}, responses={202: SnapshotSerializer})
     def create(self, request, project_pk=None):
         names = list(self.project.labels.values_list("name", flat=True))
         data = SnapshotSpecSerializer(data=request.data, context={"label_names": names})
@@ -55,7 +63,8 @@ class ProjectSnapshotViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         snapshot = snapshot_create(
             project=self.project, spec=data.validated_data.as_dict(), user=request.user
         )
-        return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_202_ACCEPTED)
+        answer = SnapshotSerializer(snapshot, context={"role": self.role}).data
+        return Response(answer, status=status.HTTP_202_ACCEPTED)
 
 
 class SnapshotViewSet(viewsets.GenericViewSet):
@@ -64,6 +73,7 @@ class SnapshotViewSet(viewsets.GenericViewSet):
     serializer_class = SnapshotSerializer
     queryset = Snapshot.objects.all()
     lookup_value_regex = r"\d+"
+    role: str | None = None
 
     def _snapshot(self, pk) -> Snapshot:
         snapshot = Snapshot.objects.select_related("job", "project").filter(pk=url_id(pk)).first()
@@ -72,11 +82,13 @@ class SnapshotViewSet(viewsets.GenericViewSet):
             raise Http404("No such snapshot.")
         if role not in CAN_EXPORT:
             raise PermissionDenied("Only the project's managers and engineers can use snapshots.")
+        self.role = role
         return snapshot
 
     @extend_schema(responses={200: SnapshotSerializer})
     def retrieve(self, request, pk=None):
-        return Response(SnapshotSerializer(self._snapshot(pk)).data)
+        snapshot = self._snapshot(pk)
+        return Response(SnapshotSerializer(snapshot, context={"role": self.role}).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("format", enum=list(FORMAT_FILES), default="jsonl"),
@@ -92,6 +104,8 @@ class SnapshotViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         snapshot = self._snapshot(pk)
+        if snapshot_managers_only(snapshot) and self.role not in CAN_MANAGE:
+            raise PermissionDenied("This snapshot holds original texts: managers only.")
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in FORMAT_FILES:
             raise ValidationError(
@@ -111,6 +125,9 @@ class SnapshotViewSet(viewsets.GenericViewSet):
                              object_id=snapshot.pk, project_id=snapshot.project_id,
                              detail={"version": snapshot.version, "format": fmt,
                                      "range": request.headers.get("Range", "")[:100]})  # fmt: skip
+            view = text_view_for(role=self.role, originals=bool(snapshot.spec.get("originals")))
+            project_originals_served(view=view, user=request.user, project=snapshot.project,
+                                     object_type="snapshot", object_id=snapshot.pk)  # fmt: skip
         return response
 
     @extend_schema(responses={200: SnapshotDiffSerializer, 409: SnapshotNotBuiltSerializer})

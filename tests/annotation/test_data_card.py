@@ -44,11 +44,15 @@ def test_the_card_says_what_the_audit_excluded_and_redacted_and_why(project, api
                      "items_per_kind": {"Exact duplicates": 1, "Near-duplicates": 1}},
         "by_review": 1, "content_deleted": 0,
     }  # fmt: skip
-    assert card["redacted"] == {"spec": True, "items": 1,
+    assert card["redacted"] == {"spec": True, "originals": False, "items": 1,
                                 "entities_per_type": {"email": 1, "phone": 1}}  # fmt: skip
     assert card["label_distribution"] == snapshot["stats"]["labels"]
     assert card["labels"] == [{"name": "ham", "key": "1"}, {"name": "spam", "key": "2"}]
-    assert card["annotators"] == {"count": 1, "annotations": 3}  # same-copy and near-b are out
+    assert card["annotators"] == {
+        "count": 1,
+        "annotations": 3,
+        "named": False,
+    }  # same-copy and near-b are out
     assert "audit-annotator" not in str(card)
     limits = card["known_limitations"]
     assert any("nobody had reviewed" in note and "2 duplicates with different labels" in note

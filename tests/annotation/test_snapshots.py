@@ -7,7 +7,7 @@ import zipfile
 
 import pyarrow.parquet as pq
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 
 from annotation.jobs.runner import job_execute
@@ -84,7 +84,7 @@ class TestLabelSource:
         rows = [r for r in jsonl(build(labeled, label_source="every")) if r["id"] == "i003"]
         assert [(r["label"], r["annotator"], r["label_source"]) for r in rows] == [
             ("positive", None, "import"),
-            ("neutral", "a", "human"),
+            ("neutral", "annotator-1", "human"),
         ]
         assert rows[0]["split"] == rows[1]["split"]  # an item never straddles splits
 
@@ -249,7 +249,7 @@ class TestLineage:
         lineage = snapshot.lineage
         assert lineage["spec"]["seed"] == 9
         assert lineage["import_batches"][0]["items"] == 60
-        assert lineage["annotators"] == {"(imported)": 60, "a": 1}
+        assert lineage["annotators"] == {"(imported)": 60, "annotator-1": 1}
         assert lineage["content_hash"] == snapshot.content_hash and lineage["rows"] == 60
         assert lineage["model_version"] is None and lineage["label_issues_run"] is None
 
@@ -278,3 +278,52 @@ class TestProjectPage:
         client.force_login(members["annotator"])
         assert 'id="snapshots"' not in client.get(f"/projects/{labeled.pk}/").content.decode()
         assert client.post(f"/projects/{labeled.pk}/snapshots/new").status_code == 403
+
+
+class TestAnnotatorNames:
+    """Rows and lineage name annotators by stable pseudonyms unless a manager asks for names."""
+
+    def test_pseudonyms_by_default_stable_when_someone_new_labels(self, labeled, make_user):
+        zed, amy = make_user("zed"), make_user("amy")  # zed first: numbered by user id
+        vote(labeled, "i003", zed, "neutral")
+        vote(labeled, "i004", amy, "neutral")
+        first = build(labeled, label_source="every")
+        rows = {(r["id"], r["annotator"]) for r in jsonl(first) if r["annotator"]}
+        assert rows == {("i003", "annotator-1"), ("i004", "annotator-2")}
+        files = "".join(p.read_text(errors="replace") for p in
+                        snapshot_file(first, "jsonl").parent.rglob("*") if p.is_file())  # fmt: skip
+        for name in ("zed", "amy"):
+            assert name not in files and name not in json.dumps(first.lineage)
+        assert first.lineage["annotators"] == {"(imported)": 60, "annotator-1": 1,
+                                               "annotator-2": 1}  # fmt: skip
+        assert first.lineage["data_card"]["annotators"]["named"] is False
+        assert build(labeled, label_source="every").content_hash == first.content_hash
+        vote(labeled, "i005", make_user("newcomer"), "neutral")
+        again = {(r["id"], r["annotator"]) for r in jsonl(build(labeled, label_source="every"))
+                 if r["annotator"]}  # fmt: skip
+        assert again == rows | {("i005", "annotator-3")}
+
+    def test_a_subset_keeps_everyone_numbered_as_in_the_whole(self, labeled, make_user):
+        vote(labeled, "i003", make_user("zed"), "neutral")  # i003 is neutral: filtered out
+        vote(labeled, "i001", make_user("amy"), "negative")
+        rows = jsonl(build(labeled, label_source="every", labels=["negative"]))
+        assert {r["annotator"] for r in rows if r["annotator"]} == {"annotator-2"}
+
+    def test_names_when_a_manager_asks(self, labeled, make_user, manager):
+        vote(labeled, "i003", make_user("zed"), "neutral")
+        snapshot = build(labeled, user=manager, label_source="every", annotator_names=True)
+        assert "zed" in {r["annotator"] for r in jsonl(snapshot)}
+        assert snapshot.lineage["annotators"]["zed"] == 1
+        assert snapshot.lineage["data_card"]["annotators"]["named"] is True
+
+    @pytest.mark.parametrize("role", ["engineer", "reviewer", "annotator"])
+    def test_nobody_else_may_ask_for_names(self, labeled, members, role):
+        with pytest.raises(PermissionDenied):
+            snapshot_create(project=labeled, spec={"annotator_names": True},
+                            user=members[role], enqueue=False)  # fmt: skip
+
+    @pytest.mark.parametrize("value", ["yes", 1, None, [True]])
+    def test_annotator_names_must_be_a_boolean(self, labeled, value):
+        with pytest.raises(ValidationError) as error:
+            spec_parse({"annotator_names": value}, label_names=LABELS)
+        assert "annotator_names" in error.value.message_dict

@@ -8,6 +8,8 @@ import pytest
 import yaml
 from django.core.management import call_command
 
+from annotation.snapshots.spec import FIELDS
+
 
 @pytest.fixture(scope="module")
 def schema(tmp_path_factory) -> dict:
@@ -43,6 +45,13 @@ def test_the_import_documents_its_400_body(schema):
     bad = body(schema, "/api/projects/{project_pk}/import/", "post", "400")
     refs = {option["$ref"].rsplit("/", 1)[1] for option in bad["anyOf"]}
     assert refs == {"ImportResult", "FieldErrors"}
+
+
+def test_the_snapshot_spec_documents_every_field_spec_parse_takes(schema):
+    post = schema["paths"]["/api/projects/{project_pk}/snapshots/"]["post"]
+    spec = post["requestBody"]["content"]["application/json"]["schema"]
+    assert set(spec["properties"]) == FIELDS
+    assert {"originals", "annotator_names", "redact_pii"} <= set(spec["properties"])
 
 
 def test_the_snapshot_diff_is_a_diff(schema):

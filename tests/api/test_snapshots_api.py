@@ -46,6 +46,19 @@ def body(response) -> bytes:
 
 
 class TestPermissions:
+    def test_a_snapshot_with_names_is_the_managers_alone(self, labeled, members, client_for):
+        engineer, manager = client_for(members["engineer"]), client_for(members["manager"])
+        refused = engineer.post(f"/api/projects/{labeled.pk}/snapshots",
+                                {"annotator_names": True}, format="json")  # fmt: skip
+        assert refused.status_code == 403
+        created = cut(manager, labeled, {"annotator_names": True})
+        assert manager.get(f"/api/snapshots/{created['id']}").json()["lineage"] is not None
+        assert engineer.get(f"/api/snapshots/{created['id']}").json()["lineage"] is None
+        listed = engineer.get(f"/api/projects/{labeled.pk}/snapshots").json()["results"]
+        assert [s["lineage"] for s in listed] == [None]
+        assert download(engineer, created["id"]).status_code == 403
+        assert download(manager, created["id"]).status_code == 200
+
     @pytest.mark.parametrize("role", ["manager", "engineer"])
     def test_managers_and_engineers_cut_list_read_and_download(self, labeled, members,
                                                                 client_for, role):  # fmt: skip

@@ -4,11 +4,13 @@ import io
 
 import numpy as np
 import pytest
+from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from learning.audit.duplicates import (
+    NUM_PERM,
     exact_groups,
     image_hash_groups,
     near_duplicate_groups,
@@ -98,3 +100,61 @@ def test_perceptual_hash_of_a_resized_copy_is_close(tmp_path):
     image.resize((128, 128)).save(buffer, format="JPEG", quality=80)
     copy = Image.open(buffer)
     assert imagehash.phash(image) - imagehash.phash(copy) <= 4
+
+
+def datasketch_pairs(texts: list[str], threshold: float) -> set[tuple[int, int]]:
+    """The verified pairs datasketch's ``MinHashLSH`` proposes (the index the flat one
+    replaced), over the same representatives and signatures."""
+    normal = [normalize_text(t) for t in texts]
+    reps = [i for key, i in {k: i for i, k in reversed(list(enumerate(normal)))}.items() if key]
+    lsh, sets, pairs = MinHashLSH(threshold=threshold, num_perm=NUM_PERM), {}, set()
+    for i in sorted(reps):
+        words = shingles(texts[i])
+        if not words:
+            continue
+        signature = MinHash(num_perm=NUM_PERM, seed=1)
+        signature.update_batch(words)
+        for other in lsh.query(signature):
+            if len(sets[other] & words) / len(sets[other] | words) >= threshold:
+                pairs.add((other, i))
+        lsh.insert(i, signature)
+        sets[i] = words
+    return pairs
+
+
+WORDS = st.sampled_from("win a free prize now call me later today the cup final tickets".split())
+
+
+BASES = st.sampled_from([
+    "free entry in a weekly competition to win the final tickets text now",
+    "are you coming to dinner tonight or should we meet tomorrow instead",
+    "",
+])  # fmt: skip
+# Texts around a few bases (buckets of many texts) and short random ones.
+TEXTS = st.tuples(BASES, st.lists(WORDS, max_size=4)).map(lambda t: " ".join([t[0], *t[1]]))
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(TEXTS, max_size=25), st.sampled_from([0.5, 0.7, 0.9]))
+def test_the_flat_index_finds_what_datasketchs_lsh_finds(texts, threshold):
+    normal = [normalize_text(t) for t in texts]
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    pairs = datasketch_pairs(texts, threshold)
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    clusters: dict[int, set[int]] = {}
+    for a, _ in pairs:
+        clusters.setdefault(root(a), set())
+    for i, key in enumerate(normal):  # exact copies come along with their representative
+        first = normal.index(key)
+        if root(first) in clusters:
+            clusters[root(first)].add(i)
+    expected = {frozenset(members) for members in clusters.values()}
+    found = {frozenset(g.members) for g in near_duplicate_groups(texts, threshold=threshold)}
+    assert found == expected
