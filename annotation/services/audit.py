@@ -93,7 +93,14 @@ def finding_resolve(
         raise ValidationError(
             {"action": f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."}
         )
-    if finding.status != FindingStatus.OPEN:
+    # The row is locked and its status read again: two reviewers who loaded the same open
+    # finding must not both act on it (the second would exclude or merge a kept group).
+    current = (AuditFinding.objects.select_for_update().filter(pk=finding.pk)
+               .values_list("status", flat=True).first())  # fmt: skip
+    if current is None:  # a newer audit run replaced the open findings meanwhile
+        raise ValidationError({"action": "This finding is gone: a newer audit replaced it."})
+    if current != FindingStatus.OPEN:
+        finding.status = current
         raise ValidationError({"action": f"This finding was already resolved ({finding.status})."})
     items = list(finding.items.select_for_update().order_by("pk"))
     if action == "exclude":
