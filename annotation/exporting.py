@@ -12,20 +12,24 @@ from typing import Any
 
 from annotation.csv_cells import ESCAPE, CsvRows
 from annotation.models import Annotation, Item, Project
+from annotation.selectors import item_text_shown
 
 PAGE = 2000
 EXPORT_FORMATS = {"jsonl": "application/x-ndjson", "json": "application/json", "csv": "text/csv"}
 
 
-def export_rows(*, project: Project, include_annotators: bool = True) -> Iterator[dict[str, Any]]:
-    """Every item of the project as a plain dict, with its annotations."""
+def export_rows(
+    *, project: Project, include_annotators: bool = True, role: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every item of the project as a plain dict, with its annotations; texts as ``role``
+    reads them (a reviewer's redacted copy for all but managers)."""
     last_pk = 0
     while True:
         items = list(
             Item.objects.filter(project=project, pk__gt=last_pk)
             .order_by("pk")
             .values("pk", "external_id", "text", "image", "meta", "status", "final_labels",
-                    "consensus_labels", "import_batch_id")[:PAGE]
+                    "consensus_labels", "import_batch_id", "redacted_text")[:PAGE]
         )  # fmt: skip
         if not items:
             return
@@ -44,7 +48,9 @@ def export_rows(*, project: Project, include_annotators: bool = True) -> Iterato
         for item in items:
             yield {
                 "id": item["external_id"],
-                "text": item["text"],
+                "text": item_text_shown(
+                    text=item["text"], redacted_text=item["redacted_text"], role=role
+                ),
                 "image": item["image"] or None,
                 "meta": item["meta"],
                 "status": item["status"],

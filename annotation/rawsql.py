@@ -37,8 +37,9 @@ from annotation.models import (
     Skip,
 )  # fmt: skip
 
-# Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON).
-LARGE_ITEM_FIELDS = ("vector", "consensus_labels", "redacted_text")
+# Item columns the queue never shows nor needs (embeddings can be kilobytes of JSON). The
+# redacted copy is read: it is the text non-managers are served once a reviewer redacted it.
+LARGE_ITEM_FIELDS = ("vector", "consensus_labels")
 
 
 def _table(model: type[Model]) -> str:

@@ -22,6 +22,17 @@ CAN_REVIEW = frozenset({Role.MANAGER, Role.REVIEWER})
 CAN_LABEL = frozenset({Role.MANAGER, Role.ANNOTATOR, Role.REVIEWER})
 CAN_READ_LABELS = frozenset({Role.MANAGER, Role.REVIEWER, Role.ENGINEER})
 CAN_EXPORT = frozenset({Role.MANAGER, Role.ENGINEER})
+# Who reads an item's original text after a reviewer redacted it (issue #17: "keeps the
+# original only for managers"); everyone else reads the redacted copy, on every surface.
+SEES_ORIGINALS = CAN_MANAGE
+
+
+def item_text_shown(*, text: str, redacted_text: str | None, role: str | None) -> str:
+    """The text ``role`` reads of an item: the redacted copy once a reviewer redacted it,
+    unless the role sees originals. An unknown role (None) reads the redacted copy."""
+    if redacted_text is None or role in SEES_ORIGINALS:
+        return text
+    return redacted_text
 
 
 CREATE_PROJECT_PERMISSION = "annotation.add_project"

@@ -82,7 +82,9 @@ def select_items(*, project: Project, spec: SnapshotSpec,
             if pk in curation.excluded:
                 continue
             redacted_types: tuple[str, ...] = ()
-            if spec.redact_pii:
+            # A reviewer's redacted copy replaces the text in every snapshot (the original is
+            # the managers' alone); ``redact_pii`` also redacts findings nobody acted on yet.
+            if spec.redact_pii or redacted is not None:
                 spans = curation.spans.get(pk, ())
                 new = redacted if redacted is not None else redact_spans(text, spans)
                 if new != text:  # a reviewer's redacted copy may hold spans no longer found

@@ -1,9 +1,13 @@
 from rest_framework import serializers
 
 from annotation.models import Item
+from annotation.selectors import item_text_shown
 
 
 class ItemSerializer(serializers.ModelSerializer):
+    """An item as ``role`` (context) may read it: redacted text for all but managers."""
+
+    text = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -13,6 +17,10 @@ class ItemSerializer(serializers.ModelSerializer):
             "required_overlap", "priority", "predicted_label", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_text(self, item) -> str:
+        return item_text_shown(text=item.text, redacted_text=item.redacted_text,
+                               role=self.context.get("role"))  # fmt: skip
 
     def get_image_url(self, item) -> str | None:
         return f"/media/items/{item.pk}" if item.image else None

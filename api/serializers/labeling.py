@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from annotation.models import Annotation, Lease
 from annotation.queue_selectors import item_suggestion
+from annotation.selectors import item_text_shown
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 MAX_EXCLUDED = 20
@@ -37,15 +38,19 @@ class SuggestionSerializer(serializers.Serializer):
 
 
 class QueueItemSerializer(serializers.Serializer):
-    """The leased item as ``next`` returns it. Context: ``project``."""
+    """The leased item as ``next`` returns it. Context: ``project`` and ``role``."""
 
     id = serializers.IntegerField(source="item.pk")
     external_id = serializers.CharField(source="item.external_id")
-    text = serializers.CharField(source="item.text")
+    text = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
     meta = serializers.JSONField(source="item.meta")
     lease_expires_at = serializers.DateTimeField(source="expires_at")
     suggestion = serializers.SerializerMethodField()
+
+    def get_text(self, lease: Lease) -> str:
+        return item_text_shown(text=lease.item.text, redacted_text=lease.item.redacted_text,
+                               role=self.context.get("role"))  # fmt: skip
 
     def get_image_url(self, lease: Lease) -> str | None:
         return image_url(lease.item)
@@ -60,13 +65,13 @@ class QueueItemSerializer(serializers.Serializer):
 _DATETIME = serializers.DateTimeField()
 
 
-def queue_item_data(lease: Lease, *, project) -> dict:
-    """``QueueItemSerializer(lease, context={"project": project}).data``, faster."""
+def queue_item_data(lease: Lease, *, project, role: str | None) -> dict:
+    """``QueueItemSerializer(lease, context={"project": project, "role": role}).data``, faster."""
     item = lease.item
     return {
         "id": item.pk,
         "external_id": str(item.external_id),
-        "text": str(item.text),
+        "text": str(item_text_shown(text=item.text, redacted_text=item.redacted_text, role=role)),
         "image_url": image_url(item),
         "meta": item.meta,
         "lease_expires_at": _DATETIME.to_representation(lease.expires_at),
@@ -140,11 +145,17 @@ class SkipSerializer(serializers.Serializer):
 
 
 class HistoryItemSerializer(serializers.Serializer):
+    """Context: ``role`` (the text as ``ItemSerializer`` shows it)."""
+
     id = serializers.IntegerField(source="pk")
     external_id = serializers.CharField()
-    text = serializers.CharField()
+    text = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
     meta = serializers.JSONField()
+
+    def get_text(self, item) -> str:
+        return item_text_shown(text=item.text, redacted_text=item.redacted_text,
+                               role=self.context.get("role"))  # fmt: skip
 
     def get_image_url(self, item) -> str | None:
         return image_url(item)

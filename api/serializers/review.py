@@ -11,6 +11,7 @@ from annotation.models import (
     ReviewActionKind,
 )
 from annotation.review_selectors import item_label_summary
+from annotation.selectors import item_text_shown
 from annotation.services.review import REQUESTABLE_ACTIONS
 
 
@@ -42,7 +43,9 @@ class LabelIssueSerializer(serializers.ModelSerializer):
         return {
             "id": item.pk,
             "external_id": item.external_id,
-            "text": item.text,
+            "text": item_text_shown(
+                text=item.text, redacted_text=item.redacted_text, role=self.context.get("role")
+            ),
             "image_url": f"/media/items/{item.pk}" if item.image else None,
             "meta": item.meta,
             "status": item.status,

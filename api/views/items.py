@@ -33,6 +33,9 @@ class ItemViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ItemSerializer
     roles = {"list": EVERY_ROLE, "retrieve": EVERY_ROLE}
 
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "role": self.role}
+
     def get_queryset(self):
         return items_for_project(
             project=self.project, status=self.request.query_params.get("status")

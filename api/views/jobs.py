@@ -104,7 +104,7 @@ class ExportView(ProjectScopedMixin, APIView):
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in STREAMERS:
             raise ValidationError({"format": f"Unknown format {fmt!r}; one of {list(STREAMERS)}."})
-        rows = export_rows(project=self.project)
+        rows = export_rows(project=self.project, role=self.role)
         if fmt == "csv":
             stream = stream_csv(rows, csv_formulas=csv_formulas_param(request))
         else:

@@ -76,7 +76,7 @@ class NextView(ProjectScopedMixin, APIView):
                            exclude_ids=query.validated_data.get("exclude", ()))  # fmt: skip
         if lease is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(queue_item_data(lease, project=self.project))
+        return Response(queue_item_data(lease, project=self.project, role=self.role))
 
 
 class ItemAnnotationView(ObjectScopedMixin, APIView):
@@ -164,7 +164,9 @@ class HistoryView(ProjectScopedMixin, APIView):
         entries = my_history(project=self.project, annotator=request.user,
                              limit=query.validated_data["limit"],
                              before_id=query.validated_data.get("before"))  # fmt: skip
-        return Response(HistoryEntrySerializer(entries, many=True).data)
+        return Response(
+            HistoryEntrySerializer(entries, many=True, context={"role": self.role}).data
+        )
 
 
 class ProgressView(ProjectScopedMixin, APIView):

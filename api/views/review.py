@@ -41,7 +41,8 @@ class LabelIssueViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         query.is_valid(raise_exception=True)
         issues = label_issues_for_project(project=self.project, **query.validated_data)
         page = self.paginate_queryset(issues)
-        return self.get_paginated_response(LabelIssueSerializer(page, many=True).data)
+        shown = LabelIssueSerializer(page, many=True, context={"role": self.role})
+        return self.get_paginated_response(shown.data)
 
 
 class AnnotatorQualityView(ProjectScopedMixin, APIView):

@@ -277,3 +277,60 @@ def test_a_file_with_a_nul_in_its_name_is_a_4xx(project, manager, client_for):
     response = client_for(manager).post(f"/api/projects/{project.pk}/import",
                                         {"file": upload}, format="multipart")  # fmt: skip
     assert response.status_code in (201, 400), response.content
+
+
+# --- redaction: what non-managers see after a reviewer redacted an item ------------------------
+
+
+def test_a_redacted_items_original_is_not_served_to_non_managers(audited, project, members,
+                                                                 client_for):  # fmt: skip
+    pii = finding("pii")
+    assert client_for(members["reviewer"]).post(f"/api/findings/{pii.pk}/resolve",
+                                                {"action": "redact"}, format="json").status_code == 200  # fmt: skip
+    item = Item.objects.get(external_id="pii")
+    seen = {}
+    for who in ("annotator", "reviewer", "engineer"):
+        api = client_for(members[who])
+        for url in (f"/api/projects/{project.pk}/items/{item.pk}",
+                    f"/api/projects/{project.pk}/items?page_size=1000",
+                    f"/api/projects/{project.pk}/export?format=jsonl"):  # fmt: skip
+            response = api.get(url)
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            seen[(who, url)] = (response.status_code, b"jo.bloggs" in body)
+    leaks = {k: v for k, v in seen.items() if v[0] == 200 and v[1]}
+    assert not leaks, leaks
+
+
+def test_the_queue_history_and_snapshots_serve_the_redacted_copy_and_managers_the_original(
+    audited, project, members, client_for, settings, tmp_path
+):
+    from annotation.jobs.runner import job_execute
+
+    settings.QUORUM_EXPORT_DIR = tmp_path / "exports"
+    pii = finding("pii")
+    client_for(members["reviewer"]).post(f"/api/findings/{pii.pk}/resolve", {"action": "redact"},
+                                         format="json")  # fmt: skip
+    item = Item.objects.get(external_id="pii")
+    annotator = client_for(members["annotator"])
+    seen: list[str] = []
+    while True:  # the annotator's queue, item by item, until it serves the redacted one
+        served = annotator.get(f"/api/projects/{project.pk}/next",
+                               {"exclude": ",".join(seen)} if seen else {})  # fmt: skip
+        assert served.status_code == 200
+        if served.json()["id"] == item.pk:
+            break
+        seen.append(str(served.json()["id"]))
+    assert served.json()["text"] == "Call me on [PHONE] or mail [EMAIL]"
+    assert annotator.post(f"/api/items/{item.pk}/annotations/", {"labels": ["ham"]},
+                          format="json").status_code == 201  # fmt: skip
+    history = annotator.get(f"/api/projects/{project.pk}/history").json()
+    assert history[0]["item"]["text"] == "Call me on [PHONE] or mail [EMAIL]"
+    manager = client_for(members["manager"])
+    assert "jo.bloggs" in manager.get(f"/api/projects/{project.pk}/items/{item.pk}").json()["text"]
+    engineer = client_for(members["engineer"])
+    created = engineer.post(f"/api/projects/{project.pk}/snapshots", {"redact_pii": False},
+                            format="json").json()  # fmt: skip
+    job_execute(job_id=created["job"]["id"], task_id="test")
+    response = engineer.get(f"/api/snapshots/{created['id']}/download?format=jsonl")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200 and b"[EMAIL]" in body and b"jo.bloggs" not in body
