@@ -3,8 +3,9 @@ the actions that fit it (keep, exclude, merge, redact). Server-rendered forms th
 ``audit_resolve``, which calls the same service as ``POST /api/findings/{id}/resolve``; the
 page's small script (static/js/audit.js) only adds keys that press those buttons.
 
-Texts with personal data are shown redacted; a manager may ask for one finding's originals,
-and that view is written to the access log.
+Texts with personal data are shown redacted; a manager may ask for one finding's originals
+with a POST (CSRF-checked, never cached, never a link another site or a prefetcher could
+follow), and that view is written to the access log.
 """
 
 from django.contrib import messages
@@ -13,7 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation.audit_selectors import (
     ACCESS_ACTIONS,
@@ -43,9 +45,12 @@ def _reviewer_project(request, project_id: int):
     return project, role
 
 
+@never_cache
 @login_required
+@require_http_methods(["GET", "POST"])
 def audit_page(request, project_id: int):
-    """``?kind=`` (default: the first kind with open findings), ``?page=``, ``?original=<id>``."""
+    """``?kind=`` (default: the first kind with open findings), ``?page=``; a POST of
+    ``original=<id>`` shows that finding's originals to a manager (and logs it)."""
     project, role = _reviewer_project(request, project_id)
     overview = audit_overview(project=project)
     open_by_kind = {k["kind"]: k["open"] for k in overview["kinds"]}
@@ -65,9 +70,12 @@ def audit_page(request, project_id: int):
 
 
 def _original_requested(request, role, project, page) -> int | None:
-    """The finding whose originals a manager asked to see (logged), if it is on this page."""
-    wanted = request.GET.get("original", "")
-    if not wanted.isdigit() or role not in CAN_MANAGE:
+    """The finding whose originals a manager asked to see (logged), if it is on this page.
+
+    Only a POST asks: a GET with a side effect could be triggered by any page the manager
+    visits, writing "pii_view" entries in their name (and a prefetch would reveal and log)."""
+    wanted = request.POST.get("original", "") if request.method == "POST" else ""
+    if not (wanted.isdigit() and len(wanted) < 19) or role not in CAN_MANAGE:
         return None
     finding = next((f for f in page.object_list if f.pk == int(wanted)), None)
     if finding is None or finding.kind != FindingKind.PII:
