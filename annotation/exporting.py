@@ -21,12 +21,13 @@ EXPORT_FORMATS = {"jsonl": "application/x-ndjson", "json": "application/json", "
 def export_rows(
     *, project: Project, include_annotators: bool = True, role: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every item of the project as a plain dict, with its annotations; texts as ``role``
-    reads them (a reviewer's redacted copy for all but managers)."""
+    """Every item of the project as a plain dict, with its annotations, except the items a
+    reviewer excluded ("Exclude from exports"); texts as ``role`` reads them (a reviewer's
+    redacted copy for all but managers)."""
     last_pk = 0
     while True:
         items = list(
-            Item.objects.filter(project=project, pk__gt=last_pk)
+            Item.objects.filter(project=project, excluded=False, pk__gt=last_pk)
             .order_by("pk")
             .values("pk", "external_id", "text", "image", "meta", "status", "final_labels",
                     "consensus_labels", "import_batch_id", "redacted_text")[:PAGE]

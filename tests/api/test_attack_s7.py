@@ -334,3 +334,19 @@ def test_the_queue_history_and_snapshots_serve_the_redacted_copy_and_managers_th
     response = engineer.get(f"/api/snapshots/{created['id']}/download?format=jsonl")
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert response.status_code == 200 and b"[EMAIL]" in body and b"jo.bloggs" not in body
+
+
+def test_an_item_a_reviewer_excluded_never_reaches_the_export(audited, project, members,
+                                                             client_for):  # fmt: skip
+    """The button says "Exclude from exports" and Item.excluded "Left out of snapshots and
+    exports": an engineer's export must not hand out what a reviewer took out."""
+    pii = finding("pii")
+    assert client_for(members["reviewer"]).post(f"/api/findings/{pii.pk}/resolve",
+                                                {"action": "exclude"}, format="json").status_code == 200  # fmt: skip
+    for fmt in ("jsonl", "csv", "json"):
+        response = client_for(members["engineer"]).get(
+            f"/api/projects/{project.pk}/export?format={fmt}"
+        )
+        body = b"".join(response.streaming_content)
+        assert response.status_code == 200 and b"filler-0" in body
+        assert b"jo.bloggs" not in body and b'"pii"' not in body and b"\npii," not in body, fmt
