@@ -350,3 +350,13 @@ def test_an_item_a_reviewer_excluded_never_reaches_the_export(audited, project, 
         body = b"".join(response.streaming_content)
         assert response.status_code == 200 and b"filler-0" in body
         assert b"jo.bloggs" not in body and b'"pii"' not in body and b"\npii," not in body, fmt
+
+
+@pytest.mark.parametrize("username", ["a\nb", "<script>x</script>", "a b", "x\r\nINFO forged"])
+def test_usernames_cannot_carry_markup_or_line_breaks_into_the_access_log(
+    make_user, client_for, username
+):
+    staff = make_user("staff", is_staff=True)
+    response = client_for(staff).post("/api/users/", {"username": username,
+                                      "password": "a-long-enough-Passw0rd"}, format="json")  # fmt: skip
+    assert response.status_code == 400
