@@ -162,3 +162,30 @@ def test_revealing_the_originals_needs_the_csrf_token(audited, project, members)
     response = forged.post(f"/projects/{project.pk}/audit?kind=pii", {"original": pii.pk})
     assert response.status_code == 403
     assert not AccessLog.objects.filter(action="pii_view").exists()
+
+
+def test_hostile_item_texts_ids_and_labels_are_escaped_on_the_page_and_the_panel(
+    project, page_for, make_user
+):
+    """Every member's text, external id and label reaches the page as text, never as markup."""
+    from annotation.models import Annotation
+    from annotation.services.projects import label_set_replace
+    from tests.audit_helpers import audit_run
+
+    label_set_replace(project=project, labels=["<b>ham</b>", "spam"])
+    script = "<script>alert(1)</script> same text here twice"
+    annotator = make_user("audit-annotator")
+    for ext in ("<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>'):
+        item = Item.objects.create(project=project, external_id=ext, text=script)
+        Annotation.objects.create(item=item, project=project, annotator=annotator,
+                                  labels=["<b>ham</b>"])  # fmt: skip
+    audit_run(project)
+    for url in (
+        f"/projects/{project.pk}/audit?kind=duplicate",
+        f"/projects/{project.pk}/dashboard",
+    ):
+        html = page_for("manager").get(url).content.decode()
+        for raw in ("<script>alert", "<img src=x", "<svg onload", "<b>ham</b>"):
+            assert raw not in html, (url, raw)
+    html = page_for("manager").get(f"/projects/{project.pk}/audit?kind=duplicate").content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;ham&lt;/b&gt;" in html
