@@ -57,7 +57,8 @@ def audit_page(request, project_id: int):
     kind = request.GET.get("kind")
     if kind not in REVIEW_KINDS:
         kind = next((k for k in REVIEW_KINDS if open_by_kind.get(k)), FindingKind.CONFLICT)
-    findings = audit_findings(project=project, kind=kind, status=FindingStatus.OPEN)
+    findings = audit_findings(project=project, kind=kind, status=FindingStatus.OPEN,
+                              members=SHOWN_MEMBERS)  # fmt: skip
     page = Paginator(findings, PER_PAGE).get_page(request.GET.get("page"))
     original = _original_requested(request, role, project, page)
     cards = _cards(list(page.object_list), original)
@@ -82,14 +83,14 @@ def _original_requested(request, role, project, page) -> int | None:
         return None
     access_log_write(actor=request.user, action="pii_view", object_type="audit_finding",
                      object_id=finding.pk, project_id=project.pk,
-                     detail={"items": [i.pk for i in finding.items.all()]})  # fmt: skip
+                     detail={"items": [i.pk for i in finding.listed_items]})  # fmt: skip
     return finding.pk
 
 
 def _cards(findings: list[AuditFinding], original: int | None) -> list[dict]:
     """What the template shows per finding: its items (texts redacted where personal data was
     found, except the originals a manager asked for), and which actions fit it."""
-    members = {f.pk: sorted(f.items.all(), key=lambda i: i.pk) for f in findings}
+    members = {f.pk: f.listed_items for f in findings}  # the first SHOWN_MEMBERS, by id
     ids = [i.pk for items in members.values() for i in items]
     spans = pii_spans(item_ids=ids)
     votes = annotation_votes(item_ids=ids)
@@ -102,11 +103,12 @@ def _cards(findings: list[AuditFinding], original: int | None) -> list[dict]:
              "text": i.text if finding.pk == original else (
                  i.redacted_text if i.redacted_text is not None
                  else redact_spans(i.text, spans.get(i.pk, ())))}
-            for i in items[:SHOWN_MEMBERS]
+            for i in items
         ]  # fmt: skip
+        count = finding.item_count  # type: ignore[attr-defined]  # annotated by audit_findings
         cards.append({
-            "finding": finding, "items": shown, "more": max(0, len(items) - SHOWN_MEMBERS),
-            "mergeable": finding.kind in MERGEABLE and len(items) > 1,
+            "finding": finding, "items": shown, "more": max(0, count - len(items)),
+            "mergeable": finding.kind in MERGEABLE and count > 1,
             "redactable": finding.kind == FindingKind.PII, "revealed": finding.pk == original,
             "entities": sorted({e.get("type", "") for e in finding.evidence.get("entities", [])}),
         })  # fmt: skip

@@ -360,3 +360,47 @@ def test_usernames_cannot_carry_markup_or_line_breaks_into_the_access_log(
     response = client_for(staff).post("/api/users/", {"username": username,
                                       "password": "a-long-enough-Passw0rd"}, format="json")  # fmt: skip
     assert response.status_code == 400
+
+
+# --- a very large duplicate group ---------------------------------------------------------------
+
+
+@pytest.fixture
+def big_group(project):
+    """One open exact-duplicate finding of 1,500 items (a real data set can have a million)."""
+    from annotation.models import Job
+    from annotation.services.audit import FindingDraft, findings_replace
+
+    Item.objects.bulk_create([Item(project=project, external_id=f"d{n}", text="same", sequence=n)
+                              for n in range(1500)])  # fmt: skip
+    ids = list(Item.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
+    job = Job.objects.create(project=project, kind="audit", status="succeeded")
+    findings_replace(job=job, drafts=[FindingDraft("duplicate", ids, 1.0, {"size": len(ids)})])
+    return AuditFinding.objects.get(project=project), ids
+
+
+def test_a_huge_group_is_listed_in_bounded_pieces_by_the_api_and_the_page(
+    big_group, project, members, client_for, django_assert_max_num_queries
+):
+    group, ids = big_group
+    api = client_for(members["reviewer"])
+    with django_assert_max_num_queries(12):
+        body = api.get(f"/api/projects/{project.pk}/audit?kind=duplicate").json()
+    (listed,) = body["findings"]
+    assert listed["item_count"] == 1500 and len(listed["items"]) == 1000
+    assert [i["id"] for i in listed["items"]] == ids[:1000]
+    page = Client()
+    page.force_login(members["reviewer"])
+    html = page.get(f"/projects/{project.pk}/audit?kind=duplicate").content.decode()
+    assert html.count('name="keep_item"') == 12 and "and 1488 more" in html
+
+
+def test_a_huge_group_is_merged_and_logged_in_bounded_pieces(big_group, members, client_for):
+    group, ids = big_group
+    response = client_for(members["reviewer"]).post(
+        f"/api/findings/{group.pk}/resolve", {"action": "merge", "keep_item": ids[-1]},
+        format="json")  # fmt: skip
+    assert response.status_code == 200 and response.json()["item_count"] == 1500
+    assert set(Item.objects.filter(excluded=False).values_list("pk", flat=True)) == {ids[-1]}
+    (entry,) = AccessLog.objects.filter(action="finding_merge")
+    assert entry.detail["items"] == ids[:1000] and entry.detail["item_count"] == 1500
