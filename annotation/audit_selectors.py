@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from annotation.models import (
     AccessLog,
@@ -11,11 +11,14 @@ from annotation.models import (
     AuditFinding,
     FindingKind,
     FindingStatus,
+    Item,
     Job,
     JobKind,
     JobStatus,
     Project,
 )
+
+LISTED_MEMBERS = 1000  # items listed per finding (the API's ``items``; the page shows fewer)
 
 
 def latest_audit_run(*, project: Project) -> Job | None:
@@ -27,10 +30,15 @@ def latest_audit_run(*, project: Project) -> Job | None:
     )
 
 
-def audit_findings(*, project: Project, kind: str | None = None,
-                   status: str | None = None) -> QuerySet[AuditFinding]:  # fmt: skip
-    """Findings, strongest first, each with its items (one query per page for them)."""
-    findings = AuditFinding.objects.filter(project=project).prefetch_related("items")
+def audit_findings(*, project: Project, kind: str | None = None, status: str | None = None,
+                   members: int = LISTED_MEMBERS) -> QuerySet[AuditFinding]:  # fmt: skip
+    """Findings, strongest first, each with ``item_count`` and its first ``members`` items by
+    id as ``listed_items`` (one query per page for them): a duplicate group can hold a
+    million items, and a page of findings must not load them all."""
+    first = Prefetch("items", queryset=Item.objects.order_by("pk")[:members],
+                     to_attr="listed_items")  # fmt: skip
+    findings = (AuditFinding.objects.filter(project=project)
+                .annotate(item_count=Count("items")).prefetch_related(first))  # fmt: skip
     if kind:
         findings = findings.filter(kind=kind)
     if status:

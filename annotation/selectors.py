@@ -22,8 +22,6 @@ CAN_REVIEW = frozenset({Role.MANAGER, Role.REVIEWER})
 CAN_LABEL = frozenset({Role.MANAGER, Role.ANNOTATOR, Role.REVIEWER})
 CAN_READ_LABELS = frozenset({Role.MANAGER, Role.REVIEWER, Role.ENGINEER})
 CAN_EXPORT = frozenset({Role.MANAGER, Role.ENGINEER})
-
-
 CREATE_PROJECT_PERMISSION = "annotation.add_project"
 
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotation.item_label import decide_label
@@ -45,6 +47,7 @@ ACTIONS = {
 }
 MERGEABLE = {FindingKind.DUPLICATE, FindingKind.NEAR_DUPLICATE, FindingKind.CONFLICT}
 WRITE_BATCH = 2000
+LOGGED_ITEMS = 1000  # item ids an access-log entry lists (a larger group adds its count)
 
 
 @dataclass
@@ -93,49 +96,64 @@ def finding_resolve(
         raise ValidationError(
             {"action": f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."}
         )
-    if finding.status != FindingStatus.OPEN:
+    # The row is locked and its status read again: two reviewers who loaded the same open
+    # finding must not both act on it (the second would exclude or merge a kept group).
+    current = (AuditFinding.objects.select_for_update().filter(pk=finding.pk)
+               .values_list("status", flat=True).first())  # fmt: skip
+    if current is None:  # a newer audit run replaced the open findings meanwhile
+        raise ValidationError({"action": "This finding is gone: a newer audit replaced it."})
+    if current != FindingStatus.OPEN:
+        finding.status = current
         raise ValidationError({"action": f"This finding was already resolved ({finding.status})."})
-    items = list(finding.items.select_for_update().order_by("pk"))
+    # A duplicate group can hold a million items: they are locked and counted by id, and every
+    # write names them by a subquery (a list of ids would pass PostgreSQL's 65,535 parameters).
+    members = Item.objects.filter(audit_findings=finding)
+    ids = list(members.select_for_update().order_by("pk").values_list("pk", flat=True))
     if action == "exclude":
-        Item.objects.filter(pk__in=[i.pk for i in items]).update(excluded=True)
+        members.update(excluded=True)
     elif action == "merge":
-        _merge(finding, items, keep_item)
+        _merge(finding, members, ids, keep_item)
     elif action == "redact":
-        _redact(finding, items)
+        _redact(finding, members)
     finding.status, finding.resolved_by, finding.resolved_at = ACTIONS[action], user, timezone.now()
     finding.save(update_fields=["status", "resolved_by", "resolved_at"])
     access_log_write(actor=user, action=f"finding_{action}", object_type="audit_finding",
                      object_id=finding.pk, project_id=finding.project_id,
-                     detail={"kind": finding.kind, "items": [i.pk for i in items]})  # fmt: skip
+                     detail={"kind": finding.kind, "items": ids[:LOGGED_ITEMS],
+                             **({"item_count": len(ids)} if len(ids) > LOGGED_ITEMS else {})})  # fmt: skip
     return finding
 
 
-def _merge(finding: AuditFinding, items: list[Item], keep_item: int | None) -> None:
+def _merge(finding: AuditFinding, members: QuerySet[Item], ids: list[int],
+           keep_item: int | None) -> None:  # fmt: skip
     if finding.kind not in MERGEABLE:
         raise ValidationError({"action": "Only duplicate groups can be merged."})
-    ids = [i.pk for i in items]
-    if keep_item is not None and keep_item not in ids:
+    if keep_item is not None and keep_item not in set(ids):
         raise ValidationError({"keep_item": "The item to keep must be one of the finding's items."})
-    kept = keep_item if keep_item is not None else max(items, key=lambda i: i.annotation_count).pk
+    # By default the most-annotated item stays (the lowest id among equals).
+    kept = keep_item or members.order_by("-annotation_count", "pk").values_list("pk", flat=True)[0]
     project = finding.project
     order = list(project.labels.order_by("position", "id").values_list("name", flat=True))
-    votes = Annotation.objects.filter(item_id__in=ids).exclude(source=AnnotationSource.REVIEW)
-    finals = [i.final_labels for i in items if i.final_labels]
+    votes = Annotation.objects.filter(item__audit_findings=finding).exclude(
+        source=AnnotationSource.REVIEW
+    )
+    finals = list(islice((f for f in members.exclude(final_labels=None).order_by("pk")
+                          .values_list("final_labels", flat=True).iterator() if f), 2))  # fmt: skip
     decision = decide_label(final=finals[0] if len(finals) == 1 else None, consensus=None,
                             votes=votes.values_list("labels", flat=True),
                             multi_label=project.multi_label, order=order)  # fmt: skip
     if decision.labels:
         Item.objects.filter(pk=kept).update(final_labels=list(decision.labels))
-    Item.objects.filter(pk__in=[i for i in ids if i != kept]).update(excluded=True)
+    members.exclude(pk=kept).update(excluded=True)
     finding.evidence = {**finding.evidence, "kept_item": kept, "label": list(decision.labels)}
     finding.save(update_fields=["evidence"])
 
 
-def _redact(finding: AuditFinding, items: list[Item]) -> None:
+def _redact(finding: AuditFinding, members: QuerySet[Item]) -> None:
     """Apply the spans the audit recorded (``evidence["entities"]``) to each item's text."""
     if finding.kind != FindingKind.PII:
         raise ValidationError({"action": "Only personal-data findings can be redacted."})
-    for item in items:
+    for item in members.only("pk", "text"):
         spans = [e for e in finding.evidence.get("entities", []) if e.get("item") == item.pk]
         Item.objects.filter(pk=item.pk).update(redacted_text=redact_spans(item.text, spans))
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from annotation.audit_selectors import Curation, latest_audit_run
 from annotation.models import AuditFinding, FindingKind, FindingStatus, Item, Project
+from annotation.snapshots.markdown import md_text
 from annotation.snapshots.spec import SnapshotSpec
 
 PII_LIMITATION = (
@@ -115,7 +116,8 @@ def data_card_markdown(card: dict[str, Any]) -> list[str]:
     lines = ["## Data card", "",
              f"- Sources: {len(card['sources'])} import batches (file names and sha256 in the "
              "lineage below).",
-             f"- Labels: {', '.join(label['name'] for label in card['labels'])}; guidelines "
+             f"- Labels: {', '.join(md_text(label['name']) for label in card['labels'])}; "
+             "guidelines "
              f"sha256 `{card['guidelines']['sha256'][:12]}` ({card['guidelines']['characters']} "
              "characters).",
              f"- Annotators: {card['annotators']['count']}, "
@@ -129,5 +131,5 @@ def data_card_markdown(card: dict[str, Any]) -> list[str]:
              f"{redacted['entities_per_type'] or 'none'} (redact_pii: "
              f"{str(redacted['spec']).lower()}).",
              "", "### Known limitations", ""]  # fmt: skip
-    lines += [f"- {note}" for note in card["known_limitations"]]
+    lines += [f"- {md_text(note)}" for note in card["known_limitations"]]
     return [*lines, ""]

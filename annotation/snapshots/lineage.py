@@ -8,6 +8,7 @@ from django.apps import apps
 
 from annotation.models import AgreementRecord, ImportBatch, Job, JobKind, JobStatus, Project
 from annotation.snapshots.data_card import data_card_markdown
+from annotation.snapshots.markdown import md_text
 from annotation.snapshots.rows import ItemRows
 from annotation.snapshots.spec import SnapshotSpec
 
@@ -122,11 +123,11 @@ def dataset_card(
 ) -> str:
     """The Markdown body of the Hugging Face README: statistics and lineage."""
     lines = [
-        f"# {title}",
+        f"# {md_text(title)}",
         "",
         "Exported by Quorum. Rows per split and label:",
         "",
-        "| split | rows | " + " | ".join(stats["labels"]) + " |",
+        "| split | rows | " + " | ".join(md_text(label) for label in stats["labels"]) + " |",
         "|---|---|" + "---|" * len(stats["labels"]),
     ]
     for split, count in stats["splits"].items():

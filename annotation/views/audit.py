@@ -3,8 +3,9 @@ the actions that fit it (keep, exclude, merge, redact). Server-rendered forms th
 ``audit_resolve``, which calls the same service as ``POST /api/findings/{id}/resolve``; the
 page's small script (static/js/audit.js) only adds keys that press those buttons.
 
-Texts with personal data are shown redacted; a manager may ask for one finding's originals,
-and that view is written to the access log.
+Texts with personal data are shown redacted; a manager may ask for one finding's originals
+with a POST (CSRF-checked, never cached, never a link another site or a prefetcher could
+follow), and that view is written to the access log.
 """
 
 from django.contrib import messages
@@ -13,7 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation.audit_selectors import (
     ACCESS_ACTIONS,
@@ -43,16 +45,20 @@ def _reviewer_project(request, project_id: int):
     return project, role
 
 
+@never_cache
 @login_required
+@require_http_methods(["GET", "POST"])
 def audit_page(request, project_id: int):
-    """``?kind=`` (default: the first kind with open findings), ``?page=``, ``?original=<id>``."""
+    """``?kind=`` (default: the first kind with open findings), ``?page=``; a POST of
+    ``original=<id>`` shows that finding's originals to a manager (and logs it)."""
     project, role = _reviewer_project(request, project_id)
     overview = audit_overview(project=project)
     open_by_kind = {k["kind"]: k["open"] for k in overview["kinds"]}
     kind = request.GET.get("kind")
     if kind not in REVIEW_KINDS:
         kind = next((k for k in REVIEW_KINDS if open_by_kind.get(k)), FindingKind.CONFLICT)
-    findings = audit_findings(project=project, kind=kind, status=FindingStatus.OPEN)
+    findings = audit_findings(project=project, kind=kind, status=FindingStatus.OPEN,
+                              members=SHOWN_MEMBERS)  # fmt: skip
     page = Paginator(findings, PER_PAGE).get_page(request.GET.get("page"))
     original = _original_requested(request, role, project, page)
     cards = _cards(list(page.object_list), original)
@@ -65,23 +71,26 @@ def audit_page(request, project_id: int):
 
 
 def _original_requested(request, role, project, page) -> int | None:
-    """The finding whose originals a manager asked to see (logged), if it is on this page."""
-    wanted = request.GET.get("original", "")
-    if not wanted.isdigit() or role not in CAN_MANAGE:
+    """The finding whose originals a manager asked to see (logged), if it is on this page.
+
+    Only a POST asks: a GET with a side effect could be triggered by any page the manager
+    visits, writing "pii_view" entries in their name (and a prefetch would reveal and log)."""
+    wanted = request.POST.get("original", "") if request.method == "POST" else ""
+    if not (wanted.isdigit() and len(wanted) < 19) or role not in CAN_MANAGE:
         return None
     finding = next((f for f in page.object_list if f.pk == int(wanted)), None)
     if finding is None or finding.kind != FindingKind.PII:
         return None
     access_log_write(actor=request.user, action="pii_view", object_type="audit_finding",
                      object_id=finding.pk, project_id=project.pk,
-                     detail={"items": [i.pk for i in finding.items.all()]})  # fmt: skip
+                     detail={"items": [i.pk for i in finding.listed_items]})  # fmt: skip
     return finding.pk
 
 
 def _cards(findings: list[AuditFinding], original: int | None) -> list[dict]:
     """What the template shows per finding: its items (texts redacted where personal data was
     found, except the originals a manager asked for), and which actions fit it."""
-    members = {f.pk: sorted(f.items.all(), key=lambda i: i.pk) for f in findings}
+    members = {f.pk: f.listed_items for f in findings}  # the first SHOWN_MEMBERS, by id
     ids = [i.pk for items in members.values() for i in items]
     spans = pii_spans(item_ids=ids)
     votes = annotation_votes(item_ids=ids)
@@ -93,11 +102,12 @@ def _cards(findings: list[AuditFinding], original: int | None) -> list[dict]:
              "labels": i.final_labels or i.consensus_labels or votes.get(i.pk, []),
              "text": shown_text(i.text, i.redacted_text, originals=finding.pk == original,
                                 spans=spans.get(i.pk, ()))}
-            for i in items[:SHOWN_MEMBERS]
+            for i in items
         ]  # fmt: skip
+        count = finding.item_count  # type: ignore[attr-defined]  # annotated by audit_findings
         cards.append({
-            "finding": finding, "items": shown, "more": max(0, len(items) - SHOWN_MEMBERS),
-            "mergeable": finding.kind in MERGEABLE and len(items) > 1,
+            "finding": finding, "items": shown, "more": max(0, count - len(items)),
+            "mergeable": finding.kind in MERGEABLE and count > 1,
             "redactable": finding.kind == FindingKind.PII, "revealed": finding.pk == original,
             "entities": sorted({e.get("type", "") for e in finding.evidence.get("entities", [])}),
         })  # fmt: skip

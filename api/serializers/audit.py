@@ -3,13 +3,14 @@ from typing import Any
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
-from annotation.audit_selectors import ACCESS_ACTIONS
+from annotation.audit_selectors import ACCESS_ACTIONS, LISTED_MEMBERS
 from annotation.models import AccessLog, AuditFinding, FindingKind, FindingStatus, Job
 from annotation.services.audit import ACTIONS
 
 
 class AuditFindingSerializer(serializers.ModelSerializer):
     items = serializers.SerializerMethodField()
+    item_count = serializers.SerializerMethodField()
     resolved_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
@@ -19,13 +20,21 @@ class AuditFindingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditFinding
-        fields = ["id", "kind", "status", "score", "items", "evidence", "run", "created_at",
-                  "resolved_by", "resolved_at"]  # fmt: skip
+        fields = ["id", "kind", "status", "score", "items", "item_count", "evidence", "run",
+                  "created_at", "resolved_by", "resolved_at"]  # fmt: skip
         read_only_fields = fields
 
     def get_items(self, finding: AuditFinding) -> list[dict[str, Any]]:
-        """Each item's ``id`` and ``external_id`` (prefetched per page)."""
-        return [{"id": i.pk, "external_id": i.external_id} for i in finding.items.all()]
+        """Each item's ``id`` and ``external_id``, the first ``LISTED_MEMBERS`` by id
+        (prefetched per page); ``item_count`` says how many the finding has."""
+        listed = getattr(finding, "listed_items", None)  # prefetched by audit_findings
+        if listed is None:
+            listed = finding.items.order_by("pk")[:LISTED_MEMBERS]
+        return [{"id": i.pk, "external_id": i.external_id} for i in listed]
+
+    def get_item_count(self, finding: AuditFinding) -> int:
+        counted = getattr(finding, "item_count", None)  # annotated by audit_findings
+        return counted if counted is not None else finding.items.count()
 
 
 class AuditQuerySerializer(serializers.Serializer):

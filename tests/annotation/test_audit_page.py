@@ -124,12 +124,14 @@ def test_personal_data_is_shown_redacted_and_a_managers_look_at_the_original_is_
     html = page_for("reviewer").get(url).content.decode()
     assert "[EMAIL]" in html and "jo.bloggs@example.com" not in html
     assert "Show the originals" not in html
-    assert "jo.bloggs" not in page_for("reviewer").get(f"{url}&original={pii.pk}").content.decode()
+    reviewer = page_for("reviewer").post(url, {"original": pii.pk}).content.decode()
+    assert "jo.bloggs" not in reviewer
     assert not AccessLog.objects.filter(action="pii_view").exists()
     html = page_for("manager").get(url).content.decode()
     assert "Show the originals" in html and "jo.bloggs@example.com" not in html
-    html = page_for("manager").get(f"{url}&original={pii.pk}").content.decode()
-    assert "jo.bloggs@example.com" in html
+    response = page_for("manager").post(url, {"original": pii.pk})
+    assert "jo.bloggs@example.com" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
     log = AccessLog.objects.get(action="pii_view")
     assert log.actor == "manager" and log.object_id == str(pii.pk)
     assert log.detail == {"items": [Item.objects.get(external_id="pii").pk]}
@@ -142,3 +144,48 @@ def test_redacting_through_the_page_writes_the_redacted_copy(audited, project, p
     item = Item.objects.get(external_id="pii")
     assert item.redacted_text == "Call me on [PHONE] or mail [EMAIL]"
     assert "jo.bloggs" in item.text
+
+
+def test_the_originals_are_never_revealed_or_logged_by_a_get(audited, project, page_for):
+    """A GET is what another site's <img src>, a link prefetcher or a crawler can send in a
+    manager's name: it must neither show the originals nor write "pii_view" in their name."""
+    pii = finding("pii")
+    html = page_for("manager").get(f"/projects/{project.pk}/audit?kind=pii&original={pii.pk}")
+    assert "jo.bloggs@example.com" not in html.content.decode()
+    assert not AccessLog.objects.filter(action="pii_view").exists()
+
+
+def test_revealing_the_originals_needs_the_csrf_token(audited, project, members):
+    pii = finding("pii")
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(members["manager"])
+    response = forged.post(f"/projects/{project.pk}/audit?kind=pii", {"original": pii.pk})
+    assert response.status_code == 403
+    assert not AccessLog.objects.filter(action="pii_view").exists()
+
+
+def test_hostile_item_texts_ids_and_labels_are_escaped_on_the_page_and_the_panel(
+    project, page_for, make_user
+):
+    """Every member's text, external id and label reaches the page as text, never as markup."""
+    from annotation.models import Annotation
+    from annotation.services.projects import label_set_replace
+    from tests.audit_helpers import audit_run
+
+    label_set_replace(project=project, labels=["<b>ham</b>", "spam"])
+    script = "<script>alert(1)</script> same text here twice"
+    annotator = make_user("audit-annotator")
+    for ext in ("<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>'):
+        item = Item.objects.create(project=project, external_id=ext, text=script)
+        Annotation.objects.create(item=item, project=project, annotator=annotator,
+                                  labels=["<b>ham</b>"])  # fmt: skip
+    audit_run(project)
+    for url in (
+        f"/projects/{project.pk}/audit?kind=duplicate",
+        f"/projects/{project.pk}/dashboard",
+    ):
+        html = page_for("manager").get(url).content.decode()
+        for raw in ("<script>alert", "<img src=x", "<svg onload", "<b>ham</b>"):
+            assert raw not in html, (url, raw)
+    html = page_for("manager").get(f"/projects/{project.pk}/audit?kind=duplicate").content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;ham&lt;/b&gt;" in html

@@ -2,6 +2,7 @@
 of its Hugging Face download, saying what was left out or redacted and why."""
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -76,3 +77,30 @@ def test_the_card_says_when_no_audit_ran_or_personal_data_stayed(project, api, m
     limits = cut(api, project)["lineage"]["data_card"]["known_limitations"]
     assert f"Items were imported after audit run {run.pk}; they were not audited." in limits
     assert any("Personal data was found in 1 items" in note for note in limits)
+
+
+HOSTILE_NAMES = ["<img src=x onerror=alert(1)>", "a | b\n# Pwned", "[click](javascript:alert(1))",
+                 "![t](http://evil.example/pixel.png)", "x\n---\nlicense: evil", "`code` *b* _i_"]  # fmt: skip
+
+
+def test_names_in_the_readme_cannot_inject_markdown_or_html(project, api, make_user):
+    """Project and label names are plain text in the README: no tags, links, images, headings,
+    table cells or YAML of their own, whatever they hold (the lineage's JSON keeps them as is)."""
+    from annotation.services.projects import label_set_replace
+
+    run = audited_project(project, make_user("audit-annotator"))
+    label_set_replace(project=project, labels=["ham", "spam", *HOSTILE_NAMES])
+    Item.objects.filter(external_id="filler-0").update(final_labels=[HOSTILE_NAMES[1]])
+    project.name = "Evil\n---\nlicense: evil\n<script>alert(1)</script>"
+    project.save()
+    AuditFinding.objects.create(project=project, job=run, kind="imbalance", score=1,
+                                evidence={"label": HOSTILE_NAMES[0]})  # fmt: skip
+    text = readme(api, cut(api, project))
+    markdown = text.split("## Lineage")[0]
+    assert markdown.count("\n---\n") == 1  # the YAML header's own end, nothing more
+    for bad in ("<img", "<script", "\n# Pwned", "\nlicense:"):
+        assert bad not in markdown, bad
+    assert not re.search(r"(?<!\\)\]\(", markdown)  # a link or image: an unescaped "]("
+    table = [line for line in markdown.splitlines() if line.startswith("| split |")][0]
+    cells = re.split(r"(?<!\\)\|", table)[1:-1]  # split at the pipes that are not escaped
+    assert sorted(c.strip() for c in cells[2:]) == [r"a \| b \# Pwned", "ham", "spam"]  # used

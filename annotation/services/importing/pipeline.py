@@ -70,15 +70,17 @@ class Importer:
                 result.rows += 1
                 if raw.data is None:
                     self.errors.append(raw.error or _unreadable(raw.row))
-                    continue
-                draft, errors = self.validator.validate(raw.row, raw.data, line=raw.line)
-                self.errors.extend(errors)
-                if draft is None:
-                    continue
-                if self.errors or not result.ok:  # nothing is written: only its id is needed
-                    draft = ItemDraft(draft.row, draft.external_id, line=draft.line, valid=False)
-                chunk.append(draft)
-                if len(chunk) >= CHUNK:
+                else:
+                    draft, errors = self.validator.validate(raw.row, raw.data, line=raw.line)
+                    self.errors.extend(errors)
+                    if draft is not None:
+                        if self.errors or not result.ok:  # nothing is written: only its id
+                            draft = ItemDraft(draft.row, draft.external_id, line=draft.line,
+                                              valid=False)  # fmt: skip
+                        chunk.append(draft)
+                # Rows with errors count towards the chunk too: a file of a million unreadable
+                # rows is reported (and forgotten beyond the first errors) a chunk at a time.
+                if len(chunk) + len(self.errors) >= CHUNK:
                     self._flush(chunk, result)
                     chunk = []
                     if on_chunk:
