@@ -1,0 +1,112 @@
+"""The compression job, and the profile rules ``learning`` gives ``annotation``.
+
+One seam, as everywhere in ``learning.services``: load the labeled items' texts and labels,
+call the pure sweep (``learning.compress.sweep``), then compress every item of the project
+at each measured level and cache the results (``annotation.services.compression``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from annotation.jobs.registry import JobRejected
+from annotation.models import CompressionProfile, Item, Job, Project
+from annotation.services.compression import compressed_texts_replace
+from learning.compress import DEFAULT_PROFILE, Profile, ProfileError, count_tokens, sweep
+from learning.services.training_data import label_targets, training_labels
+
+MIN_LABELED = 10  # fewer labeled items make a 5-fold macro-F1 noise
+MIN_PER_CLASS = 2
+DEFAULT_TOLERANCE = 0.01
+
+
+def profile_problems(spec: Any) -> list[tuple[str, str, str]]:
+    """The pure profile validation's problems as (field, code, message)."""
+    try:
+        Profile.from_dict(spec)
+    except ProfileError as exc:
+        return [(p.field, p.code, p.message) for p in exc.problems]
+    return []
+
+
+def default_filters() -> list[dict[str, Any]]:
+    return DEFAULT_PROFILE.to_dict()["filters"]
+
+
+def labeled_shortfall(*, project: Project, n_labels: int, counts: np.ndarray) -> str | None:
+    """Why a project cannot be swept yet, or None. One rule for the job and the API."""
+    if project.multi_label:
+        return "The compression sweep measures single-label projects only."
+    if project.data_type != "text":
+        return "Only text projects can be compressed."
+    enough = int((counts >= MIN_PER_CLASS).sum())
+    if n_labels < MIN_LABELED or enough < 2:
+        return (
+            f"The sweep needs at least {MIN_LABELED} labeled items and two labels with "
+            f"{MIN_PER_CLASS} items each; the project has {n_labels} labeled items and "
+            f"{enough} such labels."
+        )
+    return None
+
+
+def compression_job_handler(job: Job, report_progress: Callable[[float], None]) -> dict:
+    project = job.project
+    profile = CompressionProfile.objects.filter(project=project, pk=job.params["profile"]).first()
+    if profile is None:
+        raise JobRejected("The compression profile was deleted.", {"profile": None})
+    try:
+        spec = Profile.from_dict({"name": profile.name, "filters": profile.filters})
+    except ProfileError as exc:
+        raise JobRejected(f"The profile is not valid: {exc}", {"profile": profile.pk}) from exc
+    if any(name == "model" for name, _ in spec.filters):
+        raise JobRejected(
+            "The sweep cannot measure the model filter (it needs a model fitted per fold); "
+            "remove it from the profile.", {"profile": profile.pk},
+        )  # fmt: skip
+    names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
+    training = training_labels(project=project)
+    y = label_targets(training, names=names, multi_label=project.multi_label)
+    counts = np.bincount(y, minlength=len(names)) if not project.multi_label else np.zeros(0)
+    shortfall = labeled_shortfall(project=project, n_labels=len(training), counts=counts)
+    if shortfall:
+        raise JobRejected(shortfall, {"profile": profile.pk, "labeled": len(training)})
+    texts_by_id = dict(Item.objects.filter(pk__in=training.item_ids.tolist())
+                       .values_list("pk", "text"))  # fmt: skip
+    texts = [texts_by_id[int(pk)] or "" for pk in training.item_ids]
+    report_progress(0.1)
+    measured = sweep(texts, y, profile=spec, n_classes=len(names), seed=project.seed,
+                     tolerance=float(job.params.get("tolerance", DEFAULT_TOLERANCE)))  # fmt: skip
+    report_progress(0.7)
+    levels = [s["level"] for s in measured["settings"]]
+    _cache(profile, spec, levels, report_progress)
+    report_progress(1.0)
+    return {
+        "profile": profile.pk,
+        "version": profile.version,
+        "baseline": measured["baseline"],
+        "settings": [{k: s[k] for k in ("level", "tokens", "token_ratio", "attention_ratio",
+                                        "macro_f1")} for s in measured["settings"]],
+        "proposed": measured["proposed"],
+    }  # fmt: skip
+
+
+def _cache(profile: CompressionProfile, spec: Profile, levels: list[float],
+           report_progress: Callable[[float], None]) -> None:  # fmt: skip
+    """Compress every item of the project at each level (corpus filters fitted on all of
+    them) and cache the texts, their token counts and kept segments."""
+    rows = list(Item.objects.filter(project_id=profile.project_id, content_deleted_at__isnull=True)
+                .order_by("pk").values_list("pk", "text"))  # fmt: skip
+    ids, texts = [r[0] for r in rows], [r[1] or "" for r in rows]
+    before = count_tokens(texts)
+    for step, level in enumerate(levels, start=1):
+        edits = spec.build(level).fit_transform(texts)
+        after = count_tokens([e.text for e in edits])
+        compressed_texts_replace(
+            profile=profile, version=profile.version, level=level,
+            rows=[(pk, e.text, int(a), int(b), [list(s) for s in e.segments])
+                  for pk, e, a, b in zip(ids, edits, after, before, strict=True)],
+        )  # fmt: skip
+        report_progress(0.7 + 0.3 * step / len(levels))
