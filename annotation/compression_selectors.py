@@ -52,10 +52,17 @@ def compression_levels(*, job: Job) -> list[float]:
     return [0.0, *(float(s["level"]) for s in (job.result or {}).get("settings", []))]
 
 
-def compression_ratios(*, profile: CompressionProfile, level: float) -> dict[str, Any]:
+def compression_ratios(
+    *, profile: CompressionProfile, version: int, level: float
+) -> dict[str, Any]:
     """Project-level tokens before and after, token ratio and attention ratio (sum of L^2
     after over before) of the cached texts at ``level``; level 0 gives ratios of 1."""
-    rows = CompressedText.objects.filter(profile=profile, version=profile.version, level=level)
+    rows = CompressedText.objects.filter(profile=profile, version=version)
+    if level > 0:
+        rows = rows.filter(level=level)
+    else:  # the originals: one measured level's rows give every item's original count
+        first = rows.order_by("level").values_list("level", flat=True).first()
+        rows = rows.filter(level=first if first is not None else 0.0)
     before_, after_ = Cast("tokens_original", BigIntegerField()), Cast("tokens", BigIntegerField())
     totals = rows.aggregate(
         items=Count("pk"), before=Sum(before_), after=Sum(after_),

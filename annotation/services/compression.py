@@ -12,7 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from annotation.compression_rules import default_filters, profile_problems
-from annotation.compression_selectors import compression_profile_get
+from annotation.compression_selectors import (
+    compression_latest_sweep,
+    compression_levels,
+    compression_profile_get,
+)
 from annotation.jobs.dispatch import job_enqueue
 from annotation.models import (
     DEFAULT_PROFILE_NAME,
@@ -142,3 +146,28 @@ def compression_job_start(
         )
     params = {"profile": profile.pk, "version": profile.version, "tolerance": float(tolerance)}
     return job_enqueue(project=project, kind=JobKind.COMPRESSION, params=params, user=user)
+
+
+def snapshot_compression(*, project: Project, asked: dict[str, Any]) -> dict[str, Any]:
+    """Resolve a snapshot's ``{"profile", "level"}`` against the profile's latest finished
+    sweep of its current version: ``{"profile", "version", "level", "job"}``.
+
+    The sweep's levels are the ones whose texts are cached, so only they (and 0, the
+    originals) can be exported; ``"proposed"`` is the sweep's proposal.
+    """
+    profile = compression_profile_get(project=project, profile_id=asked["profile"])
+    if profile is None:
+        raise ValidationError({"compression": ["The project has no such compression profile."]})
+    job = compression_latest_sweep(profile=profile)
+    if job is None:
+        raise ValidationError({"compression": [
+            f"Profile {profile.name!r} v{profile.version} has no finished compression job; "
+            "run one first (POST /api/projects/{id}/jobs {\"kind\": \"compression\"})."]})  # fmt: skip
+    measured = compression_levels(job=job)
+    level = float(job.result["proposed"]) if asked["level"] == "proposed" else asked["level"]
+    if level not in measured:
+        raise ValidationError({"compression": [
+            f"Level {level:g} was not measured; the latest sweep measured "
+            f"{', '.join(f'{m:g}' for m in measured)}."]})  # fmt: skip
+    return {"profile": profile.pk, "version": profile.version, "level": level, "job": job.pk,
+            "asked": asked["level"]}  # fmt: skip
