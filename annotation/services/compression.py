@@ -22,6 +22,7 @@ from annotation.models import (
     DEFAULT_PROFILE_NAME,
     CompressedText,
     CompressionProfile,
+    Item,
     Job,
     JobKind,
     Project,
@@ -103,8 +104,14 @@ def compressed_texts_replace(
     *, profile: CompressionProfile, version: int, level: float, rows: list[CachedRow]
 ) -> int:
     """Cache ``rows`` as the profile version's texts at ``level``, replacing any earlier
-    ones of that key: a rerun overwrites, never duplicates. Originals are not touched."""
+    ones of that key: a rerun overwrites, never duplicates. Originals are not touched.
+
+    Items whose content was deleted while the job ran are left out (their compressed text
+    is content too)."""
     CompressedText.objects.filter(profile=profile, version=version, level=level).delete()
+    gone = set(Item.objects.filter(project_id=profile.project_id, content_deleted_at__isnull=False)
+               .values_list("pk", flat=True))  # fmt: skip
+    rows = [row for row in rows if row[0] not in gone]
     CompressedText.objects.bulk_create(
         (
             CompressedText(

@@ -69,19 +69,23 @@ def compression_job_handler(job: Job, report_progress: Callable[[float], None]) 
     names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     training = training_labels(project=project)
     y = label_targets(training, names=names, multi_label=project.multi_label)
+    rows = list(Item.objects.filter(project=project, content_deleted_at__isnull=True)
+                .order_by("pk").values_list("pk", "text"))  # fmt: skip
+    texts_by_id = {pk: text or "" for pk, text in rows}
+    keep = np.asarray([int(pk) in texts_by_id for pk in training.item_ids], dtype=bool)
+    if not project.multi_label:  # items whose content was deleted keep labels, not text
+        y = y[keep]
     counts = np.bincount(y, minlength=len(names)) if not project.multi_label else np.zeros(0)
-    shortfall = labeled_shortfall(project=project, n_labels=len(training), counts=counts)
+    shortfall = labeled_shortfall(project=project, n_labels=int(keep.sum()), counts=counts)
     if shortfall:
-        raise JobRejected(shortfall, {"profile": profile.pk, "labeled": len(training)})
-    texts_by_id = dict(Item.objects.filter(pk__in=training.item_ids.tolist())
-                       .values_list("pk", "text"))  # fmt: skip
-    texts = [texts_by_id[int(pk)] or "" for pk in training.item_ids]
+        raise JobRejected(shortfall, {"profile": profile.pk, "labeled": int(keep.sum())})
+    texts = [texts_by_id[int(pk)] for pk in training.item_ids[keep]]
     report_progress(0.1)
     measured = sweep(texts, y, profile=spec, n_classes=len(names), seed=project.seed,
                      tolerance=float(job.params.get("tolerance", DEFAULT_TOLERANCE)))  # fmt: skip
     report_progress(0.7)
     levels = [s["level"] for s in measured["settings"]]
-    _cache(profile, spec, levels, report_progress)
+    _cache(profile, spec, levels, rows, report_progress)
     report_progress(1.0)
     return {
         "profile": profile.pk,
@@ -94,11 +98,9 @@ def compression_job_handler(job: Job, report_progress: Callable[[float], None]) 
 
 
 def _cache(profile: CompressionProfile, spec: Profile, levels: list[float],
-           report_progress: Callable[[float], None]) -> None:  # fmt: skip
+           rows: list[tuple[int, str]], report_progress: Callable[[float], None]) -> None:  # fmt: skip
     """Compress every item of the project at each level (corpus filters fitted on all of
     them) and cache the texts, their token counts and kept segments."""
-    rows = list(Item.objects.filter(project_id=profile.project_id, content_deleted_at__isnull=True)
-                .order_by("pk").values_list("pk", "text"))  # fmt: skip
     ids, texts = [r[0] for r in rows], [r[1] or "" for r in rows]
     before = count_tokens(texts)
     for step, level in enumerate(levels, start=1):

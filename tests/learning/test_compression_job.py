@@ -117,3 +117,18 @@ def test_another_projects_profile_is_refused(api, project, manager):
     theirs = compression_profile_create(project=other, name="t", filters=[{"name": "markup"}])
     response = start(api, project, profile=theirs.pk)
     assert response.status_code == 400 and "profile" in response.json()
+
+
+def test_deleted_content_is_neither_swept_nor_cached_and_deleting_drops_the_cache(
+    api, project, manager
+):
+    from annotation.services.retention import items_content_delete
+
+    items = compression_project(project, manager, n=30)
+    items_content_delete(project=project, item_ids=[items[0].pk], actor=manager, reason="asked")
+    job = run(api, project)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert not CompressedText.objects.filter(item_id=items[0].pk).exists()
+    assert CompressedText.objects.filter(item_id=items[1].pk).exists()
+    items_content_delete(project=project, item_ids=[items[1].pk], actor=manager, reason="asked")
+    assert not CompressedText.objects.filter(item_id=items[1].pk).exists()
