@@ -5,11 +5,14 @@ import re
 
 import pytest
 from django.test import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annotation.jobs.runner import job_execute
 from annotation.models import Item, Job
 from annotation.services.compression import compression_job_start
 from annotation.views.compression import diff_parts
+from learning.compress import DEFAULT_PROFILE
 from tests.compression_helpers import compression_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +90,27 @@ def test_diff_parts_rebuild_the_original_and_mark_what_no_segment_keeps():
     assert "".join(p["text"] for p in parts) == original
     assert [p["text"] for p in parts if p["removed"]] == [" drop this,"]
     assert diff_parts("abc", []) == [{"text": "abc", "removed": True}]
+
+
+PIECES = ["<p>", "</p>", "&amp;", "  ", "\n", "\n\n", "> quoted", "-- \nJane", "Hello world.",
+          "Hello world.", "x = 1", "é", "\u00a0", "<script>", "Accept cookies now please."]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=12).map("".join), min_size=3,
+                max_size=6), st.sampled_from([0.25, 0.5, 0.75, 1.0]))  # fmt: skip
+def test_the_preview_diff_is_the_original_with_exactly_the_unkept_characters_struck(texts, level):
+    """For any corpus and level, the struck-through view rebuilds the original, and what it
+    leaves unstruck is exactly what the kept segments copy."""
+    for original, edit in zip(
+        texts, DEFAULT_PROFILE.build(level).fit_transform(texts), strict=True
+    ):
+        parts = diff_parts(original, [list(s) for s in edit.segments])
+        assert "".join(p["text"] for p in parts) == original
+        kept = {i for _, start, length in edit.segments for i in range(start, start + length)}
+        pos, unstruck = 0, set()
+        for part in parts:
+            if not part["removed"]:
+                unstruck |= set(range(pos, pos + len(part["text"])))
+            pos += len(part["text"])
+        assert unstruck == kept
