@@ -25,6 +25,7 @@ from annotation.models import (
     Item,
     Job,
     JobKind,
+    JobStatus,
     Project,
 )
 
@@ -152,6 +153,14 @@ def compression_job_start(
             {"tolerance": ["Must be a number from 0 to below 1 (0.01: a point)."]}
         )
     params = {"profile": profile.pk, "version": profile.version, "tolerance": float(tolerance)}
+    # One sweep per profile version at a time (two would overwrite each other's cache):
+    # asking again while one waits or runs joins it.
+    pending = Job.objects.filter(
+        project=project, kind=JobKind.COMPRESSION, status__in=(JobStatus.QUEUED, JobStatus.RUNNING),
+        params__profile=profile.pk, params__version=profile.version,
+    ).first()  # fmt: skip
+    if pending is not None:
+        return pending, False
     return job_enqueue(project=project, kind=JobKind.COMPRESSION, params=params, user=user)
 
 

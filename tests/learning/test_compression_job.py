@@ -132,3 +132,13 @@ def test_deleted_content_is_neither_swept_nor_cached_and_deleting_drops_the_cach
     assert CompressedText.objects.filter(item_id=items[1].pk).exists()
     items_content_delete(project=project, item_ids=[items[1].pk], actor=manager, reason="asked")
     assert not CompressedText.objects.filter(item_id=items[1].pk).exists()
+
+
+def test_asking_again_while_a_sweep_of_that_profile_version_waits_joins_it(api, project):
+    first = start(api, project)
+    again = start(api, project, tolerance=0.05)
+    assert again.status_code == 202 and again.json()["coalesced"] is True
+    assert again.json()["id"] == first.json()["id"]
+    other = compression_profile_create(project=project, name="o", filters=[{"name": "markup"}])
+    separate = start(api, project, profile=other.pk)
+    assert separate.json()["coalesced"] is False and separate.json()["id"] != first.json()["id"]
