@@ -59,9 +59,12 @@ def test_without_a_sweep_the_page_says_so_and_junk_parameters_are_ignored(projec
 
 def test_junk_levels_fall_back_to_the_proposal(project, manager, swept):
     client = page_client(manager)
-    for level in ("abc", "0.3", "inf", "-1"):
+    for level in ("abc", "0.3", "inf", "-1", "nan"):
         response = client.get(f"/projects/{project.pk}/compression?level={level}")
         assert response.status_code == 200
+        assert 'aria-current="true"><td><a href="?profile=' in response.content.decode()
+    original = client.get(f"/projects/{project.pk}/compression?level=0").content.decode()
+    assert "<del>" not in original and "We use cookies" in original  # level 0: the originals
 
 
 def test_only_managers_open_it_and_start_sweeps(project, members):
