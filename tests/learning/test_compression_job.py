@@ -142,3 +142,21 @@ def test_asking_again_while_a_sweep_of_that_profile_version_waits_joins_it(api, 
     other = compression_profile_create(project=project, name="o", filters=[{"name": "markup"}])
     separate = start(api, project, profile=other.pk)
     assert separate.json()["coalesced"] is False and separate.json()["id"] != first.json()["id"]
+
+
+def test_a_large_project_is_measured_on_a_seeded_sample_and_cached_whole(
+    api, project, manager, monkeypatch
+):
+    import numpy as np
+
+    from learning.compress import count_tokens
+    from learning.services import compression
+
+    monkeypatch.setattr(compression, "MAX_SWEEP_ITEMS", 24)
+    compression_project(project, manager, n=36)
+    job = run(api, project)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    per_item = count_tokens(list(Item.objects.order_by("pk").values_list("text", flat=True)))
+    assert job.result["baseline"]["tokens"] < per_item.sum()  # 24 items' tokens, not 36
+    assert job.result["baseline"]["tokens"] >= np.sort(per_item)[:24].sum()
+    assert CompressedText.objects.filter(level=1.0).count() == 36
