@@ -41,7 +41,7 @@ def default_filters() -> list[dict[str, Any]]:
 
 
 def labeled_shortfall(*, project: Project, n_labels: int, counts: np.ndarray) -> str | None:
-    """Why a project cannot be swept yet, or None. One rule for the job and the API."""
+    """Why a project cannot be swept yet, or None (the job fails with this message)."""
     if project.multi_label:
         return "The compression sweep measures single-label projects only."
     if project.data_type != "text":
@@ -57,6 +57,8 @@ def labeled_shortfall(*, project: Project, n_labels: int, counts: np.ndarray) ->
 
 
 def compression_job_handler(job: Job, report_progress: Callable[[float], None]) -> dict:
+    """Sweep the profile named in ``job.params`` (at its version when the job runs, which
+    the result records), then cache every item at every measured level."""
     project = job.project
     profile = CompressionProfile.objects.filter(project=project, pk=job.params["profile"]).first()
     if profile is None:
