@@ -27,6 +27,7 @@ class CompressionProfileViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     .../compression-profiles/{profile_id}``. The ``default`` profile always exists."""
 
     serializer_class = CompressionProfileSerializer
+    pagination_class = None  # a handful per project: a plain array
     roles = {"list": EVERY_ROLE, "retrieve": EVERY_ROLE, "create": CAN_MANAGE,
              "partial_update": CAN_MANAGE}  # fmt: skip
 
@@ -39,7 +40,7 @@ class CompressionProfileViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     @extend_schema(responses={200: CompressionProfileSerializer(many=True)})
     def list(self, request, project_pk=None):
         compression_profile_default(project=self.project)
-        profiles = compression_profiles(project=self.project)  # a handful: not paginated
+        profiles = compression_profiles(project=self.project)
         return Response(CompressionProfileSerializer(profiles, many=True).data)
 
     @extend_schema(request=CompressionProfileWriteSerializer,

@@ -101,6 +101,8 @@ def test_the_schema_documents_the_profile_routes(tmp_path):
     schema = yaml.safe_load(path.read_text())
     listing = schema["paths"]["/api/projects/{project_pk}/compression-profiles/"]
     assert set(listing) >= {"get", "post"}
+    array = listing["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert array["type"] == "array"  # as the route answers, not a page
     detail = schema["paths"]["/api/projects/{project_pk}/compression-profiles/{id}/"]
     assert set(detail) >= {"get", "patch"}
     profile = schema["components"]["schemas"]["CompressionProfile"]["properties"]
