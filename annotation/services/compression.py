@@ -132,6 +132,13 @@ def compressed_texts_replace(
     return len(rows)
 
 
+def compressed_texts_prune(*, profile: CompressionProfile, version: int) -> int:
+    """Drop the cached texts of the profile's versions before ``version``: a snapshot can
+    only ask for the current version's levels, so nothing reads them again."""
+    deleted, _ = CompressedText.objects.filter(profile=profile, version__lt=version).delete()
+    return deleted
+
+
 def compression_job_start(
     *, project: Project, profile_id: Any = None, tolerance: Any = DEFAULT_TOLERANCE, user=None
 ) -> tuple[Job, bool]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from annotation.jobs.registry import JobRejected
 from annotation.models import CompressionProfile, Item, Job, Project
-from annotation.services.compression import compressed_texts_replace
+from annotation.services.compression import compressed_texts_prune, compressed_texts_replace
 from learning.compress import DEFAULT_PROFILE, Profile, ProfileError, count_tokens, sweep
 from learning.services.training_data import label_targets, training_labels
 
@@ -97,6 +97,7 @@ def compression_job_handler(job: Job, report_progress: Callable[[float], None]) 
     report_progress(0.7)
     levels = [s["level"] for s in measured["settings"]]
     _cache(profile, spec, levels, rows, report_progress)
+    compressed_texts_prune(profile=profile, version=profile.version)
     report_progress(1.0)
     return {
         "profile": profile.pk,

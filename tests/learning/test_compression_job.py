@@ -68,6 +68,7 @@ def test_a_rerun_overwrites_the_cache_and_a_new_version_gets_its_own(api, projec
     second = run(api, project, profile=profile_id)
     assert second.result["version"] == 2
     assert CompressedText.objects.filter(version=2).count() == 30 * len(second.result["settings"])
+    assert not CompressedText.objects.filter(version=1).exists()  # no one can ask for v1 now
 
 
 def test_too_few_labels_fail_the_job_with_a_reason(api, project, manager):
