@@ -20,6 +20,7 @@ HINTS = {
     "manage-settings": "Name, labels, overlap, queue strategy and guidelines.",
     "manage-import": "Upload items (CSV, JSON Lines, images) and see every bad row.",
     "manage-members": "Add people and give each a role.",
+    "compression": "Preview what a compression profile removes and what it costs the model.",
     "access-log": "Who downloaded, changed roles or settings, or saw personal data.",
 }
 
@@ -50,7 +51,8 @@ def project_actions(*, project: Project, role: str | None) -> list[dict]:
         actions.append({"name": "snapshots", "label": "Snapshots", "url": url})
     if role in CAN_MANAGE:
         for name, label in (("manage-settings", "Settings"), ("manage-import", "Import"),
-                            ("manage-members", "Members"), ("access-log", "Access log")):  # fmt: skip
+                            ("manage-members", "Members"), ("compression", "Compression"),
+                            ("access-log", "Access log")):  # fmt: skip
             actions.append({"name": name, "label": label, "url": reverse(name, args=[pk])})
     for action in actions:
         action["hint"] = HINTS.get(action["name"], "")

@@ -11,6 +11,9 @@ writes the view to the access log.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
 from annotation.models import Item
 from annotation.redaction import redact_spans
 
@@ -44,3 +47,9 @@ class TextView:
 
 
 REDACTED_VIEW = TextView()
+
+
+#: ``shown_text`` without originals or spans, as a query expression: for derived data that
+#: anyone may later read (the compression cache and its preview), computed from the text
+#: everyone sees, so a redacted original never leaks through a derived copy.
+SHOWN_TEXT = Coalesce(F("redacted_text"), F("text"))

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotation.views import audit, dashboard, label, manage, pages
+from annotation.views import audit, compression, dashboard, label, manage, pages
 from annotation.views import snapshots as snapshot_pages
 from annotation.views.auth import login_page
 from annotation.views.review import review_page, review_undo_view
@@ -25,6 +25,12 @@ urlpatterns = [
         "projects/<int:project_id>/audit/findings/<int:finding_id>/resolve",
         audit.audit_resolve,
         name="audit-resolve",
+    ),
+    path("projects/<int:project_id>/compression", compression.compression_page, name="compression"),
+    path(
+        "projects/<int:project_id>/compression/run",
+        compression.compression_run,
+        name="compression-run",
     ),
     # manager pages (annotation/views/manage.py)
     path("projects/new", manage.project_new, name="manage-new"),

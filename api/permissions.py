@@ -68,6 +68,7 @@ JOB_KIND_ROLES: dict[str, frozenset[str]] = {
     JobKind.IMPORT: CAN_MANAGE,
     JobKind.SNAPSHOT: CAN_EXPORT,
     JobKind.AUDIT: CAN_REVIEW,
+    JobKind.COMPRESSION: CAN_MANAGE,
 }
 
 

@@ -13,6 +13,7 @@ from api.views.audit import (
     ProjectAuditView,
 )
 from api.views.auth import TokenRotateView, TokenView
+from api.views.compression import CompressionProfileViewSet
 from api.views.docs import SwaggerView
 from api.views.items import ImportView, ItemViewSet
 from api.views.jobs import ExportView, JobViewSet, ProjectJobViewSet
@@ -82,6 +83,13 @@ urlpatterns = [
     project_route("jobs", ProjectJobViewSet.as_view({"get": "list", "post": "create"}),
                   "project-jobs"),
     project_route("models", ProjectModelsView.as_view(), "project-models"),
+    project_route("compression-profiles",
+                  CompressionProfileViewSet.as_view({"get": "list", "post": "create"}),
+                  "project-compression-profiles"),
+    project_route(r"compression-profiles/(?P<pk>\d+)",
+                  CompressionProfileViewSet.as_view({"get": "retrieve",
+                                                     "patch": "partial_update"}),
+                  "project-compression-profile"),
     project_route("next", NextView.as_view(), "project-next"),
     project_route("history", HistoryView.as_view(), "project-history"),
     project_route("progress", ProgressView.as_view(), "project-progress"),

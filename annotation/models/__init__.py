@@ -1,4 +1,9 @@
 from annotation.models.audit import AccessLog, AuditFinding, FindingKind, FindingStatus
+from annotation.models.compression import (
+    DEFAULT_PROFILE_NAME,
+    CompressedText,
+    CompressionProfile,
+)
 from annotation.models.item import (
     Annotation,
     AnnotationSource,
@@ -36,6 +41,9 @@ __all__ = [
     "AnnotationSource",
     "AnnotatorQuality",
     "Lease",
+    "CompressedText",
+    "CompressionProfile",
+    "DEFAULT_PROFILE_NAME",
     "DataType",
     "FallbackOrder",
     "FindingKind",

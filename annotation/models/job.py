@@ -14,6 +14,7 @@ class JobKind(models.TextChoices):
     AGREEMENT = "agreement", "Agreement"
     SNAPSHOT = "snapshot", "Snapshot"
     AUDIT = "audit", "Data audit"
+    COMPRESSION = "compression", "Compression sweep"
 
 
 class JobStatus(models.TextChoices):
@@ -53,12 +54,14 @@ class Job(models.Model):
         ordering = ["-created_at"]
         constraints = [
             # Coalescing, enforced by the database: per project and kind at most
-            # one job waiting. (Import jobs are per file and never coalesce.)
+            # one job waiting. (Import, snapshot and compression jobs each carry their own
+            # file, snapshot or profile, and never coalesce.)
             models.UniqueConstraint(
                 fields=["project", "kind"],
                 condition=models.Q(status="queued")
                 & ~models.Q(kind="import")
-                & ~models.Q(kind="snapshot"),
+                & ~models.Q(kind="snapshot")
+                & ~models.Q(kind="compression"),
                 name="job_one_waiting_per_kind",
             ),
         ]

@@ -1,8 +1,8 @@
 """Deleting items' content while keeping their labels: on a data subject's request, or when a
 project's ``content_retention_days`` have passed since the import.
 
-What goes: the text, its redacted copy, the image file, the metadata and any user-supplied
-vector. What stays: the item row (its id and external id), its annotations, review decisions
+What goes: the text, its redacted copy, its cached compressed texts, the image file, the
+metadata and any user-supplied vector. What stays: the item row (its id and external id), its annotations, review decisions
 and final labels, so the project's label statistics, agreement and quality numbers still
 count it. ``content_deleted_at`` marks it: snapshots omit it, the audit skips it, and it is
 closed so the queue never serves an empty item again. Every deletion is in the access log.
@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import Item, ItemStatus, Project
+from annotation.models import CompressedText, Item, ItemStatus, Project
 from annotation.services.audit import access_log_write
 
 BATCH = 2000
@@ -56,6 +56,7 @@ def items_content_delete(
                 text="", redacted_text=None, image="", meta={}, vector=None,
                 content_deleted_at=now, status=ItemStatus.COMPLETE,
             )  # fmt: skip
+            CompressedText.objects.filter(item_id__in=ids).delete()
             deleted += len(ids)
             images += files
         if deleted:

@@ -6,6 +6,7 @@ serves them. Building twice from the same spec and data gives byte-identical JSO
 and so the same content hash (the sha256 of that file).
 """
 
+import dataclasses
 import errno
 import json
 import os
@@ -21,12 +22,15 @@ from django.db import transaction
 from django.db.models import Max
 
 from annotation.audit_selectors import audit_curation
+from annotation.compression_selectors import compression_ratios
 from annotation.jobs.dispatch import job_enqueue
 from annotation.models import Job, JobKind, Project, Snapshot, SnapshotStatus
 from annotation.selectors import CAN_MANAGE, user_role
+from annotation.services.compression import snapshot_compression
+from annotation.snapshots.compressed import CompressedSource
 from annotation.snapshots.data_card import data_card_collect
 from annotation.snapshots.lineage import Tally, dataset_card, lineage_collect
-from annotation.snapshots.rows import canonical_rows
+from annotation.snapshots.rows import canonical_rows, row_columns
 from annotation.snapshots.spec import SnapshotSpec, spec_parse
 from annotation.snapshots.writers import FORMAT_FILES, open_writers
 
@@ -59,6 +63,9 @@ def snapshot_create(*, project: Project, spec: dict[str, Any] | None, user=None,
     asked = [name for name in MANAGER_ONLY if getattr(parsed, name)]
     if asked and user is not None and user_role(user=user, project=project) not in CAN_MANAGE:
         raise PermissionDenied(f"Only the project's managers can ask for {' or '.join(asked)}.")
+    if parsed.compression is not None:
+        resolved = snapshot_compression(project=project, asked=parsed.compression)
+        parsed = dataclasses.replace(parsed, compression=resolved)
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()  # numbers in turn
         version = (project.snapshots.aggregate(v=Max("version"))["v"] or 0) + 1
@@ -131,11 +138,14 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     project = snapshot.project
     spec = SnapshotSpec(**{**snapshot.spec, "labels": _tuple(snapshot.spec.get("labels")),
                             "exclude": tuple(snapshot.spec.get("exclude") or ())})  # fmt: skip
+    compressed = CompressedSource.from_spec(spec.compression,
+                                            include_original=spec.include_original)  # fmt: skip
     curation = audit_curation(project=project, exclude=spec.exclude, redact_pii=spec.redact_pii)
     total = max(1, project.items.count())
     tally = Tally()
     folder = f"{_slug(project.name)}-v{snapshot.version}"
-    writers = open_writers(work, folder=folder, data_type=project.data_type)
+    writers = open_writers(work, folder=folder, data_type=project.data_type,
+                           columns=row_columns(spec))  # fmt: skip
 
     def on_item(item) -> None:
         tally.add_item(item)
@@ -144,7 +154,7 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
 
     rows = canonical_rows(
         project=project, spec=spec, scratch=work / "rows.scratch", on_item=on_item,
-        curation=curation,
+        curation=curation, compressed=compressed,
     )  # fmt: skip
     for row in rows:
         tally.add_row(row)
@@ -158,6 +168,8 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     lineage = lineage_collect(project=project, spec=spec, tally=tally)
     lineage.update(rows=stats["rows"], items=stats["items"], content_hash=content_hash,
                    audit=curation.lineage())  # fmt: skip
+    if compressed is not None:
+        lineage["compression"] = _compression_lineage(snapshot, compressed)
     lineage["data_card"] = data_card_collect(
         project=project, spec=spec, stats=stats, lineage=lineage, curation=curation,
         redacted_items=tally.redacted, redacted_types=tally.redacted_types,
@@ -173,6 +185,19 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     snapshot.stats, snapshot.lineage, snapshot.content_hash = stats, lineage, content_hash
     snapshot.row_count, snapshot.status = stats["rows"], SnapshotStatus.READY
     snapshot.save(update_fields=["stats", "lineage", "content_hash", "row_count", "status"])
+
+
+def _compression_lineage(snapshot: Snapshot, compressed: CompressedSource) -> dict[str, Any]:
+    """The profile version and level the texts come from, and the project-level token and
+    attention ratios of that level (over every cached item, not only the exported ones)."""
+    spec = snapshot.spec["compression"]
+    profile = snapshot.project.compression_profiles.filter(pk=compressed.profile).first()
+    ratios = (compression_ratios(profile=profile, version=compressed.version,
+                                 level=compressed.level) if profile else {})  # fmt: skip
+    return {"profile": compressed.profile, "profile_name": profile.name if profile else None,
+            "version": compressed.version, "level": compressed.level,
+            "asked_level": spec.get("asked"), "job": spec.get("job"),
+            "project": ratios, "uncompressed_items": compressed.missing}  # fmt: skip
 
 
 def _tuple(labels: list[str] | None) -> tuple[str, ...] | None:

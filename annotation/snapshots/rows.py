@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef
 from annotation.audit_selectors import Curation
 from annotation.item_label import decide_label
 from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
+from annotation.snapshots.compressed import CompressedSource
 from annotation.snapshots.spec import SnapshotSpec
 from annotation.text_selectors import shown_text
 
@@ -30,6 +31,14 @@ PAGE = 5000
 # Every row has exactly these keys, in this order (the JSONL line is canonical).
 COLUMNS = ("id", "text", "image", "label", "labels", "split", "label_source", "agreement",
            "n_annotations", "annotator", "meta")  # fmt: skip
+COMPRESSED_COLUMNS = ("tokens", "tokens_original")  # after COLUMNS, in compressed snapshots
+
+
+def row_columns(spec: SnapshotSpec) -> tuple[str, ...]:
+    """A snapshot's columns: the canonical ones, then the compression's when it has one."""
+    if spec.compression is None:
+        return COLUMNS
+    return COLUMNS + COMPRESSED_COLUMNS + (("original_text",) if spec.include_original else ())
 
 
 @dataclass
@@ -44,14 +53,14 @@ class ItemRows:
     redacted_types: tuple[str, ...] = ()  # the personal data redacted from its text, by type
 
 
-def select_items(*, project: Project, spec: SnapshotSpec,
-                 curation: Curation | None = None) -> Iterator[ItemRows]:  # fmt: skip
+def select_items(*, project: Project, spec: SnapshotSpec, curation: Curation | None = None,
+                 compressed: CompressedSource | None = None) -> Iterator[ItemRows]:  # fmt: skip
     """The spec's items in primary-key order, each with its rows.
 
     Items a reviewer excluded, and items whose content was deleted, are never exported; a
     reviewer's redacted copy replaces the text unless the spec asks for ``originals``;
     ``curation`` (the latest audit's, for the spec's ``exclude`` and ``redact_pii``) leaves
-    out more and redacts texts.
+    out more and redacts texts; ``compressed`` swaps in the cached compressed texts.
     """
     curation = curation or Curation()
     items = Item.objects.filter(project=project, excluded=False, content_deleted_at__isnull=True)
@@ -82,6 +91,7 @@ def select_items(*, project: Project, spec: SnapshotSpec,
         for item_id, user_id, labels, source in annotations:
             name = None if user_id is None else aliases[user_id]
             by_item.setdefault(item_id, []).append((name, _as_list(labels), source))
+        cached = compressed.page([row[0] for row in page]) if compressed else {}
         for pk, ext, text, image, meta, final, consensus, batch, redacted in page:
             if pk in curation.excluded:
                 continue
@@ -92,6 +102,9 @@ def select_items(*, project: Project, spec: SnapshotSpec,
                 redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
             text = new
             base = {"id": ext, "text": text, "image": image or None, "meta": meta or {}}
+            if compressed is not None:
+                base["text"], extra = compressed.columns(text, cached.get(pk))
+                base |= extra
             built = _item_rows(base, _as_list(final), _as_list(consensus), by_item.get(pk, []),
                                spec=spec, keep=keep, multi=project.multi_label,
                                order=order)  # fmt: skip
@@ -190,19 +203,21 @@ def assign_splits(strata: np.ndarray, draws: np.ndarray, *, ratios: list[float],
 
 
 def canonical_rows(*, project: Project, spec: SnapshotSpec, scratch: Path,
-                   on_item: Callable[[ItemRows], None],
-                   curation: Curation | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
+                   on_item: Callable[[ItemRows], None], curation: Curation | None = None,
+                   compressed: CompressedSource | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Every row of the snapshot, split included, in a reproducible order.
 
     ``on_item`` sees each selected item once (for lineage counts) during the
     first pass.
     """
     split_names = list(spec.splits)
+    columns = row_columns(spec)
     codes: dict[str, int] = {}
     strata = array("i")  # 4 + 8 bytes per item, not two Python objects
     draws = array("d")
     with scratch.open("wb") as out:  # marshal: the fastest round trip for plain data
-        for item in select_items(project=project, spec=spec, curation=curation):
+        for item in select_items(project=project, spec=spec, curation=curation,
+                                 compressed=compressed):  # fmt: skip
             on_item(item)
             strata.append(codes.setdefault(item.stratum, len(codes)))
             draws.append(unit_draw(spec.seed, item.external_id))
@@ -215,4 +230,4 @@ def canonical_rows(*, project: Project, spec: SnapshotSpec, scratch: Path,
             split = split_names[splits[index]]
             for row in marshal.load(stored):  # noqa: S302 - our own scratch file, written above
                 row["split"] = split
-                yield {name: row.get(name) for name in COLUMNS}
+                yield {name: row.get(name) for name in columns}

@@ -18,7 +18,7 @@ DEFAULT_SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 FIELDS = frozenset(
     {"label_source", "min_agreement", "min_consensus_quality", "exclude_open_issues",
      "only_reviewed", "labels", "splits", "stratify", "seed", "exclude", "redact_pii",
-     "originals", "annotator_names"}
+     "originals", "annotator_names", "compression", "include_original"}
 )  # fmt: skip
 # What ``exclude`` may name: kinds of the latest audit's findings (annotation.audit_selectors).
 AUDIT_EXCLUSIONS = ("duplicates", "near_duplicates", "conflicts", "pii", "outliers",
@@ -44,6 +44,11 @@ class SnapshotSpec:
     checked by ``snapshot_create``); without it they carry the redacted copy.
     annotator_names: rows and lineage name annotators by username (managers only); without
     it, by stable pseudonyms (``annotator-1``, ...).
+    compression: ``{"profile": id, "level": x | "proposed"}`` as asked; once the snapshot is
+    created, ``{"profile", "version", "level", "job"}`` resolved against the profile's latest
+    sweep (``annotation.services.compression.snapshot_compression``). Rows then carry the
+    compressed text with ``tokens`` and ``tokens_original``.
+    include_original: compressed rows also carry ``original_text``.
     """
 
     label_source: str = "final"
@@ -59,6 +64,8 @@ class SnapshotSpec:
     redact_pii: bool = False
     originals: bool = False
     annotator_names: bool = False
+    compression: dict[str, Any] | None = None
+    include_original: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -81,14 +88,8 @@ def spec_parse(data: Mapping[str, Any] | None, *, label_names: Iterable[str]) ->
     values["label_source"] = source
     for name in ("min_agreement", "min_consensus_quality"):
         values[name] = _fraction(data.get(name), name, errors)
-    for name in (
-        "exclude_open_issues",
-        "only_reviewed",
-        "stratify",
-        "redact_pii",
-        "originals",
-        "annotator_names",
-    ):
+    for name in ("exclude_open_issues", "only_reviewed", "stratify", "redact_pii",
+                 "originals", "annotator_names", "include_original"):  # fmt: skip
         default = name == "stratify"
         value = data.get(name, default)
         if not isinstance(value, bool):
@@ -103,9 +104,34 @@ def spec_parse(data: Mapping[str, Any] | None, *, label_names: Iterable[str]) ->
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         errors["seed"] = "Must be an integer from 0 to 2**32 - 1."
     values["seed"] = seed
+    values["compression"] = _compression(data.get("compression"), errors)
+    if values["include_original"] is True and values["compression"] is None:
+        errors["include_original"] = "Only a compressed snapshot carries the original text too."
+    if values["redact_pii"] is True and values["compression"] is not None:
+        errors["redact_pii"] = "A snapshot is either redacted or compressed, not both (yet)."
     if errors:
         raise ValidationError({key: [message] for key, message in errors.items()})
     return SnapshotSpec(**values)
+
+
+def _compression(value: Any, errors: dict[str, str]) -> dict[str, Any] | None:
+    """The shape of ``{"profile": id, "level": x | "proposed"}``; the service checks that the
+    profile exists and that the level was measured."""
+    if value is None:
+        return None
+    profile = value.get("profile") if isinstance(value, dict) else None
+    level = value.get("level", "proposed") if isinstance(value, dict) else None
+    if (not isinstance(value, dict) or set(value) - {"profile", "level"}
+            or isinstance(profile, bool) or not isinstance(profile, int)
+            or not 0 < profile < 2**63):  # fmt: skip
+        errors["compression"] = 'Must be {"profile": <id>, "level": <0..1> or "proposed"}.'
+        return None
+    if level != "proposed" and (
+        isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 <= level <= 1
+    ):
+        errors["compression"] = 'The level must be a number from 0 to 1, or "proposed".'
+        return None
+    return {"profile": profile, "level": level if level == "proposed" else float(level)}
 
 
 def _exclusions(value: Any, errors: dict[str, str]) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,13 @@ SCHEMA = pa.schema([
     ("agreement", pa.float64()), ("n_annotations", pa.int32()), ("annotator", pa.string()),
     ("meta", pa.string()),
 ])  # fmt: skip
+EXTRA_FIELDS = {"tokens": pa.int64(), "tokens_original": pa.int64(), "original_text": pa.string()}
+
+
+def _schema(columns: tuple[str, ...]) -> pa.Schema:
+    """``SCHEMA`` and the compressed snapshot's columns it has."""
+    return pa.schema([*SCHEMA, *((name, EXTRA_FIELDS[name]) for name in columns
+                                 if name in EXTRA_FIELDS)])  # fmt: skip
 
 
 def _release_arrow_memory() -> None:
@@ -77,13 +85,15 @@ class CsvWriter:
     Spreadsheet formulas are neutralised unless ``csv_formulas`` is raw (see ``csv_cells``).
     """
 
-    def __init__(self, path: Path, *, csv_formulas: str = ESCAPE):
+    def __init__(self, path: Path, *, csv_formulas: str = ESCAPE,
+                 columns: tuple[str, ...] = COLUMNS):  # fmt: skip
         self.file = path.open("w", encoding="utf-8", newline="")
         self.rows = CsvRows(self.file, mode=csv_formulas)
-        self.rows.header(COLUMNS)
+        self.columns = columns
+        self.rows.header(columns)
 
     def write(self, row: dict[str, Any]) -> None:
-        self.rows.row([_cell(name, row[name]) for name in COLUMNS])
+        self.rows.row([_cell(name, row[name]) for name in self.columns])
 
     def close(self, card: str = "") -> None:
         self.file.close()
@@ -106,9 +116,11 @@ class ParquetWriter:
     group of short texts costs about 8 MB.
     """
 
-    def __init__(self, path: Path):
-        self.writer = pq.ParquetWriter(path, SCHEMA, compression=COMPRESSION)
-        self.columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    def __init__(self, path: Path, *, columns: tuple[str, ...] = COLUMNS):
+        self.schema = _schema(columns)
+        self.names = columns
+        self.writer = pq.ParquetWriter(path, self.schema, compression=COMPRESSION)
+        self.columns: dict[str, list[Any]] = {name: [] for name in columns}
 
     def write(self, row: dict[str, Any]) -> None:
         for name, column in self.columns.items():
@@ -120,8 +132,8 @@ class ParquetWriter:
 
     def flush(self) -> None:
         if self.columns["id"]:
-            self.writer.write_table(pa.Table.from_pydict(self.columns, schema=SCHEMA))
-            self.columns = {name: [] for name in COLUMNS}
+            self.writer.write_table(pa.Table.from_pydict(self.columns, schema=self.schema))
+            self.columns = {name: [] for name in self.names}
             _release_arrow_memory()
 
     def close(self, card: str = "") -> None:
@@ -150,12 +162,14 @@ class HuggingFaceWriter:
         parts = self.path.parent / f".{self.path.name}.parts"
         parts.mkdir(exist_ok=True)
         writers: dict[str, pq.ParquetWriter] = {}
-        for batch in pq.ParquetFile(self.source).iter_batches(batch_size=ROW_GROUP):
+        source = pq.ParquetFile(self.source)  # its schema: the compressed columns too
+        for batch in source.iter_batches(batch_size=ROW_GROUP):
             split_column = batch.column("split")
             for split in pc.unique(split_column).to_pylist():
                 if split not in writers:
                     name = parts / f"{split}-00000-of-00001.parquet"
-                    writers[split] = pq.ParquetWriter(name, SCHEMA, compression=COMPRESSION)
+                    writers[split] = pq.ParquetWriter(name, source.schema_arrow,
+                                                      compression=COMPRESSION)  # fmt: skip
                 chosen = batch.filter(pc.equal(split_column, split))
                 writers[split].write_table(pa.Table.from_batches([chosen]))
             _release_arrow_memory()
@@ -221,11 +235,13 @@ def csv_from_jsonl(jsonl: Path, *, csv_formulas: str, chunk_rows: int = 500) -> 
     ``csv_formulas`` mode than the stored one, without a second file on disk."""
     out = io.StringIO()
     rows = CsvRows(out, mode=csv_formulas)
-    rows.header(COLUMNS)
     with jsonl.open(encoding="utf-8") as lines:
-        for n, line in enumerate(lines, start=1):
+        first = lines.readline()
+        columns = tuple(json.loads(first)) if first else COLUMNS  # canonical rows: in order
+        rows.header(columns)
+        for n, line in enumerate(chain([first] if first else [], lines), start=1):
             row = json.loads(line)
-            rows.row([_cell(name, row[name]) for name in COLUMNS])
+            rows.row([_cell(name, row[name]) for name in columns])
             if n % chunk_rows == 0:
                 yield out.getvalue().encode()
                 out.seek(0)
@@ -233,12 +249,13 @@ def csv_from_jsonl(jsonl: Path, *, csv_formulas: str, chunk_rows: int = 500) -> 
     yield out.getvalue().encode()
 
 
-def open_writers(directory: Path, *, folder: str, data_type: str) -> dict[str, Any]:
+def open_writers(directory: Path, *, folder: str, data_type: str,
+                 columns: tuple[str, ...] = COLUMNS) -> dict[str, Any]:  # fmt: skip
     """One writer per format, writing into ``directory`` under ``FORMAT_FILES`` names."""
     return {
         "jsonl": JsonlWriter(directory / FORMAT_FILES["jsonl"]),
-        "csv": CsvWriter(directory / FORMAT_FILES["csv"]),
-        "parquet": ParquetWriter(directory / FORMAT_FILES["parquet"]),
+        "csv": CsvWriter(directory / FORMAT_FILES["csv"], columns=columns),
+        "parquet": ParquetWriter(directory / FORMAT_FILES["parquet"], columns=columns),
         # After "parquet" (dicts keep their order): it reads the finished Parquet file.
         "hf": HuggingFaceWriter(
             directory / FORMAT_FILES["hf"], folder=folder, source=directory / FORMAT_FILES["parquet"]

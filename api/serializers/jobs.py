@@ -19,7 +19,8 @@ from rest_framework import serializers
 from annotation.models import Job, JobKind
 
 SERVER_PATH = "<server path>"
-STARTABLE_KINDS = [JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT]
+STARTABLE_KINDS = [JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT,
+                   JobKind.COMPRESSION]  # fmt: skip
 PRIVATE_KEYS = frozenset({"path"})
 
 
@@ -102,10 +103,22 @@ class JobCreateSerializer(serializers.Serializer):
         help_text="active_learning only: how many diverse items to put first "
         "(default: the project's batch_size). A job already waiting keeps its own.",
     )  # fmt: skip
+    profile = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1,
+        help_text="compression only (managers): the profile to sweep (default: `default`).",
+    )  # fmt: skip
+    tolerance = serializers.FloatField(
+        required=False, min_value=0, max_value=0.999,
+        help_text="compression only: the macro-F1 loss allowed against the uncompressed "
+        "baseline when proposing a level (default 0.01, one point).",
+    )  # fmt: skip
 
     def validate(self, data):
         if "batch" in data and data["kind"] != "active_learning":
             raise serializers.ValidationError({"batch": "Only active_learning jobs take a batch."})
+        for key in ("profile", "tolerance"):
+            if key in data and data["kind"] != "compression":
+                raise serializers.ValidationError({key: f"Only compression jobs take a {key}."})
         return data
 
     def job_params(self) -> dict:

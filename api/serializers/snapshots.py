@@ -66,6 +66,26 @@ SPEC_SCHEMA: dict[str, Any] = {
             "annotator-2, ... (the snapshot then downloads to "
             "managers only)."
         ),  # fmt: skip
+        "compression": {
+            "type": "object",
+            "nullable": True,
+            "default": None,
+            "additionalProperties": False,
+            "required": ["profile"],
+            "properties": {
+                "profile": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                "level": {
+                    "oneOf": [
+                        {"type": "number", "minimum": 0, "maximum": 1},
+                        {"type": "string", "enum": ["proposed"]},
+                    ],
+                    "default": "proposed",
+                },
+            },
+            "description": "Rows carry a compression profile's compressed text (a level its "
+            "latest sweep measured, or the proposed one) with tokens and tokens_original.",
+        },  # fmt: skip
+        "include_original": _flag("With compression: rows also carry original_text."),
     },
 }
 

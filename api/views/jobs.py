@@ -11,6 +11,7 @@ from annotation.jobs.dispatch import job_enqueue
 from annotation.models import Job, JobKind
 from annotation.selectors import CAN_EXPORT, CAN_REVIEW, user_role
 from annotation.services.audit import access_log_write
+from annotation.services.compression import compression_job_start
 from annotation.services.text_access import project_originals_served
 from api.permissions import (
     JOB_KIND_ROLES,
@@ -85,10 +86,19 @@ class ProjectJobViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     def create(self, request, project_pk=None):
         data = JobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job, created = job_enqueue(
-            project=self.project, kind=data.validated_data["kind"], params=data.job_params(),
-            user=request.user,
-        )  # fmt: skip
+        kind = data.validated_data["kind"]
+        if self.role not in JOB_KIND_ROLES[kind]:
+            raise PermissionDenied("Your role in this project cannot start this kind of job.")
+        if kind == JobKind.COMPRESSION:
+            job, created = compression_job_start(
+                project=self.project, profile_id=data.validated_data.get("profile"),
+                user=request.user, **({"tolerance": data.validated_data["tolerance"]}
+                                      if "tolerance" in data.validated_data else {}),
+            )  # fmt: skip
+        else:
+            job, created = job_enqueue(
+                project=self.project, kind=kind, params=data.job_params(), user=request.user
+            )
         body = JobSerializer(job).data | {"job": job.pk, "coalesced": not created}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -9,6 +9,7 @@ from django.urls import get_resolver
 from django.urls.resolvers import URLResolver
 
 from annotation.models import Annotation, AuditFinding, Item, Job, JobKind, Snapshot
+from annotation.services.compression import compression_profile_default
 
 M, A, R, E = "manager", "annotator", "reviewer", "engineer"
 MEMBERS = frozenset({M, A, R, E})
@@ -45,6 +46,10 @@ RULES: dict[tuple[str, str], object] = {
     ("project-jobs", "get"): {M, R, E},
     ("project-jobs", "post"): {M, R},
     ("project-models", "get"): MEMBERS,  # the learning curve: aggregate, no one's labels
+    ("project-compression-profiles", "get"): MEMBERS,  # settings, no one's content
+    ("project-compression-profiles", "post"): {M},
+    ("project-compression-profile", "get"): MEMBERS,
+    ("project-compression-profile", "patch"): {M},
     ("project-next", "get"): {M, A, R},
     ("project-history", "get"): {M, A, R},
     ("project-progress", "get"): {M, A, R},
@@ -80,6 +85,7 @@ JOB_KINDS = {
     "import": {M},  # as /import
     "snapshot": {M, E},  # as /snapshots
     "audit": {M, R},  # as /audit: findings show contents and personal data
+    "compression": {M},  # a project setting's measurement: the managers'
 }
 
 
@@ -129,8 +135,10 @@ def world(members, project):
     other = Snapshot.objects.create(project=project, version=2, spec={})
     audit = Job.objects.create(project=project, kind="audit")
     finding = AuditFinding.objects.create(project=project, job=audit, kind="pii", score=1.0)
+    profile = compression_profile_default(project=project)
     return {"item": item, "annotation": annotation, "job": job, "snapshot": snapshot,
-            "other": other, "project": project, "finding": finding}  # fmt: skip
+            "other": other, "project": project, "finding": finding,
+            "profile": profile}  # fmt: skip
 
 
 def concrete_url(name: str, route: str, world) -> str:
@@ -141,6 +149,7 @@ def concrete_url(name: str, route: str, world) -> str:
         "project-detail": world["project"].pk, "job-detail": world["job"].pk,
         "snapshot-detail": world["snapshot"].pk, "snapshot-diff": world["snapshot"].pk,
         "snapshot-download": world["snapshot"].pk, "finding-resolve": world["finding"].pk,
+        "project-compression-profile": world["profile"].pk,
     }  # fmt: skip
     values = {
         "project_pk": world["project"].pk, "pk": pk_owner.get(name), "item_pk": world["item"].pk,
