@@ -19,3 +19,7 @@ class LearningConfig(AppConfig):
         }
         for kind, path in handlers.items():
             register_handler(kind, path)
+        from annotation.stats_registry import register_section
+
+        register_section("stopping", "learning.services.monitoring.stopping_section")
+        register_section("forecast", "learning.services.monitoring.forecast_section")
