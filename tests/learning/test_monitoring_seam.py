@@ -14,7 +14,9 @@ def test_each_version_records_its_kappa_on_a_fixed_stop_set(db, text_project, ma
     _, first, _ = run(text_project, batch=2)
     stop = StopSet.objects.get(project=text_project)
     assert first["stop_kappa"] is None and len(stop.item_ids) == 74  # every open item (< 1000)
-    assert set(stop.item_ids) <= set(Item.objects.filter(project=text_project).values_list("id", flat=True))
+    assert set(stop.item_ids) <= set(
+        Item.objects.filter(project=text_project).values_list("id", flat=True)
+    )
     for kind, label in (("pos", "positive"), ("neg", "negative")):
         for item in Item.objects.filter(project=text_project, meta__kind=kind, status="open")[:4]:
             label_item(item, [label], manager)
