@@ -13,6 +13,7 @@ from annotation.agreement_selectors import agreement_history, agreement_latest
 from annotation.selectors import CAN_REVIEW
 from annotation.stats import project_stats
 from api.permissions import ProjectScopedMixin
+from api.serializers.stats import ProjectStatsSerializer
 
 SCOPES = ("project", "label", "annotator", "pair")
 
@@ -20,7 +21,7 @@ SCOPES = ("project", "label", "annotator", "pair")
 class ProjectStatsView(ProjectScopedMixin, APIView):
     roles = {"get": CAN_REVIEW}
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ProjectStatsSerializer})
     def get(self, request, project_pk=None):
         return Response(project_stats(project=self.project))
 
