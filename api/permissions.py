@@ -66,6 +66,7 @@ JOB_KIND_ROLES: dict[str, frozenset[str]] = {
     JobKind.IMPORT: CAN_MANAGE,
     JobKind.SNAPSHOT: CAN_EXPORT,
     JobKind.AUDIT: CAN_REVIEW,
+    JobKind.DRIFT: CAN_REVIEW,  # as /drift: annotators' agreement drops name them
 }
 
 

@@ -16,6 +16,7 @@ class LearningConfig(AppConfig):
             JobKind.LABEL_ISSUES: "learning.services.label_issues.label_issues_job_handler",
             JobKind.AGREEMENT: "learning.agreement.service.agreement_job_handler",
             JobKind.AUDIT: "learning.services.audit.audit_job_handler",
+            JobKind.DRIFT: "learning.services.drift.drift_job_handler",
         }
         for kind, path in handlers.items():
             register_handler(kind, path)

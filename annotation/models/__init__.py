@@ -1,4 +1,5 @@
 from annotation.models.audit import AccessLog, AuditFinding, FindingKind, FindingStatus
+from annotation.models.drift import DriftCheck, DriftKind
 from annotation.models.item import (
     Annotation,
     AnnotationSource,
@@ -32,6 +33,8 @@ __all__ = [
     "AccessLog",
     "AgreementRecord",
     "AuditFinding",
+    "DriftCheck",
+    "DriftKind",
     "Annotation",
     "AnnotationSource",
     "AnnotatorQuality",

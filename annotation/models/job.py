@@ -14,6 +14,7 @@ class JobKind(models.TextChoices):
     AGREEMENT = "agreement", "Agreement"
     SNAPSHOT = "snapshot", "Snapshot"
     AUDIT = "audit", "Data audit"
+    DRIFT = "drift", "Drift checks"
 
 
 class JobStatus(models.TextChoices):

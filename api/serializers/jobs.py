@@ -19,7 +19,9 @@ from rest_framework import serializers
 from annotation.models import Job, JobKind
 
 SERVER_PATH = "<server path>"
-STARTABLE_KINDS = [JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT]
+STARTABLE_KINDS = [
+    JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT, JobKind.DRIFT
+]  # fmt: skip
 PRIVATE_KEYS = frozenset({"path"})
 
 

@@ -56,6 +56,7 @@ RULES: dict[tuple[str, str], object] = {
     ("project-agreement", "get"): {M, R},
     ("project-label-issues", "get"): {M, R},
     ("project-audit", "get"): {M, R},
+    ("project-drift", "get"): {M, R},
     ("finding-resolve", "post"): {M, R},
     ("project-access-log", "get"): {M},
     ("project-delete-content", "post"): {M},
@@ -80,6 +81,7 @@ JOB_KINDS = {
     "import": {M},  # as /import
     "snapshot": {M, E},  # as /snapshots
     "audit": {M, R},  # as /audit: findings show contents and personal data
+    "drift": {M, R},  # as /drift
 }
 
 
