@@ -3,8 +3,9 @@
 Stopping rule and forecast. Per data set and seed, an in-process simulation of the
 active-learning job (``learning``'s own functions: the project's featurizer, classifier and
 ``rank_pool`` with the default strategy, margin, and its diverse batch): a seeded random
-start, then rounds of ``--batch-frac`` of the pool each (at least 20), up to ``--cap`` of the
-pool. The app's HTTP loop (``bench/al_curve.py``) costs minutes per run; the stopping rule and
+start of 20, then rounds that grow with the labeled set (15% of it; at least 20, the app's
+default batch, and at most ``--batch-frac`` of the pool), up to ``--cap`` of the pool: many
+versions early, where the curve bends, without a hundred rounds on the plateau. The app's HTTP loop (``bench/al_curve.py``) costs minutes per run; the stopping rule and
 the forecast need only the sequence of models, so this bench skips the server. Each version
 predicts a seeded 500-item stop set (``learning.monitoring.stopping``: kappa against the
 previous version, mean of the last 3 >= 0.99) and is scored on a held-out test split.
@@ -56,6 +57,7 @@ from learning.selection import rank_pool
 STOP_SET = 500
 TEST = 500
 MIXES = (0.1, 0.2, 0.5)
+GROWTH = 0.15  # each round labels 15% more (20 at least, --batch-frac of the pool at most)
 
 
 def read_texts() -> dict[str, tuple[list[str], list[str]]] | None:
@@ -116,8 +118,8 @@ def al_run(X, y, *, seed: int, batch_frac: float, cap: float) -> dict:
     order = rng.permutation(y.size)
     test, pool = order[:TEST], order[TEST:]
     stop = rng.choice(pool, size=min(STOP_SET, pool.size), replace=False)
-    batch = max(20, int(batch_frac * pool.size))
-    labeled = list(rng.choice(pool, size=batch, replace=False))
+    largest = max(20, int(batch_frac * pool.size))
+    labeled = list(rng.choice(pool, size=20, replace=False))
     while np.unique(y[labeled]).size < 2:
         labeled.append(int(rng.choice(pool)))
     versions, previous = [], None
@@ -134,6 +136,7 @@ def al_run(X, y, *, seed: int, batch_frac: float, cap: float) -> dict:
             break
         proba = predict_proba_full(model, X[unlabeled], k)
         counts = np.bincount(y[labeled], minlength=k)
+        batch = int(np.clip(GROWTH * len(labeled), 20, largest))
         priority = rank_pool("margin", proba, X[unlabeled], counts, batch=batch, rng=rng)
         labeled += unlabeled[priority > 1].tolist()
     return {"pool": int(pool.size), "final_f1": macro_f1(final, X[test], y[test], k),
@@ -254,7 +257,7 @@ def main() -> None:
     parser.add_argument("--batch-frac", type=float, default=0.025)
     parser.add_argument("--cap", type=float, default=0.6, help="stop each run at this pool share")
     parser.add_argument("--windows", type=int, default=50, help="windows per drift case")
-    parser.add_argument("--window", type=int, default=500, help="items per drift window")
+    parser.add_argument("--window", type=int, default=1000, help="items per drift window")
     parser.add_argument("--skip-drift", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
