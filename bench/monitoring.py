@@ -151,8 +151,11 @@ def judge(run: dict) -> dict:
     n = np.array([x["labels"] for x in v], dtype=float)
     f1 = np.array([x["f1"] for x in v])
     full = fit_power_law(n, f1)
+    kappas = [x["kappa"] for x in v]
+    means = [np.mean(kappas[i - 2 : i + 1]) for i in range(3, len(v))]  # windows of 3 defined
     out = {"fired_at": fired and fired["labels"], "f1_at": fired and fired["f1"],
-           "final_f1": run["final_f1"], "pool": run["pool"]}  # fmt: skip
+           "final_f1": run["final_f1"], "pool": run["pool"], "versions": v,
+           "max_mean_kappa": float(max(means)) if means else None}  # fmt: skip
     out["stop_ok"] = bool(fired and fired["labels"] <= run["pool"] / 2
                           and fired["f1"] >= run["final_f1"] - 0.01)  # fmt: skip
     first = n <= n[0] + 0.2 * (n[-1] - n[0])
@@ -265,7 +268,7 @@ def main() -> None:
     data = load_features(args.sets.split(","), texts)
     results: dict = {"args": vars(args), "stopping": {}, "drift": None, "timings": None}
     print(f"{'set':<10}{'seeds ok':>9}{'fires at (median)':>19}{'pool':>6}{'F1 there':>10}"
-          f"{'final':>7}  {'fcst err (median)':>18}{'|err|<=25%':>11}{'covered':>9}")  # fmt: skip
+          f"{'final':>7}{'max κ̄':>8}  {'fcst err (median)':>18}{'|err|<=25%':>11}{'covered':>9}")  # fmt: skip
     for name, (X, y) in data.items():
         judged = [judge(al_run(X, y, seed=s, batch_frac=args.batch_frac, cap=args.cap))
                   for s in range(args.seeds)]  # fmt: skip
@@ -275,7 +278,8 @@ def main() -> None:
         print(f"{name:<10}{sum(j['stop_ok'] for j in judged):>6}/{len(judged):<2}"
               f"{(np.median(fired) if fired else float('nan')):>19.0f}{judged[0]['pool']:>6}"
               f"{np.mean([j['f1_at'] for j in judged if j['f1_at']] or [np.nan]):>10.3f}"
-              f"{np.mean([j['final_f1'] for j in judged]):>7.3f}  "
+              f"{np.mean([j['final_f1'] for j in judged]):>7.3f}"
+              f"{np.median([j['max_mean_kappa'] or np.nan for j in judged]):>8.3f}  "
               f"{(np.median(errors) if errors else float('nan')):>+18.0%}"
               f"{sum(abs(e) <= 0.25 for e in errors):>8}/{len(errors):<2}"
               f"{sum(j.get('covered', False) for j in judged):>7}/{len(judged)}", flush=True)  # fmt: skip
