@@ -90,3 +90,29 @@ def test_stats_api_and_hostile_settings(db, project, api):
         response = api.patch(url, {field: value}, format="json")
         assert response.status_code == 400 and field in response.json()
     assert api.patch(url, {"forecast_target": 0.8}, format="json").status_code == 200
+
+
+def test_multi_label_versions_compare_label_sets(db, manager):
+    from annotation.services.importing import import_objects
+    from annotation.services.projects import project_create
+
+    topics = ["sports", "politics", "tech"]
+    project = project_create(creator=manager, name="Topics", labels=topics, multi_label=True)
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(100):
+        present = rng.random(3) < 0.5
+        present[i % 3] = True
+        vector = np.where(present, 2.0, -2.0) + rng.normal(scale=0.5, size=3)
+        row = {"id": f"item-{i}", "text": f"item {i}", "vector": vector.round(4).tolist()}
+        if i < 60:
+            row["labels"] = [topics[k] for k in np.flatnonzero(present)]
+        rows.append(row)
+    assert import_objects(project=project, objects=rows).ok
+    run(project)
+    _, second, _ = run(project)
+    latest = ModelVersion.objects.filter(project=project).order_by("-version").first()
+    assert len(latest.stop_predictions) == 40
+    for labels in latest.stop_predictions.values():
+        assert set(filter(None, labels.split("|"))) <= set(topics)
+    assert second["stop_kappa"] == pytest.approx(1.0)  # the same labels: the same model
