@@ -9,6 +9,7 @@ from django.utils import timezone
 from annotation.models import (
     Annotation,
     AnnotatorQuality,
+    DriftCheck,
     Item,
     ItemStatus,
     Job,
@@ -71,6 +72,11 @@ def seed_project(make_user):
         ModelVersion.objects.create(project=project, version=v, strategy="margin", featurizer="tfidf",
                                     n_labels=n, cv_accuracy=acc, cv_macro_f1=acc - 0.05,
                                     stop_kappa=kappa)  # fmt: skip
+    drift = Job.objects.create(project=project, kind=JobKind.DRIFT, status=JobStatus.SUCCEEDED)
+    DriftCheck.objects.create(project=project, job=drift, kind="annotator", reference="annotator ann1",
+                              score=0.3, p_value=0.001, drift=True)  # fmt: skip
+    DriftCheck.objects.create(project=project, job=drift, kind="label", reference="latest vs earlier",
+                              score=0.01, p_value=0.6, drift=False)  # fmt: skip
     for user, score in zip(people, [0.9, 0.8, 0.6], strict=True):
         AnnotatorQuality.objects.create(project=project, annotator=user, score=score, n_items=20,
                                         method="crowdlab")  # fmt: skip
@@ -101,6 +107,8 @@ def test_dashboard_draws_every_chart(page, live_url, login, screenshot, make_use
     # The stopping rule fired at 80 labels (mean of 0.99, 0.995, 0.998); the forecast is fitted.
     assert "stopped changing at 80 labels" in page.inner_text("#stopping-summary")
     assert "plateau" in page.inner_text("#forecast-summary")
+    flagged = page.locator('#drift-checks tr[data-drift="yes"]')
+    assert flagged.count() == 1 and "annotator ann1" in flagged.inner_text()
 
 
 @pytest.mark.browser
@@ -113,4 +121,5 @@ def test_an_empty_project_says_not_enough_data(page, live_url, login, make_user,
     assert page.locator("canvas").count() == 0
     assert "agreement has not been computed yet" in page.inner_text('[data-chart="agreement"]')
     assert "not enough model versions" in page.inner_text("#forecast-summary")
+    assert "No drift checks yet" in page.inner_text("#drift-panel")
     assert page_errors == []
