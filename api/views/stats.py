@@ -1,7 +1,9 @@
 """The dashboard's numbers: ``GET /api/projects/{id}/stats`` and ``GET /api/projects/{id}/agreement``.
 
-Managers and reviewers only (annotators should not see each other's agreement scores). Reads only:
-agreement is computed by the agreement job, never on request.
+Managers and reviewers only (annotators should not see each other's agreement scores). Agreement
+is computed by the agreement job, never on request; the stopping rule and the forecast are read
+from the model versions (the forecast is refitted here only when the project's target changed
+since the latest version stored it).
 """
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema

@@ -27,6 +27,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 MIN_POINTS = 5
 MIN_SPREAD = 2.0  # largest n / smallest n
+MIN_DRAWS = 10  # bootstrap refits needed for an interval
 MAX_LABELS = 1e9  # a forecast beyond this is "unreachable", not a number
 _C_BOUNDS = (1e-3, 5.0)
 
@@ -166,20 +167,25 @@ def forecast(
     a, b, c = fit.params
     sample = bootstrap_params(fit, draws=draws, rng=np.random.default_rng(seed))
     goal = target * a if relative else target
-    goals = target * sample[:, 0] if relative else np.full(len(sample), target)
-    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
-    plateau_interval = tuple(float(q) for q in np.quantile(sample[:, 0], [lo_q, hi_q]))
     needed = float(labels_for(a, b, c, goal))
-    spread = np.sort(labels_for(sample[:, 0], sample[:, 1], sample[:, 2], goals))
-    ends = [spread[min(len(spread) - 1, int(q * len(spread)))] for q in (lo_q, hi_q)]
-    interval = tuple(int(np.ceil(e)) if np.isfinite(e) else None for e in ends)
     n_now = float(np.max(_clean(n, score)[0]))
     if not np.isfinite(needed):
         status, labels = "unreachable", None
     else:
         status, labels = ("reached" if needed <= n_now else "ok"), int(np.ceil(needed))
+    plateau_interval: tuple[float, float] | None = None
+    labels_interval: tuple[int, int | None] | None = None
+    if len(sample) >= MIN_DRAWS:  # else the refits failed: no interval rather than a made-up one
+        goals = target * sample[:, 0] if relative else np.full(len(sample), target)
+        lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+        low, high = np.quantile(sample[:, 0], [lo_q, hi_q])
+        plateau_interval = (float(low), float(high))
+        spread = np.sort(labels_for(sample[:, 0], sample[:, 1], sample[:, 2], goals))
+        ends = [spread[min(len(spread) - 1, int(q * len(spread)))] for q in (lo_q, hi_q)]
+        if np.isfinite(ends[0]):
+            labels_interval = (int(np.ceil(ends[0])),
+                               int(np.ceil(ends[1])) if np.isfinite(ends[1]) else None)  # fmt: skip
     return Forecast(
-        status=status, target=float(goal), plateau=float(a),
-        plateau_interval=(plateau_interval[0], plateau_interval[1]), labels_needed=labels,
-        labels_needed_interval=None if interval[0] is None else (interval[0], interval[1]),
+        status=status, target=float(goal), plateau=float(a), plateau_interval=plateau_interval,
+        labels_needed=labels, labels_needed_interval=labels_interval,
     )  # fmt: skip

@@ -93,3 +93,12 @@ def test_any_curve_gives_a_well_formed_answer(scores, target, relative):
         assert f.labels_needed >= 1 and 0 <= f.plateau <= 1
         lo, hi = f.plateau_interval
         assert lo <= hi
+
+
+def test_no_interval_when_the_bootstrap_refits_fail(monkeypatch):
+    import learning.monitoring.forecast as module
+
+    monkeypatch.setattr(module, "bootstrap_params", lambda fit, **kw: np.zeros((0, 3)))
+    f = forecast(N, power_law(N, 0.85, 2.0, 0.5), target=0.95, relative=True)
+    assert f.status == "ok" and f.labels_needed is not None
+    assert f.plateau_interval is None and f.labels_needed_interval is None
