@@ -25,6 +25,7 @@ from annotation.models import (
     LabelIssue,
     Project,
 )
+from annotation.stats_registry import section_values
 
 HOURS_SHOWN = 14 * 24
 MIN_HOURS = 6  # a short burst still shows its hours around it, not a single dot
@@ -148,4 +149,4 @@ def project_stats(*, project: Project) -> dict:
         "confusion": latest_confusion(project=project),
         "learning_curve": learning_curve(project=project),
         "open_issues": LabelIssue.objects.filter(project=project, status=IssueStatus.OPEN).count(),
-    }
+    } | section_values(project=project)

@@ -69,6 +69,7 @@ JOB_KIND_ROLES: dict[str, frozenset[str]] = {
     JobKind.SNAPSHOT: CAN_EXPORT,
     JobKind.AUDIT: CAN_REVIEW,
     JobKind.COMPRESSION: CAN_MANAGE,
+    JobKind.DRIFT: CAN_REVIEW,  # as /drift: annotators' agreement drops name them
 }
 
 

@@ -15,6 +15,7 @@ from api.views.audit import (
 from api.views.auth import TokenRotateView, TokenView
 from api.views.compression import CompressionProfileViewSet
 from api.views.docs import SwaggerView
+from api.views.drift import ProjectDriftView
 from api.views.items import ImportView, ItemViewSet
 from api.views.jobs import ExportView, JobViewSet, ProjectJobViewSet
 from api.views.labeling import (
@@ -98,6 +99,7 @@ urlpatterns = [
     re_path(r"^items/(?P<pk>\d+)/skip/?$", ItemSkipView.as_view(), name="item-skip"),
     re_path(r"^annotations/(?P<pk>\d+)/?$", AnnotationView.as_view(), name="annotation-detail"),
     project_route("stats", ProjectStatsView.as_view(), "project-stats"),
+    project_route("drift", ProjectDriftView.as_view(), "project-drift"),
     project_route("agreement", ProjectAgreementView.as_view(), "project-agreement"),
     # review queue (api/views/review.py)
     project_route("label-issues", LabelIssueViewSet.as_view({"get": "list"}), "project-label-issues"),

@@ -11,6 +11,7 @@ class LearningConfig(AppConfig):
         from annotation.compression_rules import register_profile_rules
         from annotation.jobs.registry import register_handler
         from annotation.models import JobKind
+        from annotation.stats_registry import register_section
 
         handlers = {
             JobKind.ACTIVE_LEARNING: "learning.services.active_learning.active_learning_job_handler",
@@ -18,6 +19,7 @@ class LearningConfig(AppConfig):
             JobKind.AGREEMENT: "learning.agreement.service.agreement_job_handler",
             JobKind.AUDIT: "learning.services.audit.audit_job_handler",
             JobKind.COMPRESSION: "learning.services.compression.compression_job_handler",
+            JobKind.DRIFT: "learning.services.drift.drift_job_handler",
         }
         for kind, path in handlers.items():
             register_handler(kind, path)
@@ -25,3 +27,5 @@ class LearningConfig(AppConfig):
             validate="learning.services.compression.profile_problems",
             default_filters="learning.services.compression.default_filters",
         )
+        register_section("stopping", "learning.services.monitoring.stopping_section")
+        register_section("forecast", "learning.services.monitoring.forecast_section")

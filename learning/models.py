@@ -18,6 +18,13 @@ class ModelVersion(models.Model):
     cv_accuracy = models.FloatField(null=True, blank=True)
     cv_macro_f1 = models.FloatField(null=True, blank=True)
     n_scored = models.PositiveIntegerField(default=0)
+    # The stopping rule (learning.services.monitoring): this version's predicted label per
+    # stop-set item ({item id: label name}) and its kappa against the previous version's.
+    stop_predictions = models.JSONField(null=True, blank=True, editable=False)
+    stop_kappa = models.FloatField(null=True, blank=True)
+    # The forecast fitted on the learning curve up to this version, with the settings it
+    # answers ({"key": [metric, target, relative], "value": {...}}): read by the stats.
+    forecast = models.JSONField(null=True, blank=True, editable=False)
     # zlib-compressed pickle of {featurizer state, fitted estimator, label names}: every
     # worker that scores a chunk loads the model from here, so workers share no disk.
     state = models.BinaryField(null=True, blank=True, editable=False)
@@ -31,6 +38,22 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} model v{self.version}"
+
+
+class StopSet(models.Model):
+    """The project's fixed, seeded sample of items every model version predicts (the stopping
+    rule compares successive versions there). Drawn once, from the open pool, and kept: a
+    stop set that changed would make successive kappas incomparable."""
+
+    project = models.OneToOneField(
+        "annotation.Project", on_delete=models.CASCADE, related_name="stop_set"
+    )
+    item_ids = models.JSONField(default=list)
+    seed = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.project_id} stop set ({len(self.item_ids)} items)"
 
 
 class ChunkStatus(models.TextChoices):

@@ -315,6 +315,8 @@ QUORUM_JOB_MAX_ATTEMPTS = env_int("QUORUM_JOB_MAX_ATTEMPTS", 3)
 QUORUM_SCORE_WRITERS = env_int("QUORUM_SCORE_WRITERS", 2)
 # Every import that adds items queues a data audit of its project (coalesced).
 QUORUM_AUDIT_AFTER_IMPORT = env_bool("QUORUM_AUDIT_AFTER_IMPORT", True)
+# ... and drift checks (data, label, annotator drift; coalesced too).
+QUORUM_DRIFT_AFTER_IMPORT = env_bool("QUORUM_DRIFT_AFTER_IMPORT", True)
 CELERY_BEAT_SCHEDULE: dict = {
     "resend-stale-jobs": {
         "task": "annotation.jobs.tasks.resend_stale_jobs",
@@ -324,6 +326,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-sweep": {
         "task": "annotation.jobs.tasks.enqueue_audits",
         "schedule": env_int("AUDIT_SWEEP_SECONDS", 24 * 3600),
+    },
+    # Drift checks for every project with new items or labels since its latest drift job.
+    "drift-sweep": {
+        "task": "annotation.jobs.tasks.enqueue_drift_checks",
+        "schedule": env_int("DRIFT_SWEEP_SECONDS", 24 * 3600),
     },
     # Items past their project's content retention lose their content (labels stay).
     "retention-sweep": {

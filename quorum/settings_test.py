@@ -47,3 +47,4 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Tests that import items should not each start an audit on the shared worker; the tests of
 # the trigger turn it on (tests/annotation/test_audit_triggers.py).
 QUORUM_AUDIT_AFTER_IMPORT = False
+QUORUM_DRIFT_AFTER_IMPORT = False  # as the audit: the tests that want it turn it on

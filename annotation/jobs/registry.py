@@ -28,7 +28,7 @@ RUN_JOB_TASK = "annotation.jobs.tasks.run_job"
 # At most one waiting job per project of these kinds, and one running at a time: a new
 # request while one waits joins it, and the waiting one reads every label when it starts.
 COALESCED_KINDS = frozenset(
-    {JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT}
+    {JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT, JobKind.DRIFT}
 )
 # Kinds whose handler writes everything in one transaction, which also finishes the job: an
 # import that committed its items can never be left "running" and imported a second time.

@@ -98,3 +98,23 @@ def projects_due_for_audit() -> QuerySet[Project]:
         item_at=Subquery(newest_item.values("created_at")[:1]),
     ).filter(item_at__isnull=False)
     return projects.filter(Q(audited_at__isnull=True) | Q(item_at__gt=F("audited_at")))
+
+
+def projects_due_for_drift() -> QuerySet[Project]:
+    """Projects with items or human labels newer than their latest drift job, or never
+    checked (one query): drift needs something new to compare."""
+    last = Job.objects.filter(project=OuterRef("pk"), kind=JobKind.DRIFT).order_by("-id")
+    newest_item = Item.objects.filter(project=OuterRef("pk")).order_by("-id")
+    newest_label = Annotation.objects.filter(
+        project=OuterRef("pk"), annotator__isnull=False
+    ).order_by("-id")
+    projects = Project.objects.annotate(
+        checked_at=Subquery(last.values("created_at")[:1]),
+        item_at=Subquery(newest_item.values("created_at")[:1]),
+        label_at=Subquery(newest_label.values("created_at")[:1]),
+    ).filter(item_at__isnull=False)
+    return projects.filter(
+        Q(checked_at__isnull=True)
+        | Q(item_at__gt=F("checked_at"))
+        | Q(label_at__gt=F("checked_at"))
+    )

@@ -9,7 +9,7 @@ from django.db import OperationalError
 from annotation.jobs.registry import RUN_JOB_TASK
 from annotation.jobs.runner import job_execute, job_fail
 from annotation.jobs.sweep import jobs_recover, jobs_resend_stale
-from annotation.jobs.triggers import audits_due
+from annotation.jobs.triggers import audits_due, drifts_due
 
 
 class JobTask(Task):
@@ -52,3 +52,9 @@ def resend_stale_jobs() -> list[int]:
 def enqueue_audits() -> list[int]:
     """Beat: an audit for every project whose items changed since its latest audit."""
     return [job.pk for job in audits_due()]
+
+
+@shared_task(ignore_result=True)
+def enqueue_drift_checks() -> list[int]:
+    """Beat: drift checks for every project with new items or labels since its last ones."""
+    return [job.pk for job in drifts_due()]

@@ -17,6 +17,7 @@ from annotation.jobs.selectors import (
     annotation_watermark,
     kinds_due_after_labels,
     projects_due_for_audit,
+    projects_due_for_drift,
 )
 from annotation.models import Job, JobKind, Project
 from annotation.selectors import featurizer_kind
@@ -108,11 +109,30 @@ def audits_due() -> list[Job]:
             for p in projects_due_for_audit()]  # fmt: skip
 
 
+def drift_after_import(*, project: Project) -> Job | None:
+    """Drift checks once new items arrived (coalesced, like the audit), unless the deployment
+    turned them off (``QUORUM_DRIFT_AFTER_IMPORT``)."""
+    if not settings.QUORUM_DRIFT_AFTER_IMPORT:
+        return None
+    job, created = job_enqueue(project=project, kind=JobKind.DRIFT, params={"trigger": "import"})
+    if created:
+        logger.info("enqueued drift job %s for project %s", job.pk, project.pk)
+    return job
+
+
+def drifts_due() -> list[Job]:
+    """Beat: drift checks for every project with new items or labels since its last ones."""
+    return [job_enqueue(project=p, kind=JobKind.DRIFT, params={"trigger": "schedule"})[0]
+            for p in projects_due_for_drift()]  # fmt: skip
+
+
 def items_imported_safely(*, project: Project) -> None:
-    """``items_imported`` and ``audit_after_import`` after the import committed; a failure is
+    """``items_imported``, ``audit_after_import`` and ``drift_after_import`` after the import
+    committed; a failure is
     logged, never raised (the items are saved, and the first labels start a job anyway)."""
     try:
         items_imported(project=project)
         audit_after_import(project=project)
+        drift_after_import(project=project)
     except Exception:
         logger.exception("import trigger failed for project %s (items are saved)", project.pk)

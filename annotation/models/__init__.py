@@ -4,6 +4,7 @@ from annotation.models.compression import (
     CompressedText,
     CompressionProfile,
 )
+from annotation.models.drift import DriftCheck, DriftKind
 from annotation.models.item import (
     Annotation,
     AnnotationSource,
@@ -37,6 +38,8 @@ __all__ = [
     "AccessLog",
     "AgreementRecord",
     "AuditFinding",
+    "DriftCheck",
+    "DriftKind",
     "Annotation",
     "AnnotationSource",
     "AnnotatorQuality",

@@ -15,6 +15,7 @@ class JobKind(models.TextChoices):
     SNAPSHOT = "snapshot", "Snapshot"
     AUDIT = "audit", "Data audit"
     COMPRESSION = "compression", "Compression sweep"
+    DRIFT = "drift", "Drift checks"
 
 
 class JobStatus(models.TextChoices):

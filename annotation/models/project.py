@@ -93,6 +93,21 @@ class Project(models.Model):
         help_text="Days an item's content is kept after import; then the daily sweep deletes "
         "its text, image and metadata and keeps its labels. Empty: kept until deleted by hand.",
     )
+    stop_threshold = models.FloatField(
+        default=0.99,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Mean kappa between successive models, over the last 3, at which the model "
+        "has stopped changing (Bloodgood & Vijay-Shanker's 0.99 by default).",
+    )
+    forecast_target = models.FloatField(
+        default=0.95,
+        validators=[MinValueValidator(0.01), MaxValueValidator(1.0)],
+        help_text="The macro-F1 the forecast aims at: a share of the plateau, or an absolute "
+        "value when 'forecast relative' is off.",
+    )
+    forecast_relative = models.BooleanField(
+        default=True, help_text="The forecast target is a share of the learning curve's plateau."
+    )
     model_in_loop = models.BooleanField(
         default=False, help_text="Show the model's suggested label (anchors annotators)."
     )

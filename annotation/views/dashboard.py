@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from annotation.audit_selectors import audit_overview
+from annotation.drift_selectors import drift_latest
 from annotation.models import FindingKind
 from annotation.selectors import CAN_REVIEW
 from annotation.stats import project_stats
@@ -22,5 +23,6 @@ def dashboard(request, project_id: int):
     stats = project_stats(project=project)
     stats["label_colors"] = dict(project.labels.values_list("name", "color"))
     context = {"project": project, "role": role, "stats": stats,
-               "audit": audit_overview(project=project), "audit_kinds": FindingKind.labels}  # fmt: skip
+               "audit": audit_overview(project=project), "audit_kinds": FindingKind.labels,
+               "drift": drift_latest(project=project)}  # fmt: skip
     return render(request, "annotation/dashboard.html", context)

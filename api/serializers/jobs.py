@@ -20,7 +20,7 @@ from annotation.models import Job, JobKind
 
 SERVER_PATH = "<server path>"
 STARTABLE_KINDS = [JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT,
-                   JobKind.COMPRESSION]  # fmt: skip
+                   JobKind.COMPRESSION, JobKind.DRIFT]  # fmt: skip
 PRIVATE_KEYS = frozenset({"path"})
 
 

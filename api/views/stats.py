@@ -1,7 +1,9 @@
 """The dashboard's numbers: ``GET /api/projects/{id}/stats`` and ``GET /api/projects/{id}/agreement``.
 
-Managers and reviewers only (annotators should not see each other's agreement scores). Reads only:
-agreement is computed by the agreement job, never on request.
+Managers and reviewers only (annotators should not see each other's agreement scores). Agreement
+is computed by the agreement job, never on request; the stopping rule and the forecast are read
+from the model versions (the forecast is refitted here only when the project's target changed
+since the latest version stored it).
 """
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,6 +15,7 @@ from annotation.agreement_selectors import agreement_history, agreement_latest
 from annotation.selectors import CAN_REVIEW
 from annotation.stats import project_stats
 from api.permissions import ProjectScopedMixin
+from api.serializers.stats import ProjectStatsSerializer
 
 SCOPES = ("project", "label", "annotator", "pair")
 
@@ -20,7 +23,7 @@ SCOPES = ("project", "label", "annotator", "pair")
 class ProjectStatsView(ProjectScopedMixin, APIView):
     roles = {"get": CAN_REVIEW}
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ProjectStatsSerializer})
     def get(self, request, project_pk=None):
         return Response(project_stats(project=self.project))
 

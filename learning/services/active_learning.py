@@ -32,6 +32,7 @@ from learning.featurize import TextFeaturizer
 from learning.models import ModelVersion
 from learning.selection import batch_priorities, cold_start, needs_cold_start
 from learning.services.model_state import pool_features, state_dump
+from learning.services.monitoring import monitoring_record
 from learning.services.score_chunks import chunks_plan, chunks_progress, chunks_work
 from learning.services.score_swap import scores_apply
 from learning.services.training_data import label_targets, training_labels
@@ -97,6 +98,8 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
         seed=project.seed, batch=batch, pool_size=pool_size,
     )  # fmt: skip
     version = _model_version_save(job, project, state, metrics, counts, names)
+    monitoring = monitoring_record(version=version, state={**state, "text": text})
+    clock.lap("monitor")
     chunk_items = int(params.get("chunk_items") or default_chunk_items(pool_size))
     chunks = chunks_plan(job=job, model_version=version, chunk_items=chunk_items)
     if len(chunks) > 1:
@@ -112,7 +115,7 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
         "n_labels": len(training), "n_scored": n_scored, "chunks": len(chunks),
         "featurizer": kind, "strategy": project.strategy,
         "cv_accuracy": _finite(metrics["accuracy"]), "cv_macro_f1": _finite(metrics["macro_f1"]),
-        "timings": clock.timings,
+        **monitoring, "timings": clock.timings,
     }  # fmt: skip
 
 

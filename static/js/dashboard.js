@@ -139,13 +139,43 @@
   });
 
   const curve = data.learning_curve;
+  const fc = data.forecast;
+  const fitted = fc && fc.plateau !== null;
+  document.getElementById("forecast-summary").textContent = !fc ? "" : fc.status === "not_enough_versions"
+    ? "Forecast: not enough model versions yet (five, over a doubling of the labels)."
+    : `Forecast (macro F1): plateau ${fmt(fc.plateau)}${fc.plateau_interval ? ` (80%: ${fc.plateau_interval.map(fmt).join("–")})` : ""}; `
+      + `target ${fmt(fc.target)} ` + (fc.labels_needed === null ? "may never be reached."
+        : `${fc.status === "reached" ? "reached by" : "needs about"} ${fc.labels_needed} labels `
+          + `(80%: ${fc.labels_needed_interval ? fc.labels_needed_interval.map((n) => n === null ? "never" : n).join("–") : "–"}).`);
   draw("learning", {
     empty: curve.length ? null : "No model trained yet.",
     config: { type: "line", data: { labels: curve.map((v) => `v${v.version} · ${v.n_labels} labels`), datasets: [
       { label: "CV accuracy", data: curve.map((v) => v.cv_accuracy), borderColor: PALETTE[0], backgroundColor: PALETTE[0] },
       { label: "CV macro F1", data: curve.map((v) => v.cv_macro_f1), borderColor: PALETTE[1], backgroundColor: PALETTE[1] },
-    ] }, options: { scales: unit } },
+    ].concat(fitted ? [{ label: "Forecast plateau (macro F1)", data: curve.map(() => fc.plateau),
+      borderColor: PALETTE[2], borderDash: [6, 4], pointRadius: 0 }] : []) }, options: { scales: unit } },
     columns: ["version", "labels", "CV accuracy", "CV macro F1"],
     rows: curve.map((v) => [`v${v.version}`, v.n_labels, v.cv_accuracy, v.cv_macro_f1]),
+  });
+
+  // The stopping rule: each version's κ against the previous one, and the threshold.
+  const stop = data.stopping;
+  const kappas = stop ? stop.kappas.filter((k) => k.kappa !== null) : [];
+  if (stop) {
+    document.getElementById("stopping-summary").textContent = stop.stopped
+      ? `The model stopped changing at ${stop.stopped_at_labels} labels (mean κ of the last ${stop.window} ≥ ${stop.threshold}).`
+      : `Still changing: mean κ of the last ${stop.window} is ${fmt(stop.mean_kappa)}; the rule fires at ${stop.threshold}.`;
+    if (stop.f_change_bound !== null) {
+      document.getElementById("stopping-summary").textContent += ` Successive macro F1s differ by at most ${fmt(stop.f_change_bound)}.`;
+    }
+  }
+  draw("stopping", {
+    empty: kappas.length ? null : "Two model versions are needed before their predictions can be compared.",
+    config: { type: "line", data: { labels: kappas.map((k) => `v${k.model_version} · ${k.labels} labels`), datasets: [
+      { label: "κ vs previous version", data: kappas.map((k) => k.kappa), borderColor: PALETTE[0], backgroundColor: PALETTE[0] },
+      { label: "threshold", data: kappas.map(() => stop.threshold), borderColor: PALETTE[3], borderDash: [6, 4], pointRadius: 0 },
+    ] }, options: { scales: { y: { max: 1 } } } },
+    columns: ["version", "labels", "κ"],
+    rows: kappas.map((k) => [`v${k.model_version}`, k.labels, k.kappa]),
   });
 })();

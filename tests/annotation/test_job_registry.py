@@ -18,7 +18,7 @@ from annotation.services.projects import project_create
 def test_every_kind_has_the_handler_its_app_registered():
     assert registry.registered_kinds() == frozenset(JobKind.values)
     learning = {JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT,
-                JobKind.COMPRESSION}  # fmt: skip
+                JobKind.COMPRESSION, JobKind.DRIFT}  # fmt: skip
     for kind in JobKind.values:
         handler = registry.job_handler(kind)
         owner = "learning." if kind in learning else "annotation."

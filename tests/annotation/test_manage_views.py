@@ -35,6 +35,7 @@ def project_post(**overrides) -> dict:
         "data_type": "text", "overlap": "2", "max_overlap": "3", "min_item_agreement": "0.8", "agreement_sample": "0", "duplicate_threshold": "0.7",
         "strategy": "entropy", "fallback_order": "import", "seed": "7", "lease_minutes": "10",
         "retrain_every": "25", "batch_size": "20", "label_issues_every": "200", "agreement_every": "50",
+        "stop_threshold": "0.99", "forecast_target": "0.95", "forecast_relative": "on",
         "multi_label": "on",
         "label_name": ["good", "bad", "mixed"],
         "label_color": ["#112233", "#445566", "#778899"],

@@ -61,6 +61,7 @@ RULES: dict[tuple[str, str], object] = {
     ("project-agreement", "get"): {M, R},
     ("project-label-issues", "get"): {M, R},
     ("project-audit", "get"): {M, R},
+    ("project-drift", "get"): {M, R},
     ("finding-resolve", "post"): {M, R},
     ("project-access-log", "get"): {M},
     ("project-delete-content", "post"): {M},
@@ -86,6 +87,7 @@ JOB_KINDS = {
     "snapshot": {M, E},  # as /snapshots
     "audit": {M, R},  # as /audit: findings show contents and personal data
     "compression": {M},  # a project setting's measurement: the managers'
+    "drift": {M, R},  # as /drift
 }
 
 

@@ -97,3 +97,18 @@ def test_path_ids_are_integers(schema):
         and parameter["schema"]["type"] != "integer"
     ]  # fmt: skip
     assert untyped == []
+
+
+def test_stats_spells_out_the_stopping_rule_and_the_forecast(schema):
+    stats = resolve(schema, body(schema, "/api/projects/{project_pk}/stats/", "get", "200"))
+    stopping = resolve(schema, stats["properties"]["stopping"])
+    assert set(stopping["properties"]) >= {
+        "threshold", "window", "kappas", "stopped", "stopped_at_labels"
+    }  # fmt: skip
+    assert stopping["properties"]["stopped_at_labels"]["nullable"]
+    forecast = resolve(schema, stats["properties"]["forecast"])
+    assert set(forecast["properties"]) >= {
+        "metric", "target", "plateau", "plateau_interval", "labels_needed",
+        "labels_needed_interval", "status",
+    }  # fmt: skip
+    assert forecast["properties"]["labels_needed"]["nullable"]

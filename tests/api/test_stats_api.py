@@ -39,7 +39,8 @@ def labeled(project, members, make_user):
 def test_stats_shape(labeled, api):
     body = parse(api.get(f"/api/projects/{labeled.pk}/stats"))
     assert set(body) == {"progress", "distribution", "agreement", "agreement_history", "annotators",
-                         "confusion", "learning_curve", "open_issues"}  # fmt: skip
+                         "confusion", "learning_curve", "open_issues", "stopping",
+                         "forecast"}  # fmt: skip
     assert (body["progress"]["total"], body["progress"]["annotations"]) == (13, 24)
     assert {r["annotator"] for r in body["progress"]["per_annotator"]} == {"annotator", "reviewer"}
     assert sum(r["annotations"] for r in body["progress"]["per_hour"]) == 24

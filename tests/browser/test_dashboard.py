@@ -9,6 +9,7 @@ from django.utils import timezone
 from annotation.models import (
     Annotation,
     AnnotatorQuality,
+    DriftCheck,
     Item,
     ItemStatus,
     Job,
@@ -21,7 +22,7 @@ from learning.agreement.service import agreement_job_handler
 from learning.models import ModelVersion
 
 CHARTS = ["progress", "annotators", "rate", "distribution", "agreement", "annotator-quality",
-          "confusion", "learning"]  # fmt: skip
+          "confusion", "learning", "stopping"]  # fmt: skip
 LABELS = ["positive", "negative", "neutral"]
 
 # Share of a canvas's pixels that are painted (alpha > 0), per canvas id.
@@ -65,9 +66,17 @@ def seed_project(make_user):
     run_agreement(project)
     for n in range(10):
         Item.objects.create(project=project, external_id=f"pool{n}", predicted_label=LABELS[n % 3])
-    for v, (n, acc) in enumerate([(10, 0.55), (20, 0.68), (30, 0.74)], start=1):
+    curve = [(10, 0.55, None), (20, 0.68, 0.7), (30, 0.74, 0.95), (40, 0.77, 0.99), (60, 0.79, 0.995),
+             (80, 0.80, 0.998)]  # fmt: skip
+    for v, (n, acc, kappa) in enumerate(curve, start=1):
         ModelVersion.objects.create(project=project, version=v, strategy="margin", featurizer="tfidf",
-                                    n_labels=n, cv_accuracy=acc, cv_macro_f1=acc - 0.05)  # fmt: skip
+                                    n_labels=n, cv_accuracy=acc, cv_macro_f1=acc - 0.05,
+                                    stop_kappa=kappa)  # fmt: skip
+    drift = Job.objects.create(project=project, kind=JobKind.DRIFT, status=JobStatus.SUCCEEDED)
+    DriftCheck.objects.create(project=project, job=drift, kind="annotator", reference="annotator ann1",
+                              score=0.3, p_value=0.001, drift=True)  # fmt: skip
+    DriftCheck.objects.create(project=project, job=drift, kind="label", reference="latest vs earlier",
+                              score=0.01, p_value=0.6, drift=False)  # fmt: skip
     for user, score in zip(people, [0.9, 0.8, 0.6], strict=True):
         AnnotatorQuality.objects.create(project=project, annotator=user, score=score, n_items=20,
                                         method="crowdlab")  # fmt: skip
@@ -80,9 +89,9 @@ def test_dashboard_draws_every_chart(page, live_url, login, screenshot, make_use
     login(page, "lead")
     page.goto(f"{live_url}/projects/{project.pk}/dashboard")
     page.wait_for_function(
-        "() => document.querySelectorAll('canvas').length === 8 && !!window.Chart"
+        "() => document.querySelectorAll('canvas').length === 9 && !!window.Chart"
     )
-    page.wait_for_function("() => [...document.querySelectorAll('figure details')].length === 8")
+    page.wait_for_function("() => [...document.querySelectorAll('figure details')].length === 9")
     painted = page.evaluate(PAINTED)
     screenshot(page, "dashboard")
     assert page_errors == []
@@ -95,6 +104,11 @@ def test_dashboard_draws_every_chart(page, live_url, login, screenshot, make_use
     page.locator('[data-chart="agreement"] summary').click()
     rows = page.locator('[data-chart="agreement"] tbody tr')
     assert rows.count() == 2  # two runs, one row each
+    # The stopping rule fired at 80 labels (mean of 0.99, 0.995, 0.998); the forecast is fitted.
+    assert "stopped changing at 80 labels" in page.inner_text("#stopping-summary")
+    assert "plateau" in page.inner_text("#forecast-summary")
+    flagged = page.locator('#drift-checks tr[data-drift="yes"]')
+    assert flagged.count() == 1 and "annotator ann1" in flagged.inner_text()
 
 
 @pytest.mark.browser
@@ -106,4 +120,6 @@ def test_an_empty_project_says_not_enough_data(page, live_url, login, make_user,
     page.wait_for_selector('[data-chart="agreement"] .empty')
     assert page.locator("canvas").count() == 0
     assert "agreement has not been computed yet" in page.inner_text('[data-chart="agreement"]')
+    assert "not enough model versions" in page.inner_text("#forecast-summary")
+    assert "No drift checks yet" in page.inner_text("#drift-panel")
     assert page_errors == []

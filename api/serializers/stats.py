@@ -1,0 +1,62 @@
+"""The shape of ``GET /api/projects/{id}/stats`` for the OpenAPI schema (output only).
+
+The long-standing sections stay free-form objects; the monitoring ones (``stopping``,
+``forecast``) are spelled out, nulls included, so clients and the fuzz test can rely on them.
+"""
+
+from rest_framework import serializers
+
+FORECAST_STATUSES = ["ok", "reached", "unreachable", "not_enough_versions"]
+
+
+class StopKappaSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField()
+    labels = serializers.IntegerField()
+    kappa = serializers.FloatField(
+        allow_null=True, help_text="Against the previous version on the stop set; null: none."
+    )
+
+
+class StoppingSerializer(serializers.Serializer):
+    threshold = serializers.FloatField()
+    window = serializers.IntegerField()
+    kappas = StopKappaSerializer(many=True)
+    mean_kappa = serializers.FloatField(allow_null=True, help_text="Over the last `window`.")
+    f_change_bound = serializers.FloatField(
+        allow_null=True,
+        help_text="Bloodgood & Grothendieck's bound on |ΔF| between successive versions, "
+        "4(1-κ)/κ for the window's smallest κ.",
+    )
+    stopped = serializers.BooleanField()
+    stopped_at_labels = serializers.IntegerField(allow_null=True)
+
+
+class ForecastSerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    target = serializers.FloatField(help_text="The absolute score aimed at.")
+    target_relative = serializers.BooleanField(help_text="The setting was a share of the plateau.")
+    plateau = serializers.FloatField(allow_null=True)
+    plateau_interval = serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2, allow_null=True
+    )
+    labels_needed = serializers.IntegerField(
+        allow_null=True, help_text="Total labels (not additional ones) to reach the target."
+    )
+    labels_needed_interval = serializers.ListField(
+        child=serializers.IntegerField(allow_null=True), min_length=2, max_length=2,
+        allow_null=True, help_text="80% interval; an upper end of null: it may never be met.",
+    )  # fmt: skip
+    status = serializers.ChoiceField(choices=FORECAST_STATUSES)
+
+
+class ProjectStatsSerializer(serializers.Serializer):
+    progress = serializers.DictField()
+    distribution = serializers.DictField()
+    agreement = serializers.DictField()
+    agreement_history = serializers.DictField()
+    annotators = serializers.ListField(child=serializers.DictField())
+    confusion = serializers.DictField()
+    learning_curve = serializers.ListField(child=serializers.DictField())
+    open_issues = serializers.IntegerField()
+    stopping = StoppingSerializer()
+    forecast = ForecastSerializer()

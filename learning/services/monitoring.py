@@ -1,0 +1,159 @@
+"""The monitoring seam: the stop set, each version's stop-set kappa, the forecast, the stats.
+
+The active-learning job calls :func:`monitoring_record` after it stores a model version:
+the version predicts the project's stop set (drawn once, seeded, from the open pool), its
+kappa against the previous version's predictions is stored on the version, and so is the
+forecast fitted on the learning curve so far. ``GET /api/projects/{id}/stats`` reads them
+through :func:`stopping_section` and :func:`forecast_section`, which ``LearningConfig.ready``
+registers with ``annotation.stats_registry`` (annotation does not import learning).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from django.db import IntegrityError, transaction
+
+from annotation.models import Item, ItemStatus, Project
+from learning.classifier import predict_proba_full
+from learning.models import ModelVersion, StopSet
+from learning.monitoring.forecast import Forecast, forecast
+from learning.monitoring.stopping import DEFAULT_WINDOW, prediction_kappa, stopping_signal
+from learning.services.model_state import pool_features
+
+STOP_SET_SIZE = 1000  # Bloodgood & Vijay-Shanker used a few thousand; kappa's error ~ 1/sqrt(N)
+FORECAST_METRIC = "cv_macro_f1"
+
+
+def stop_set_ensure(*, project: Project) -> list[int]:
+    """The project's stop set, drawn on first use: ``STOP_SET_SIZE`` open items, seeded by the
+    project's seed. A concurrent job that drew it first wins; both then read the same one."""
+    existing = StopSet.objects.filter(project=project).values_list("item_ids", flat=True).first()
+    if existing is not None:
+        return list(existing)
+    ids = np.asarray(
+        Item.objects.filter(project=project, status=ItemStatus.OPEN)
+        .order_by("id")
+        .values_list("id", flat=True),
+        dtype=np.int64,
+    )
+    rng = np.random.default_rng(project.seed)
+    chosen = np.sort(rng.choice(ids, size=min(STOP_SET_SIZE, ids.size), replace=False)).tolist()
+    try:
+        with transaction.atomic():
+            StopSet.objects.create(project=project, item_ids=chosen, seed=project.seed)
+    except IntegrityError:
+        return list(StopSet.objects.get(project=project).item_ids)
+    return chosen
+
+
+def stop_predictions(state: dict[str, Any], rows: list[tuple]) -> dict[str, str]:
+    """{item id: predicted label} on ``rows``; multi-label: the labels at p >= 0.5, joined
+    by "|" (a set of labels compared as one category)."""
+    if not rows:
+        return {}
+    names = state["labels"]
+    proba = predict_proba_full(state["model"], pool_features(state, rows), len(names))
+    if state.get("multi_label"):
+        labels = ["|".join(n for n, p in zip(names, row, strict=True) if p >= 0.5) for row in proba]
+    else:
+        labels = [names[i] for i in proba.argmax(axis=1)]
+    return {str(r[0]): label for r, label in zip(rows, labels, strict=True)}
+
+
+def monitoring_record(*, version: ModelVersion, state: dict[str, Any]) -> dict[str, Any]:
+    """Store the version's stop-set predictions, its kappa and the forecast; returns both
+    numbers for the job's result. ``state``: the fitted model (with its text featurizer)."""
+    project = version.project
+    ids = stop_set_ensure(project=project)
+    rows = list(
+        Item.objects.filter(pk__in=ids).order_by("id").values_list("id", "text", "image", "vector")
+    )
+    predictions = stop_predictions(state, rows)
+    previous = (
+        ModelVersion.objects.filter(project=project, version__lt=version.version)
+        .exclude(stop_predictions=None)
+        .order_by("-version")
+        .values_list("stop_predictions", flat=True)
+        .first()
+    )
+    kappa = None
+    if previous:
+        common = sorted(set(previous) & set(predictions))  # items deleted since drop out
+        if common:
+            kappa = prediction_kappa(
+                [previous[i] for i in common], [predictions[i] for i in common]
+            )
+    ModelVersion.objects.filter(pk=version.pk).update(
+        stop_predictions=predictions, stop_kappa=kappa
+    )
+    value = forecast_compute(project=project)
+    ModelVersion.objects.filter(pk=version.pk).update(
+        forecast={"key": forecast_key(project), "value": value}
+    )
+    return {"stop_kappa": kappa, "forecast_status": value["status"]}
+
+
+def stopping_section(*, project: Project) -> dict[str, Any]:
+    """``stats["stopping"]``: every version's kappa and the rule at the project's threshold."""
+    versions = list(
+        project.model_versions.order_by("version").values("version", "n_labels", "stop_kappa")
+    )
+    kappas = [v["stop_kappa"] for v in versions]
+    signal = stopping_signal(kappas, threshold=project.stop_threshold, window=DEFAULT_WINDOW)
+    return {
+        "threshold": signal.threshold,
+        "window": signal.window,
+        "kappas": [
+            {"model_version": v["version"], "labels": v["n_labels"], "kappa": v["stop_kappa"]}
+            for v in versions
+        ],
+        "mean_kappa": signal.mean_kappa,
+        "f_change_bound": signal.f_bound,
+        "stopped": signal.stopped,
+        "stopped_at_labels": (
+            versions[signal.stopped_at]["n_labels"] if signal.stopped_at is not None else None
+        ),
+    }
+
+
+def forecast_key(project: Project) -> list:
+    return [FORECAST_METRIC, float(project.forecast_target), bool(project.forecast_relative)]
+
+
+def forecast_compute(*, project: Project) -> dict[str, Any]:
+    """The forecast over the project's learning curve (every version's cross-validated
+    macro-F1 against its label count), JSON-ready."""
+    points = list(
+        project.model_versions.order_by("version").values_list("n_labels", FORECAST_METRIC)
+    )
+    f: Forecast = forecast(
+        [p[0] for p in points], [p[1] for p in points], target=project.forecast_target,
+        relative=project.forecast_relative, seed=project.seed,
+    )  # fmt: skip
+    return {
+        "metric": FORECAST_METRIC,
+        "target": f.target if f.target is not None else project.forecast_target,
+        "target_relative": project.forecast_relative,
+        "plateau": f.plateau,
+        "plateau_interval": list(f.plateau_interval) if f.plateau_interval else None,
+        "labels_needed": f.labels_needed,
+        "labels_needed_interval": list(f.labels_needed_interval)
+        if f.labels_needed_interval
+        else None,
+        "status": f.status,
+    }
+
+
+def forecast_section(*, project: Project) -> dict[str, Any]:
+    """``stats["forecast"]``: the one the latest version stored, unless the project's target
+    changed since; then it is fitted now (a few hundred small fits) and stored again."""
+    latest = project.model_versions.order_by("-version").values("pk", "forecast").first()
+    key = forecast_key(project)
+    if latest and latest["forecast"] and latest["forecast"].get("key") == key:
+        return latest["forecast"]["value"]
+    value = forecast_compute(project=project)
+    if latest:
+        ModelVersion.objects.filter(pk=latest["pk"]).update(forecast={"key": key, "value": value})
+    return value

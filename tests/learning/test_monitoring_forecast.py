@@ -1,0 +1,104 @@
+"""The labels-to-target forecast on synthetic learning curves whose answers are known."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from learning.monitoring.forecast import fit_power_law, forecast, labels_for, power_law
+
+N = np.arange(20, 520, 20)
+
+
+def noisy_curve(a, b, c, *, seed, noise=0.3):
+    rng = np.random.default_rng(seed)
+    clean = power_law(N, a, b, c)
+    return clean + rng.normal(0, noise * np.sqrt(clean * (1 - clean) / N))
+
+
+def test_recovers_a_known_curve():
+    fit = fit_power_law(N, noisy_curve(0.9, 1.2, 0.7, seed=1))
+    assert fit is not None
+    a, b, c = fit.params
+    assert a == pytest.approx(0.9, abs=0.01)
+    assert c == pytest.approx(0.7, abs=0.15)
+
+
+def test_labels_needed_on_a_noiseless_curve_is_exact():
+    s = power_law(N, 0.85, 2.0, 0.5)
+    f = forecast(N, s, target=0.95, relative=True)
+    truth = (2.0 / (0.85 * 0.05)) ** 2
+    assert f.status == "ok" and f.plateau == pytest.approx(0.85, abs=1e-4)
+    assert f.labels_needed == pytest.approx(truth, rel=0.01)
+    lo, hi = f.labels_needed_interval
+    assert lo <= f.labels_needed <= hi
+
+
+def test_absolute_target_and_reached_and_unreachable():
+    s = power_law(N, 0.85, 2.0, 0.5)
+    assert forecast(N, s, target=0.80, relative=False).labels_needed == pytest.approx(
+        (2.0 / 0.05) ** 2, rel=0.01
+    )
+    assert forecast(N, s, target=0.5, relative=False).status == "reached"
+    unreachable = forecast(N, s, target=0.9, relative=False)
+    assert unreachable.status == "unreachable" and unreachable.labels_needed is None
+
+
+@pytest.mark.parametrize(
+    ("n", "s"),
+    [
+        ([20, 40, 60, 80], [0.5, 0.6, 0.65, 0.7]),  # four points
+        ([100, 110, 120, 130, 140, 150], [0.5, 0.6, 0.65, 0.7, 0.7, 0.72]),  # < 2x spread
+        ([20, 20, 20, 20, 20, 40], [0.5] * 6),  # two distinct counts
+        ([20, 40, 80, 160, 320], [None, None, 0.6, float("nan"), 0.7]),  # undefined scores
+        ([], []),
+    ],
+)
+def test_not_enough_versions_until_identifiable(n, s):
+    assert forecast(n, s, target=0.95, relative=True).status == "not_enough_versions"
+
+
+def test_rejects_bad_targets_and_shapes():
+    with pytest.raises(ValueError):
+        forecast(N, power_law(N, 0.9, 1, 0.5), target=0, relative=True)
+    with pytest.raises(ValueError):
+        forecast([1, 2], [0.5], target=0.9, relative=True)
+
+
+def test_interval_covers_truth_in_most_seeds():
+    """80% intervals of the labels needed cover the true value in most noisy replicates."""
+    truth = labels_for(0.9, 1.2, 0.7, 0.95 * 0.9)
+    covered = 0
+    for seed in range(40):
+        f = forecast(N, noisy_curve(0.9, 1.2, 0.7, seed=seed), target=0.95, relative=True)
+        lo, hi = f.labels_needed_interval
+        covered += lo <= truth <= (hi if hi is not None else np.inf)
+    assert covered >= 0.6 * 40
+
+
+def test_seeded():
+    s = noisy_curve(0.9, 1.2, 0.7, seed=3)
+    assert forecast(N, s, target=0.95, relative=True, seed=5) == forecast(
+        N, s, target=0.95, relative=True, seed=5
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=0, max_size=12), st.floats(0.01, 1.0), st.booleans())
+def test_any_curve_gives_a_well_formed_answer(scores, target, relative):
+    n = list(range(10, 10 * len(scores) + 10, 10))
+    f = forecast(n, scores, target=target, relative=relative, draws=20)
+    assert f.status in {"ok", "reached", "unreachable", "not_enough_versions"}
+    if f.status in {"ok", "reached"}:
+        assert f.labels_needed >= 1 and 0 <= f.plateau <= 1
+        lo, hi = f.plateau_interval
+        assert lo <= hi
+
+
+def test_no_interval_when_the_bootstrap_refits_fail(monkeypatch):
+    import learning.monitoring.forecast as module
+
+    monkeypatch.setattr(module, "bootstrap_params", lambda fit, **kw: np.zeros((0, 3)))
+    f = forecast(N, power_law(N, 0.85, 2.0, 0.5), target=0.95, relative=True)
+    assert f.status == "ok" and f.labels_needed is not None
+    assert f.plateau_interval is None and f.labels_needed_interval is None

@@ -1,0 +1,118 @@
+"""The monitoring seam on a real database: the stop set, kappas on versions, the stats sections."""
+
+import numpy as np
+import pytest
+
+from annotation.models import Item
+from learning.models import ModelVersion, StopSet
+from learning.monitoring.forecast import power_law
+from learning.services.monitoring import forecast_section, stop_set_ensure, stopping_section
+from tests.learning.test_al_services import label_item, run, text_project  # noqa: F401
+
+
+def test_each_version_records_its_kappa_on_a_fixed_stop_set(db, text_project, manager):  # noqa: F811
+    _, first, _ = run(text_project, batch=2)
+    stop = StopSet.objects.get(project=text_project)
+    assert first["stop_kappa"] is None and len(stop.item_ids) == 74  # every open item (< 1000)
+    assert set(stop.item_ids) <= set(
+        Item.objects.filter(project=text_project).values_list("id", flat=True)
+    )
+    for kind, label in (("pos", "positive"), ("neg", "negative")):
+        for item in Item.objects.filter(project=text_project, meta__kind=kind, status="open")[:4]:
+            label_item(item, [label], manager)
+    _, second, _ = run(text_project, batch=2)
+    assert StopSet.objects.get(project=text_project).item_ids == stop.item_ids  # drawn once
+    versions = list(ModelVersion.objects.filter(project=text_project).order_by("version"))
+    assert versions[0].stop_kappa is None
+    assert versions[1].stop_kappa == second["stop_kappa"]
+    assert -1 <= second["stop_kappa"] <= 1
+    assert set(versions[1].stop_predictions) == {str(i) for i in stop.item_ids}
+    assert set(versions[1].stop_predictions.values()) <= {"positive", "negative"}
+    section = stopping_section(project=text_project)
+    assert [k["model_version"] for k in section["kappas"]] == [1, 2]
+    assert section["kappas"][1]["labels"] == 24 and not section["stopped"]
+
+
+def test_stop_set_is_seeded_and_bounded(db, project, monkeypatch):
+    from learning.services import monitoring
+
+    monkeypatch.setattr(monitoring, "STOP_SET_SIZE", 10)
+    Item.objects.bulk_create(
+        [Item(project=project, external_id=str(i), text="t") for i in range(50)]
+    )
+    chosen = stop_set_ensure(project=project)
+    assert len(chosen) == 10 == len(set(chosen)) and chosen == sorted(chosen)
+    StopSet.objects.all().delete()
+    assert stop_set_ensure(project=project) == chosen  # same seed, same draw
+
+
+def versions(project, rows):
+    for i, (n, f1, kappa) in enumerate(rows, start=1):
+        ModelVersion.objects.create(project=project, version=i, strategy="margin",
+                                    featurizer="text", n_labels=n, cv_macro_f1=f1,
+                                    stop_kappa=kappa)  # fmt: skip
+
+
+def test_stopping_section_follows_the_project_threshold(db, project):
+    versions(project, [(20, 0.5, None), (40, 0.6, 0.9), (60, 0.7, 0.97), (80, 0.7, 0.98),
+                       (100, 0.7, 0.99), (120, 0.7, 1.0)])  # fmt: skip
+    section = stopping_section(project=project)
+    assert (section["threshold"], section["window"]) == (0.99, 3) and not section["stopped"]
+    assert section["mean_kappa"] == pytest.approx((0.98 + 0.99 + 1.0) / 3)
+    project.stop_threshold = 0.98
+    section = stopping_section(project=project)
+    assert section["stopped"] and section["stopped_at_labels"] == 100
+    assert section["f_change_bound"] == pytest.approx(4 * 0.02 / 0.98)
+
+
+def test_forecast_section_waits_then_fits_and_refits_when_the_target_changes(db, project):
+    n = np.arange(20, 260, 20)
+    f1 = power_law(n, 0.9, 1.5, 0.6)
+    versions(project, [(int(a), float(b), None) for a, b in zip(n[:3], f1[:3], strict=True)])
+    assert forecast_section(project=project)["status"] == "not_enough_versions"
+    ModelVersion.objects.filter(project=project).delete()
+    versions(project, [(int(a), float(b), None) for a, b in zip(n, f1, strict=True)])
+    section = forecast_section(project=project)
+    assert section["metric"] == "cv_macro_f1" and section["plateau"] == pytest.approx(0.9, abs=0.01)
+    assert section["labels_needed"] == pytest.approx((1.5 / (0.05 * 0.9)) ** (1 / 0.6), rel=0.05)
+    assert ModelVersion.objects.get(project=project, version=12).forecast["value"] == section
+    project.forecast_target, project.forecast_relative = 0.5, False
+    assert forecast_section(project=project)["status"] == "reached"
+
+
+def test_stats_api_and_hostile_settings(db, project, api):
+    body = api.get(f"/api/projects/{project.pk}/stats").json()
+    assert body["stopping"]["kappas"] == [] and not body["stopping"]["stopped"]
+    assert body["forecast"]["status"] == "not_enough_versions"
+    url = f"/api/projects/{project.pk}/"
+    for field, value in (("stop_threshold", 1.5), ("forecast_target", 0), ("stop_threshold", "x"),
+                         ("forecast_target", -1), ("forecast_relative", "maybe")):  # fmt: skip
+        response = api.patch(url, {field: value}, format="json")
+        assert response.status_code == 400 and field in response.json()
+    assert api.patch(url, {"forecast_target": 0.8}, format="json").status_code == 200
+
+
+def test_multi_label_versions_compare_label_sets(db, manager):
+    from annotation.services.importing import import_objects
+    from annotation.services.projects import project_create
+
+    topics = ["sports", "politics", "tech"]
+    project = project_create(creator=manager, name="Topics", labels=topics, multi_label=True)
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(100):
+        present = rng.random(3) < 0.5
+        present[i % 3] = True
+        vector = np.where(present, 2.0, -2.0) + rng.normal(scale=0.5, size=3)
+        row = {"id": f"item-{i}", "text": f"item {i}", "vector": vector.round(4).tolist()}
+        if i < 60:
+            row["labels"] = [topics[k] for k in np.flatnonzero(present)]
+        rows.append(row)
+    assert import_objects(project=project, objects=rows).ok
+    run(project)
+    _, second, _ = run(project)
+    latest = ModelVersion.objects.filter(project=project).order_by("-version").first()
+    assert len(latest.stop_predictions) == 40
+    for labels in latest.stop_predictions.values():
+        assert set(filter(None, labels.split("|"))) <= set(topics)
+    assert second["stop_kappa"] == pytest.approx(1.0)  # the same labels: the same model

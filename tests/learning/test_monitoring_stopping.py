@@ -1,0 +1,101 @@
+"""The stopping rule: kappa between versions' predictions, the window rule, the F bound."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.metrics import cohen_kappa_score
+
+from learning.monitoring.stopping import (
+    f_change_bound,
+    prediction_kappa,
+    stopping_signal,
+)
+
+labels = st.lists(st.sampled_from(["a", "b", "c"]), min_size=2, max_size=60)
+
+
+@given(labels, st.data())
+def test_kappa_matches_sklearn_and_is_symmetric(a, data):
+    b = data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=len(a), max_size=len(a)))
+    k = prediction_kappa(a, b)
+    assert k == pytest.approx(prediction_kappa(b, a))
+    if len(set(a) | set(b)) > 1 and not (len(set(a)) == 1 and a == b):
+        expected = cohen_kappa_score(a, b)
+        if np.isfinite(expected):
+            assert k == pytest.approx(expected)
+
+
+@given(labels)
+def test_identical_predictions_have_kappa_one(a):
+    assert prediction_kappa(a, list(a)) == pytest.approx(1.0)
+
+
+def test_multilabel_indicators_compare_cell_by_cell():
+    a = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    b = a.copy()
+    b[0, 0] = 0
+    assert prediction_kappa(a, b) == pytest.approx(cohen_kappa_score(a.ravel(), b.ravel()))
+
+
+def test_kappa_rejects_mismatched_or_empty():
+    with pytest.raises(ValueError):
+        prediction_kappa(["a"], ["a", "b"])
+    with pytest.raises(ValueError):
+        prediction_kappa([], [])
+
+
+def test_fires_at_first_window_reaching_threshold():
+    kappas = [None, 0.5, 0.9, 0.995, 0.99, 0.992, 0.999, 0.8]
+    signal = stopping_signal(kappas, threshold=0.99, window=3)
+    assert signal.stopped and signal.stopped_at == 5  # mean(0.995, 0.99, 0.992) >= 0.99
+    # It stays fired even though the latest window dropped below the threshold.
+    assert signal.mean_kappa == pytest.approx(np.mean([0.992, 0.999, 0.8]))
+
+
+def test_no_full_window_no_signal():
+    signal = stopping_signal([None, 1.0, 1.0], window=3)
+    assert not signal.stopped and signal.mean_kappa is None and signal.f_bound is None
+
+
+def test_a_gap_breaks_the_window():
+    signal = stopping_signal([None, 1.0, 1.0, None, 1.0, 1.0], window=3)
+    assert not signal.stopped
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(-1, 1)), max_size=30), st.integers(1, 5),
+       st.floats(0.5, 1.0))  # fmt: skip
+def test_fires_iff_some_window_mean_reaches_threshold(kappas, window, threshold):
+    signal = stopping_signal(kappas, threshold=threshold, window=window)
+    means = [
+        np.mean(kappas[i - window + 1 : i + 1])
+        for i in range(window - 1, len(kappas))
+        if all(k is not None for k in kappas[i - window + 1 : i + 1])
+    ]
+    assert signal.stopped == any(m >= threshold for m in means)
+
+
+def test_f_bound_formula():
+    assert f_change_bound(0.99) == pytest.approx(4 * 0.01 / 0.99)
+    assert f_change_bound(0.99, precision=1.0) == pytest.approx(4 * 0.01 / (2 * 0.99))
+    assert f_change_bound(1.0) == 0.0
+    assert f_change_bound(0.0) is None and f_change_bound(None) is None
+    assert f_change_bound(0.3) == 1.0  # capped: F lies in [0, 1]
+
+
+@given(st.floats(0.01, 1.0), st.floats(0.01, 1.0))
+def test_f_bound_shrinks_as_kappa_grows(k1, k2):
+    lo, hi = sorted((k1, k2))
+    assert f_change_bound(hi) <= f_change_bound(lo)
+
+
+def test_bound_holds_on_binary_predictions():
+    """|ΔF| between two models (against any truth) is within the bound their kappa implies."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        truth = rng.integers(0, 2, 300)
+        a = np.where(rng.random(300) < 0.8, truth, 1 - truth)
+        b = np.where(rng.random(300) < 0.05, 1 - a, a)
+        f = [2 * np.sum(p & truth) / (p.sum() + truth.sum()) for p in (a, b)]
+        bound = f_change_bound(prediction_kappa(a, b))
+        assert bound is not None and abs(f[0] - f[1]) <= bound + 1e-12
