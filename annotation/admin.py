@@ -118,6 +118,34 @@ class AccessLogAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(models.CompressionProfile)
+class CompressionProfileAdmin(admin.ModelAdmin):
+    list_display = ["project", "name", "version", "updated_at"]
+    list_filter = ["project"]
+
+
+@admin.register(models.CompressedText)
+class CompressedTextAdmin(admin.ModelAdmin):
+    """Read-only: a derived cache the compression job writes (originals stay on the item)."""
+
+    list_display = ["profile", "version", "level", "item", "tokens", "tokens_original"]
+    list_filter = ["profile", "level"]
+    raw_id_fields = ["item"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.DriftCheck)
+class DriftCheckAdmin(admin.ModelAdmin):
+    list_display = ["project", "kind", "reference", "window", "score", "p_value", "drift",
+                    "created_at"]  # fmt: skip
+    list_filter = ["kind", "drift", "project"]
+
+
 for model in (
     models.Label, models.Membership, models.ImportBatch, models.Lease, models.Skip,
     models.AnnotatorQuality,
