@@ -30,7 +30,7 @@ from annotation.services.compression import snapshot_compression
 from annotation.snapshots.compressed import CompressedSource
 from annotation.snapshots.data_card import data_card_collect
 from annotation.snapshots.lineage import Tally, dataset_card, lineage_collect
-from annotation.snapshots.rows import canonical_rows, row_columns
+from annotation.snapshots.rows import canonical_batches, row_columns
 from annotation.snapshots.spec import SnapshotSpec, spec_parse
 from annotation.snapshots.writers import FORMAT_FILES, open_writers
 
@@ -152,16 +152,15 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
         if tally.items % 20_000 == 0:
             progress(0.5 * tally.items / total)
 
-    rows = canonical_rows(
+    batches = canonical_batches(
         project=project, spec=spec, scratch=work / "rows.scratch", on_item=on_item,
         curation=curation, compressed=compressed,
     )  # fmt: skip
-    for row in rows:
-        tally.add_row(row)
+    for batch in batches:
+        tally.add_rows(batch)
         for writer in writers.values():
-            writer.write(row)
-        if tally.rows % 20_000 == 0:
-            progress(0.5 + 0.45 * min(1.0, tally.rows / max(1, tally.items)))
+            writer.write_many(batch)
+        progress(0.5 + 0.45 * min(1.0, tally.rows / max(1, tally.items)))
     (work / "rows.scratch").unlink()
     content_hash = writers["jsonl"].sha256.hexdigest()
     stats = tally.stats()

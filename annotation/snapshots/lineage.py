@@ -43,6 +43,14 @@ class Tally:
         self.labels[row["label"]] += 1
         self.split_labels[row["split"]][row["label"]] += 1
 
+    def add_rows(self, rows: list[dict[str, Any]]) -> None:
+        """``add_row`` for each row, counted per (split, label) first."""
+        self.rows += len(rows)
+        for (split, label), n in Counter([(row["split"], row["label"]) for row in rows]).items():
+            self.splits[split] += n
+            self.labels[label] += n
+            self.split_labels[split][label] += n
+
     def stats(self) -> dict[str, Any]:
         return {
             "items": self.items,

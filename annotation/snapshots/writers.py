@@ -58,22 +58,37 @@ def _release_arrow_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
+# ``json.dumps`` with these arguments builds exactly these encoders on every call: built once.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+_PLAIN = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def canonical_line(row: dict[str, Any]) -> str:
     """The row as one compact JSON line: the unit of the content hash."""
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _COMPACT(row) + "\n"
+
+
+def _meta_cell(meta: dict[str, Any]) -> str | None:
+    """``meta`` as the CSV and Parquet files hold it: sorted JSON, None when empty."""
+    return _SORTED(meta) if meta else None
 
 
 class JsonlWriter:
     """JSON Lines; its bytes are hashed as written, so the hash is ``sha256sum`` of the file."""
 
     def __init__(self, path: Path):
-        self.file = path.open("w", encoding="utf-8", newline="\n")
+        self.file = path.open("wb")
         self.sha256 = hashlib.sha256()
 
     def write(self, row: dict[str, Any]) -> None:
-        line = canonical_line(row)
-        self.sha256.update(line.encode("utf-8"))
-        self.file.write(line)
+        self.write_many([row])
+
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            data = ("\n".join(map(_COMPACT, rows)) + "\n").encode("utf-8")
+            self.sha256.update(data)
+            self.file.write(data)
 
     def close(self, card: str = "") -> None:
         self.file.close()
@@ -93,7 +108,21 @@ class CsvWriter:
         self.rows.header(columns)
 
     def write(self, row: dict[str, Any]) -> None:
-        self.rows.row([_cell(name, row[name]) for name in self.columns])
+        self.write_many([row])
+
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        """The batch's cells column by column (what ``_cell`` gives each), then its lines."""
+        cells = []
+        for name in self.columns:
+            values = [row[name] for row in rows]
+            if name == "labels":
+                values = ["" if v is None else "|".join(v) for v in values]
+            elif name == "meta":
+                values = ["" if v is None else (_meta_cell(v) or "") for v in values]
+            else:
+                values = ["" if v is None else v for v in values]
+            cells.append(values)
+        self.rows.many(cells)
 
     def close(self, card: str = "") -> None:
         self.file.close()
@@ -105,7 +134,7 @@ def _cell(name: str, value: Any) -> Any:
     if name == "labels":
         return "|".join(value)
     if name == "meta":
-        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+        return _meta_cell(value) or ""
     return value
 
 
@@ -123,17 +152,24 @@ class ParquetWriter:
         self.columns: dict[str, list[Any]] = {name: [] for name in columns}
 
     def write(self, row: dict[str, Any]) -> None:
-        for name, column in self.columns.items():
-            column.append(row[name])
-        meta = self.columns["meta"]
-        meta[-1] = json.dumps(meta[-1], ensure_ascii=False, sort_keys=True) if meta[-1] else None
-        if len(meta) >= ROW_GROUP:
-            self.flush()
+        self.write_many([row])
 
-    def flush(self) -> None:
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        for name, column in self.columns.items():
+            if name == "meta":
+                column.extend([_meta_cell(row["meta"]) for row in rows])
+            else:
+                column.extend([row[name] for row in rows])
+        while len(self.columns["id"]) >= ROW_GROUP:  # every group but the last: ROW_GROUP rows
+            self.flush(ROW_GROUP)
+
+    def flush(self, size: int | None = None) -> None:
         if self.columns["id"]:
-            self.writer.write_table(pa.Table.from_pydict(self.columns, schema=self.schema))
-            self.columns = {name: [] for name in self.names}
+            group = {name: column[:size] for name, column in self.columns.items()}
+            self.writer.write_table(pa.Table.from_pydict(group, schema=self.schema))
+            self.columns = {name: column[len(group["id"]):]
+                            for name, column in self.columns.items()}  # fmt: skip
+            del group
             _release_arrow_memory()
 
     def close(self, card: str = "") -> None:
@@ -156,6 +192,9 @@ class HuggingFaceWriter:
         self.source = source
 
     def write(self, row: dict[str, Any]) -> None:
+        pass
+
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
         pass
 
     def close(self, card: str = "") -> None:
@@ -204,6 +243,10 @@ class LabelStudioWriter:
         self.task: dict[str, Any] | None = None
         self.count = 0
 
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self.write(row)
+
     def write(self, row: dict[str, Any]) -> None:
         if self.task is None or self.task["id"] != row["id"]:
             self._emit()
@@ -221,7 +264,7 @@ class LabelStudioWriter:
     def _emit(self) -> None:
         if self.task is not None:
             prefix = ",\n" if self.count else "\n"
-            self.file.write(prefix + json.dumps(self.task, ensure_ascii=False))
+            self.file.write(prefix + _PLAIN(self.task))
             self.count += 1
 
     def close(self, card: str = "") -> None:
