@@ -35,7 +35,9 @@ class Tally:
             self.redacted += 1
             self.redacted_types.update(item.redacted_types)
         self.batches[item.batch_id] += 1
-        self.annotators.update(name or "(imported)" for name in item.annotators)
+        annotators = self.annotators
+        for name in item.annotators:  # Counter.update(generator) costs more per item
+            annotators[name or "(imported)"] += 1
 
     def add_row(self, row: dict[str, Any]) -> None:
         self.rows += 1

@@ -9,8 +9,9 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,24 @@ def _release_arrow_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-# ``json.dumps`` with these arguments builds exactly these encoders on every call: built once.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
-_PLAIN = json.JSONEncoder(ensure_ascii=False).encode
+def _encoder(*, item: str = ", ", key: str = ": ", sort_keys: bool = False) -> Callable[[Any], str]:
+    """``json.dumps(value, ensure_ascii=False, separators=(item, key), sort_keys=sort_keys)``.
+
+    ``json.dumps`` builds a ``JSONEncoder`` and then its C encoder on every call, which cost
+    more than the encoding of a short row; this C encoder is built once. It skips the
+    circular-reference check, which never fires for rows (plain data built here), so the
+    bytes are the same (``test_snapshot_identity`` compares them with ``json.dumps``).
+    """
+    if c_make_encoder is None:  # an interpreter without the C accelerator
+        return json.JSONEncoder(ensure_ascii=False, separators=(item, key),
+                                sort_keys=sort_keys).encode  # fmt: skip
+    chunks = c_make_encoder(None, None, encode_basestring, None, key, item, sort_keys, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_COMPACT = _encoder(item=",", key=":")
+_SORTED = _encoder(sort_keys=True)
+_PLAIN = _encoder()
 
 
 def canonical_line(row: dict[str, Any]) -> str:
@@ -243,32 +258,36 @@ class LabelStudioWriter:
         self.task: dict[str, Any] | None = None
         self.count = 0
 
-    def write_many(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            self.write(row)
-
     def write(self, row: dict[str, Any]) -> None:
-        if self.task is None or self.task["id"] != row["id"]:
-            self._emit()
-            data: dict[str, Any] = {"text": row["text"]} if row["text"] else {}
-            if row["image"]:
-                data["image"] = row["image"]
-            if row["meta"]:
-                data["meta"] = row["meta"]
-            meta = {"split": row["split"], "agreement": row["agreement"]}
-            self.task = {"id": row["id"], "data": data, "annotations": [], "meta": meta}
-        result = {"from_name": "label", "to_name": self.to_name, "type": "choices",
-                  "value": {"choices": row["labels"]}}  # fmt: skip
-        self.task["annotations"].append({"result": [result]})
+        self.write_many([row])
 
-    def _emit(self) -> None:
-        if self.task is not None:
-            prefix = ",\n" if self.count else "\n"
-            self.file.write(prefix + _PLAIN(self.task))
-            self.count += 1
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        """Tasks end when the next row's id differs; the last one waits for more rows."""
+        done, task = [], self.task
+        for row in rows:
+            if task is None or task["id"] != row["id"]:
+                if task is not None:
+                    done.append(_PLAIN(task))
+                data: dict[str, Any] = {"text": row["text"]} if row["text"] else {}
+                if row["image"]:
+                    data["image"] = row["image"]
+                if row["meta"]:
+                    data["meta"] = row["meta"]
+                meta = {"split": row["split"], "agreement": row["agreement"]}
+                task = {"id": row["id"], "data": data, "annotations": [], "meta": meta}
+            result = {"from_name": "label", "to_name": self.to_name, "type": "choices",
+                      "value": {"choices": row["labels"]}}  # fmt: skip
+            task["annotations"].append({"result": [result]})
+        self.task = task
+        self._write(done)
+
+    def _write(self, tasks: list[str]) -> None:
+        if tasks:
+            self.file.write((",\n" if self.count else "\n") + ",\n".join(tasks))
+            self.count += len(tasks)
 
     def close(self, card: str = "") -> None:
-        self._emit()
+        self._write([_PLAIN(self.task)] if self.task is not None else [])
         self.file.write("\n]\n")
         self.file.close()
 
