@@ -176,10 +176,12 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
         curation=curation, compressed=compressed,
     )  # fmt: skip
     for batch in batches:
+        before = tally.rows
         tally.add_rows(batch)
         for writer in writers.values():
             writer.write_many(batch)
-        progress(0.5 + 0.45 * min(1.0, tally.rows / max(1, tally.items)))
+        if tally.rows // 20_000 != before // 20_000:  # a write to the job row each 20,000 rows
+            progress(0.5 + 0.45 * min(1.0, tally.rows / max(1, tally.items)))
     (work / "rows.scratch").unlink()
     content_hash = writers["jsonl"].sha256.hexdigest()
     stats = tally.stats()

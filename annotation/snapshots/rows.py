@@ -96,10 +96,11 @@ def select_items(*, project: Project, spec: SnapshotSpec, curation: Curation | N
                 continue
             redacted_types: tuple[str, ...] = ()
             spans = spans_of.get(pk, ())
-            new = shown_text(text, redacted, originals=spec.originals, spans=spans)
-            if new != text:  # a reviewer's redacted copy may hold spans no longer found
-                redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
-            text = new
+            if redacted is not None or spans:  # else shown_text returns the text itself
+                new = shown_text(text, redacted, originals=spec.originals, spans=spans)
+                if new != text:  # a reviewer's redacted copy may hold spans no longer found
+                    redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
+                text = new
             extra: dict[str, Any] = {}
             if compressed is not None:
                 text, extra = compressed.columns(text, cached.get(pk))
