@@ -1,11 +1,12 @@
 """Selecting a snapshot's items and turning them into canonical rows, in bounded memory.
 
 Items are read in primary-key pages by raw SQL (``annotation.rawsql.snapshot_items``) and
-their annotations fetched per page, so no more than one page of data is ever held. A stratified
-split needs every item's label before any row can get its split, so the first pass
-writes each item's rows to a scratch file and keeps two small arrays (a stratum
-code and a hash draw per item, 12 bytes per item); the second pass reads the scratch
-file back and adds the split.
+their annotations fetched per page, so no more than one page of data is ever held. A
+stratified split needs every item's label before any row can get its split, so the first
+pass writes the items' rows to a scratch file, one marshal record per ``CHUNK`` items, and
+keeps two small arrays (a stratum code and a hash draw per item, 12 bytes per item); the
+second pass reads the records back, adds the split, and hands each as one batch to the
+writers.
 """
 
 import hashlib
@@ -284,17 +285,17 @@ def canonical_batches(*, project: Project, spec: SnapshotSpec, scratch: Path,
     splits = assign_splits(np.frombuffer(strata, dtype=np.int32), np.frombuffer(draws),
                            ratios=list(spec.splits.values()), stratify=spec.stratify)  # fmt: skip
     del strata, draws
-    names = [split_names[i] for i in splits.tolist()]  # one shared str per split
-    index = 0
+    start = 0
     with scratch.open("rb") as stored:
         for _ in range(chunks):
             batch = []
-            for rows in _record_read(stored):
-                split = names[index]
-                index += 1
+            items = _record_read(stored)
+            for rows, code in zip(items, splits[start : start + len(items)].tolist(), strict=True):
+                split = split_names[code]
                 for row in rows:
                     row["split"] = split
                 batch.extend(rows)
+            start += len(items)
             yield batch
 
 

@@ -35,7 +35,7 @@ from tests.annotation import orm_twins
 pytestmark = pytest.mark.django_db
 LABELS = ["positive", "negative", "neutral", "=cmd", "ünï ☃"]
 TEXTS = ["plain text", "", "=1+1 formula", "-minus", " @lead space", "\ttab", "quote \" and \\",
-         "line\nbreak\r\n", "emoji 😀 and RTL שלום", "ctrl \x00\x01\x1f\x7f", "sep \u2028\u2029",
+         "line\nbreak\r\n", "emoji 😀 and RTL שלום", "ctrl \x01\x1f\x7f", "sep \u2028\u2029",
          "comma, \"quoted\"", "＝fullwidth", "a" * 300]  # fmt: skip
 METAS = [{}, {"lang": "en"}, {"z": 1, "a": [1.5, None, True], "ü": {"k": "v"}},
          {"float": 1e-07, "big": 12345678901234567890, "neg": -0.0}]  # fmt: skip
