@@ -1,8 +1,10 @@
-"""File writers for every snapshot format. Each takes canonical rows one at a time and
+"""File writers for every snapshot format. Each takes canonical rows a batch at a time and
 keeps at most one Parquet row group in memory, so a million rows cost what a thousand do.
 
-Contract: ``write(row)`` per row, then ``close(card)`` once; ``card`` is the dataset
-card (Markdown) that only the Hugging Face folder uses.
+Contract: ``write_many(rows)`` per batch (or ``write(row)``), then ``close(card)`` once;
+``card`` is the dataset card (Markdown) that only the Hugging Face folder uses. A batch
+costs a few calls per column, not per row: the files are the bytes one ``json.dumps`` and
+one ``writerow`` per row gave (``tests/annotation/test_snapshot_identity.py``).
 """
 
 import hashlib
