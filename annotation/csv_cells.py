@@ -56,3 +56,12 @@ class CsvRows:
             self.writer.writerow(cells)
         else:
             self.writer.writerow([csv_cell(c) if isinstance(c, str) else c for c in cells])
+
+    def many(self, columns: list[list[Any]]) -> None:
+        """Rows given column by column (equal lengths): what ``row`` writes for each, with
+        the check done per column, where a cell that cannot start a formula costs no call."""
+        if not self.raw:
+            columns = [[csv_cell(c) if isinstance(c, str) and c and (c[0] in TRIGGERS
+                                                                      or c[0].isspace()) else c
+                        for c in column] for column in columns]  # fmt: skip
+        self.writer.writerows(zip(*columns, strict=True))

@@ -28,12 +28,15 @@ from rest_framework.authtoken.models import Token
 from annotation.models import (
     Annotation,
     AnnotationSource,
+    IssueStatus,
     Item,
     ItemStatus,
     Label,
+    LabelIssue,
     Lease,
     Membership,
     Project,
+    ReviewAction,
     Skip,
 )  # fmt: skip
 
@@ -442,3 +445,65 @@ def _converter(model: type[Model], name: str, vendor: str) -> Callable[[Any], An
         return value
 
     return convert
+
+
+# --- snapshots: the rows a build streams ------------------------------------------------------
+
+#: The item columns a snapshot reads, in the order ``snapshot_items`` returns them.
+SNAPSHOT_ITEM_COLUMNS = ("id", "external_id", "text", "image", "meta", "final_labels",
+                         "consensus_labels", "import_batch_id", "redacted_text")  # fmt: skip
+
+
+def snapshot_items(*, project_id: int, after: int, limit: int, min_quality: float | None = None,
+                   only_reviewed: bool = False, exclude_open_issues: bool = False) -> list[tuple]:  # fmt: skip
+    """The next ``limit`` exportable items after primary key ``after``, in key order, as
+    ``SNAPSHOT_ITEM_COLUMNS`` tuples with JSON columns left as their JSON text.
+
+    Replaces ``Item.objects.filter(project=..., excluded=False, content_deleted_at__isnull=True,
+    pk__gt=after).order_by("pk").values_list(...)[:limit]`` with the spec's filters: the ORM
+    built a model-field converter chain per value and decoded every JSON column, which was
+    most of a snapshot build's read time (3.3k rows/s at 1M items); the caller decodes the
+    few distinct label lists once each.
+    """
+    sql = _snapshot_items_sql(connection.vendor, min_quality is not None, only_reviewed,
+                              exclude_open_issues)  # fmt: skip
+    params: list[Any] = [project_id, False, after]
+    if min_quality is not None:
+        params.append(min_quality)
+    if exclude_open_issues:
+        params.append(IssueStatus.OPEN.value)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        return cursor.fetchall()
+
+
+@lru_cache
+def _snapshot_items_sql(vendor: str, min_quality: bool, only_reviewed: bool,
+                        exclude_open_issues: bool) -> str:  # fmt: skip
+    columns = ", ".join(f"i.{name}" for name in SNAPSHOT_ITEM_COLUMNS)
+    sql = (f"SELECT {columns} FROM {_table(Item)} i WHERE i.project_id = %s AND i.excluded = %s"
+           " AND i.content_deleted_at IS NULL AND i.id > %s")  # fmt: skip
+    if min_quality:
+        sql += " AND i.consensus_quality >= %s"
+    if only_reviewed:
+        sql += f" AND EXISTS (SELECT 1 FROM {_table(ReviewAction)} r WHERE r.item_id = i.id)"
+    if exclude_open_issues:
+        sql += (f" AND NOT EXISTS (SELECT 1 FROM {_table(LabelIssue)} l"
+                " WHERE l.item_id = i.id AND l.status = %s)")  # fmt: skip
+    return sql + " ORDER BY i.id LIMIT %s"
+
+
+def snapshot_annotations(*, project_id: int, first: int, last: int) -> list[tuple]:
+    """(item id, annotator id, labels as JSON text, source) of every annotation on the items
+    with keys from ``first`` to ``last``, by item, then in arrival order.
+
+    Replaces ``Annotation.objects.filter(item_id__gte=first, item_id__lte=last,
+    project=...).order_by("item_id", "created_at", "pk").values_list("item_id",
+    "annotator_id", "labels", "source")``, for the reason ``snapshot_items`` gives.
+    """
+    sql = (f"SELECT item_id, annotator_id, labels, source FROM {_table(Annotation)}"
+           " WHERE item_id >= %s AND item_id <= %s AND project_id = %s"
+           " ORDER BY item_id, created_at, id")  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [first, last, project_id])
+        return cursor.fetchall()

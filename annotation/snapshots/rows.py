@@ -1,33 +1,37 @@
 """Selecting a snapshot's items and turning them into canonical rows, in bounded memory.
 
-Items are read in primary-key pages with ``values_list`` and their annotations
-fetched per page, so no more than one page of model data is ever held. A stratified
-split needs every item's label before any row can get its split, so the first pass
-writes each item's rows to a scratch file and keeps two small arrays (a stratum
-code and a hash draw per item, 12 bytes per item); the second pass reads the scratch
-file back and adds the split.
+Items are read in primary-key pages by raw SQL (``annotation.rawsql.snapshot_items``) and
+their annotations fetched per page, so no more than one page of data is ever held. A
+stratified split needs every item's label before any row can get its split, so the first
+pass writes the items' rows to a scratch file, one marshal record per ``CHUNK`` items, and
+keeps two small arrays (a stratum code and a hash draw per item, 12 bytes per item); the
+second pass reads the records back, adds the split, and hands each as one batch to the
+writers.
 """
 
 import hashlib
+import json
 import marshal
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
 
 from annotation.audit_selectors import Curation
 from annotation.item_label import decide_label
-from annotation.models import Annotation, IssueStatus, Item, LabelIssue, Project, ReviewAction
+from annotation.models import Annotation, Project
+from annotation.rawsql import snapshot_annotations, snapshot_items
 from annotation.snapshots.compressed import CompressedSource
 from annotation.snapshots.spec import SnapshotSpec
 from annotation.text_selectors import shown_text
 
 PAGE = 5000
+CHUNK = 2000  # items per scratch record and per batch handed to the writers
+MEMO = 100_000  # distinct label texts or decisions remembered before starting over
 # Every row has exactly these keys, in this order (the JSONL line is canonical).
 COLUMNS = ("id", "text", "image", "label", "labels", "split", "label_source", "agreement",
            "n_annotations", "annotator", "meta")  # fmt: skip
@@ -61,56 +65,103 @@ def select_items(*, project: Project, spec: SnapshotSpec, curation: Curation | N
     reviewer's redacted copy replaces the text unless the spec asks for ``originals``;
     ``curation`` (the latest audit's, for the spec's ``exclude`` and ``redact_pii``) leaves
     out more and redacts texts; ``compressed`` swaps in the cached compressed texts.
+
+    Each page is two statements (``rawsql.snapshot_items`` and ``snapshot_annotations``)
+    whose JSON columns arrive as text: a project has few distinct label lists, so each is
+    decoded once (``_Decoded``), and so is each item's label decision (``_Decisions``).
     """
     curation = curation or Curation()
-    items = Item.objects.filter(project=project, excluded=False, content_deleted_at__isnull=True)
-    if spec.min_consensus_quality is not None:
-        items = items.filter(consensus_quality__gte=spec.min_consensus_quality)
-    if spec.only_reviewed:
-        items = items.filter(Exists(ReviewAction.objects.filter(item=OuterRef("pk"))))
-    if spec.exclude_open_issues:
-        open_issue = LabelIssue.objects.filter(item=OuterRef("pk"), status=IssueStatus.OPEN)
-        items = items.filter(~Exists(open_issue))
-    fields = ("pk", "external_id", "text", "image", "meta", "final_labels", "consensus_labels",
-              "import_batch_id", "redacted_text")  # fmt: skip
     keep = set(spec.labels) if spec.labels is not None else None
     aliases = annotator_aliases(project=project, names=spec.annotator_names)
     order = list(project.labels.order_by("position", "id").values_list("name", flat=True))
+    labels_of, decisions = _Decoded(), _Decisions(multi=project.multi_label, order=order)
+    excluded, spans_of = curation.excluded, (curation.spans if spec.redact_pii else {})
     last_pk = 0
     while True:
-        page = list(items.filter(pk__gt=last_pk).order_by("pk").values_list(*fields)[:PAGE])
+        page = snapshot_items(project_id=project.pk, after=last_pk, limit=PAGE,
+                              min_quality=spec.min_consensus_quality,
+                              only_reviewed=spec.only_reviewed,
+                              exclude_open_issues=spec.exclude_open_issues)  # fmt: skip
         if not page:
             return
         first_pk, last_pk = page[0][0], page[-1][0]
         by_item: dict[int, list[tuple]] = {}
-        annotations = (
-            Annotation.objects.filter(item_id__gte=first_pk, item_id__lte=last_pk, project=project)
-            .order_by("item_id", "created_at", "pk")
-            .values_list("item_id", "annotator_id", "labels", "source")
-        )
-        for item_id, user_id, labels, source in annotations:
+        for item_id, user_id, labels, source in snapshot_annotations(
+            project_id=project.pk, first=first_pk, last=last_pk
+        ):
             name = None if user_id is None else aliases[user_id]
-            by_item.setdefault(item_id, []).append((name, _as_list(labels), source))
+            by_item.setdefault(item_id, []).append((name, labels_of(labels), source))
         cached = compressed.page([row[0] for row in page]) if compressed else {}
         for pk, ext, text, image, meta, final, consensus, batch, redacted in page:
-            if pk in curation.excluded:
+            if pk in excluded:
                 continue
             redacted_types: tuple[str, ...] = ()
-            spans = curation.spans.get(pk, ()) if spec.redact_pii else ()
-            new = shown_text(text, redacted, originals=spec.originals, spans=spans)
-            if new != text:  # a reviewer's redacted copy may hold spans no longer found
-                redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
-            text = new
-            base = {"id": ext, "text": text, "image": image or None, "meta": meta or {}}
+            spans = spans_of.get(pk, ())
+            if redacted is not None or spans:  # else shown_text returns the text itself
+                new = shown_text(text, redacted, originals=spec.originals, spans=spans)
+                if new != text:  # a reviewer's redacted copy may hold spans no longer found
+                    redacted_types = tuple(str(s["type"]) for s in spans) or ("reviewed",)
+                text = new
+            extra: dict[str, Any] = {}
             if compressed is not None:
-                base["text"], extra = compressed.columns(text, cached.get(pk))
-                base |= extra
-            built = _item_rows(base, _as_list(final), _as_list(consensus), by_item.get(pk, []),
-                               spec=spec, keep=keep, multi=project.multi_label,
-                               order=order)  # fmt: skip
+                text, extra = compressed.columns(text, cached.get(pk))
+            annotations = by_item.get(pk, [])
+            decision = decisions(final, consensus, annotations, labels_of)
+            base = (ext, text, image or None, _meta(meta), extra)
+            built = _item_rows(base, decision, annotations, spec=spec, keep=keep,
+                               multi=project.multi_label)  # fmt: skip
             if built is not None:
                 built.batch_id, built.redacted_types = batch, redacted_types
                 yield built
+
+
+class _Decoded:
+    """JSON label lists by their text (a database returns JSON columns as text here): each
+    distinct text is decoded once and shared, read-only, by every row that has it."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, list[str]] = {}
+
+    def __call__(self, raw: Any) -> list[str]:
+        if not isinstance(raw, str):  # NULL, or a driver that decodes JSON itself
+            return _as_list(raw)
+        found = self.known.get(raw)
+        if found is None:
+            if len(self.known) > MEMO:
+                self.known = {}
+            found = self.known[raw] = _as_list(json.loads(raw))
+        return found
+
+
+class _Decisions:
+    """``decide_label`` for one project, remembered by its inputs' JSON texts: the decision
+    is a pure function of them, and a project has few distinct combinations."""
+
+    def __init__(self, *, multi: bool, order: list[str]) -> None:
+        self.multi, self.order = multi, order
+        self.known: dict[tuple, tuple[str, tuple[str, ...], float | None, int]] = {}
+
+    def __call__(self, final: Any, consensus: Any, annotations: list[tuple],
+                 labels_of: _Decoded) -> tuple[str, tuple[str, ...], float | None, int]:  # fmt: skip
+        votes = tuple(labels for _, labels, source in annotations if source != "review")
+        key = (final, consensus, *map(tuple, votes))
+        found = self.known.get(key)
+        if found is None:
+            decision = decide_label(final=labels_of(final), consensus=labels_of(consensus),
+                                    votes=votes, multi_label=self.multi,
+                                    order=self.order)  # fmt: skip
+            agreement = None if decision.agreement is None else round(decision.agreement, 6)
+            if len(self.known) > MEMO:
+                self.known = {}
+            found = self.known[key] = (decision.source, tuple(decision.labels), agreement,
+                                       decision.n_votes)  # fmt: skip
+        return found
+
+
+def _meta(raw: Any) -> dict[str, Any]:
+    if raw is None or raw == "{}":
+        return {}
+    return (json.loads(raw) if isinstance(raw, str) else raw) or {}
 
 
 def annotator_aliases(*, project: Project, names: bool = False) -> dict[int, str]:
@@ -136,17 +187,15 @@ def _as_list(labels: Any) -> list[str]:
     return [labels] if isinstance(labels, str) else [str(v) for v in labels]
 
 
-def _item_rows(base, final, consensus, annotations, *, spec, keep, multi, order) -> ItemRows | None:
-    votes = [labels for _, labels, source in annotations if source != "review"]
-    decision = decide_label(final=final, consensus=consensus, votes=votes, multi_label=multi,
-                            order=order)  # fmt: skip
-    agreement = None if decision.agreement is None else round(decision.agreement, 6)
+def _item_rows(base, decision, annotations, *, spec, keep, multi) -> ItemRows | None:
+    """The item's rows, each with its keys already in ``row_columns`` order (``split``
+    waits as None), so the second pass only fills the split in."""
+    external_id, text, image, meta, extra = base
+    source, labels, agreement, n_votes = decision
     if spec.min_agreement is not None and (agreement is None or agreement < spec.min_agreement):
         return None
-    if not decision.source:
+    if not source:
         return None
-    source, labels = decision.source, list(decision.labels)
-    common = {"agreement": agreement, "n_annotations": decision.n_votes}
     if spec.label_source == "final":
         candidates = [(labels, source, None)]
     else:
@@ -156,12 +205,15 @@ def _item_rows(base, final, consensus, annotations, *, spec, keep, multi, order)
         kept = [name for name in row_labels if keep is None or name in keep]
         if not kept:
             continue
-        rows.append(base | {"label": "|".join(kept) if multi else kept[0], "labels": kept,
-                            "label_source": row_source, "annotator": annotator} | common)  # fmt: skip
+        row = {"id": external_id, "text": text, "image": image,
+               "label": "|".join(kept) if multi else kept[0], "labels": kept, "split": None,
+               "label_source": row_source, "agreement": agreement, "n_annotations": n_votes,
+               "annotator": annotator, "meta": meta}  # fmt: skip
+        rows.append(row | extra if extra else row)
     if not rows:
         return None
     stratum = rows[0]["label"] if spec.label_source == "final" else "|".join(labels)
-    return ItemRows(base["id"], stratum, rows, None, [user for user, _, _ in annotations])
+    return ItemRows(external_id, stratum, rows, None, [user for user, _, _ in annotations])
 
 
 def unit_draw(seed: int, external_id: str) -> float:
@@ -202,32 +254,65 @@ def assign_splits(strata: np.ndarray, draws: np.ndarray, *, ratios: list[float],
     return out
 
 
-def canonical_rows(*, project: Project, spec: SnapshotSpec, scratch: Path,
-                   on_item: Callable[[ItemRows], None], curation: Curation | None = None,
-                   compressed: CompressedSource | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
-    """Every row of the snapshot, split included, in a reproducible order.
+def canonical_batches(*, project: Project, spec: SnapshotSpec, scratch: Path,
+                      on_item: Callable[[ItemRows], None], curation: Curation | None = None,
+                      compressed: CompressedSource | None = None) -> Iterator[list[dict[str, Any]]]:  # fmt: skip
+    """Every row of the snapshot, split included, in a reproducible order, in batches of
+    the rows of up to ``CHUNK`` items (writers take a batch at a time).
 
-    ``on_item`` sees each selected item once (for lineage counts) during the
-    first pass.
+    ``on_item`` sees each selected item once (for lineage counts) during the first pass.
+    Each row's keys are ``row_columns(spec)``, in that order.
     """
     split_names = list(spec.splits)
-    columns = row_columns(spec)
     codes: dict[str, int] = {}
     strata = array("i")  # 4 + 8 bytes per item, not two Python objects
     draws = array("d")
+    chunks, pending = 0, []
     with scratch.open("wb") as out:  # marshal: the fastest round trip for plain data
         for item in select_items(project=project, spec=spec, curation=curation,
                                  compressed=compressed):  # fmt: skip
             on_item(item)
             strata.append(codes.setdefault(item.stratum, len(codes)))
             draws.append(unit_draw(spec.seed, item.external_id))
-            marshal.dump(item.rows, out)
+            pending.append(item.rows)
+            if len(pending) == CHUNK:
+                _record_write(out, pending)
+                chunks, pending = chunks + 1, []
+        if pending:
+            _record_write(out, pending)
+            chunks += 1
+    del pending
     splits = assign_splits(np.frombuffer(strata, dtype=np.int32), np.frombuffer(draws),
                            ratios=list(spec.splits.values()), stratify=spec.stratify)  # fmt: skip
     del strata, draws
+    start = 0
     with scratch.open("rb") as stored:
-        for index in range(len(splits)):
-            split = split_names[splits[index]]
-            for row in marshal.load(stored):  # noqa: S302 - our own scratch file, written above
-                row["split"] = split
-                yield {name: row.get(name) for name in columns}
+        for _ in range(chunks):
+            batch = []
+            items = _record_read(stored)
+            for rows, code in zip(items, splits[start : start + len(items)].tolist(), strict=True):
+                split = split_names[code]
+                for row in rows:
+                    row["split"] = split
+                batch.extend(rows)
+            start += len(items)
+            yield batch
+
+
+def _record_write(out: BinaryIO, value: list) -> None:
+    """One length-prefixed marshal record: ``marshal.load`` on a file calls its ``readinto``
+    once per object inside, ``marshal.loads`` of the record's bytes reads them in C."""
+    data = marshal.dumps(value)
+    out.write(len(data).to_bytes(8, "little"))
+    out.write(data)
+
+
+def _record_read(stored: BinaryIO) -> list:
+    size = int.from_bytes(stored.read(8), "little")
+    return marshal.loads(stored.read(size))  # noqa: S302 - our own scratch file, written above
+
+
+def canonical_rows(**kwargs: Any) -> Iterator[dict[str, Any]]:
+    """``canonical_batches``' rows one at a time."""
+    for batch in canonical_batches(**kwargs):
+        yield from batch

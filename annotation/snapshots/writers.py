@@ -1,16 +1,19 @@
-"""File writers for every snapshot format. Each takes canonical rows one at a time and
+"""File writers for every snapshot format. Each takes canonical rows a batch at a time and
 keeps at most one Parquet row group in memory, so a million rows cost what a thousand do.
 
-Contract: ``write(row)`` per row, then ``close(card)`` once; ``card`` is the dataset
-card (Markdown) that only the Hugging Face folder uses.
+Contract: ``write_many(rows)`` per batch (or ``write(row)``), then ``close(card)`` once;
+``card`` is the dataset card (Markdown) that only the Hugging Face folder uses. A batch
+costs a few calls per column, not per row: the files are the bytes one ``json.dumps`` and
+one ``writerow`` per row gave (``tests/annotation/test_snapshot_identity.py``).
 """
 
 import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -58,22 +61,51 @@ def _release_arrow_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
+def _encoder(*, item: str = ", ", key: str = ": ", sort_keys: bool = False) -> Callable[[Any], str]:
+    """``json.dumps(value, ensure_ascii=False, separators=(item, key), sort_keys=sort_keys)``.
+
+    ``json.dumps`` builds a ``JSONEncoder`` and then its C encoder on every call, which cost
+    more than the encoding of a short row; this C encoder is built once. It skips the
+    circular-reference check, which never fires for rows (plain data built here), so the
+    bytes are the same (``test_snapshot_identity`` compares them with ``json.dumps``).
+    """
+    if c_make_encoder is None:  # an interpreter without the C accelerator
+        return json.JSONEncoder(ensure_ascii=False, separators=(item, key),
+                                sort_keys=sort_keys).encode  # fmt: skip
+    chunks = c_make_encoder(None, None, encode_basestring, None, key, item, sort_keys, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_COMPACT = _encoder(item=",", key=":")
+_SORTED = _encoder(sort_keys=True)
+_PLAIN = _encoder()
+
+
 def canonical_line(row: dict[str, Any]) -> str:
     """The row as one compact JSON line: the unit of the content hash."""
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _COMPACT(row) + "\n"
+
+
+def _meta_cell(meta: dict[str, Any]) -> str | None:
+    """``meta`` as the CSV and Parquet files hold it: sorted JSON, None when empty."""
+    return _SORTED(meta) if meta else None
 
 
 class JsonlWriter:
     """JSON Lines; its bytes are hashed as written, so the hash is ``sha256sum`` of the file."""
 
     def __init__(self, path: Path):
-        self.file = path.open("w", encoding="utf-8", newline="\n")
+        self.file = path.open("wb")
         self.sha256 = hashlib.sha256()
 
     def write(self, row: dict[str, Any]) -> None:
-        line = canonical_line(row)
-        self.sha256.update(line.encode("utf-8"))
-        self.file.write(line)
+        self.write_many([row])
+
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            data = ("\n".join(map(_COMPACT, rows)) + "\n").encode("utf-8")
+            self.sha256.update(data)
+            self.file.write(data)
 
     def close(self, card: str = "") -> None:
         self.file.close()
@@ -93,7 +125,21 @@ class CsvWriter:
         self.rows.header(columns)
 
     def write(self, row: dict[str, Any]) -> None:
-        self.rows.row([_cell(name, row[name]) for name in self.columns])
+        self.write_many([row])
+
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        """The batch's cells column by column (what ``_cell`` gives each), then its lines."""
+        cells = []
+        for name in self.columns:
+            values = [row[name] for row in rows]
+            if name == "labels":
+                values = ["" if v is None else "|".join(v) for v in values]
+            elif name == "meta":
+                values = ["" if v is None else (_meta_cell(v) or "") for v in values]
+            else:
+                values = ["" if v is None else v for v in values]
+            cells.append(values)
+        self.rows.many(cells)
 
     def close(self, card: str = "") -> None:
         self.file.close()
@@ -105,7 +151,7 @@ def _cell(name: str, value: Any) -> Any:
     if name == "labels":
         return "|".join(value)
     if name == "meta":
-        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+        return _meta_cell(value) or ""
     return value
 
 
@@ -123,17 +169,24 @@ class ParquetWriter:
         self.columns: dict[str, list[Any]] = {name: [] for name in columns}
 
     def write(self, row: dict[str, Any]) -> None:
-        for name, column in self.columns.items():
-            column.append(row[name])
-        meta = self.columns["meta"]
-        meta[-1] = json.dumps(meta[-1], ensure_ascii=False, sort_keys=True) if meta[-1] else None
-        if len(meta) >= ROW_GROUP:
-            self.flush()
+        self.write_many([row])
 
-    def flush(self) -> None:
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        for name, column in self.columns.items():
+            if name == "meta":
+                column.extend([_meta_cell(row["meta"]) for row in rows])
+            else:
+                column.extend([row[name] for row in rows])
+        while len(self.columns["id"]) >= ROW_GROUP:  # every group but the last: ROW_GROUP rows
+            self.flush(ROW_GROUP)
+
+    def flush(self, size: int | None = None) -> None:
         if self.columns["id"]:
-            self.writer.write_table(pa.Table.from_pydict(self.columns, schema=self.schema))
-            self.columns = {name: [] for name in self.names}
+            group = {name: column[:size] for name, column in self.columns.items()}
+            self.writer.write_table(pa.Table.from_pydict(group, schema=self.schema))
+            self.columns = {name: column[len(group["id"]):]
+                            for name, column in self.columns.items()}  # fmt: skip
+            del group
             _release_arrow_memory()
 
     def close(self, card: str = "") -> None:
@@ -156,6 +209,9 @@ class HuggingFaceWriter:
         self.source = source
 
     def write(self, row: dict[str, Any]) -> None:
+        pass
+
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
         pass
 
     def close(self, card: str = "") -> None:
@@ -205,27 +261,35 @@ class LabelStudioWriter:
         self.count = 0
 
     def write(self, row: dict[str, Any]) -> None:
-        if self.task is None or self.task["id"] != row["id"]:
-            self._emit()
-            data: dict[str, Any] = {"text": row["text"]} if row["text"] else {}
-            if row["image"]:
-                data["image"] = row["image"]
-            if row["meta"]:
-                data["meta"] = row["meta"]
-            meta = {"split": row["split"], "agreement": row["agreement"]}
-            self.task = {"id": row["id"], "data": data, "annotations": [], "meta": meta}
-        result = {"from_name": "label", "to_name": self.to_name, "type": "choices",
-                  "value": {"choices": row["labels"]}}  # fmt: skip
-        self.task["annotations"].append({"result": [result]})
+        self.write_many([row])
 
-    def _emit(self) -> None:
-        if self.task is not None:
-            prefix = ",\n" if self.count else "\n"
-            self.file.write(prefix + json.dumps(self.task, ensure_ascii=False))
-            self.count += 1
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        """Tasks end when the next row's id differs; the last one waits for more rows."""
+        done, task = [], self.task
+        for row in rows:
+            if task is None or task["id"] != row["id"]:
+                if task is not None:
+                    done.append(_PLAIN(task))
+                data: dict[str, Any] = {"text": row["text"]} if row["text"] else {}
+                if row["image"]:
+                    data["image"] = row["image"]
+                if row["meta"]:
+                    data["meta"] = row["meta"]
+                meta = {"split": row["split"], "agreement": row["agreement"]}
+                task = {"id": row["id"], "data": data, "annotations": [], "meta": meta}
+            result = {"from_name": "label", "to_name": self.to_name, "type": "choices",
+                      "value": {"choices": row["labels"]}}  # fmt: skip
+            task["annotations"].append({"result": [result]})
+        self.task = task
+        self._write(done)
+
+    def _write(self, tasks: list[str]) -> None:
+        if tasks:
+            self.file.write((",\n" if self.count else "\n") + ",\n".join(tasks))
+            self.count += len(tasks)
 
     def close(self, card: str = "") -> None:
-        self._emit()
+        self._write([_PLAIN(self.task)] if self.task is not None else [])
         self.file.write("\n]\n")
         self.file.close()
 
