@@ -147,11 +147,24 @@ def celery_broker(tmp_path_factory) -> Iterator[dict[str, str]]:
             data_folder_out=str(folders["out"]),
             processed_folder=str(folders["processed"]),
         )
-    app.conf.task_default_queue = queue
+    # Until a test asks for ``celery_worker``, messages go to a queue nobody reads: the
+    # session's worker would otherwise take the jobs of later tests that run their jobs
+    # in-process (job_execute), and race them for the claim.
+    app.conf.task_default_queue = unread_queue(env)
     _reset_connections(app)
     yield env
     for key, value in saved.items():
         app.conf[key] = value
+    _reset_connections(app)
+
+
+def unread_queue(broker_env: dict[str, str]) -> str:
+    """The queue this process sends to while no worker of the session should see messages."""
+    return f"{broker_env['QUORUM_CELERY_QUEUE']}-unread"
+
+
+def _use_queue(app, queue: str) -> None:
+    app.conf.task_default_queue = queue
     _reset_connections(app)
 
 
@@ -212,10 +225,11 @@ def _require_services() -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(
+def session_celery_worker(
     celery_broker, django_db_setup, django_db_blocker, tmp_path_factory
 ) -> Iterator[CeleryWorker]:
-    """One prefork worker (concurrency 1) for the whole session."""
+    """One prefork worker (concurrency 1) for the whole session (``celery_worker`` gives it
+    this test's messages)."""
     _require_services()
     with django_db_blocker.unblock():
         worker = _launch(
@@ -226,6 +240,17 @@ def celery_worker(
         )
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def celery_worker(session_celery_worker, celery_broker) -> Iterator[CeleryWorker]:
+    """The session's worker, and this test's messages sent to it; after the test, messages
+    go back to the queue nobody reads."""
+    from quorum.celery import app
+
+    _use_queue(app, celery_broker["QUORUM_CELERY_QUEUE"])
+    yield session_celery_worker
+    _use_queue(app, unread_queue(celery_broker))
 
 
 @pytest.fixture
