@@ -315,6 +315,15 @@ QUORUM_JOB_MAX_ATTEMPTS = env_int("QUORUM_JOB_MAX_ATTEMPTS", 3)
 QUORUM_SCORE_WRITERS = env_int("QUORUM_SCORE_WRITERS", 2)
 # Every import that adds items queues a data audit of its project (coalesced).
 QUORUM_AUDIT_AFTER_IMPORT = env_bool("QUORUM_AUDIT_AFTER_IMPORT", True)
+# Webhooks (annotation.services.webhooks): a URL whose host resolves to a loopback, private,
+# link-local (cloud metadata) or otherwise non-public address is refused, when it is saved and
+# again at every send, unless QUORUM_WEBHOOK_ALLOW_PRIVATE=1 (the tests' local receiver).
+# A failed send is retried QUORUM_WEBHOOK_MAX_ATTEMPTS times in all, the n-th retry after
+# QUORUM_WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1) seconds (at most an hour).
+QUORUM_WEBHOOK_ALLOW_PRIVATE = env_bool("QUORUM_WEBHOOK_ALLOW_PRIVATE", False)
+QUORUM_WEBHOOK_TIMEOUT_SECONDS = env_int("QUORUM_WEBHOOK_TIMEOUT_SECONDS", 10)
+QUORUM_WEBHOOK_MAX_ATTEMPTS = env_int("QUORUM_WEBHOOK_MAX_ATTEMPTS", 6)
+QUORUM_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("QUORUM_WEBHOOK_RETRY_BASE_SECONDS", 10))
 CELERY_BEAT_SCHEDULE: dict = {
     "resend-stale-jobs": {
         "task": "annotation.jobs.tasks.resend_stale_jobs",

@@ -47,3 +47,6 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Tests that import items should not each start an audit on the shared worker; the tests of
 # the trigger turn it on (tests/annotation/test_audit_triggers.py).
 QUORUM_AUDIT_AFTER_IMPORT = False
+
+# The webhook tests send to a receiver they start on 127.0.0.1; the SSRF tests turn this off.
+QUORUM_WEBHOOK_ALLOW_PRIVATE = True

@@ -39,6 +39,7 @@ from annotation.jobs.registry import (
     ONE_TRANSACTION_KINDS,
     JobRejected,
     ProgressFn,
+    finish_listeners,
     job_handler,
 )
 from annotation.models import Job, JobKind, JobStatus, Snapshot
@@ -238,7 +239,18 @@ def _mark(job: Job, *, from_status: str, status: str, error: str = "",
         Snapshot.objects.filter(job_id=job.pk).exclude(status="ready").update(status="failed")
     if job.kind in COALESCED_KINDS:
         transaction.on_commit(lambda: _send_waiting(job))
+    transaction.on_commit(lambda: _tell_listeners(job.pk))
     return True
+
+
+def _tell_listeners(job_id: int) -> None:
+    """The finished job's listeners (webhooks, alert rules); one failing stops no other,
+    and none can undo the job's outcome, which has committed."""
+    for listener in finish_listeners():
+        try:
+            listener(job_id=job_id)
+        except Exception:
+            logger.exception("job %s: finish listener %s failed", job_id, listener)
 
 
 def _send_waiting(job: Job) -> None:
