@@ -242,6 +242,8 @@ SPECTACULAR_SETTINGS = {
         "JobKindEnum": "annotation.models.job.JobKind",
         "LabelIssueStatusEnum": "annotation.models.quality.IssueStatus",
         "JobCreateKindEnum": "api.serializers.jobs.STARTABLE_KINDS",
+        "WebhookEventEnum": "annotation.models.monitoring.WebhookEvent",
+        "AlertKindEnum": "annotation.models.monitoring.AlertKind",
     },
     # Every operation documents its error answers too (api/schema.py).
     "POSTPROCESSING_HOOKS": [
