@@ -16,6 +16,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from contextlib import ExitStack
+from contextvars import ContextVar
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -45,6 +46,10 @@ from annotation.jobs.registry import (
 from annotation.models import Job, JobKind, JobStatus, Snapshot
 
 logger = logging.getLogger(__name__)
+
+# Jobs whose finish listeners wait for the claim fence to close: a listener writes (webhook
+# deliveries, alerts), and every write under the fence of a finished job is refused.
+_AFTER_FENCE: ContextVar[list[int] | None] = ContextVar("after_fence", default=None)
 
 
 def _max_attempts() -> int:
@@ -178,6 +183,17 @@ def _run_claimed(job: Job, handler: Callable) -> dict[str, Any]:
     transaction holds the job (tests, ``manage.py`` commands run inside one): no other
     connection could see the job then. ``ONE_TRANSACTION_KINDS`` finish in the handler's
     transaction."""
+    pending: list[int] = []
+    token = _AFTER_FENCE.set(pending)
+    try:
+        return _run_fenced(job, handler)
+    finally:
+        _AFTER_FENCE.reset(token)
+        for job_id in pending:
+            _tell_listeners(job_id)
+
+
+def _run_fenced(job: Job, handler: Callable) -> dict[str, Any]:
     with ExitStack() as stack:
         stack.enter_context(claim_fence(job.pk, job.attempts))
         if connection.in_atomic_block:
@@ -239,8 +255,16 @@ def _mark(job: Job, *, from_status: str, status: str, error: str = "",
         Snapshot.objects.filter(job_id=job.pk).exclude(status="ready").update(status="failed")
     if job.kind in COALESCED_KINDS:
         transaction.on_commit(lambda: _send_waiting(job))
-    transaction.on_commit(lambda: _tell_listeners(job.pk))
+    transaction.on_commit(lambda: _after_finish(job.pk))
     return True
+
+
+def _after_finish(job_id: int) -> None:
+    pending = _AFTER_FENCE.get()
+    if pending is None:
+        _tell_listeners(job_id)
+    else:
+        pending.append(job_id)
 
 
 def _tell_listeners(job_id: int) -> None:

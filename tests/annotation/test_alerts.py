@@ -187,3 +187,22 @@ def test_bad_rules_are_refused_by_field(project, rules):
 
     with pytest.raises(ValidationError):
         alert_rules_put(project=project, rules=rules)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_built_snapshot_sends_snapshot_ready_and_job_finished(project, manager):
+    """Through the runner itself: the events are written once the job's outcome commits."""
+    from annotation.jobs.runner import job_execute
+    from annotation.models import Item
+    from annotation.services.snapshots import snapshot_create
+
+    Item.objects.create(project=project, external_id="a", text="hello")
+    webhook_create(project=project, url="http://127.0.0.1:9/", secret="x" * 16,
+                   events=["snapshot.ready", "job.finished"])  # fmt: skip
+    snapshot = snapshot_create(project=project, spec={}, user=manager, enqueue=False)
+    job_execute(job_id=snapshot.job_id, task_id="test")
+    sent = {d.event: d.payload["data"] for d in WebhookDelivery.objects.all()}
+    assert sent["job.finished"] == sent["job.finished"] | {"kind": "snapshot",
+                                                           "status": "succeeded"}  # fmt: skip
+    assert sent["snapshot.ready"]["snapshot"] == snapshot.pk
+    assert sent["snapshot.ready"]["version"] == snapshot.version
