@@ -47,9 +47,10 @@ from annotation.models import Job, JobKind, JobStatus, Snapshot
 
 logger = logging.getLogger(__name__)
 
-# Jobs whose finish listeners wait for the claim fence to close: a listener writes (webhook
-# deliveries, alerts), and every write under the fence of a finished job is refused.
-_AFTER_FENCE: ContextVar[list[int] | None] = ContextVar("after_fence", default=None)
+# Finished jobs whose after-commit work waits for the claim fence to close: sending the
+# waiting job (its ``sent_at``) and the listeners (webhook deliveries, alerts) write, and the
+# fence of a finished job refuses every write.
+_AFTER_FENCE: ContextVar[list[Job] | None] = ContextVar("after_fence", default=None)
 
 
 def _max_attempts() -> int:
@@ -183,14 +184,14 @@ def _run_claimed(job: Job, handler: Callable) -> dict[str, Any]:
     transaction holds the job (tests, ``manage.py`` commands run inside one): no other
     connection could see the job then. ``ONE_TRANSACTION_KINDS`` finish in the handler's
     transaction."""
-    pending: list[int] = []
+    pending: list[Job] = []
     token = _AFTER_FENCE.set(pending)
     try:
         return _run_fenced(job, handler)
     finally:
         _AFTER_FENCE.reset(token)
-        for job_id in pending:
-            _tell_listeners(job_id)
+        for finished in pending:
+            _after_finish(finished)
 
 
 def _run_fenced(job: Job, handler: Callable) -> dict[str, Any]:
@@ -253,18 +254,20 @@ def _mark(job: Job, *, from_status: str, status: str, error: str = "",
         return False
     if status == JobStatus.FAILED and job.kind == JobKind.SNAPSHOT:
         Snapshot.objects.filter(job_id=job.pk).exclude(status="ready").update(status="failed")
-    if job.kind in COALESCED_KINDS:
-        transaction.on_commit(lambda: _send_waiting(job))
-    transaction.on_commit(lambda: _after_finish(job.pk))
+    transaction.on_commit(lambda: _after_finish(job))
     return True
 
 
-def _after_finish(job_id: int) -> None:
+def _after_finish(job: Job) -> None:
+    """Once the outcome commits: send the job of its kind that waited, and tell the
+    listeners; both write, so under a claim fence they wait for it to close."""
     pending = _AFTER_FENCE.get()
-    if pending is None:
-        _tell_listeners(job_id)
-    else:
-        pending.append(job_id)
+    if pending is not None:
+        pending.append(job)
+        return
+    if job.kind in COALESCED_KINDS:
+        _send_waiting(job)
+    _tell_listeners(job.pk)
 
 
 def _tell_listeners(job_id: int) -> None:

@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from annotation.audit_selectors import audit_overview
 from annotation.models import FindingKind
+from annotation.monitoring_selectors import alerts_of
 from annotation.selectors import CAN_REVIEW
 from annotation.stats import project_stats
 from annotation.views.pages import member_project_or_404
@@ -23,4 +24,6 @@ def dashboard(request, project_id: int):
     stats["label_colors"] = dict(project.labels.values_list("name", "color"))
     context = {"project": project, "role": role, "stats": stats,
                "audit": audit_overview(project=project), "audit_kinds": FindingKind.labels}  # fmt: skip
+    context["alerts"] = list(alerts_of(project=project)[:10])  # open first
+    context["open_alerts"] = alerts_of(project=project, state="open").count()
     return render(request, "annotation/dashboard.html", context)
