@@ -115,3 +115,18 @@ def test_webhook_ids_of_another_project_change_nothing(project, manager, make_us
     _browser(manager).post(f"/projects/{project.pk}/webhooks/{hook.pk}/change",
                            {"action": "delete"})  # fmt: skip
     assert Webhook.objects.filter(pk=hook.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_them_and_never_shows_a_secret(project, make_user):
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser("root", "r@example.org", "pw-pw-pw-pw")
+    hook = webhook_create(project=project, url="http://127.0.0.1:9/", secret="never-shown-secret",
+                          events=["alert.opened"])  # fmt: skip
+    _alert(project, "drift:data", "drift")
+    browser = _browser(admin)
+    for path in ("webhook", "webhookdelivery", "alert", "alertrule"):
+        assert browser.get(f"/admin/annotation/{path}/").status_code == 200, path
+    change = browser.get(f"/admin/annotation/webhook/{hook.pk}/change/")
+    assert change.status_code == 200 and "never-shown-secret" not in change.content.decode()
