@@ -341,6 +341,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "annotation.tasks.apply_retention",
         "schedule": env_int("RETENTION_SWEEP_SECONDS", 24 * 3600),
     },
+    # Webhook deliveries stranded as pending (the broker was down when they were queued, or
+    # a worker died mid-retry) get a new message.
+    "webhook-resend": {
+        "task": "annotation.tasks.resend_stranded_deliveries",
+        "schedule": env_int("WEBHOOK_RESEND_SECONDS", 600),
+    },
     # Fresh agreement numbers for projects that got new multi-annotated items (enqueue only).
     "agreement-sweep": {
         "task": "learning.tasks.enqueue_agreement_jobs",

@@ -16,9 +16,11 @@ import http.client
 import json
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -135,6 +137,29 @@ def _send(delivery_id: int, countdown: float | None = None) -> None:
         logger.exception("could not queue webhook delivery %s", delivery_id)
 
 
+def stranded_after() -> timedelta:
+    """A pending delivery silent this long has no message left: longer than the longest
+    back-off wait between two attempts, plus ten minutes."""
+    longest = retry_countdown(max(0, settings.QUORUM_WEBHOOK_MAX_ATTEMPTS - 1))
+    return timedelta(seconds=longest + 600)
+
+
+def webhook_deliveries_resend(*, now=None) -> list[int]:
+    """Send a new message for every pending delivery whose last attempt (or creation) is
+    older than ``stranded_after()``. A message that was only late makes a second attempt
+    at worst: the receiver de-duplicates on ``X-Quorum-Event-Id``."""
+    cutoff = (now or timezone.now()) - stranded_after()
+    stranded = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, webhook__active=True)
+        .exclude(last_attempt_at__gte=cutoff)
+        .filter(created_at__lt=cutoff)
+        .values_list("pk", flat=True)[:1000]
+    )
+    for pk in stranded:
+        _send(pk)
+    return stranded
+
+
 def webhook_deliver(*, delivery_id: int) -> bool:
     """One attempt at a pending delivery. True when it should be retried (a transient
     failure with attempts left); the outcome is written to the delivery either way."""
@@ -184,12 +209,11 @@ def _attempt(delivery: WebhookDelivery) -> tuple[int | None, str, bool]:
         connection.request("POST", target.path, body=body, headers=headers)
         response = connection.getresponse()
         response.read(64 * 1024)  # the answer's body is not kept
-    except (
-        OSError,
-        ValueError,
-        http.client.HTTPException,
-    ) as exc:  # timeouts, refused connections, TLS, bad answers
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # timeouts, refused connections, TLS, unreadable answers
         return None, f"{exc.__class__.__name__}: {exc}", True
+    except SoftTimeLimitExceeded:  # a receiver that trickles its answer past the task's limit
+        return None, "The receiver took longer than the task's time limit to answer.", True
     finally:
         connection.close()
     code = response.status

@@ -200,3 +200,23 @@ def test_bad_fields_are_named(project, field, value):
     with pytest.raises(ValidationError) as refused:
         webhook_create(project=project, **(fields | {field: value}))
     assert field in refused.value.message_dict
+
+
+@pytest.mark.django_db
+def test_a_stranded_pending_delivery_is_sent_again_and_a_recent_one_is_not(project, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotation.services.webhooks import stranded_after, webhook_deliveries_resend
+
+    with webhook_receiver() as receiver:
+        _hook(project, receiver.url)
+        old, recent, done = (_emit(project) for _ in range(3))
+    long_ago = timezone.now() - stranded_after() - timedelta(minutes=1)
+    WebhookDelivery.objects.filter(pk__in=[old.pk, done.pk]).update(created_at=long_ago)
+    WebhookDelivery.objects.filter(pk=done.pk).update(status="succeeded")
+    assert webhook_deliveries_resend() == [old.pk]
+    WebhookDelivery.objects.filter(pk=old.pk).update(last_attempt_at=timezone.now())
+    assert webhook_deliveries_resend() == []  # it was just tried: its retry is on its way
+    assert recent.status == "pending"
