@@ -206,3 +206,33 @@ def test_a_built_snapshot_sends_snapshot_ready_and_job_finished(project, manager
                                                            "status": "succeeded"}  # fmt: skip
     assert sent["snapshot.ready"]["snapshot"] == snapshot.pk
     assert sent["snapshot.ready"]["version"] == snapshot.version
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_checks_of_one_condition_open_one_alert(project):
+    """Eight threads see the condition at once: one alert opens, one ``alert.opened`` goes."""
+    import threading
+
+    from django.db import connection
+
+    webhook_create(project=project, url="http://127.0.0.1:9/", secret="x" * 16,
+                   events=["alert.opened"])  # fmt: skip
+    barrier, opened, errors = threading.Barrier(8), [], []
+
+    def check():
+        try:
+            barrier.wait()
+            opened.append(_raise(project)[1])
+        except Exception as exc:  # noqa: BLE001  any error of a thread is reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(opened) == [False] * 7 + [True]
+    assert Alert.objects.count() == 1
+    assert WebhookDelivery.objects.filter(event="alert.opened").count() == 1
