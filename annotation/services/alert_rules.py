@@ -88,7 +88,8 @@ def _checked_params(kind: str, params: Any) -> dict[str, Any]:
 
 def alert_rules_put(*, project: Project, rules: list[dict[str, Any]]) -> list[AlertRule]:
     """Set the rules named (``{"kind", "enabled", "params"}``); others keep their state. A rule
-    turned off resolves its open alerts (nobody watches that condition any more)."""
+    turned off resolves its open alerts (nobody watches that condition any more); the rules
+    on stored numbers (agreement, annotator quality) are checked against them at once."""
     checked = []
     for rule in rules:
         kind = rule.get("kind")
@@ -107,6 +108,10 @@ def alert_rules_put(*, project: Project, rules: list[dict[str, Any]]) -> list[Al
                 for key in Alert.objects.filter(project=project, kind=kind,
                                                 resolved_at__isnull=True).values_list("key", flat=True):  # fmt: skip
                     alert_clear(project=project, key=key)
+        # The stored numbers are checked at once against rules that read them, so a rule
+        # turned on (or a threshold changed) does not wait for the next run to speak.
+        check_agreement(project=project)
+        check_annotator_quality(project=project)
     return list(AlertRule.objects.filter(project=project))
 
 

@@ -236,3 +236,19 @@ def test_concurrent_checks_of_one_condition_open_one_alert(project):
     assert errors == [] and sorted(opened) == [False] * 7 + [True]
     assert Alert.objects.count() == 1
     assert WebhookDelivery.objects.filter(event="alert.opened").count() == 1
+
+
+@pytest.mark.django_db
+def test_turning_a_rule_on_checks_the_stored_numbers_at_once(project, members):
+    _agreement(project, 0.3)  # measured before any rule
+    AnnotatorQuality.objects.create(project=project, annotator=members["annotator"], score=0.2,
+                                    n_items=50, method="x")  # fmt: skip
+    alert_rules_put(project=project, rules=[{"kind": "agreement_below"},
+                                            {"kind": "annotator_quality"}])  # fmt: skip
+    assert set(Alert.objects.values_list("key", flat=True)) == {
+        "agreement_below",
+        f"annotator_quality:{members['annotator'].pk}",
+    }
+    alert_rules_put(project=project, rules=[{"kind": "agreement_below",
+                                             "params": {"threshold": 0.1}}])  # fmt: skip
+    assert not Alert.objects.filter(key="agreement_below", resolved_at__isnull=True).exists()
