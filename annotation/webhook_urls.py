@@ -52,6 +52,9 @@ def _resolve(host: str, port: int) -> list[Address]:
 
 def webhook_target(url: str, *, allow_private: bool) -> Target:
     """The checked target of ``url``, or ``WebhookUrlError``. Resolves the host (DNS)."""
+    if not url.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise WebhookUrlError("host", "The URL has spaces, control or non-ASCII characters "
+                              "(write an international domain name in its xn-- form).")  # fmt: skip
     try:
         parts = urlsplit(url)
         port = parts.port

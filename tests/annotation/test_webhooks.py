@@ -159,7 +159,9 @@ def test_private_and_metadata_addresses_are_refused(url):
 
 
 @pytest.mark.parametrize("url", ["ftp://8.8.8.8/", "file:///etc/passwd", "gopher://8.8.8.8/",
-                                 "http://user:pw@8.8.8.8/", "http:///nohost", "http://[::1"])  # fmt: skip
+                                 "http://user:pw@8.8.8.8/", "http:///nohost", "http://[::1",
+                                 "http://8.8.8.8/a b", "http://8.8.8.8/\r\nX-Evil: 1",
+                                 "http://bücher.example/", "http://8.8.8.8:99999/"])  # fmt: skip
 def test_other_schemes_credentials_and_broken_urls_are_refused(url):
     with pytest.raises(WebhookUrlError):
         webhook_target(url, allow_private=False)
@@ -220,3 +222,16 @@ def test_a_stranded_pending_delivery_is_sent_again_and_a_recent_one_is_not(proje
     WebhookDelivery.objects.filter(pk=old.pk).update(last_attempt_at=timezone.now())
     assert webhook_deliveries_resend() == []  # it was just tried: its retry is on its way
     assert recent.status == "pending"
+
+
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
+def test_an_address_literal_is_accepted_exactly_when_it_is_public(address):
+    host = str(address) if address.version == 4 else f"[{address}]"
+    mapped = getattr(address, "ipv4_mapped", None)
+    public = (mapped or address).is_global and not (mapped or address).is_multicast
+    try:
+        webhook_target(f"http://{host}/", allow_private=False)
+    except WebhookUrlError as refused:
+        assert not public and refused.code in ("private", "resolve")
+    else:
+        assert public
