@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from annotation.guidelines import render_guidelines
 from annotation.importing.images import MEDIA_TYPES
 from annotation.models import Item, Project
-from annotation.monitoring_selectors import open_alert_counts
+from annotation.monitoring_selectors import alerts_of, open_alert_counts
 from annotation.nav import project_actions
 from annotation.selectors import (
     can_create_project,
@@ -50,7 +50,9 @@ def project_detail(request, project_id: int):
             a for a in project_actions(project=project, role=role) if a["name"] != "project-detail"
         ],
         "guidelines_html": render_guidelines(project.guidelines),
+        "alerts": list(alerts_of(project=project, state="open")[:10]),  # every member reads them
     }
+    context["open_alerts"] = alerts_of(project=project, state="open").count()
     return render(request, "annotation/project_detail.html", context)
 
 

@@ -130,3 +130,13 @@ def test_the_admin_lists_them_and_never_shows_a_secret(project, make_user):
         assert browser.get(f"/admin/annotation/{path}/").status_code == 200, path
     change = browser.get(f"/admin/annotation/webhook/{hook.pk}/change/")
     assert change.status_code == 200 and "never-shown-secret" not in change.content.decode()
+
+
+@pytest.mark.django_db
+def test_every_member_sees_open_alerts_on_the_project_page(project, members):
+    assert 'id="alerts"' not in _browser(members["annotator"]).get(
+        f"/projects/{project.pk}/").content.decode()  # fmt: skip
+    _alert(project, "drift:label", "Label drift detected.")
+    for role in ("annotator", "engineer", "reviewer", "manager"):
+        html = _browser(members[role]).get(f"/projects/{project.pk}/").content.decode()
+        assert 'data-alert="drift:label"' in html and "Label drift detected." in html, role

@@ -59,7 +59,12 @@ def test_a_failed_job_alerts_on_the_dashboard_and_reaches_the_webhook(
     expect(page.locator("[data-alert='job_failed:audit']")).to_contain_text("ran out of memory")
     journey.seen("dashboard-alert")
     page.goto(f"{live_url}/")
-    expect(page.locator(f"tr[data-project='{project.pk}'] .alert-count")).to_contain_text("1")
+    badge = page.locator(f"tr[data-project='{project.pk}'] .alert-count")
+    expect(badge).to_contain_text("1")
     journey.seen("projects-badge")
+    badge.focus()
+    page.keyboard.press("Enter")  # the badge leads to the project page's alerts
+    expect(page.locator("[data-alert='job_failed:audit']")).to_be_visible()
+    journey.seen("project-page-alert")
     assert page.evaluate("window.__csp") == []
     journey.done()
