@@ -24,6 +24,6 @@ def dashboard(request, project_id: int):
     stats["label_colors"] = dict(project.labels.values_list("name", "color"))
     context = {"project": project, "role": role, "stats": stats,
                "audit": audit_overview(project=project), "audit_kinds": FindingKind.labels}  # fmt: skip
-    context["alerts"] = list(alerts_of(project=project)[:10])  # open first
-    context["open_alerts"] = alerts_of(project=project, state="open").count()
+    context["alerts"] = list(alerts_of(project=project, role=role)[:10])  # open first
+    context["open_alerts"] = alerts_of(project=project, state="open", role=role).count()
     return render(request, "annotation/dashboard.html", context)

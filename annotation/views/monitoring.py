@@ -43,8 +43,8 @@ def webhooks_page(request, project_id: int):
     context = {
         "project": project, "role": role, "webhooks": hooks, "log": log,
         "events": WebhookEvent.choices, "rules": alert_rules_of(project=project),
-        "alerts": list(alerts_of(project=project)[:20]),
-        "open_alerts": alerts_of(project=project, state="open").count(),
+        "alerts": list(alerts_of(project=project, role=role)[:20]),
+        "open_alerts": alerts_of(project=project, state="open", role=role).count(),
     }  # fmt: skip
     return render(request, "annotation/webhooks.html", context)
 

@@ -32,7 +32,7 @@ def member_project_or_404(request, project_id: int) -> tuple[Project, str]:
 @login_required
 def home(request):
     rows = projects_with_progress(user=request.user)
-    alerts = open_alert_counts(project_ids=[row["project"].pk for row in rows])
+    alerts = open_alert_counts(roles={row["project"].pk: row["role"] for row in rows})
     for row in rows:
         row["alerts"] = alerts.get(row["project"].pk, 0)
     context = {"rows": rows, "can_create": can_create_project(user=request.user)}
@@ -50,9 +50,9 @@ def project_detail(request, project_id: int):
             a for a in project_actions(project=project, role=role) if a["name"] != "project-detail"
         ],
         "guidelines_html": render_guidelines(project.guidelines),
-        "alerts": list(alerts_of(project=project, state="open")[:10]),  # every member reads them
+        "alerts": list(alerts_of(project=project, state="open", role=role)[:10]),
     }
-    context["open_alerts"] = alerts_of(project=project, state="open").count()
+    context["open_alerts"] = alerts_of(project=project, state="open", role=role).count()
     return render(request, "annotation/project_detail.html", context)
 
 

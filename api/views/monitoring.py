@@ -96,7 +96,8 @@ class WebhookDeliveriesView(ProjectScopedMixin, ListAPIView):
 
 
 class AlertListView(ProjectScopedMixin, ListAPIView):
-    """``GET /api/projects/{id}/alerts?state=open|resolved&page=``: open alerts first."""
+    """``GET /api/projects/{id}/alerts?state=open|resolved&page=``: open alerts first; each
+    member sees the kinds their role may (``ALERT_KIND_ROLES``)."""
 
     roles = {"get": EVERY_ROLE}
     serializer_class = AlertSerializer
@@ -108,7 +109,8 @@ class AlertListView(ProjectScopedMixin, ListAPIView):
     def get_queryset(self):
         query = AlertQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return alerts_of(project=self.project, state=query.validated_data.get("state"))
+        return alerts_of(project=self.project, state=query.validated_data.get("state"),
+                         role=self.role)  # fmt: skip
 
 
 class AlertRulesView(ProjectScopedMixin, APIView):

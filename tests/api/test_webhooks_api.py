@@ -123,3 +123,42 @@ def test_alert_rules_read_and_written(api, project, members, client_for):
     reviewer = client_for(members["reviewer"])
     assert reviewer.put(f"/api/projects/{project.pk}/alert-rules", {"rules": []},
                         format="json").status_code == 403  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_every_alert_kind_has_a_visibility_rule():
+    from annotation.models import AlertKind
+    from annotation.monitoring_selectors import ALERT_KIND_ROLES
+
+    assert set(ALERT_KIND_ROLES) == set(AlertKind.values)
+
+
+SEEN_BY = {  # key -> roles that see it
+    "agreement_below": {"manager", "reviewer"},
+    "annotator_quality:7": {"manager", "reviewer"},
+    "job_failed:import": {"manager"},
+    "label_issues_above": {"manager", "reviewer", "annotator", "engineer"},
+    "drift:data": {"manager", "reviewer", "annotator", "engineer"},
+    "drift:annotator:7": {"manager", "reviewer"},
+    "stopping_rule": {"manager", "reviewer", "annotator", "engineer"},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["manager", "reviewer", "annotator", "engineer"])
+def test_each_role_sees_the_alerts_its_data_rules_allow(project, members, client_for, role):
+    """As the routes of the data behind them: nobody learns a colleague's quality, or an
+    import's rows, from an alert."""
+    for key in SEEN_BY:
+        alert_raise(project=project, kind=key.split(":")[0], key=key, message=key)
+    want = sorted(key for key, roles in SEEN_BY.items() if role in roles)
+    got = client_for(members[role]).get(f"/api/projects/{project.pk}/alerts").json()["results"]
+    assert sorted(a["key"] for a in got) == want
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(members[role])
+    home = browser.get("/").content.decode()
+    assert f">{len(want)}<span" in home
+    page = browser.get(f"/projects/{project.pk}/").content.decode()
+    assert sorted(k for k in SEEN_BY if f'data-alert="{k}"' in page) == want
