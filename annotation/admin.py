@@ -139,6 +139,32 @@ class CompressedTextAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(models.Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    """The secret is write-only here too: never shown, changed through the app or the API."""
+
+    list_display = ["url", "project", "active", "created_at"]
+    exclude = ["secret"]
+    readonly_fields = ["url"]  # the services check it (SSRF); the admin does not
+    list_filter = ["active"]
+
+    def has_add_permission(self, request):
+        return False  # the services check the URL (SSRF) and the secret
+
+
+@admin.register(models.WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "event", "webhook", "status", "attempts", "response_code"]
+    list_filter = ["status", "event"]
+    raw_id_fields = ["webhook"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(models.DriftCheck)
 class DriftCheckAdmin(admin.ModelAdmin):
     list_display = ["project", "kind", "reference", "window", "score", "p_value", "drift",
@@ -146,7 +172,14 @@ class DriftCheckAdmin(admin.ModelAdmin):
     list_filter = ["kind", "drift", "project"]
 
 
+@admin.register(models.Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["opened_at", "project", "kind", "key", "message", "resolved_at"]
+    list_filter = ["kind"]
+
+
 for model in (
+    models.AlertRule,
     models.Label, models.Membership, models.ImportBatch, models.Lease, models.Skip,
     models.AnnotatorQuality,
 ):  # fmt: skip

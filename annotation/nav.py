@@ -22,6 +22,7 @@ HINTS = {
     "manage-members": "Add people and give each a role.",
     "compression": "Preview what a compression profile removes and what it costs the model.",
     "access-log": "Who downloaded, changed roles or settings, or saw personal data.",
+    "webhooks": "Alert rules, webhooks that receive events, and their delivery log.",
 }
 
 
@@ -52,7 +53,8 @@ def project_actions(*, project: Project, role: str | None) -> list[dict]:
     if role in CAN_MANAGE:
         for name, label in (("manage-settings", "Settings"), ("manage-import", "Import"),
                             ("manage-members", "Members"), ("compression", "Compression"),
-                            ("access-log", "Access log")):  # fmt: skip
+                            ("access-log", "Access log"),
+                            ("webhooks", "Alerts & webhooks")):  # fmt: skip
             actions.append({"name": name, "label": label, "url": reverse(name, args=[pk])})
     for action in actions:
         action["hint"] = HINTS.get(action["name"], "")

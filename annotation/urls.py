@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotation.views import audit, compression, dashboard, label, manage, pages
+from annotation.views import audit, compression, dashboard, label, manage, monitoring, pages
 from annotation.views import snapshots as snapshot_pages
 from annotation.views.auth import login_page
 from annotation.views.review import review_page, review_undo_view
@@ -31,6 +31,18 @@ urlpatterns = [
         "projects/<int:project_id>/compression/run",
         compression.compression_run,
         name="compression-run",
+    ),
+    path("projects/<int:project_id>/webhooks", monitoring.webhooks_page, name="webhooks"),
+    path("projects/<int:project_id>/webhooks/add", monitoring.webhook_add, name="webhook-add"),
+    path(
+        "projects/<int:project_id>/webhooks/<int:webhook_id>/change",
+        monitoring.webhook_change,
+        name="webhook-change",
+    ),
+    path(
+        "projects/<int:project_id>/alert-rules",
+        monitoring.alert_rules_save,
+        name="alert-rules-save",
     ),
     # manager pages (annotation/views/manage.py)
     path("projects/new", manage.project_new, name="manage-new"),

@@ -27,6 +27,12 @@ from api.views.labeling import (
     ProgressView,
 )
 from api.views.learning import ProjectModelsView
+from api.views.monitoring import (
+    AlertListView,
+    AlertRulesView,
+    WebhookDeliveriesView,
+    WebhookViewSet,
+)
 from api.views.projects import MemberViewSet, ProjectViewSet, UserViewSet
 from api.views.review import (
     AnnotatorQualityView,
@@ -91,6 +97,16 @@ urlpatterns = [
                   CompressionProfileViewSet.as_view({"get": "retrieve",
                                                      "patch": "partial_update"}),
                   "project-compression-profile"),
+    # webhooks and alerts (api/views/monitoring.py)
+    project_route("webhooks", WebhookViewSet.as_view({"get": "list", "post": "create"}),
+                  "project-webhooks"),
+    project_route(r"webhooks/(?P<pk>\d+)",
+                  WebhookViewSet.as_view({"get": "retrieve", "patch": "partial_update",
+                                          "delete": "destroy"}), "project-webhook"),
+    project_route(r"webhooks/(?P<pk>\d+)/deliveries", WebhookDeliveriesView.as_view(),
+                  "project-webhook-deliveries"),
+    project_route("alerts", AlertListView.as_view(), "project-alerts"),
+    project_route("alert-rules", AlertRulesView.as_view(), "project-alert-rules"),
     project_route("next", NextView.as_view(), "project-next"),
     project_route("history", HistoryView.as_view(), "project-history"),
     project_route("progress", ProgressView.as_view(), "project-progress"),

@@ -242,6 +242,8 @@ SPECTACULAR_SETTINGS = {
         "JobKindEnum": "annotation.models.job.JobKind",
         "LabelIssueStatusEnum": "annotation.models.quality.IssueStatus",
         "JobCreateKindEnum": "api.serializers.jobs.STARTABLE_KINDS",
+        "WebhookEventEnum": "annotation.models.monitoring.WebhookEvent",
+        "AlertKindEnum": "annotation.models.monitoring.AlertKind",
     },
     # Every operation documents its error answers too (api/schema.py).
     "POSTPROCESSING_HOOKS": [
@@ -317,6 +319,15 @@ QUORUM_SCORE_WRITERS = env_int("QUORUM_SCORE_WRITERS", 2)
 QUORUM_AUDIT_AFTER_IMPORT = env_bool("QUORUM_AUDIT_AFTER_IMPORT", True)
 # ... and drift checks (data, label, annotator drift; coalesced too).
 QUORUM_DRIFT_AFTER_IMPORT = env_bool("QUORUM_DRIFT_AFTER_IMPORT", True)
+# Webhooks (annotation.services.webhooks): a URL whose host resolves to a loopback, private,
+# link-local (cloud metadata) or otherwise non-public address is refused, when it is saved and
+# again at every send, unless QUORUM_WEBHOOK_ALLOW_PRIVATE=1 (the tests' local receiver).
+# A failed send is retried QUORUM_WEBHOOK_MAX_ATTEMPTS times in all, the n-th retry after
+# QUORUM_WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1) seconds (at most an hour).
+QUORUM_WEBHOOK_ALLOW_PRIVATE = env_bool("QUORUM_WEBHOOK_ALLOW_PRIVATE", False)
+QUORUM_WEBHOOK_TIMEOUT_SECONDS = env_int("QUORUM_WEBHOOK_TIMEOUT_SECONDS", 10)
+QUORUM_WEBHOOK_MAX_ATTEMPTS = env_int("QUORUM_WEBHOOK_MAX_ATTEMPTS", 6)
+QUORUM_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("QUORUM_WEBHOOK_RETRY_BASE_SECONDS", 10))
 CELERY_BEAT_SCHEDULE: dict = {
     "resend-stale-jobs": {
         "task": "annotation.jobs.tasks.resend_stale_jobs",
@@ -336,6 +347,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "retention-sweep": {
         "task": "annotation.tasks.apply_retention",
         "schedule": env_int("RETENTION_SWEEP_SECONDS", 24 * 3600),
+    },
+    # Webhook deliveries stranded as pending (the broker was down when they were queued, or
+    # a worker died mid-retry) get a new message.
+    "webhook-resend": {
+        "task": "annotation.tasks.resend_stranded_deliveries",
+        "schedule": env_int("WEBHOOK_RESEND_SECONDS", 600),
     },
     # Fresh agreement numbers for projects that got new multi-annotated items (enqueue only).
     "agreement-sweep": {

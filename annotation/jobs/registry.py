@@ -35,6 +35,8 @@ COALESCED_KINDS = frozenset(
 ONE_TRANSACTION_KINDS = frozenset({JobKind.IMPORT})
 
 _HANDLERS: dict[str, str] = {}
+# Called with the job's id once a job's success or failure commits (webhooks, alert rules).
+_FINISH_LISTENERS: list[str] = []
 
 
 class JobRejected(Exception):
@@ -69,3 +71,14 @@ def job_handler(kind: str) -> Handler:
 
 def registered_kinds() -> frozenset[str]:
     return frozenset(_HANDLERS)
+
+
+def register_finish_listener(path: str) -> None:
+    """Call ``path`` (``"package.module.function"``, taking ``job_id``) after every job's
+    final status commits. Registering a path twice is a no-op."""
+    if path not in _FINISH_LISTENERS:
+        _FINISH_LISTENERS.append(path)
+
+
+def finish_listeners() -> list[Callable[..., None]]:
+    return [import_string(path) for path in _FINISH_LISTENERS]

@@ -16,6 +16,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from contextlib import ExitStack
+from contextvars import ContextVar
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -39,11 +40,17 @@ from annotation.jobs.registry import (
     ONE_TRANSACTION_KINDS,
     JobRejected,
     ProgressFn,
+    finish_listeners,
     job_handler,
 )
 from annotation.models import Job, JobKind, JobStatus, Snapshot
 
 logger = logging.getLogger(__name__)
+
+# Finished jobs whose after-commit work waits for the claim fence to close: sending the
+# waiting job (its ``sent_at``) and the listeners (webhook deliveries, alerts) write, and the
+# fence of a finished job refuses every write.
+_AFTER_FENCE: ContextVar[list[Job] | None] = ContextVar("after_fence", default=None)
 
 
 def _max_attempts() -> int:
@@ -177,6 +184,17 @@ def _run_claimed(job: Job, handler: Callable) -> dict[str, Any]:
     transaction holds the job (tests, ``manage.py`` commands run inside one): no other
     connection could see the job then. ``ONE_TRANSACTION_KINDS`` finish in the handler's
     transaction."""
+    pending: list[Job] = []
+    token = _AFTER_FENCE.set(pending)
+    try:
+        return _run_fenced(job, handler)
+    finally:
+        _AFTER_FENCE.reset(token)
+        for finished in pending:
+            _after_finish(finished)
+
+
+def _run_fenced(job: Job, handler: Callable) -> dict[str, Any]:
     with ExitStack() as stack:
         stack.enter_context(claim_fence(job.pk, job.attempts))
         if connection.in_atomic_block:
@@ -236,9 +254,30 @@ def _mark(job: Job, *, from_status: str, status: str, error: str = "",
         return False
     if status == JobStatus.FAILED and job.kind == JobKind.SNAPSHOT:
         Snapshot.objects.filter(job_id=job.pk).exclude(status="ready").update(status="failed")
-    if job.kind in COALESCED_KINDS:
-        transaction.on_commit(lambda: _send_waiting(job))
+    transaction.on_commit(lambda: _after_finish(job))
     return True
+
+
+def _after_finish(job: Job) -> None:
+    """Once the outcome commits: send the job of its kind that waited, and tell the
+    listeners; both write, so under a claim fence they wait for it to close."""
+    pending = _AFTER_FENCE.get()
+    if pending is not None:
+        pending.append(job)
+        return
+    if job.kind in COALESCED_KINDS:
+        _send_waiting(job)
+    _tell_listeners(job.pk)
+
+
+def _tell_listeners(job_id: int) -> None:
+    """The finished job's listeners (webhooks, alert rules); one failing stops no other,
+    and none can undo the job's outcome, which has committed."""
+    for listener in finish_listeners():
+        try:
+            listener(job_id=job_id)
+        except Exception:
+            logger.exception("job %s: finish listener %s failed", job_id, listener)
 
 
 def _send_waiting(job: Job) -> None:

@@ -15,6 +15,15 @@ from annotation.models.item import (
     Skip,
 )
 from annotation.models.job import Job, JobKind, JobStatus
+from annotation.models.monitoring import (
+    Alert,
+    AlertKind,
+    AlertRule,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from annotation.models.project import (
     DataType,
     FallbackOrder,
@@ -36,6 +45,13 @@ from annotation.models.snapshot import Snapshot, SnapshotStatus
 
 __all__ = [
     "AccessLog",
+    "Alert",
+    "AlertKind",
+    "AlertRule",
+    "DeliveryStatus",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
     "AgreementRecord",
     "AuditFinding",
     "DriftCheck",

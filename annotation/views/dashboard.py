@@ -9,6 +9,7 @@ from django.shortcuts import render
 from annotation.audit_selectors import audit_overview
 from annotation.drift_selectors import drift_latest
 from annotation.models import FindingKind
+from annotation.monitoring_selectors import alerts_of
 from annotation.selectors import CAN_REVIEW
 from annotation.stats import project_stats
 from annotation.views.pages import member_project_or_404
@@ -25,4 +26,6 @@ def dashboard(request, project_id: int):
     context = {"project": project, "role": role, "stats": stats,
                "audit": audit_overview(project=project), "audit_kinds": FindingKind.labels,
                "drift": drift_latest(project=project)}  # fmt: skip
+    context["alerts"] = list(alerts_of(project=project, role=role)[:10])  # open first
+    context["open_alerts"] = alerts_of(project=project, state="open", role=role).count()
     return render(request, "annotation/dashboard.html", context)

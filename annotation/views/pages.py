@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from annotation.guidelines import render_guidelines
 from annotation.importing.images import MEDIA_TYPES
 from annotation.models import Item, Project
+from annotation.monitoring_selectors import alerts_of, open_alert_counts
 from annotation.nav import project_actions
 from annotation.selectors import (
     can_create_project,
@@ -30,10 +31,11 @@ def member_project_or_404(request, project_id: int) -> tuple[Project, str]:
 
 @login_required
 def home(request):
-    context = {
-        "rows": projects_with_progress(user=request.user),
-        "can_create": can_create_project(user=request.user),
-    }
+    rows = projects_with_progress(user=request.user)
+    alerts = open_alert_counts(roles={row["project"].pk: row["role"] for row in rows})
+    for row in rows:
+        row["alerts"] = alerts.get(row["project"].pk, 0)
+    context = {"rows": rows, "can_create": can_create_project(user=request.user)}
     return render(request, "annotation/home.html", context)
 
 
@@ -48,7 +50,9 @@ def project_detail(request, project_id: int):
             a for a in project_actions(project=project, role=role) if a["name"] != "project-detail"
         ],
         "guidelines_html": render_guidelines(project.guidelines),
+        "alerts": list(alerts_of(project=project, state="open", role=role)[:10]),
     }
+    context["open_alerts"] = alerts_of(project=project, state="open", role=role).count()
     return render(request, "annotation/project_detail.html", context)
 
 

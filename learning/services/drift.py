@@ -23,6 +23,7 @@ from django.db import transaction
 
 from annotation.models import Annotation, DriftCheck, DriftKind, ImportBatch, Item, ItemStatus, Job
 from annotation.selectors import featurizer_kind
+from annotation.services.alert_rules import alert_drift
 from learning.featurize import TextFeaturizer
 from learning.monitoring.drift import (
     DriftResult,
@@ -141,4 +142,10 @@ def drift_job_handler(job: Job, report_progress: Callable[[float], None]) -> dic
             )  # fmt: skip
             for kind, (reference, window, r) in checks
         )
+    for kind in DriftKind:  # the manager's drift rule, once per condition (annotation.alerts)
+        found = [reference for k, (reference, _, r) in checks if k == kind and r.drift]
+        if any(k == kind for k, _ in checks):
+            alert_drift(project=project, kind=str(kind), detected=bool(found),
+                        message=f"{kind.label} drift: {', '.join(found)[:300]}" if found else "",
+                        data={"references": found[:20]})  # fmt: skip
     return {"checks": len(checks), "drift": sum(r.drift for _, (_, _, r) in checks)}

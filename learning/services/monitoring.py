@@ -16,6 +16,7 @@ import numpy as np
 from django.db import IntegrityError, transaction
 
 from annotation.models import Item, ItemStatus, Project
+from annotation.services.alert_rules import alert_stopping_rule
 from learning.classifier import predict_proba_full
 from learning.models import ModelVersion, StopSet
 from learning.monitoring.forecast import Forecast, forecast
@@ -92,6 +93,10 @@ def monitoring_record(*, version: ModelVersion, state: dict[str, Any]) -> dict[s
     ModelVersion.objects.filter(pk=version.pk).update(
         forecast={"key": forecast_key(project), "value": value}
     )
+    stopping = stopping_section(project=project)
+    alert_stopping_rule(project=project, fired=stopping["stopped"],
+                        data={"stopped_at_labels": stopping["stopped_at_labels"],
+                              "mean_kappa": stopping["mean_kappa"]})  # fmt: skip
     return {"stop_kappa": kappa, "forecast_status": value["status"]}
 
 

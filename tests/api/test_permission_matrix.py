@@ -10,6 +10,7 @@ from django.urls.resolvers import URLResolver
 
 from annotation.models import Annotation, AuditFinding, Item, Job, JobKind, Snapshot
 from annotation.services.compression import compression_profile_default
+from annotation.services.webhooks import webhook_create
 
 M, A, R, E = "manager", "annotator", "reviewer", "engineer"
 MEMBERS = frozenset({M, A, R, E})
@@ -50,6 +51,15 @@ RULES: dict[tuple[str, str], object] = {
     ("project-compression-profiles", "post"): {M},
     ("project-compression-profile", "get"): MEMBERS,
     ("project-compression-profile", "patch"): {M},
+    ("project-webhooks", "get"): {M},  # URLs of the team's systems: the managers'
+    ("project-webhooks", "post"): {M},
+    ("project-webhook", "get"): {M},
+    ("project-webhook", "patch"): {M},
+    ("project-webhook", "delete"): {M},
+    ("project-webhook-deliveries", "get"): {M},
+    ("project-alerts", "get"): MEMBERS,  # every member sees what needs attention
+    ("project-alert-rules", "get"): MEMBERS,
+    ("project-alert-rules", "put"): {M},
     ("project-next", "get"): {M, A, R},
     ("project-history", "get"): {M, A, R},
     ("project-progress", "get"): {M, A, R},
@@ -138,9 +148,11 @@ def world(members, project):
     audit = Job.objects.create(project=project, kind="audit")
     finding = AuditFinding.objects.create(project=project, job=audit, kind="pii", score=1.0)
     profile = compression_profile_default(project=project)
+    webhook = webhook_create(project=project, url="http://127.0.0.1:9/hook", secret="x" * 16,
+                             events=["job.finished"])  # fmt: skip
     return {"item": item, "annotation": annotation, "job": job, "snapshot": snapshot,
             "other": other, "project": project, "finding": finding,
-            "profile": profile}  # fmt: skip
+            "profile": profile, "webhook": webhook}  # fmt: skip
 
 
 def concrete_url(name: str, route: str, world) -> str:
@@ -152,6 +164,7 @@ def concrete_url(name: str, route: str, world) -> str:
         "snapshot-detail": world["snapshot"].pk, "snapshot-diff": world["snapshot"].pk,
         "snapshot-download": world["snapshot"].pk, "finding-resolve": world["finding"].pk,
         "project-compression-profile": world["profile"].pk,
+        "project-webhook": world["webhook"].pk, "project-webhook-deliveries": world["webhook"].pk,
     }  # fmt: skip
     values = {
         "project_pk": world["project"].pk, "pk": pk_owner.get(name), "item_pk": world["item"].pk,

@@ -112,3 +112,18 @@ def test_stats_spells_out_the_stopping_rule_and_the_forecast(schema):
         "labels_needed_interval", "status",
     }  # fmt: skip
     assert forecast["properties"]["labels_needed"]["nullable"]
+
+
+def test_a_webhook_never_documents_its_secret_in_an_answer(schema):
+    webhooks = "/api/projects/{project_pk}/webhooks/"
+    created = resolve(schema, body(schema, webhooks, "post", "201"))
+    assert "secret" not in created["properties"]
+    sent = schema["paths"][webhooks]["post"]["requestBody"]["content"]["application/json"]
+    assert "secret" in resolve(schema, sent["schema"])["properties"]
+
+
+def test_deliveries_and_alerts_are_pages(schema):
+    for path in ("/api/projects/{project_pk}/webhooks/{id}/deliveries/",
+                 "/api/projects/{project_pk}/alerts/"):  # fmt: skip
+        page = resolve(schema, body(schema, path, "get", "200"))
+        assert {"count", "next", "previous", "results"} <= set(page["properties"])

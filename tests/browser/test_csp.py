@@ -74,6 +74,7 @@ def main_pages(world) -> list[tuple[str, str]]:
         ("settings", f"/projects/{t}/settings"),
         ("import", f"/projects/{t}/import"),
         ("members", f"/projects/{t}/members"),
+        ("alerts & webhooks", f"/projects/{t}/webhooks"),
         ("admin", "/admin/"),
         ("api docs", "/api/docs/"),
     ]

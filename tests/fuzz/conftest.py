@@ -15,11 +15,13 @@ from rest_framework.authtoken.models import Token
 from annotation.jobs.dispatch import job_enqueue
 from annotation.jobs.runner import job_execute
 from annotation.models import Role
+from annotation.services.alerts import alert_raise
 from annotation.services.importing import import_objects
 from annotation.services.labeling import annotation_submit, queue_next
 from annotation.services.projects import membership_set, project_create
 from annotation.services.snapshots import snapshot_create
 from annotation.services.users import user_allow_project_creation
+from annotation.services.webhooks import webhook_create
 from tests.integration.conftest import celery_broker  # noqa: F401 (a fixture)
 
 ITEMS = [{"id": f"item-{i}", "text": f"Item {i}: the service was {w}."}
@@ -67,11 +69,17 @@ def fuzz_world(live_url, celery_broker, settings, tmp_path, make_user) -> FuzzWo
         job_execute(job_id=snapshot.job_id, task_id="fuzz-fixture")
         snapshots.append(snapshot.pk)
     job, _ = job_enqueue(project=project, kind="agreement", user=manager)
+    # A webhook with a delivery in its log and an open alert (the receiver is never started:
+    # nothing is sent during the run, the rows are only read).
+    webhook = webhook_create(project=project, url="http://127.0.0.1:9/hook", secret="f" * 16,
+                             events=["job.finished", "alert.opened"], user=manager)  # fmt: skip
+    alert_raise(project=project, kind="drift", key="drift:data", message="Data drift.")
     token = Token.objects.create(user=manager)
     spare = Token.objects.create(user=make_user("fuzz-spare"))
     ids = {
         "project": [project.pk], "item": list(project.items.values_list("pk", flat=True)),
         "annotation": [annotation.pk], "job": [job.pk], "snapshot": snapshots,
+        "webhook": [webhook.pk],
         "username": [manager.username, "fuzz-annotator"],
     }  # fmt: skip
     return FuzzWorld(url=live_url, token=token.key, username=manager.username,

@@ -26,7 +26,7 @@ TOKEN = os.environ.get("QUORUM_FUZZ_TOKEN", "")
 SPARE_TOKEN = os.environ.get("QUORUM_FUZZ_SPARE_TOKEN", "")
 NO_SUCH_PROJECT = 2**62
 # {"project": [..], "item": [..], "annotation": [..], "job": [..], "snapshot": [..],
-#  "username": [..]}: the seeded objects, by the kind of thing a path parameter names.
+#  "webhook": [..], "username": [..]}: the seeded objects, by the kind of thing a path parameter names.
 SEEDED = json.loads(os.environ.get("QUORUM_FUZZ_IDS", "{}"))
 
 
@@ -38,6 +38,8 @@ def _kind_of(path: str, name: str) -> str | None:
         name == "id" and path.startswith(("/api/items/", "/api/projects/{project_pk}/items/"))
     ):
         return "item"
+    if name == "id" and path.startswith("/api/projects/{project_pk}/webhooks/"):
+        return "webhook"
     for prefix, kind in (("/api/projects/", "project"), ("/api/annotations/", "annotation"),
                          ("/api/jobs/", "job"), ("/api/snapshots/", "snapshot")):  # fmt: skip
         if path.startswith(prefix) and name in ("id", "other"):

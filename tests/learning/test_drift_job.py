@@ -95,3 +95,21 @@ def test_drift_api_lists_newest_first_and_starts_a_job(db, shifted, api, client_
     response = api.post(f"/api/projects/{shifted.pk}/jobs", {"kind": "drift"}, format="json")
     assert response.status_code in (201, 202) and response.json()["kind"] == "drift"
     assert api.get(url + "?page=999").status_code == 404
+
+
+def test_drift_opens_one_alert_per_kind_when_the_rule_is_on_and_none_when_off(db, shifted):
+    """Issue #19's "drift detected" alert rule: a run with drift opens the alert once per
+    kind of drift (not once per run); without the rule, nothing opens."""
+    from annotation.models import Alert
+    from annotation.services.alert_rules import alert_rules_put
+
+    run(shifted)
+    assert not Alert.objects.filter(project=shifted).exists()
+    alert_rules_put(project=shifted, rules=[{"kind": "drift", "enabled": True}])
+    run(shifted)
+    run(shifted)
+    opened = Alert.objects.filter(project=shifted, resolved_at__isnull=True)
+    assert sorted(opened.values_list("key", flat=True)) == [
+        "drift:annotator", "drift:data", "drift:label",
+    ]  # fmt: skip
+    assert "sms.csv" in opened.get(key="drift:data").message

@@ -116,3 +116,20 @@ def test_multi_label_versions_compare_label_sets(db, manager):
     for labels in latest.stop_predictions.values():
         assert set(filter(None, labels.split("|"))) <= set(topics)
     assert second["stop_kappa"] == pytest.approx(1.0)  # the same labels: the same model
+
+
+def test_the_stopping_rule_alert_opens_once_when_the_model_stops_changing(db, manager):
+    """Issue #19: "the stopping rule firing" is an alert a manager can turn on. Four versions
+    on the same labels give three kappas of 1.0: the rule fires, and one alert opens."""
+    from annotation.models import Alert, Project
+    from annotation.services.alert_rules import alert_rules_put
+
+    test_multi_label_versions_compare_label_sets(db, manager)  # two versions, same labels
+    project = Project.objects.get(name="Topics")
+    alert_rules_put(project=project, rules=[{"kind": "stopping_rule", "enabled": True}])
+    assert not Alert.objects.filter(project=project).exists()  # one kappa: not yet
+    run(project)
+    run(project)
+    assert stopping_section(project=project)["stopped"]
+    alerts = Alert.objects.filter(project=project, key="stopping_rule")
+    assert alerts.count() == 1 and alerts.get().resolved_at is None
