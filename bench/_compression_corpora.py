@@ -1,5 +1,6 @@
-"""Corpora for bench/compression.py: SMS spam with planted e-mail furniture, and real
-Python source files (real licence headers, import blocks, docstring templates).
+"""Corpora for bench/compression.py: SMS spam with planted e-mail furniture, real Python
+source files (real licence headers, import blocks, docstring templates), and Django's real
+gettext catalogs (a recurring header block; English msgids repeated in every language).
 
 The planted templates are chosen at random *independently of the label*, so a model can
 only lose by keeping them (they are noise) and a filter that removes them should cost
@@ -11,6 +12,7 @@ from __future__ import annotations
 import html
 import random
 import sysconfig
+from collections import Counter
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -139,3 +141,38 @@ def python_sources(
             labels.append(len(names))
         names.append(package)
     return texts, labels, names
+
+
+def gettext_catalogs(
+    min_files: int = 10, max_chars: int = 0
+) -> tuple[list[str], list[int], list[str], list[str]]:
+    """Django's ``locale/<lang>/LC_MESSAGES/django.po`` files, labelled by language.
+
+    The label is the base language code (``es_AR``, ``es_MX`` -> ``es``; ``zh_Hans``,
+    ``zh_Hant`` -> ``zh``): regional variants share most of their translations, so telling
+    them apart from a handful of files is mostly reading the header's ``Language:`` line.
+    Languages with fewer than ``min_files`` catalogs are left out. Real boilerplate: every
+    file opens with the same licence comment and header fields, and each app's English
+    ``msgid`` lines recur, identical, in every language; only the ``msgstr`` lines carry the
+    label. ``max_chars`` > 0 cuts each file at the last blank line before it.
+
+    Returns texts, labels, class names, and each text's path under ``django/``.
+    """
+    django = Path(sysconfig.get_paths()["purelib"]) / "django"
+    files = sorted(django.rglob("locale/*/LC_MESSAGES/django.po"))
+    language = {path: path.parent.parent.name.split("_")[0] for path in files}
+    counts = Counter(language.values())
+    names = sorted(lang for lang, n in counts.items() if n >= min_files)
+    index = {lang: i for i, lang in enumerate(names)}
+    texts, labels, paths = [], [], []
+    for path in files:
+        if language[path] not in index:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if max_chars and len(text) > max_chars:
+            cut = text.rfind("\n\n", 0, max_chars)
+            text = text[: cut + 1] if cut > 0 else text[:max_chars]
+        texts.append(text)
+        labels.append(index[language[path]])
+        paths.append(str(path.relative_to(django)))
+    return texts, labels, names, paths

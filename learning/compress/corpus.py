@@ -38,6 +38,10 @@ class Boilerplate:
     min_items : and at least this many items (a tiny corpus has no boilerplate).
     min_chars : shorter units never count ("Thanks!", "}", a table rule are not templates).
     unit : "line" or "sentence" (sentences catch a banner pasted into a paragraph).
+        "sentence" counts whole lines too, and drops a recurring line whole: otherwise a
+        template line dropped at "line" would lose only its long sentences at "sentence"
+        and keep its short ones ("Accept all cookies."), so a more aggressive level could
+        keep more tokens than a milder one.
     mask_digits : dates and ids do not make a template line unique.
     """
 
@@ -67,20 +71,25 @@ class Boilerplate:
             "unit": "sentence" if level >= 0.75 else "line",
         }
 
-    def _units(self, text: str) -> list[tuple[int, int]]:
-        return sentence_spans(text) if self.unit == "sentence" else line_spans(text)
+    def _keyed_units(self, text: str) -> list[tuple[int, int, str]]:
+        """Each candidate unit with its key ("" = never boilerplate); lines are keyed
+        apart from sentences ("l " / "s "), so a one-sentence line counts once as each."""
+        units = [(s, e, self._key(text[s:e], "l ")) for s, e in line_spans(text)]
+        if self.unit == "sentence":
+            units += [(s, e, self._key(text[s:e], "s ")) for s, e in sentence_spans(text)]
+        return units
 
-    def _key(self, unit: str) -> str:
+    def _key(self, unit: str, kind: str) -> str:
         stripped = unit.strip()
-        return (
-            unit_key(stripped, mask_digits=self.mask_digits)
-            if len(stripped) >= self.min_chars
-            else ""
-        )
+        if len(stripped) < self.min_chars:
+            return ""
+        return kind + unit_key(stripped, mask_digits=self.mask_digits)
 
     def fit(self, texts: Sequence[str]) -> Boilerplate:
         """Find the recurring units of ``texts``."""
-        counts = _document_frequency(texts, self._units, self._key)
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update({k for _, _, k in self._keyed_units(text) if k})
         threshold = max(self.min_items, math.ceil(self.min_fraction * len(texts)))
         self.keys_ = frozenset(k for k, c in counts.items() if c >= threshold)
         return self
@@ -88,7 +97,7 @@ class Boilerplate:
     def apply(self, text: str) -> Edit:
         if not self.keys_:
             return from_dropped(text, [])
-        drops = [(s, e) for s, e in self._units(text) if self._key(text[s:e]) in self.keys_]
+        drops = [(s, e) for s, e, k in self._keyed_units(text) if k and k in self.keys_]
         return from_dropped(text, drops)
 
 

@@ -22,7 +22,15 @@ from learning.compress.repetition import Repetition
 from learning.compress.replies import Replies
 from learning.compress.spans import Edit, compose, identity
 
-__all__ = ["DEFAULT_PROFILE", "FILTERS", "Pipeline", "Profile", "ProfileError", "Problem"]
+__all__ = [
+    "DEFAULT_PROFILE",
+    "FILTERS",
+    "RATCHET",
+    "Pipeline",
+    "Profile",
+    "ProfileError",
+    "Problem",
+]
 
 
 # The filter classes by spec name; each has a ``name`` and a static ``at_level(level)``.
@@ -30,7 +38,9 @@ FILTERS: dict[str, type[Any]] = {
     f.name: f
     for f in (Markup, Normalize, Boilerplate, Replies, Repetition, NearDuplicates, ModelGuided)
 }
-_RUNTIME_ONLY = {"scorer"}  # parameters that are objects, given to build(), never in a spec
+_RUNTIME_ONLY = {"scorer"}
+# The sweep's levels: a level runs after each milder one of these (see ``Profile.build``).
+RATCHET = (0.25, 0.5, 0.75)  # parameters that are objects, given to build(), never in a spec
 
 
 @dataclass(frozen=True)
@@ -115,16 +125,32 @@ class Profile:
         return {"name": self.name, "filters": [{"name": n, **p} for n, p in self.filters]}
 
     def build(self, level: float, *, scorer: SentenceScorer | None = None) -> Pipeline:
-        """The filters at ``level`` in [0, 1]; 0 builds the empty (uncompressed) pipeline."""
+        """The filters at ``level`` in [0, 1]; 0 builds the empty (uncompressed) pipeline.
+
+        A level runs on the output of every milder ``RATCHET`` level first, so its text is
+        that text with more removed, never more kept: filters fitted on what the filters
+        before them left cannot agree across levels by themselves (repetition at 1.0 shortens
+        a paragraph below ``near_duplicates``' ``min_words`` and so saves it; a header
+        dropped at 0.75 makes a footer line rarer than the boilerplate threshold). The
+        ``model`` filter runs in the last pass only: repeated, it would compound.
+        """
         if not 0 <= level <= 1:
             raise ProfileError([Problem("level", "out_of_range", "level must be in [0, 1]")])
         if level == 0:
             return Pipeline(())
+        steps: list[Any] = []
+        for milder in (r for r in RATCHET if r < level):
+            steps += self._steps(milder, scorer=None, model=False)
+        return Pipeline(tuple(steps + self._steps(level, scorer=scorer, model=True)))
+
+    def _steps(self, level: float, *, scorer: SentenceScorer | None, model: bool) -> list[Any]:
         steps = []
         for fname, params in self.filters:
             cls = FILTERS[fname]
             kwargs = {**cls.at_level(level), **params}
             if cls is ModelGuided:
+                if not model:
+                    continue
                 if scorer is None:
                     raise ProfileError(
                         [
@@ -137,7 +163,7 @@ class Profile:
                     )
                 kwargs["scorer"] = scorer
             steps.append(cls(**kwargs))
-        return Pipeline(tuple(steps))
+        return steps
 
 
 def _check_params(cls: type[Any], params: Mapping[str, Any], where: str) -> list[Problem]:

@@ -56,11 +56,14 @@ def test_levels_map_to_parameters_and_explicit_parameters_win():
     profile = Profile.from_dict(
         {"name": "p", "filters": [{"name": "boilerplate", "min_items": 7}, {"name": "replies"}]}
     )
-    gentle, hard = profile.build(0.25).steps, profile.build(1.0).steps
+    gentle, hard = profile.build(0.25).steps, profile.build(1.0).steps[-2:]
     assert gentle[0].min_fraction > hard[0].min_fraction and hard[0].unit == "sentence"
     assert gentle[0].min_items == hard[0].min_items == 7
     assert not gentle[1].signatures and hard[1].headers
     assert profile.build(0).steps == ()
+    # a level runs after every milder sweep level, so it can only remove more
+    assert profile.build(1.0).steps[:4] == (*gentle, *profile.build(0.5).steps[2:])
+    assert len(profile.build(0.6).steps) == 3 * 2
     with pytest.raises(ProfileError):
         profile.build(1.5)
 
