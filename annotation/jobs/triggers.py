@@ -91,15 +91,21 @@ def items_imported(*, project: Project) -> Job | None:
     return job
 
 
-def audit_after_import(*, project: Project) -> Job | None:
-    """An audit of the project once new items arrived (coalesced: a burst of imports queues
-    one), unless the deployment turned it off (``QUORUM_AUDIT_AFTER_IMPORT``)."""
-    if not settings.QUORUM_AUDIT_AFTER_IMPORT:
+def _after_import(*, project: Project, kind: str, enabled: bool) -> Job | None:
+    """A coalesced job of ``kind`` once new items arrived (a burst of imports queues one),
+    unless the deployment turned it off (``enabled``)."""
+    if not enabled:
         return None
-    job, created = job_enqueue(project=project, kind=JobKind.AUDIT, params={"trigger": "import"})
+    job, created = job_enqueue(project=project, kind=kind, params={"trigger": "import"})
     if created:
-        logger.info("enqueued audit job %s for project %s", job.pk, project.pk)
+        logger.info("enqueued %s job %s for project %s", kind, job.pk, project.pk)
     return job
+
+
+def audit_after_import(*, project: Project) -> Job | None:
+    """An audit of the project once new items arrived (``QUORUM_AUDIT_AFTER_IMPORT``)."""
+    return _after_import(project=project, kind=JobKind.AUDIT,
+                         enabled=settings.QUORUM_AUDIT_AFTER_IMPORT)  # fmt: skip
 
 
 def audits_due() -> list[Job]:
@@ -110,14 +116,9 @@ def audits_due() -> list[Job]:
 
 
 def drift_after_import(*, project: Project) -> Job | None:
-    """Drift checks once new items arrived (coalesced, like the audit), unless the deployment
-    turned them off (``QUORUM_DRIFT_AFTER_IMPORT``)."""
-    if not settings.QUORUM_DRIFT_AFTER_IMPORT:
-        return None
-    job, created = job_enqueue(project=project, kind=JobKind.DRIFT, params={"trigger": "import"})
-    if created:
-        logger.info("enqueued drift job %s for project %s", job.pk, project.pk)
-    return job
+    """Drift checks once new items arrived (``QUORUM_DRIFT_AFTER_IMPORT``)."""
+    return _after_import(project=project, kind=JobKind.DRIFT,
+                         enabled=settings.QUORUM_DRIFT_AFTER_IMPORT)  # fmt: skip
 
 
 def drifts_due() -> list[Job]:
