@@ -30,6 +30,7 @@ from annotation.selectors import CAN_MANAGE, CAN_REVIEW
 from annotation.services.audit import MERGEABLE, access_log_write, finding_resolve
 from annotation.text_selectors import shown_text
 from annotation.views.pages import member_project_or_404
+from annotation.views.params import form_id
 
 PER_PAGE = 10
 SHOWN_MEMBERS = 12  # items shown per finding; a larger group says how many more it has
@@ -75,10 +76,10 @@ def _original_requested(request, role, project, page) -> int | None:
 
     Only a POST asks: a GET with a side effect could be triggered by any page the manager
     visits, writing "pii_view" entries in their name (and a prefetch would reveal and log)."""
-    wanted = request.POST.get("original", "") if request.method == "POST" else ""
-    if not (wanted.isdigit() and len(wanted) < 19) or role not in CAN_MANAGE:
+    wanted = form_id(request.POST.get("original")) if request.method == "POST" else None
+    if wanted is None or role not in CAN_MANAGE:
         return None
-    finding = next((f for f in page.object_list if f.pk == int(wanted)), None)
+    finding = next((f for f in page.object_list if f.pk == wanted), None)
     if finding is None or finding.kind != FindingKind.PII:
         return None
     access_log_write(actor=request.user, action="pii_view", object_type="audit_finding",
@@ -122,10 +123,10 @@ def audit_resolve(request, project_id: int, finding_id: int):
     finding = get_object_or_404(AuditFinding, pk=finding_id, project=project)
     keep = request.POST.get("keep_item", "")
     try:
-        if keep and not (keep.isdigit() and len(keep) < 19):
+        if keep and form_id(keep) is None:
             raise ValidationError({"keep_item": "The item to keep must be one of the group's."})
         finding_resolve(finding=finding, user=request.user, action=request.POST.get("action", ""),
-                        keep_item=int(keep) if keep else None)  # fmt: skip
+                        keep_item=form_id(keep))  # fmt: skip
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -133,7 +134,8 @@ def audit_resolve(request, project_id: int, finding_id: int):
         messages.success(request, f"{finding.get_kind_display()} finding {finding.pk}: {done}.")
     url = reverse("audit", args=[project.pk]) + f"?kind={finding.kind}"
     page = request.POST.get("page", "")
-    return redirect(url + (f"&page={page}" if page.isdigit() and len(page) < 7 else ""))
+    number = form_id(page)
+    return redirect(url + (f"&page={number}" if number is not None and number < 10**6 else ""))
 
 
 @login_required

@@ -26,6 +26,7 @@ from annotation.compression_selectors import (
 from annotation.selectors import CAN_MANAGE
 from annotation.services.compression import compression_job_start, compression_profile_default
 from annotation.views.pages import member_project_or_404
+from annotation.views.params import form_id
 
 SAMPLES = 8
 SHOWN_CHARS = 4000  # longer originals are cut in the preview (the export never is)
@@ -89,9 +90,9 @@ def compression_page(request, project_id: int):
     """``?profile=<id>`` (default: ``default``), ``?level=`` (default: the sweep's proposal)."""
     project = _manager_project(request, project_id)
     default = compression_profile_default(project=project)
-    wanted = request.GET.get("profile", "")
-    profile = (compression_profile_get(project=project, profile_id=int(wanted))
-               if wanted.isdigit() and len(wanted) < 19 else None) or default  # fmt: skip
+    wanted = form_id(request.GET.get("profile"))
+    profile = (compression_profile_get(project=project, profile_id=wanted)
+               if wanted is not None else None) or default  # fmt: skip
     job = compression_latest_sweep(profile=profile)
     context: dict[str, Any] = {"project": project, "profile": profile, "job": job,
                                "profiles": list(compression_profiles(project=project))}  # fmt: skip
@@ -122,8 +123,7 @@ def compression_page(request, project_id: int):
 def compression_run(request, project_id: int):
     """Start a sweep of the profile (the same service as ``POST /api/projects/{id}/jobs``)."""
     project = _manager_project(request, project_id)
-    wanted = request.POST.get("profile", "")
-    profile_id = int(wanted) if wanted.isdigit() and len(wanted) < 19 else -1
+    profile_id = form_id(request.POST.get("profile")) or -1
     url = reverse("compression", args=[project.pk])
     try:
         job, created = compression_job_start(project=project, profile_id=profile_id,

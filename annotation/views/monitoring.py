@@ -91,7 +91,8 @@ def _rule_from_form(post, kind: str) -> dict[str, Any]:
         if isinstance(default, list):
             params[name] = [v for v in post.getlist(f"{kind}-{name}") if v]
         elif isinstance(default, int):
-            params[name] = int(raw) if raw.strip().lstrip("-").isdigit() else raw
+            digits = raw.strip().removeprefix("-")  # ASCII only: int("²") fails, isdigit() not
+            params[name] = int(raw) if digits.isascii() and digits.isdigit() else raw
         elif isinstance(default, float):
             try:
                 params[name] = float(raw)
