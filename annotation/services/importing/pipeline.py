@@ -22,9 +22,10 @@ from annotation.models import FallbackOrder, ImportBatch, ItemStatus, Project
 from annotation.rawsql import db_datetime
 from annotation.services.importing.media import SavedImages
 from annotation.services.importing.result import ImportResult
-from annotation.services.importing.writer import ChunkWriter
+from annotation.services.importing.writer import chunk_writer
 
 CHUNK = 5000
+_OPEN, _COMPLETE = ItemStatus.OPEN.value, ItemStatus.COMPLETE.value
 
 
 class Importer:
@@ -53,11 +54,15 @@ class Importer:
         # A project with no items yet can only have duplicates within the file.
         self.project_had_items = project.items.exists()
         self.next_sequence = (project.items.aggregate(m=Max("sequence"))["m"] or 0) + 1
+        # Read once, not per row.
+        self.project_id, self.batch_id, self.overlap = project.pk, batch.pk, project.overlap
+        self.random_order = project.fallback_order == FallbackOrder.RANDOM
+        self.labeled_status = _COMPLETE if project.overlap <= 1 else _OPEN
 
     def run(
         self, rows: Iterator[RawRow], result: ImportResult, on_chunk: Callable[[], None] | None
     ) -> None:
-        with ChunkWriter(project_id=self.project.pk) as writer:
+        with chunk_writer(project_id=self.project.pk) as writer:
             self.writer = writer
             self._run(rows, result, on_chunk)
             writer.wait()
@@ -148,18 +153,18 @@ class Importer:
     def _item_row(self, draft: ItemDraft, now) -> tuple:
         """The item as a tuple in ``writer.ITEM_COLUMNS`` order."""
         external_id = draft.external_id or self._default_id(draft)
-        sequence = self.next_sequence + draft.row
-        if self.project.fallback_order == FallbackOrder.RANDOM:
+        if self.random_order:
             sequence = _seeded_rank(self.project.seed, external_id)
-        overlap = self.project.overlap
-        done = bool(draft.labels) and overlap <= 1
+        else:
+            sequence = self.next_sequence + draft.row
+        labeled = bool(draft.labels)
         image = "" if draft.image is None else self.images.save(*draft.image)
         return (
-            self.project.pk, external_id, draft.text, image,
-            json.dumps(draft.meta, ensure_ascii=False),
+            self.project_id, external_id, draft.text, image,
+            json.dumps(draft.meta, ensure_ascii=False) if draft.meta else "{}",
             None if draft.vector is None else json.dumps(draft.vector),
-            self.batch.pk, ItemStatus.COMPLETE if done else ItemStatus.OPEN, overlap,
-            1 if draft.labels else 0, sequence, 0.0, "", "", now,
+            self.batch_id, self.labeled_status if labeled else _OPEN, self.overlap,
+            1 if labeled else 0, sequence, 0.0, "", "", now,
         )  # fmt: skip
 
 
