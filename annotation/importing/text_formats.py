@@ -136,7 +136,9 @@ def parse_csv(stream: io.BufferedReader, limits: Limits) -> Iterator[RawRow]:
             error = RowError(number, "row", message, codes.COLUMN_COUNT, start, params)
             yield RawRow(number, None, error, start)
         else:
-            yield RawRow(number, dict(zip(header, values)), line=start)
+            yield RawRow(
+                number, dict(zip(header, values, strict=False)), line=start
+            )  # width checked above
 
 
 def _quote_error(number: int, lines: _Lines, line: int) -> RawRow:

@@ -22,7 +22,7 @@ from annotation.models import FallbackOrder, ImportBatch, ItemStatus, Project
 from annotation.rawsql import db_datetime
 from annotation.services.importing.media import SavedImages
 from annotation.services.importing.result import ImportResult
-from annotation.services.importing.writer import chunk_writer
+from annotation.services.importing.writer import chunk_writer, item_constants
 
 CHUNK = 5000
 _OPEN, _COMPLETE = ItemStatus.OPEN.value, ItemStatus.COMPLETE.value
@@ -62,7 +62,11 @@ class Importer:
     def run(
         self, rows: Iterator[RawRow], result: ImportResult, on_chunk: Callable[[], None] | None
     ) -> None:
-        with chunk_writer(project_id=self.project.pk) as writer:
+        self.now = str(db_datetime(timezone.now()))  # one stamp for the import, as text once
+        constants = item_constants(
+            project_id=self.project_id, batch_id=self.batch_id, overlap=self.overlap, now=self.now
+        )
+        with chunk_writer(project_id=self.project_id, constants=constants) as writer:
             self.writer = writer
             self._run(rows, result, on_chunk)
             writer.wait()
@@ -106,10 +110,9 @@ class Importer:
         self.errors = []
         if not result.ok or not drafts:
             return
-        now = db_datetime(timezone.now())
-        item_rows = [self._item_row(d, now) for d in drafts]
+        item_rows = [self._item_row(d) for d in drafts]
         labeled = {d.external_id or self._default_id(d): d.labels for d in drafts if d.labels}
-        self.writer.submit(item_rows, labeled, now)
+        self.writer.submit(item_rows, labeled, self.now)
         result.created += len(drafts)
         result.labels += len(labeled)
 
@@ -150,7 +153,7 @@ class Importer:
     def _default_id(self, draft: ItemDraft) -> str:
         return f"b{self.batch.pk}-r{draft.row}"
 
-    def _item_row(self, draft: ItemDraft, now) -> tuple:
+    def _item_row(self, draft: ItemDraft) -> tuple:
         """The item as a tuple in ``writer.ITEM_COLUMNS`` order."""
         external_id = draft.external_id or self._default_id(draft)
         if self.random_order:
@@ -160,11 +163,10 @@ class Importer:
         labeled = bool(draft.labels)
         image = "" if draft.image is None else self.images.save(*draft.image)
         return (
-            self.project_id, external_id, draft.text, image,
+            external_id, draft.text, image,
             json.dumps(draft.meta, ensure_ascii=False) if draft.meta else "{}",
             None if draft.vector is None else json.dumps(draft.vector),
-            self.batch_id, self.labeled_status if labeled else _OPEN, self.overlap,
-            1 if labeled else 0, sequence, 0.0, "", "", now,
+            self.labeled_status if labeled else _OPEN, 1 if labeled else 0, sequence,
         )  # fmt: skip
 
 

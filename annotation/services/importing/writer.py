@@ -15,15 +15,20 @@ import rolls back as a whole.
 
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from annotation.models import Annotation, AnnotationSource, Item
 from annotation.rawsql import CopyStream, fast_insert, item_ids_by_external_id
 
+#: The columns that vary from item to item, in the order of ``Importer._item_row``'s tuples.
 ITEM_COLUMNS = (
-    "project_id", "external_id", "text", "image", "meta", "vector", "import_batch_id", "status",
-    "required_overlap", "annotation_count", "sequence", "priority", "predicted_label",
+    "external_id", "text", "image", "meta", "vector", "status", "annotation_count", "sequence",
+)  # fmt: skip
+#: The columns every item of one import shares; ``item_constants`` gives their values.
+ITEM_CONSTANT_COLUMNS = (
+    "project_id", "import_batch_id", "required_overlap", "priority", "predicted_label",
     "consensus_method", "created_at",
 )  # fmt: skip
 ANNOTATION_COLUMNS = (
@@ -31,11 +36,17 @@ ANNOTATION_COLUMNS = (
 )  # fmt: skip
 
 
-def chunk_writer(*, project_id: int) -> "StreamWriter | ChunkWriter":
+def item_constants(*, project_id: int, batch_id: int, overlap: int, now) -> dict[str, Any]:
+    """``ITEM_CONSTANT_COLUMNS`` -> the value every item of this import has."""
+    values = (project_id, batch_id, overlap, 0.0, "", "", now)
+    return dict(zip(ITEM_CONSTANT_COLUMNS, values, strict=True))
+
+
+def chunk_writer(*, project_id: int, constants: dict[str, Any]) -> "StreamWriter | ChunkWriter":
     """The writer for this database (see the module's docstring)."""
     if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
-        return StreamWriter(project_id=project_id)
-    return ChunkWriter(project_id=project_id)
+        return StreamWriter(project_id=project_id, constants=constants)
+    return ChunkWriter(project_id=project_id, constants=constants)
 
 
 def _write_labels(conn, project_id: int, labeled: dict[str, list[str]], now) -> None:
@@ -52,12 +63,13 @@ def _write_labels(conn, project_id: int, labeled: dict[str, list[str]], now) -> 
 class StreamWriter:
     """Use as a context manager; ``submit`` a chunk, ``wait`` before using the connection."""
 
-    def __init__(self, *, project_id: int):
+    def __init__(self, *, project_id: int, constants: dict[str, Any]):
         self.project_id = project_id
+        self.constants = constants
 
     def __enter__(self) -> "StreamWriter":
         self.conn = connections[DEFAULT_DB_ALIAS]
-        self.items = CopyStream(Item, ITEM_COLUMNS, conn=self.conn)
+        self.items = CopyStream(Item, ITEM_COLUMNS, conn=self.conn, constants=self.constants)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -68,7 +80,7 @@ class StreamWriter:
         self.items.close()
 
     def submit(self, item_rows: list[tuple], labeled: dict[str, list[str]], now) -> None:
-        """Insert ``item_rows`` (``ITEM_COLUMNS`` order) and the imported labels of the
+        """Insert ``item_rows`` (``ITEM_COLUMNS`` order, then the constants) and the imported labels of the
         items whose external id is a key of ``labeled``."""
         self.items.write_rows(item_rows)
         if labeled:
@@ -79,13 +91,15 @@ class StreamWriter:
 class ChunkWriter:
     """Use as a context manager; ``submit`` a chunk, ``wait`` before using the connection."""
 
-    def __init__(self, *, project_id: int):
+    def __init__(self, *, project_id: int, constants: dict[str, Any]):
         self.project_id = project_id
+        self.constants = constants
         self._pending: Future | None = None
 
     def __enter__(self) -> "ChunkWriter":
         # The wrapper itself, not the thread-local ``connection`` proxy.
         self.conn = connections[DEFAULT_DB_ALIAS]
+        self.items = CopyStream(Item, ITEM_COLUMNS, conn=self.conn, constants=self.constants)
         self.conn.inc_thread_sharing()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
         return self
@@ -107,6 +121,6 @@ class ChunkWriter:
 
     def _write(self, item_rows: list[tuple], labeled: dict[str, list[str]], now) -> None:
         """Runs in the writer thread, on the importing thread's connection."""
-        fast_insert(Item, ITEM_COLUMNS, item_rows, conn=self.conn)
+        self.items.write_rows(item_rows)
         if labeled:
             _write_labels(self.conn, self.project_id, labeled, now)
