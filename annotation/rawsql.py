@@ -386,11 +386,9 @@ class CopyStream:
     (column -> value) are the same for every row and formatted once, so each row formats
     only what varies (``copy_field``), sent in blocks of about ``BLOCK`` characters.
 
-    Foreign keys are checked as rows arrive (``SET CONSTRAINTS ALL IMMEDIATE`` while the
-    COPY is open, back to Django's deferred default after it): the server checks them on
-    its own core while the caller parses the next rows, instead of queueing one check per
-    row for the commit, which then took as long as the COPY itself. While the COPY is open
-    the connection runs nothing else: ``close`` it first (a later write reopens it).
+    The server stores rows as they arrive, on its own core, while the caller parses the
+    next ones. While the COPY is open the connection runs nothing else: ``close`` it first
+    (a later write reopens it).
     Leaving the block with an exception aborts the COPY, so the server rejects the
     statement and the caller's transaction rolls back.
     """
@@ -447,7 +445,6 @@ class CopyStream:
 
     def _open(self) -> None:
         self._cursor = self.conn.cursor()
-        self._cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         self._context = self._cursor.cursor.copy(f"COPY {self._table} ({self._names}) FROM STDIN")
         self._copy = self._context.__enter__()
 
@@ -458,8 +455,6 @@ class CopyStream:
         self._context = self._copy = self._cursor = None
         try:
             context.__exit__(exc_type, exc, traceback)
-            if exc_type is None:
-                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         finally:
             cursor.close()
 
