@@ -121,3 +121,20 @@ def test_a_sampled_project_gets_its_sample_after_one_copy(manager):
     assert run(project, csv_bytes(["text"], [[f"t{k}"] for k in range(40)])).ok
     overlaps = set(Item.objects.filter(project=project).values_list("required_overlap", flat=True))
     assert overlaps == {1, 2}
+
+
+def test_a_progress_callback_may_use_the_connection(project, monkeypatch):
+    """A job run inside its caller's transaction writes its progress on the import's own
+    connection: the COPY is ended before each report, and the next chunk reopens it."""
+    monkeypatch.setattr(pipeline, "PROGRESS_SECONDS", 0.0)
+    seen = []
+
+    def progress(fraction: float) -> None:
+        seen.append((fraction, Item.objects.filter(project=project).count()))
+
+    content = csv_bytes(["text"], [[f"t{k}"] for k in range(10)])
+    result = import_file(project=project, stream=io.BytesIO(content), file_name="x.csv",
+                         size=len(content), progress=progress)  # fmt: skip
+    assert result.ok and result.created == 10
+    assert [count for _, count in seen] == [3, 6, 9]  # each report sees the rows written so far
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)

@@ -8,6 +8,7 @@ repeats has an error of its own).
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
@@ -25,6 +26,10 @@ from annotation.services.importing.result import ImportResult
 from annotation.services.importing.writer import chunk_writer, item_constants
 
 CHUNK = 5000
+# Progress is reported at most this often, after a chunk, with the writer's COPY ended
+# first: a callback may write on this connection (a job run inside its caller's transaction
+# records its progress there), so a file is one COPY per second of import, not per chunk.
+PROGRESS_SECONDS = 1.0
 _OPEN, _COMPLETE = ItemStatus.OPEN.value, ItemStatus.COMPLETE.value
 
 
@@ -74,6 +79,7 @@ class Importer:
     def _run(self, rows: Iterator[RawRow], result: ImportResult, on_chunk) -> None:
         chunk: list[ItemDraft] = []
         self.errors: list[RowError] = []  # the chunk's, reported in row order at its flush
+        next_report = time.monotonic() + PROGRESS_SECONDS
         try:
             for raw in rows:
                 result.rows += 1
@@ -92,8 +98,10 @@ class Importer:
                 if len(chunk) + len(self.errors) >= CHUNK:
                     self._flush(chunk, result)
                     chunk = []
-                    if on_chunk:
+                    if on_chunk and time.monotonic() >= next_report:
+                        self.writer.wait()  # the callback may write (a job's progress row)
                         on_chunk()
+                        next_report = time.monotonic() + PROGRESS_SECONDS
         except FormatError as exc:  # the file cannot be read on; the rows so far still count
             self.errors.append(exc.error)
         self._flush(chunk, result)
