@@ -28,6 +28,7 @@ import csv
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import RESULTS, ROOT, Stack, app_env, manage
 
+LAST_CPU = [0.0]
 WORDS = (
     "the a phone battery screen great terrible love hate works broken fast slow price value "
     "quality support refund would buy again never ever delivery late early box camera sound"
@@ -87,6 +89,8 @@ def watch(procs_fn, until) -> float:
 
 
 def run_command(env: dict, project: int, path: Path, root: Path = ROOT) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one import; its CPU seconds in ``LAST_CPU``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "import_items", str(project), str(path), "--no-progress"],
@@ -97,6 +101,10 @@ def run_command(env: dict, project: int, path: Path, root: Path = ROOT) -> tuple
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.read().decode()[-2000:])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The command's own CPU (user + system), which the machine's load does not inflate the
+    # way it inflates wall time; the database server's share is not in it.
+    LAST_CPU[0] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return elapsed, peak
 
 
@@ -182,11 +190,12 @@ def compare(args, sizes: list[int], backends: list[str], cache: Path) -> list[di
                         row = {"backend": backend, "path": "command", "code": code, "items": n,
                                "round": round_ + 1, "seconds": round(elapsed, 2),
                                "items_per_s": round(n / elapsed), "peak_rss_mb": round(peak, 1),
-                               "load_avg_1m": round(load, 2)}  # fmt: skip
+                               "load_avg_1m": round(load, 2),
+                               "command_cpu_s": round(LAST_CPU[0], 2)}  # fmt: skip
                         rows.append(row)
                         print(f"{backend:<9} {code:<8} {n:>9,} items {elapsed:7.1f}s "
                               f"{n / elapsed:>9,.0f} items/s  peak RSS {peak:6.1f} MB  "
-                              f"load {load:.1f}", flush=True)  # fmt: skip
+                              f"CPU {LAST_CPU[0]:6.1f}s  load {load:.1f}", flush=True)  # fmt: skip
             for env, _ in envs.values():
                 empty_items(env)
     return rows
@@ -196,8 +205,8 @@ def compare_table(rows: list[dict]) -> str:
     """Median items/s and peak RSS per (backend, size, code), and new / baseline."""
     import statistics
 
-    lines = ["| backend | items | code | runs | median items/s | median peak RSS MB | load 1m |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| backend | items | code | runs | median items/s | median peak RSS MB |"
+             " median command CPU s | load 1m |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     keys = sorted({(r["backend"], r["items"]) for r in rows})
     for backend, n in keys:
         medians = {}
@@ -206,15 +215,13 @@ def compare_table(rows: list[dict]) -> str:
             speed = statistics.median(r["items_per_s"] for r in mine)
             rss = statistics.median(r["peak_rss_mb"] for r in mine)
             loads = ", ".join(f"{r['load_avg_1m']:.1f}" for r in mine)
-            medians[code] = (speed, rss)
-            lines.append(
-                f"| {backend} | {n:,} | {code} | {len(mine)} | {speed:,.0f} | {rss:.0f} | {loads} |"
-            )
-        ratio = medians["new"][0] / medians["baseline"][0]
-        rss_ratio = medians["new"][1] / medians["baseline"][1]
-        lines.append(
-            f"| {backend} | {n:,} | new / baseline | | {ratio:.2f}x | {rss_ratio:.2f}x | |"
-        )
+            cpu = statistics.median(r["command_cpu_s"] for r in mine)
+            medians[code] = (speed, rss, cpu)
+            lines.append(f"| {backend} | {n:,} | {code} | {len(mine)} | {speed:,.0f} | {rss:.0f} "
+                         f"| {cpu:.1f} | {loads} |")  # fmt: skip
+        new, old = medians["new"], medians["baseline"]
+        lines.append(f"| {backend} | {n:,} | new / baseline | | {new[0] / old[0]:.2f}x "
+                     f"| {new[1] / old[1]:.2f}x | {new[2] / old[2]:.2f}x | |")  # fmt: skip
     return "\n".join(lines)
 
 
