@@ -15,6 +15,11 @@ Needs PostgreSQL (``DATABASE_URL``) and Redis (``REDIS_URL``):
 
     eval "$(scripts/services.sh env)"; python bench/al_speed.py --sizes 100000,1000000
 
+``--variant`` names the code under test in the results (rows are keyed by variant, pool and
+workers), so a run of another checkout's code (the baseline) can be merged into one table:
+copy this script there, run it with ``--variant main --out <file>``, then ``--merge <file>``
+here. Each row records the load average (1 min) before and after its job.
+
 Workers run with ``quorum.settings_test`` only because it reads ``QUORUM_CELERY_QUEUE``:
 the benchmark uses a queue of its own on a Redis that others may share. Writes
 bench/results/al_speed.json.
@@ -123,6 +128,7 @@ def time_job(project, reader) -> dict:
     from annotation.services.labeling import item_skip, queue_next
 
     Job.objects.filter(project=project).delete()
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     job, _ = job_enqueue(project=project, kind=JobKind.ACTIVE_LEARNING)
     latencies, empty = [], 0
@@ -144,6 +150,8 @@ def time_job(project, reader) -> dict:
     ms = np.asarray(latencies) * 1000
     return {"wall_seconds": round(wall, 1), "timings": job.result["timings"],
             "chunks": job.result["chunks"], "n_scored": job.result["n_scored"],
+            "n_written": job.result.get("n_written", job.result["n_scored"]),
+            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
             "next_p50_ms": round(float(np.percentile(ms, 50)), 1),
             "next_p95_ms": round(float(np.percentile(ms, 95)), 1),
             "next_max_ms": round(float(ms.max()), 1), "next_empty": empty,
@@ -155,6 +163,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--labels", type=int, default=200)
+    parser.add_argument("--variant", default="head", help="name of the code under test")
+    parser.add_argument("--out", type=Path, default=RESULTS / "al_speed.json")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        action="append",
+        default=[],
+        help="result files of other runs to fold in (e.g. the baseline's)",
+    )
     args = parser.parse_args()
     env = setup_django()
     from django.contrib.auth import get_user_model
@@ -173,27 +190,28 @@ def main() -> None:
                 for _ in range(n_workers):
                     stack.worker(pool="prefork", queue=env["QUORUM_CELERY_QUEUE"])
                 result = time_job(project, reader)
-            rows.append({"pool": size, "workers": n_workers, **result})
+            rows.append({"variant": args.variant, "pool": size, "workers": n_workers, **result})
             print(f"  {n_workers} worker(s): {result}", flush=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "al_speed.json"  # merged: a run of one size keeps the other sizes' rows
-    fresh = {(r["pool"], r["workers"]) for r in rows}
-    kept = [r for r in (json.loads(out.read_text()) if out.exists() else [])
-            if (r["pool"], r["workers"]) not in fresh]  # fmt: skip
-    out.write_text(
-        json.dumps(sorted(kept + rows, key=lambda r: (r["pool"], r["workers"])), indent=1)
-    )
+    out = args.out  # merged: a run of one size keeps the other sizes' rows
+    out.parent.mkdir(parents=True, exist_ok=True)
+    key = lambda r: (r.get("variant", "main"), r["pool"], r["workers"])  # noqa: E731
+    fresh = {key(r) for r in rows}
+    kept = [r for f in [out, *args.merge] if f.exists() for r in json.loads(f.read_text())]
+    merged = {key(r): r for r in kept if key(r) not in fresh} | {key(r): r for r in rows}
+    out.write_text(json.dumps([merged[k] for k in sorted(merged)], indent=1))
     print(
-        "\n| pool | workers | wall s | load | featurize | fit | cv | score | write |"
-        " next p50/p95/max ms | next empty |"
+        "\n| variant | pool | workers | wall s | load | featurize | fit | cv | score | write |"
+        " rows written | next p50/p95/max ms | next empty | load avg |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in (merged[k] for k in sorted(merged)):
         t = r["timings"]
         print(
-            f"| {r['pool']:,} | {r['workers']} | {r['wall_seconds']} | {t['load']} | {t['featurize']} | "
-            f"{t['fit']} | {t['cv']} | {t['score']} | {t['write']} | {r['next_p50_ms']}/"
+            f"| {r.get('variant', 'main')} | {r['pool']:,} | {r['workers']} | {r['wall_seconds']} |"
+            f" {t['load']} | {t['featurize']} | {t['fit']} | {t['cv']} | {t['score']} |"
+            f" {t['write']} | {r.get('n_written', r['n_scored']):,} | {r['next_p50_ms']}/"
             f"{r['next_p95_ms']}/{r.get('next_max_ms')} | {r.get('next_empty')} |"
+            f" {r.get('load_before', '?')}-{r.get('load_after', '?')} |"
         )
 
 
