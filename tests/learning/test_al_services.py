@@ -15,10 +15,12 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
+from annotation.label_selectors import predicted_label_counts
 from annotation.models import Annotation, IssueStatus, Item, Job, JobKind, LabelIssue
 from annotation.queue_selectors import QUEUE_ORDER
 from annotation.services.labeling import queue_next
 from annotation.services.projects import membership_set, project_create
+from annotation.stats import label_distribution
 from learning.models import ModelVersion, ScoringChunk
 from learning.rawsql import scores_write
 from learning.services import score_swap
@@ -255,6 +257,24 @@ def test_items_waiting_for_more_labels_come_before_a_new_head(db, text_project, 
 
     assert first.item_id == waiting.pk == queue_order(text_project)[0]
     assert waiting.score_generation > 0  # rescored too, yet ordered by its labels first
+
+
+def test_the_stats_and_the_audit_count_predictions_over_the_pool_not_only_the_head(
+    db, text_project, monkeypatch
+):
+    monkeypatch.setattr(score_swap, "HEAD_MIN_ROWS", 10)
+    monkeypatch.setattr(score_swap, "HEAD_PER_SERVED", 1)
+
+    run(text_project, batch=2)
+
+    version = ModelVersion.objects.get(project=text_project)
+    open_items = Item.objects.filter(project=text_project, status="open")
+    assert open_items.exclude(predicted_label="").count() == 10  # the head only
+    counts = predicted_label_counts(project=text_project)
+    assert counts == version.predicted_counts and sum(counts.values()) == 74
+    assert counts["positive"] >= 30 and counts["negative"] >= 30
+    dist = label_distribution(project=text_project)
+    assert dict(zip(dist["labels"], dist["predicted"], strict=True)) == counts
 
 
 @given(priority=st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5, 2.0]), max_size=40),
