@@ -15,10 +15,10 @@ Needs PostgreSQL (``DATABASE_URL``) and Redis (``REDIS_URL``):
 
     eval "$(scripts/services.sh env)"; python bench/al_speed.py --sizes 100000,1000000
 
-``--variant`` names the code under test in the results (rows are keyed by variant, pool and
-workers), so a run of another checkout's code (the baseline) can be merged into one table:
-copy this script there, run it with ``--variant main --out <file>``, then ``--merge <file>``
-here. Each row records the load average (1 min) before and after its job.
+``--variant`` names the code under test in the results (rows are keyed by variant, pool,
+workers and ``--run``, the repetition), so a run of another checkout's code (the baseline)
+can be merged into one table: copy this script there, run it with ``--variant main --out
+<file>``, then ``--merge <file>`` here. Each row records the load average (1 min) before and after its job.
 
 Workers run with ``quorum.settings_test`` only because it reads ``QUORUM_CELERY_QUEUE``:
 the benchmark uses a queue of its own on a Redis that others may share. Writes
@@ -185,6 +185,7 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=200)
     parser.add_argument("--variant", default="head", help="name of the code under test")
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between next calls")
+    parser.add_argument("--run", type=int, default=1, help="repetition number, kept apart")
     parser.add_argument("--out", type=Path, default=RESULTS / "al_speed.json")
     parser.add_argument(
         "--merge",
@@ -211,25 +212,26 @@ def main() -> None:
                 for _ in range(n_workers):
                     stack.worker(pool="prefork", queue=env["QUORUM_CELERY_QUEUE"])
                 result = time_job(project, reader, poll=args.poll)
-            rows.append({"variant": args.variant, "pool": size, "workers": n_workers, **result})
+            rows.append({"variant": args.variant, "run": args.run, "pool": size,
+                         "workers": n_workers, **result})  # fmt: skip
             print(f"  {n_workers} worker(s): {result}", flush=True)
     out = args.out  # merged: a run of one size keeps the other sizes' rows
     out.parent.mkdir(parents=True, exist_ok=True)
-    key = lambda r: (r.get("variant", "main"), r["pool"], r["workers"])  # noqa: E731
+    key = lambda r: (r["pool"], r.get("run", 1), r["workers"], r.get("variant", "main"))  # noqa: E731
     fresh = {key(r) for r in rows}
     kept = [r for f in [out, *args.merge] if f.exists() for r in json.loads(f.read_text())]
     merged = {key(r): r for r in kept if key(r) not in fresh} | {key(r): r for r in rows}
     out.write_text(json.dumps([merged[k] for k in sorted(merged)], indent=1))
     print(
-        "\n| variant | pool | workers | wall s | load | featurize | fit | cv | score | write |"
+        "\n| variant | run | pool | workers | wall s | load | featurize | fit | cv | score | write |"
         " rows written | next p50/p95/max ms | swap next p50/p95/max (n) | idle next p50/p95 |"
         " next empty | load avg |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in (merged[k] for k in sorted(merged)):
         t = r["timings"]
         print(
-            f"| {r.get('variant', 'main')} | {r['pool']:,} | {r['workers']} | {r['wall_seconds']} |"
+            f"| {r.get('variant', 'main')} | {r.get('run', 1)} | {r['pool']:,} | {r['workers']} | {r['wall_seconds']} |"
             f" {t['load']} | {t['featurize']} | {t['fit']} | {t['cv']} | {t['score']} |"
             f" {t['write']} | {r.get('n_written', r['n_scored']):,} | {r['next_p50_ms']}/"
             f"{r['next_p95_ms']}/{r.get('next_max_ms')} | {r.get('swap_next_p50_ms')}/"
