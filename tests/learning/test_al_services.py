@@ -225,8 +225,8 @@ def test_a_job_that_dies_mid_swap_and_is_retried_leaves_the_queue_as_a_clean_run
         active_learning_job_handler(job, lambda _: None)
     open_items = Item.objects.filter(project=text_project, status="open")
     dead = score_swap.score_generation(job_id=job.pk, attempt=1)
-    assert open_items.filter(score_generation=dead).count() == 2 * 7  # two slices landed
-    assert queue_order(text_project)[:14] == clean[:14]  # the top of the new ranking on top
+    assert open_items.filter(score_generation=dead).count() == 3 + 7  # the batch and a slice
+    assert queue_order(text_project)[:3] == clean[:3]  # the new batch already leads
 
     monkeypatch.setattr(score_swap, "scores_write", write)
     Job.objects.filter(pk=job.pk).update(attempts=2)
@@ -278,18 +278,27 @@ def test_the_stats_and_the_audit_count_predictions_over_the_pool_not_only_the_he
 
 
 @given(priority=st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5, 2.0]), max_size=40),
-       head=st.integers(0, 50), rows=st.integers(1, 9))  # fmt: skip
-def test_head_slices_are_the_best_ranked_items_best_first_each_once(priority, head, rows):
+       head=st.integers(0, 50), rows=st.integers(1, 9), data=st.data())  # fmt: skip
+def test_head_slices_write_the_batch_then_the_best_ranked_rest_by_id_each_once(
+    priority, head, rows, data
+):
     ids = np.random.default_rng(len(priority)).permutation(1000)[: len(priority)]
     priority = np.asarray(priority, dtype=np.float64)
+    batch = np.asarray(data.draw(st.lists(st.integers(0, max(0, ids.size - 1)), unique=True,
+                                          max_size=min(5, ids.size))), dtype=np.int64)  # fmt: skip
 
-    slices = score_swap.head_slices(ids, priority, head=head, rows_per_slice=rows)
+    slices = score_swap.head_slices(ids, priority, head=head, batch=batch, rows_per_slice=rows)
 
-    flat = np.concatenate(slices) if slices else np.empty(0, dtype=np.int64)
-    assert flat.size == len(set(flat.tolist())) == min(head, ids.size)
-    assert all(0 < s.size <= rows for s in slices)
+    flat = np.concatenate(slices).tolist() if slices else []
     ranked = sorted(range(ids.size), key=lambda k: (-priority[k], ids[k]))
-    assert flat.tolist() == ranked[: flat.size]
+    assert len(flat) == len(set(flat))
+    assert set(flat) == set(ranked[:head]) | set(batch.tolist())
+    rest = slices[1:] if batch.size else slices
+    if batch.size:
+        assert slices[0].tolist() == batch.tolist()
+    assert all(0 < s.size <= rows for s in rest)
+    rest_ids = [int(ids[k]) for s in rest for k in s]
+    assert rest_ids == sorted(rest_ids)
 
 
 def test_a_swap_in_many_small_transactions_still_writes_every_score(db, text_project, monkeypatch):
@@ -326,7 +335,7 @@ def test_a_swap_outside_a_transaction_writes_its_slices_on_parallel_connections(
     assert result["n_scored"] == sum(size for _, size in threads) == 74
     assert set(open_items.values_list("scored_by", flat=True)) == {version.pk}
     assert open_items.filter(priority__gt=1).count() == 3
-    assert threads[0] == (threading.get_ident(), 7)  # the best slice first, by the job itself
+    assert threads[0] == (threading.get_ident(), 3)  # the batch first, by the job itself
     writers = {ident for ident, _ in threads[1:]}
     if connection.vendor == "postgresql":
         assert len(writers) == 2 and threading.get_ident() not in writers
