@@ -177,9 +177,9 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     )  # fmt: skip
     for batch in batches:
         before = tally.rows
-        tally.add_rows(batch)
+        tally.add_batch(batch)
         for writer in writers.values():
-            writer.write_many(batch)
+            writer.write_batch(batch)
         if tally.rows // 20_000 != before // 20_000:  # a write to the job row each 20,000 rows
             progress(0.5 + 0.45 * min(1.0, tally.rows / max(1, tally.items)))
     (work / "rows.scratch").unlink()

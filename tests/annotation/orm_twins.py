@@ -7,6 +7,7 @@ on random data, and ``bench/rawsql_speed.py`` times each twin against its statem
 import io
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,6 @@ from annotation.rawsql import LARGE_ITEM_FIELDS, SNAPSHOT_ITEM_COLUMNS
 from annotation.snapshots import writers
 from annotation.snapshots.rows import (
     PAGE,
-    ItemRows,
     annotator_aliases,
     assign_splits,
     row_columns,
@@ -195,6 +195,18 @@ def snapshot_annotations(*, project_id: int, first: int, last: int) -> list[tupl
         .order_by("item_id", "created_at", "pk")
         .values_list("item_id", "annotator_id", "labels", "source")
     )
+
+
+@dataclass
+class ItemRows:
+    """One selected item as main's build held it: its rows as dicts (split None)."""
+
+    external_id: str
+    stratum: str
+    rows: list[dict[str, Any]]
+    batch_id: int | None
+    annotators: list[str | None] = field(default_factory=list)
+    redacted_types: tuple[str, ...] = ()
 
 
 def snapshot_select_items(*, project: Project, spec: Any, curation: Any = None,
