@@ -229,9 +229,13 @@ class ParquetWriter:
     ``ROW_GROUP`` rows, one chunk per column as ``Table.from_pydict`` made it.
     """
 
-    def __init__(self, path: Path, *, columns: tuple[str, ...] = COLUMNS):
+    def __init__(self, path: Path, *, columns: tuple[str, ...] = COLUMNS,
+                 row_group: int | None = None,
+                 on_group: Callable[[pa.Table], None] | None = None):  # fmt: skip
+        self.on_group = on_group  # sees each row group once written (the Hugging Face files)
         self.schema = _schema(columns)
         self.names = columns
+        self.row_group = row_group or ROW_GROUP
         self.writer = pq.ParquetWriter(path, self.schema, compression=COMPRESSION)
         self.pending: list[list[pa.Array]] = []
         self.rows = 0
@@ -256,8 +260,8 @@ class ParquetWriter:
                 arrays.append(pa.array(batch.column(name), field.type))
         self.pending.append(arrays)
         self.rows += len(batch)
-        while self.rows >= ROW_GROUP:  # every group but the last: ROW_GROUP rows
-            self.flush(ROW_GROUP)
+        while self.rows >= self.row_group:  # every group but the last: row_group rows
+            self.flush(self.row_group)
 
     def flush(self, size: int | None = None) -> None:
         if not self.rows:
@@ -266,6 +270,8 @@ class ParquetWriter:
         size = self.rows if size is None else size
         group = pa.Table.from_arrays([a.slice(0, size) for a in joined], schema=self.schema)
         self.writer.write_table(group)
+        if self.on_group is not None:
+            self.on_group(group)
         rest = [a.slice(size) for a in joined]
         self.rows -= size
         self.pending = [rest] if self.rows else []
@@ -277,41 +283,54 @@ class ParquetWriter:
         self.writer.close()
 
 
+def _as_read(schema: pa.Schema) -> pa.Schema:
+    """``schema`` as a Parquet file written with it reads back: a list's items are named
+    ``element`` there, and the split files always carried the read-back schema."""
+    return pa.schema([
+        pa.field(f.name, pa.list_(pa.field("element", f.type.value_type)), f.nullable)
+        if pa.types.is_list(f.type) else f
+        for f in schema
+    ])  # fmt: skip
+
+
 class HuggingFaceWriter:
     """A ``datasets``-ready folder, zipped: ``data/<split>-00000-of-00001.parquet`` per split
     and a README.md dataset card whose YAML header names the split files.
 
-    It writes nothing per row: at close it reads the finished snapshot Parquet file one
-    row group at a time and routes each group's rows to their split's file, so no second
-    set of row buffers is ever held.
+    It writes nothing per row: ``write_group`` takes each row group of the snapshot's
+    Parquet file as it is written and routes its rows to their split's file, so no second
+    set of row buffers is ever held; ``finish_parts`` closes those files, and ``close``
+    zips them with the card.
     """
 
-    def __init__(self, path: Path, *, folder: str, source: Path):
+    def __init__(self, path: Path, *, folder: str):
         self.path = path
         self.folder = folder
-        self.source = source
+        self.writers: dict[str, pq.ParquetWriter] = {}
 
-    def write_batch(self, batch: Batch) -> None:
-        pass
+    def write_group(self, group: pa.Table) -> None:
+        """Route a row group of the snapshot's Parquet file to its splits' files."""
+        parts = self._parts()
+        group = group.cast(_as_read(group.schema))
+        split_column = group.column("split")
+        for split in pc.unique(split_column).to_pylist():
+            if split not in self.writers:
+                parts.mkdir(exist_ok=True)
+                name = parts / f"{split}-00000-of-00001.parquet"
+                self.writers[split] = pq.ParquetWriter(name, group.schema,
+                                                       compression=COMPRESSION)  # fmt: skip
+            self.writers[split].write_table(group.filter(pc.equal(split_column, split)))
+
+    def finish_parts(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
 
     def close(self, card: str = "") -> None:
-        parts = self.path.parent / f".{self.path.name}.parts"
-        parts.mkdir(exist_ok=True)
-        writers: dict[str, pq.ParquetWriter] = {}
-        source = pq.ParquetFile(self.source)  # its schema: the compressed columns too
-        for batch in source.iter_batches(batch_size=ROW_GROUP):
-            split_column = batch.column("split")
-            for split in pc.unique(split_column).to_pylist():
-                if split not in writers:
-                    name = parts / f"{split}-00000-of-00001.parquet"
-                    writers[split] = pq.ParquetWriter(name, source.schema_arrow,
-                                                      compression=COMPRESSION)  # fmt: skip
-                chosen = batch.filter(pc.equal(split_column, split))
-                writers[split].write_table(pa.Table.from_batches([chosen]))
-            _release_arrow_memory()
-        for writer in writers.values():
-            writer.close()
-        splits = [s for s in ("train", "validation", "test") if s in writers]
+        """The zip of the split files ``write_group`` wrote and the card."""
+        parts = self._parts()
+        splits = [s for s in ("train", "validation", "test")
+                  if (parts / f"{s}-00000-of-00001.parquet").exists()]  # fmt: skip
         header = ["---", "configs:", "- config_name: default", "  data_files:"]
         for split in splits:
             header += [f"  - split: {split}", f"    path: data/{split}-*.parquet"]
@@ -322,7 +341,11 @@ class HuggingFaceWriter:
                 name = f"{split}-00000-of-00001.parquet"
                 archive.write(parts / name, f"{self.folder}/data/{name}", zipfile.ZIP_STORED)
                 (parts / name).unlink()
-        parts.rmdir()
+        if parts.exists():
+            parts.rmdir()
+
+    def _parts(self) -> Path:
+        return self.path.parent / f".{self.path.name}.parts"
 
 
 class LabelStudioWriter:
@@ -410,17 +433,14 @@ def csv_from_jsonl(jsonl: Path, *, csv_formulas: str, chunk_rows: int = 500) -> 
     yield out.getvalue().encode()
 
 
-def open_writers(directory: Path, *, folder: str, data_type: str,
+def open_writers(directory: Path, *, data_type: str,
                  columns: tuple[str, ...] = COLUMNS) -> dict[str, Any]:  # fmt: skip
-    """One writer per format, writing into ``directory`` under ``FORMAT_FILES`` names."""
+    """The writers of the formats the build process writes itself (Parquet and Hugging Face
+    are the side process's, ``annotation.snapshots.side``), into ``directory`` under
+    ``FORMAT_FILES`` names."""
     return {
         "jsonl": JsonlWriter(directory / FORMAT_FILES["jsonl"]),
         "csv": CsvWriter(directory / FORMAT_FILES["csv"], columns=columns),
-        "parquet": ParquetWriter(directory / FORMAT_FILES["parquet"], columns=columns),
-        # After "parquet" (dicts keep their order): it reads the finished Parquet file.
-        "hf": HuggingFaceWriter(
-            directory / FORMAT_FILES["hf"], folder=folder, source=directory / FORMAT_FILES["parquet"]
-        ),
         "labelstudio": LabelStudioWriter(directory / FORMAT_FILES["labelstudio"],
                                          to_name=data_type),
     }  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db.models import Count, Exists, F, IntegerField, Model, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -38,6 +39,7 @@ from annotation.models import (
 from annotation.queue_selectors import QUEUE_ORDER
 from annotation.rawsql import LARGE_ITEM_FIELDS, SNAPSHOT_ITEM_COLUMNS
 from annotation.snapshots import writers
+from annotation.snapshots import writers as writers_module
 from annotation.snapshots.rows import (
     PAGE,
     annotator_aliases,
@@ -353,3 +355,23 @@ def snapshot_reference_files(rows: list[dict[str, Any]], *, columns: tuple[str, 
                            for n, task in enumerate(tasks)) + "\n]\n"  # fmt: skip
     return {"jsonl": jsonl.encode(), "csv": csv_out.getvalue().encode(),
             "parquet": path.read_bytes(), "labelstudio": studio.encode()}  # fmt: skip
+
+
+def snapshot_reference_splits(parquet: bytes) -> dict[str, bytes]:
+    """Main's Hugging Face split files: the snapshot's Parquet file read back one row group
+    at a time, each group's rows routed to their split's file."""
+    writers: dict[str, pq.ParquetWriter] = {}
+    sinks: dict[str, pa.BufferOutputStream] = {}
+    source = pq.ParquetFile(pa.BufferReader(parquet))
+    for batch in source.iter_batches(batch_size=writers_module.ROW_GROUP):
+        split_column = batch.column("split")
+        for split in pc.unique(split_column).to_pylist():
+            if split not in writers:
+                sinks[split] = pa.BufferOutputStream()
+                writers[split] = pq.ParquetWriter(sinks[split], source.schema_arrow,
+                                                  compression=writers_module.COMPRESSION)  # fmt: skip
+            chosen = batch.filter(pc.equal(split_column, split))
+            writers[split].write_table(pa.Table.from_batches([chosen]))
+    for writer in writers.values():
+        writer.close()
+    return {split: sink.getvalue().to_pybytes() for split, sink in sinks.items()}
