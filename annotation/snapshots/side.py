@@ -10,7 +10,7 @@ when the build begins, so its imports overlap the first pass, and waits for its 
 stdin. It writes only inside the build's scratch folder, so a failure anywhere publishes
 nothing; it exits when the build process goes away.
 
-    python -m annotation.snapshots.side     # orders: one JSON line on stdin
+    python -m annotation.snapshots.side_main     # orders: one JSON line on stdin
 """
 
 import json
@@ -40,7 +40,7 @@ class SideProcess:
         self.log = directory / "side.log"  # a file, not a pipe: nothing waits on its reader
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "annotation.snapshots.side"], cwd=ROOT, env=env,
+                [sys.executable, "-m", "annotation.snapshots.side_main"], cwd=ROOT, env=env,
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
             )  # fmt: skip
         self.stdin = cast(IO[bytes], self.proc.stdin)
@@ -88,7 +88,8 @@ def side_write(orders: dict[str, Any]) -> None:
     hf.finish_parts()
 
 
-if __name__ == "__main__":
+def side_main() -> None:
+    """Wait for the orders on stdin, then carry them out (``side_main`` module)."""
     line = sys.stdin.readline()
     if not line:  # the build ended before the first pass did
         sys.exit(1)
