@@ -38,6 +38,7 @@ from annotation.snapshots.spec import SnapshotSpec
 from annotation.text_selectors import shown_text
 
 PAGE = 5000
+_NOTHING: tuple[list[tuple], list[Any]] = ([], [])  # an item nobody annotated (never changed)
 CHUNK = 2000  # items per scratch record and per batch handed to the writers
 MEMO = 100_000  # distinct label texts or decisions remembered before starting over
 __all__ = ["COLUMNS", "COMPRESSED_COLUMNS", "SelectedItem", "canonical_batches", "canonical_rows",
@@ -109,12 +110,22 @@ def select_items(*, project: Project, spec: SnapshotSpec, curation: Curation | N
         if not page:
             return
         first_pk, last_pk = page[0][0], page[-1][0]
-        by_item: dict[int, list[tuple]] = {}
-        for item_id, user_id, labels, source in snapshot_annotations(
+        # Per item: its annotations (name, labels, source) and its votes' JSON texts, the
+        # decision's key (a driver that decodes JSON itself gives the labels as a tuple).
+        by_item: dict[int, tuple[list[tuple], list[Any]]] = {}
+        known = labels_of.known.get
+        for item_id, user_id, raw, source in snapshot_annotations(
             project_id=project.pk, first=first_pk, last=last_pk
         ):
-            name = None if user_id is None else aliases[user_id]
-            by_item.setdefault(item_id, []).append((name, labels_of(labels), source))
+            labels = known(raw) if raw.__class__ is str else None
+            if labels is None:
+                labels = labels_of(raw)
+            entry = by_item.get(item_id)
+            if entry is None:
+                entry = by_item[item_id] = ([], [])
+            entry[0].append((None if user_id is None else aliases[user_id], labels, source))
+            if source != "review":
+                entry[1].append(raw if raw.__class__ is str else tuple(labels))
         cached = compressed.page([row[0] for row in page]) if compressed else {}
         for pk, ext, text, image, meta, final, consensus, batch, redacted in page:
             if pk in excluded:
@@ -130,8 +141,8 @@ def select_items(*, project: Project, spec: SnapshotSpec, curation: Curation | N
             if compressed is not None:
                 text, columns = compressed.columns(text, cached.get(pk))
                 extra = tuple(columns.values())
-            annotations = by_item.get(pk, [])
-            decision = decisions(final, consensus, annotations, labels_of)
+            annotations, votes = by_item.get(pk, _NOTHING)
+            decision = decisions((final, consensus, *votes), annotations, labels_of)
             found = tails(decision, annotations)
             if found is not None:
                 yield SelectedItem(ext, found[0], text, image or None, _meta(meta), extra,
@@ -165,13 +176,14 @@ class _Decisions:
         self.multi, self.order = multi, order
         self.known: dict[tuple, tuple[str, tuple[str, ...], float | None, int]] = {}
 
-    def __call__(self, final: Any, consensus: Any, annotations: list[tuple],
+    def __call__(self, key: tuple, annotations: list[tuple],
                  labels_of: _Decoded) -> tuple[str, tuple[str, ...], float | None, int]:  # fmt: skip
-        votes = tuple(labels for _, labels, source in annotations if source != "review")
-        key = (final, consensus, *map(tuple, votes))
+        """The decision for ``key``: the item's final and consensus labels and its votes,
+        as the JSON texts they were read as."""
         found = self.known.get(key)
         if found is None:
-            decision = decide_label(final=labels_of(final), consensus=labels_of(consensus),
+            votes = [labels for _, labels, source in annotations if source != "review"]
+            decision = decide_label(final=labels_of(key[0]), consensus=labels_of(key[1]),
                                     votes=votes, multi_label=self.multi,
                                     order=self.order)  # fmt: skip
             agreement = None if decision.agreement is None else round(decision.agreement, 6)
@@ -258,6 +270,24 @@ def unit_draw(seed: int, external_id: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+class UnitDraws:
+    """``unit_draw`` for many items, 8 bytes each: the digests are kept and turned into
+    numbers all at once (a 64-bit integer to float64 and a division by 2**64 round as
+    Python's ``int / int`` does)."""
+
+    def __init__(self, seed: int) -> None:
+        self.prefix = f"{seed}:".encode()
+        self.digests = bytearray()
+
+    def add(self, external_id: str) -> None:
+        self.digests += hashlib.blake2b(self.prefix + external_id.encode(),
+                                        digest_size=8).digest()  # fmt: skip
+
+    def array(self) -> np.ndarray:
+        """(N,) float64 array, one draw per ``add``, in order."""
+        return np.frombuffer(self.digests, dtype=">u8").astype(np.float64) / 2**64
+
+
 def assign_splits(strata: np.ndarray, draws: np.ndarray, *, ratios: list[float],
                   stratify: bool) -> np.ndarray:  # fmt: skip
     """Split index per item.
@@ -310,14 +340,14 @@ def first_pass(*, project: Project, spec: SnapshotSpec, scratch: Path,
     """
     codes: dict[str, int] = {}
     strata = array("i")  # 4 + 8 bytes per item, not two Python objects
-    draws = array("d")
+    draws = UnitDraws(spec.seed)
     pending: list[SelectedItem] = []
     with scratch.open("wb") as out:
         for item in select_items(project=project, spec=spec, curation=curation,
                                  compressed=compressed):  # fmt: skip
             on_item(item)
             strata.append(codes.setdefault(item.stratum, len(codes)))
-            draws.append(unit_draw(spec.seed, item.external_id))
+            draws.add(item.external_id)
             pending.append(item)
             if len(pending) == CHUNK:
                 record_write(out, _record(pending))
@@ -325,7 +355,7 @@ def first_pass(*, project: Project, spec: SnapshotSpec, scratch: Path,
         if pending:
             record_write(out, _record(pending))
     del pending
-    splits = assign_splits(np.frombuffer(strata, dtype=np.int32), np.frombuffer(draws),
+    splits = assign_splits(np.frombuffer(strata, dtype=np.int32), draws.array(),
                            ratios=list(spec.splits.values()), stratify=spec.stratify)  # fmt: skip
     return splits.tolist()
 

@@ -286,3 +286,11 @@ def test_writers_write_mains_bytes_for_any_rows(batches, multi, repeat, tmp_path
     for fmt in ("jsonl", "csv", "labelstudio"):
         assert (built / writers.FORMAT_FILES[fmt]).read_bytes() == expected[fmt], fmt
     assert (built / "p.parquet").read_bytes() == expected["parquet"]
+
+
+@given(seed=st.integers(0, 2**32 - 1), ids=st.lists(st.text(max_size=12), max_size=20))
+def test_unit_draws_are_unit_draw(seed, ids):
+    draws = rows_module.UnitDraws(seed)
+    for external_id in ids:
+        draws.add(external_id)
+    assert draws.array().tolist() == [rows_module.unit_draw(seed, i) for i in ids]
