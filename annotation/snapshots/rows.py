@@ -13,12 +13,14 @@ import hashlib
 import json
 from array import array
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from annotation.audit_selectors import Curation
 from annotation.item_label import decide_label
@@ -101,22 +103,13 @@ def select_items(*, project: Project, spec: SnapshotSpec, curation: Curation | N
     labels_of, decisions = _Decoded(), _Decisions(multi=project.multi_label, order=order)
     tails = _Tails(spec=spec, keep=keep, multi=project.multi_label)
     excluded, spans_of = curation.excluded, (curation.spans if spec.redact_pii else {})
-    last_pk = 0
-    while True:
-        page = snapshot_items(project_id=project.pk, after=last_pk, limit=PAGE,
-                              min_quality=spec.min_consensus_quality,
-                              only_reviewed=spec.only_reviewed,
-                              exclude_open_issues=spec.exclude_open_issues)  # fmt: skip
-        if not page:
-            return
-        first_pk, last_pk = page[0][0], page[-1][0]
+    for page, page_annotations, cached in _pages(project=project, spec=spec,
+                                                 compressed=compressed):  # fmt: skip
         # Per item: its annotations (name, labels, source) and its votes' JSON texts, the
         # decision's key (a driver that decodes JSON itself gives the labels as a tuple).
         by_item: dict[int, tuple[list[tuple], list[Any]]] = {}
         known = labels_of.known.get
-        for item_id, user_id, raw, source in snapshot_annotations(
-            project_id=project.pk, first=first_pk, last=last_pk
-        ):
+        for item_id, user_id, raw, source in page_annotations:
             labels = known(raw) if raw.__class__ is str else None
             if labels is None:
                 labels = labels_of(raw)
@@ -126,7 +119,6 @@ def select_items(*, project: Project, spec: SnapshotSpec, curation: Curation | N
             entry[0].append((None if user_id is None else aliases[user_id], labels, source))
             if source != "review":
                 entry[1].append(raw if raw.__class__ is str else tuple(labels))
-        cached = compressed.page([row[0] for row in page]) if compressed else {}
         for pk, ext, text, image, meta, final, consensus, batch, redacted in page:
             if pk in excluded:
                 continue
@@ -148,6 +140,45 @@ def select_items(*, project: Project, spec: SnapshotSpec, curation: Curation | N
                 yield SelectedItem(ext, found[0], text, image or None, _meta(meta), extra,
                                    found[1], batch, [user for user, _, _ in annotations],
                                    redacted_types)  # fmt: skip
+
+
+Page = tuple[list[tuple], list[tuple], dict[int, Any]]  # items, annotations, compressed
+
+
+def _pages(*, project: Project, spec: SnapshotSpec,
+           compressed: CompressedSource | None) -> Iterator[Page]:  # fmt: skip
+    """The spec's items a page at a time, with the page's annotations and cached compressed
+    texts; each page is read on a thread, over this thread's database connection, while
+    the caller works through the one before, so the database's time hides behind ours.
+    Only that thread uses the connection until the pages end or the caller stops."""
+    shared = connections[DEFAULT_DB_ALIAS]
+    shared.inc_thread_sharing()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="snapshot-pages")
+
+    def fetch(after: int) -> Page:
+        connections[DEFAULT_DB_ALIAS] = shared
+        page = snapshot_items(project_id=project.pk, after=after, limit=PAGE,
+                              min_quality=spec.min_consensus_quality,
+                              only_reviewed=spec.only_reviewed,
+                              exclude_open_issues=spec.exclude_open_issues)  # fmt: skip
+        if not page:
+            return page, [], {}
+        annotations = snapshot_annotations(project_id=project.pk, first=page[0][0],
+                                           last=page[-1][0])  # fmt: skip
+        return page, annotations, (compressed.page([row[0] for row in page]) if compressed
+                                   else {})  # fmt: skip
+
+    try:
+        future = pool.submit(fetch, 0)
+        while True:
+            page, annotations, cached = future.result()
+            if not page:
+                return
+            future = pool.submit(fetch, page[-1][0])
+            yield page, annotations, cached
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # a query under way ends first
+        shared.dec_thread_sharing()
 
 
 class _Decoded:
