@@ -6,6 +6,8 @@ serves them. Building twice from the same spec and data gives byte-identical JSO
 and so the same content hash (the sha256 of that file).
 """
 
+import contextlib
+import ctypes
 import dataclasses
 import errno
 import gc
@@ -179,6 +181,7 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     try:
         splits = first_pass(project=project, spec=spec, scratch=scratch, on_item=on_item,
                             curation=curation, compressed=compressed)  # fmt: skip
+        _release_heap()
         side.run(scratch=scratch, splits=splits, split_names=list(spec.splits), directory=work,
                  columns=columns, folder=folder,
                  row_group=snapshot_writers.ROW_GROUP)  # read now: tests set it smaller  # fmt: skip
@@ -218,6 +221,13 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
     snapshot.stats, snapshot.lineage, snapshot.content_hash = stats, lineage, content_hash
     snapshot.row_count, snapshot.status = stats["rows"], SnapshotStatus.READY
     snapshot.save(update_fields=["stats", "lineage", "content_hash", "row_count", "status"])
+
+
+def _release_heap() -> None:
+    """Hand the memory the first pass freed back to the OS (glibc keeps it for reuse
+    otherwise, about 7 MB at 1M rows): the side process's memory adds to ours from here."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _compression_lineage(snapshot: Snapshot, compressed: CompressedSource) -> dict[str, Any]:

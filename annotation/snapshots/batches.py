@@ -91,14 +91,14 @@ def record_read(stored: BinaryIO) -> Any:
     return marshal.loads(stored.read(size))  # noqa: S302 - our own scratch file
 
 
-def scratch_batches(scratch: Path, splits: list[int], split_names: list[str]) -> Iterator[Batch]:
-    """The scratch file's records as batches, ``splits`` giving each item's split index (in
-    the order the items were written)."""
+def scratch_batches(scratch: Path, splits: bytes, split_names: list[str]) -> Iterator[Batch]:
+    """The scratch file's records as batches, ``splits`` giving each item's split index (one
+    byte per item, in the order the items were written)."""
     start = 0
     with scratch.open("rb") as stored:
         while stored.peek(1):
             counts, ids, texts, images, metas, extras, codes, tails = record_read(stored)
-            item_splits = splits[start : start + len(ids)]
+            item_splits = list(splits[start : start + len(ids)])
             start += len(ids)
             if len(codes) != len(ids):  # some item has other than one row: repeat its values
                 ids, texts, images, metas, item_splits = (

@@ -363,9 +363,9 @@ def canonical_batches(*, project: Project, spec: SnapshotSpec, scratch: Path,
 
 def first_pass(*, project: Project, spec: SnapshotSpec, scratch: Path,
                on_item: Callable[[SelectedItem], None], curation: Curation | None = None,
-               compressed: CompressedSource | None = None) -> list[int]:  # fmt: skip
+               compressed: CompressedSource | None = None) -> bytes:  # fmt: skip
     """Write the selected items to ``scratch`` (one record per ``CHUNK`` items) and return
-    each item's split, as an index into the spec's split names.
+    each item's split, as an index into the spec's split names: one byte per item.
 
     ``on_item`` sees each selected item once (for lineage counts).
     """
@@ -388,7 +388,7 @@ def first_pass(*, project: Project, spec: SnapshotSpec, scratch: Path,
     del pending
     splits = assign_splits(np.frombuffer(strata, dtype=np.int32), draws.array(),
                            ratios=list(spec.splits.values()), stratify=spec.stratify)  # fmt: skip
-    return splits.tolist()
+    return splits.astype(np.int8).tobytes()
 
 
 def _record(items: list[SelectedItem]) -> tuple:

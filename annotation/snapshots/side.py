@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-from array import array
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -45,12 +44,12 @@ class SideProcess:
             )  # fmt: skip
         self.stdin = cast(IO[bytes], self.proc.stdin)
 
-    def run(self, *, scratch: Path, splits: list[int], split_names: list[str],
+    def run(self, *, scratch: Path, splits: bytes, split_names: list[str],
             directory: Path, columns: tuple[str, ...], folder: str, row_group: int) -> None:  # fmt: skip
         """Send the orders: the scratch file, each item's split (a file of one byte per
         item), where to write, the columns and the Parquet row-group size."""
         splits_file = directory / "splits.bin"
-        splits_file.write_bytes(array("b", splits).tobytes())
+        splits_file.write_bytes(splits)
         orders = {"scratch": str(scratch), "splits": str(splits_file),
                   "split_names": split_names, "directory": str(directory),
                   "columns": list(columns), "folder": folder, "row_group": row_group,
@@ -76,7 +75,7 @@ class SideProcess:
 def side_write(orders: dict[str, Any]) -> None:
     """What the side process does with its orders."""
     directory, parent = Path(orders["directory"]), orders["parent"]
-    splits = array("b", Path(orders["splits"]).read_bytes()).tolist()
+    splits = Path(orders["splits"]).read_bytes()
     hf = HuggingFaceWriter(directory / FORMAT_FILES["hf"], folder=orders["folder"])
     writer = ParquetWriter(directory / FORMAT_FILES["parquet"], columns=tuple(orders["columns"]),
                            row_group=orders["row_group"], on_group=hf.write_group)  # fmt: skip
