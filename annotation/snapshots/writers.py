@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from operator import itemgetter
@@ -133,6 +133,8 @@ class JsonlWriter:
 def _strings(values: list[Any]) -> list[str]:
     """Each value as ``json.dumps`` encodes it: strings through its own C encoder, in one
     ``map``; ``None`` (an image-less row) and anything else through the full encoder."""
+    if values.count(None) == len(values):  # no images: the common case, counted in C
+        return ["null"] * len(values)
     try:
         return list(map(encode_basestring, values))
     except TypeError:
@@ -191,9 +193,11 @@ def _blank(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _quoted(values: Iterable[Any]) -> list[str]:
+def _quoted(values: list[Any]) -> list[str]:
     """What ``CsvRows(mode=ESCAPE)`` writes for each cell: ``None`` as ``""``; text made
     inert (``csv_cell``), quoted, its quotes doubled; a number as ``csv.writer`` writes it."""
+    if values.count(None) == len(values):  # no images: the common case, counted in C
+        return ['""'] * len(values)
     out = []
     for v in values:
         if v.__class__ is str:
@@ -375,7 +379,12 @@ class LabelStudioWriter:
                  for tail, split in batch.pairs()]  # fmt: skip
         annotations = _pick(results, batch.codes)
         task_metas = _pick(metas, batch.keys())
-        ids, texts, images, data_metas = _strings(batch.ids), batch.texts, batch.images, batch.metas
+        ids, texts, images, metas_ = _strings(batch.ids), batch.texts, batch.images, batch.metas
+        if images.count(None) == len(images) and not any(metas_):  # text only: in C mostly
+            datas = ['{"text": ' + e + "}" if t else "{}" for e, t in
+                     zip(_strings(texts), texts, strict=True)]  # fmt: skip
+        else:
+            datas = list(map(_task_data, texts, images, metas_))
         done, task = [], self.task
         for k, row_id in enumerate(batch.ids):
             if task is not None and task[0] == row_id:
@@ -383,8 +392,7 @@ class LabelStudioWriter:
                 continue
             if task is not None:
                 done.append(task)
-            head = '{"id": ' + ids[k] + ', "data": ' + _task_data(texts[k], images[k],
-                                                                  data_metas[k])  # fmt: skip
+            head = '{"id": ' + ids[k] + ', "data": ' + datas[k]
             task = [row_id, head, [annotations[k]], task_metas[k]]
         self.task = task
         self._write(done)
