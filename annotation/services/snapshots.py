@@ -31,15 +31,16 @@ from annotation.jobs.dispatch import job_enqueue
 from annotation.models import Job, JobKind, Project, Snapshot, SnapshotStatus
 from annotation.selectors import CAN_MANAGE, user_role
 from annotation.services.compression import snapshot_compression
-from annotation.snapshots import writers as snapshot_writers
+from annotation.snapshots import parquet_files
 from annotation.snapshots.batches import scratch_batches
 from annotation.snapshots.compressed import CompressedSource
 from annotation.snapshots.data_card import data_card_collect
 from annotation.snapshots.lineage import Tally, dataset_card, lineage_collect
+from annotation.snapshots.parquet_files import HuggingFaceWriter
 from annotation.snapshots.rows import first_pass, row_columns
 from annotation.snapshots.side import SideProcess
 from annotation.snapshots.spec import SnapshotSpec, spec_parse
-from annotation.snapshots.writers import FORMAT_FILES, HuggingFaceWriter, open_writers
+from annotation.snapshots.writers import FORMAT_FILES, open_writers
 
 
 class SnapshotDiskFull(Exception):
@@ -184,7 +185,7 @@ def _build_into(snapshot: Snapshot, work: Path, progress: ProgressFn) -> None:
         _release_heap()
         side.run(scratch=scratch, splits=splits, split_names=list(spec.splits), directory=work,
                  columns=columns, folder=folder,
-                 row_group=snapshot_writers.ROW_GROUP)  # read now: tests set it smaller  # fmt: skip
+                 row_group=parquet_files.ROW_GROUP)  # read now: tests set it smaller  # fmt: skip
         writers = open_writers(work, data_type=project.data_type, columns=columns)
         for batch in scratch_batches(scratch, splits, list(spec.splits)):
             before = tally.rows

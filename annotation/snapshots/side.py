@@ -14,6 +14,7 @@ nothing; it exits when the build process goes away.
 """
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -22,9 +23,11 @@ from typing import IO, Any, cast
 
 import annotation
 from annotation.snapshots.batches import scratch_batches
-from annotation.snapshots.writers import FORMAT_FILES, HuggingFaceWriter, ParquetWriter
+from annotation.snapshots.parquet_files import HuggingFaceWriter, ParquetWriter
+from annotation.snapshots.writers import FORMAT_FILES
 
 ROOT = Path(annotation.__file__).resolve().parents[1]
+logger = logging.getLogger(__name__)
 
 
 class SideProcess:
@@ -59,9 +62,11 @@ class SideProcess:
 
     def wait(self) -> None:
         """Block until the side process is done; raise with its error if it failed."""
-        if self.proc.wait() != 0:
-            error = self.log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"The snapshot's Parquet writer failed: {error}")
+        if self.proc.wait() != 0:  # its traceback names server paths: the log, not the job
+            logger.error("snapshot side process failed:\n%s",
+                         self.log.read_text(errors="replace")[-4000:])  # fmt: skip
+            raise RuntimeError(f"The snapshot's Parquet writer failed (exit status "
+                               f"{self.proc.returncode}); the worker's log has its error.")  # fmt: skip
         self.log.unlink()
 
     def stop(self) -> None:

@@ -38,8 +38,7 @@ from annotation.models import (
 )  # fmt: skip
 from annotation.queue_selectors import QUEUE_ORDER
 from annotation.rawsql import LARGE_ITEM_FIELDS, SNAPSHOT_ITEM_COLUMNS
-from annotation.snapshots import writers
-from annotation.snapshots import writers as writers_module
+from annotation.snapshots import parquet_files
 from annotation.snapshots.rows import (
     PAGE,
     annotator_aliases,
@@ -324,15 +323,15 @@ def snapshot_reference_files(rows: list[dict[str, Any]], *, columns: tuple[str, 
             cells.append(value)
         csv_rows.row(cells)
     path = directory / "reference.parquet"
-    schema = writers._schema(columns)
-    parquet = pq.ParquetWriter(path, schema, compression=writers.COMPRESSION)
+    schema = parquet_files._schema(columns)
+    parquet = pq.ParquetWriter(path, schema, compression=parquet_files.COMPRESSION)
     group: dict[str, list] = {name: [] for name in columns}
     for row in rows:
         for name, column in group.items():
             column.append(row[name])
         meta = group["meta"]
         meta[-1] = json.dumps(meta[-1], ensure_ascii=False, sort_keys=True) if meta[-1] else None
-        if len(meta) >= writers.ROW_GROUP:
+        if len(meta) >= parquet_files.ROW_GROUP:
             parquet.write_table(pa.Table.from_pydict(group, schema=schema))
             group = {name: [] for name in columns}
     if group["id"]:
@@ -363,13 +362,13 @@ def snapshot_reference_splits(parquet: bytes) -> dict[str, bytes]:
     writers: dict[str, pq.ParquetWriter] = {}
     sinks: dict[str, pa.BufferOutputStream] = {}
     source = pq.ParquetFile(pa.BufferReader(parquet))
-    for batch in source.iter_batches(batch_size=writers_module.ROW_GROUP):
+    for batch in source.iter_batches(batch_size=parquet_files.ROW_GROUP):
         split_column = batch.column("split")
         for split in pc.unique(split_column).to_pylist():
             if split not in writers:
                 sinks[split] = pa.BufferOutputStream()
                 writers[split] = pq.ParquetWriter(sinks[split], source.schema_arrow,
-                                                  compression=writers_module.COMPRESSION)  # fmt: skip
+                                                  compression=parquet_files.COMPRESSION)  # fmt: skip
             chosen = batch.filter(pc.equal(split_column, split))
             writers[split].write_table(pa.Table.from_batches([chosen]))
     for writer in writers.values():

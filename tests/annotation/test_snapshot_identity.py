@@ -24,8 +24,8 @@ from annotation.jobs.runner import job_execute
 from annotation.models import Annotation, CompressedText, CompressionProfile, ImportBatch, Item
 from annotation.services.projects import project_create
 from annotation.services.snapshots import snapshot_create, snapshot_file
+from annotation.snapshots import parquet_files, side, writers
 from annotation.snapshots import rows as rows_module
-from annotation.snapshots import writers
 from annotation.snapshots.batches import Batch
 from annotation.snapshots.compressed import CompressedSource
 from annotation.snapshots.lineage import Tally
@@ -47,7 +47,7 @@ def small_boundaries(settings, tmp_path, monkeypatch):
     settings.QUORUM_EXPORT_DIR = tmp_path / "exports"
     monkeypatch.setattr(rows_module, "PAGE", 4)
     monkeypatch.setattr(rows_module, "CHUNK", 3)
-    monkeypatch.setattr(writers, "ROW_GROUP", 5)
+    monkeypatch.setattr(parquet_files, "ROW_GROUP", 5)
 
 
 def _populate(project, users, n: int, salt: int = 0) -> list[Item]:
@@ -277,7 +277,7 @@ def test_writers_write_mains_bytes_for_any_rows(batches, multi, repeat, tmp_path
     built = directory / "built"
     built.mkdir()
     formats = writers.open_writers(built, data_type="text")
-    parquet = writers.ParquetWriter(built / "p.parquet")
+    parquet = parquet_files.ParquetWriter(built / "p.parquet")
     for rows in rows_by_batch:
         for writer in [*formats.values(), parquet]:
             writer.write_batch(_batch(rows, split_names))
@@ -294,3 +294,24 @@ def test_unit_draws_are_unit_draw(seed, ids):
     for external_id in ids:
         draws.add(external_id)
     assert draws.array().tolist() == [rows_module.unit_draw(seed, i) for i in ids]
+
+
+def test_a_failed_side_process_publishes_nothing(varied, manager, monkeypatch, settings, caplog):
+    """The side process writes Parquet and the Hugging Face files: when it fails, the job
+    fails (its traceback goes to the log, not to the job), the snapshot is failed, and no
+    file of it is served."""
+    real_run = side.SideProcess.run
+
+    def broken_run(self, **orders):
+        real_run(self, **orders | {"scratch": orders["directory"] / "missing.scratch"})
+
+    monkeypatch.setattr(side.SideProcess, "run", broken_run)
+    snapshot = snapshot_create(project=varied, spec={}, user=manager, enqueue=False)
+    with pytest.raises(RuntimeError, match="Parquet writer failed"):
+        job_execute(job_id=snapshot.job_id, task_id="test")
+    snapshot.refresh_from_db()
+    assert snapshot.job.status == "failed" and "Parquet writer failed" in snapshot.job.error
+    assert "missing.scratch" not in snapshot.job.error and "missing.scratch" in caplog.text
+    assert snapshot.status == "failed"
+    project_dir = settings.QUORUM_EXPORT_DIR / str(varied.pk)
+    assert not project_dir.exists() or not any(project_dir.iterdir())
