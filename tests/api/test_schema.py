@@ -112,6 +112,9 @@ def test_stats_spells_out_the_stopping_rule_and_the_forecast(schema):
         "labels_needed_interval", "status",
     }  # fmt: skip
     assert forecast["properties"]["labels_needed"]["nullable"]
+    point = resolve(schema, forecast["properties"]["curve"]["items"])
+    assert set(point["properties"]) == {"labels", "value", "low", "high"}
+    assert point["properties"]["labels"]["type"] == "integer"
 
 
 def test_a_webhook_never_documents_its_secret_in_an_answer(schema):
