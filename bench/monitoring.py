@@ -328,6 +328,11 @@ def timings(texts, seed: int) -> dict:
     return out
 
 
+def _width(interval) -> float:
+    """An interval's upper end over its lower one (inf when open)."""
+    return np.inf if interval[1] is None else interval[1] / interval[0]
+
+
 def summarize(name: str, judged: list[dict]) -> dict:
     """One set's counts over seeds ("k/n" strings), for the tables and the JSON."""
     total = len(judged)
@@ -355,6 +360,9 @@ def summarize(name: str, judged: list[dict]) -> dict:
             "covered": f"{sum(r.get('covered', False) for r in rows)}/{total}",
             "err_ok_bracket": f"{sum(abs(e) <= 0.25 for e in bracket)}/{len(bracket)}",
             "covered_bracket": f"{sum(r.get('covered_bracket', False) for r in rows)}/{total}",
+            "width": float(
+                np.median([_width(r["interval"]) for r in rows if r.get("interval")] or [np.nan])
+            ),  # fmt: skip
         }
     return out
 
@@ -411,12 +419,13 @@ def main() -> None:
         "bracket (previous version, that version]"
     )
     print(f"{'set':<10}{'method':<7}{'median err':>11}{'|err|<=25%':>11}{'covers':>8}"
-          f"{'| err (bracket)':>16}{'covers (bracket)':>18}")  # fmt: skip
+          f"{'| err (bracket)':>16}{'covers (bracket)':>18}{'hi/lo (median)':>16}")  # fmt: skip
     for t in tables:
         for method in ("old", "new"):
             r = t["forecast"][method]
             print(f"{t['set']:<10}{method:<7}{r['median_error']:>+11.0%}{r['err_ok']:>11}"
-                  f"{r['covered']:>8}{r['err_ok_bracket']:>16}{r['covered_bracket']:>18}")  # fmt: skip
+                  f"{r['covered']:>8}{r['err_ok_bracket']:>16}{r['covered_bracket']:>18}"
+                  f"{r['width']:>16.1f}")  # fmt: skip
     results["summary"] = tables
     if texts is not None and not args.skip_drift:
         results["drift"] = drift_bench(texts, windows=args.windows, size=args.window, seed=0,

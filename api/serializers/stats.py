@@ -20,7 +20,7 @@ class StopKappaSerializer(serializers.Serializer):
 class StoppingSerializer(serializers.Serializer):
     threshold = serializers.FloatField()
     window = serializers.IntegerField()
-    plateau = serializers.BooleanField(
+    stop_on_plateau = serializers.BooleanField(
         help_text="The project's plateau criterion is on: the rule also fires when kappa has "
         "stopped increasing (least-squares slope against log2(labels) over the last 5 versions "
         "<= 0, window mean >= 0.95)."

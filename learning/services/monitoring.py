@@ -115,7 +115,7 @@ def stopping_section(*, project: Project) -> dict[str, Any]:
     return {
         "threshold": signal.threshold,
         "window": signal.window,
-        "plateau": project.stop_on_plateau,
+        "stop_on_plateau": project.stop_on_plateau,
         "kappas": [
             {"model_version": v["version"], "labels": v["n_labels"], "kappa": v["stop_kappa"]}
             for v in versions

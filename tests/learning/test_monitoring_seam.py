@@ -63,7 +63,7 @@ def test_stopping_section_follows_the_project_threshold(db, project):
     section = stopping_section(project=project)
     assert section["stopped"] and section["stopped_at_labels"] == 100
     assert section["f_change_bound"] == pytest.approx(4 * 0.02 / 0.98)
-    assert (section["fired_by"], section["plateau"]) == ("threshold", False)
+    assert (section["fired_by"], section["stop_on_plateau"]) == ("threshold", False)
 
 
 def test_the_plateau_setting_fires_where_kappa_levels_off(db, project):
@@ -73,7 +73,7 @@ def test_the_plateau_setting_fires_where_kappa_levels_off(db, project):
     assert not section["stopped"] and section["fired_by"] is None  # the default rule
     project.stop_on_plateau = True
     section = stopping_section(project=project)
-    assert section["plateau"] and section["stopped"] and section["fired_by"] == "plateau"
+    assert section["stop_on_plateau"] and section["stopped"] and section["fired_by"] == "plateau"
     assert section["stopped_at_labels"] == 180  # 0.975 ... 0.971 over 100..180: no upward trend
 
 
