@@ -59,6 +59,7 @@ FRIENDLIER_LABELS = {
     "lease_minutes": "Lease (minutes an item is held for an annotator)",
     "model_in_loop": "Show the model's suggestion",
     "content_retention_days": "Content retention (days)",
+    "stop_on_plateau": "Also stop when kappa stops increasing",
 }
 
 
