@@ -37,6 +37,7 @@ def deliveries_of(*, webhook: Webhook) -> QuerySet[WebhookDelivery]:
 ALERT_KIND_ROLES: dict[str, frozenset[str]] = {
     AlertKind.AGREEMENT_BELOW: CAN_REVIEW,
     AlertKind.ANNOTATOR_QUALITY: CAN_REVIEW,
+    AlertKind.ANNOTATOR_QUALITY_DROP: CAN_REVIEW,
     AlertKind.LABEL_ISSUES_ABOVE: frozenset(Role.values),
     AlertKind.JOB_FAILED: CAN_MANAGE,
     AlertKind.DRIFT: frozenset(Role.values),

@@ -26,7 +26,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import DeliveryStatus, Project, Webhook, WebhookDelivery, WebhookEvent
+from annotation.models import (
+    SUBSCRIBABLE_EVENTS,
+    DeliveryStatus,
+    Project,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from annotation.webhook_urls import WebhookUrlError, pinned_connection, webhook_target
 
 logger = logging.getLogger(__name__)
@@ -36,6 +43,7 @@ SIGNATURE_HEADER = "X-Quorum-Signature"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_SECRET = 200
 MAX_RETRY_SECONDS = 3600.0
+SUBSCRIBABLE = [value for value, _ in SUBSCRIBABLE_EVENTS]
 
 
 def webhook_sign(secret: str, body: bytes) -> str:
@@ -66,10 +74,8 @@ def _checked_url(url: Any) -> str:
 
 def _checked_events(events: Any) -> list[str]:
     if (not isinstance(events, list) or not events
-            or not all(isinstance(e, str) and e in WebhookEvent.values for e in events)):  # fmt: skip
-        raise ValidationError(
-            {"events": [f"A non-empty list of: {', '.join(WebhookEvent.values)}."]}
-        )
+            or not all(isinstance(e, str) and e in SUBSCRIBABLE for e in events)):  # fmt: skip
+        raise ValidationError({"events": [f"A non-empty list of: {', '.join(SUBSCRIBABLE)}."]})
     return sorted(set(events))
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from annotation.models import AlertKind, WebhookDelivery, WebhookEvent
+from annotation.models import SUBSCRIBABLE_EVENTS, AlertKind, WebhookDelivery
 from annotation.monitoring_selectors import alert_rules_of, alerts_of, webhook_get, webhooks_of
 from annotation.selectors import CAN_MANAGE
 from annotation.services.alert_rules import DEFAULT_PARAMS, alert_rules_put
@@ -42,7 +42,7 @@ def webhooks_page(request, project_id: int):
            .select_related("webhook").order_by("-created_at", "-pk")[:LOG_ROWS])  # fmt: skip
     context = {
         "project": project, "role": role, "webhooks": hooks, "log": log,
-        "events": WebhookEvent.choices, "rules": alert_rules_of(project=project),
+        "events": SUBSCRIBABLE_EVENTS, "rules": alert_rules_of(project=project),
         "alerts": list(alerts_of(project=project, role=role)[:20]),
         "open_alerts": alerts_of(project=project, state="open", role=role).count(),
     }  # fmt: skip

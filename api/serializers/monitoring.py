@@ -3,7 +3,7 @@ no answer ever carries it."""
 
 from rest_framework import serializers
 
-from annotation.models import Alert, AlertKind, Webhook, WebhookDelivery, WebhookEvent
+from annotation.models import SUBSCRIBABLE_EVENTS, Alert, AlertKind, Webhook, WebhookDelivery
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -23,7 +23,7 @@ class WebhookWriteSerializer(serializers.Serializer):
         max_length=200, write_only=True, help_text="16 to 200 characters; never returned."
     )
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS), allow_empty=False
     )
     active = serializers.BooleanField(required=False, default=True)
 
@@ -61,7 +61,7 @@ class AlertRuleSerializer(serializers.Serializer):
     params = serializers.DictField(
         required=False, default=dict,
         help_text="agreement_below {threshold, metric}; annotator_quality {threshold, "
-        "min_items}; label_issues_above {count}; job_failed {kinds}; drift and stopping_rule {}.",
+        "min_items}; annotator_quality_drop {drop, min_items, runs}; label_issues_above {count}; job_failed {kinds}; drift and stopping_rule {}.",
     )  # fmt: skip
 
 
