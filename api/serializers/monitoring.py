@@ -3,7 +3,14 @@ no answer ever carries it."""
 
 from rest_framework import serializers
 
-from annotation.models import SUBSCRIBABLE_EVENTS, Alert, AlertKind, Webhook, WebhookDelivery
+from annotation.models import (
+    SUBSCRIBABLE_EVENTS,
+    Alert,
+    AlertKind,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+)
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -35,6 +42,11 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
                   "error", "history", "created_at", "last_attempt_at", "delivered_at",
                   "duration_ms"]  # fmt: skip
         read_only_fields = fields
+
+
+class DeliveryQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
+    page = serializers.IntegerField(min_value=1, required=False)
 
 
 class AlertSerializer(serializers.ModelSerializer):

@@ -132,6 +132,19 @@
     rows: people.map((r) => [r.annotator, r.kappa, r.consensus_agreement, r.quality]),
   });
 
+  // Each annotator's quality per label-quality run: a drop against their own earlier level is
+  // what the "quality dropping" alert rule watches.
+  const qh = data.quality_history || { runs: [], annotators: [] };
+  draw("quality-history", {
+    empty: qh.runs.length ? null : "No label-quality run has measured the annotators yet.",
+    config: { type: "line", data: { labels: qh.runs.map((r) => when(r.at)), datasets: qh.annotators.map((a, i) => ({
+      label: a.annotator, data: a.scores, spanGaps: true, borderColor: PALETTE[i % PALETTE.length],
+      backgroundColor: PALETTE[i % PALETTE.length], pointRadius: 3 })) },
+      options: { scales: { y: { suggestedMin: 0, max: 1 } } } },
+    columns: ["run", ...qh.annotators.map((a) => a.annotator)],
+    rows: qh.runs.map((r, i) => [when(r.at), ...qh.annotators.map((a) => a.scores[i])]),
+  });
+
   const c = data.confusion;
   const used = c.labels.map((_, i) => i).filter((i) => c.matrix[i].some(Boolean));
   draw("confusion", {
