@@ -5,6 +5,7 @@ reachable from the keyboard."""
 
 import pytest
 
+from tests.browser.journey import Journey
 from tests.browser.test_csp import WATCH_VIOLATIONS, violations
 from tests.browser.test_dashboard import CHARTS, FORECAST_CURVE, seed_project
 
@@ -112,3 +113,16 @@ def test_every_monitoring_chart_s_numbers_are_reachable_by_keyboard(dashboard, p
     drift_rows = page.locator('[data-chart="drift-data"] tbody tr')
     assert drift_rows.count() == 3 and "drift" in drift_rows.nth(1).inner_text()
     assert violations(page, reports) == [] and page_errors == []
+
+
+def test_the_drawn_monitoring_dashboard_passes_axe(page, live_url, login, make_user):
+    journey = Journey(page, "monitoring-dashboard")
+    project = seed_project(make_user)
+    login(page, "lead")
+    page.goto(f"{live_url}/projects/{project.pk}/dashboard")
+    page.wait_for_function(
+        f"() => !!window.Chart && document.querySelectorAll('canvas').length === {len(CHARTS)}"
+    )
+    page.locator('[data-chart="drift-data"] summary').click()  # an open table is checked too
+    journey.seen("dashboard")
+    journey.done()
