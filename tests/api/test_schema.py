@@ -133,3 +133,24 @@ def test_deliveries_and_alerts_are_pages(schema):
                  "/api/projects/{project_pk}/alerts/"):  # fmt: skip
         page = resolve(schema, body(schema, path, "get", "200"))
         assert {"count", "next", "previous", "results"} <= set(page["properties"])
+
+
+def test_the_delivery_log_documents_its_status_filter(schema):
+    get = schema["paths"]["/api/projects/{project_pk}/webhooks/{id}/deliveries/"]["get"]
+    params = {p["name"]: p for p in get["parameters"]}
+    assert params["status"]["in"] == "query"
+    assert set(params["status"]["schema"]["enum"]) == {"pending", "succeeded", "failed"}
+
+
+def test_the_test_event_answers_a_delivery_or_429(schema):
+    post = schema["paths"]["/api/projects/{project_pk}/webhooks/{id}/test/"]["post"]
+    assert set(post["responses"]) >= {"202", "429"}
+    assert body(schema, "/api/projects/{project_pk}/webhooks/{id}/test/", "post", "202")[
+        "$ref"
+    ].endswith("/WebhookDelivery")
+
+
+def test_the_quality_history_is_typed(schema):
+    history = resolve(schema, body(schema, "/api/projects/{project_pk}/annotator-quality/history/",
+                                   "get", "200"))  # fmt: skip
+    assert set(history["properties"]) == {"runs", "annotators"}
