@@ -103,15 +103,21 @@ def test_stats_spells_out_the_stopping_rule_and_the_forecast(schema):
     stats = resolve(schema, body(schema, "/api/projects/{project_pk}/stats/", "get", "200"))
     stopping = resolve(schema, stats["properties"]["stopping"])
     assert set(stopping["properties"]) >= {
-        "threshold", "window", "kappas", "stopped", "stopped_at_labels"
+        "threshold", "window", "kappas", "stopped", "stopped_at_labels", "stop_on_plateau",
+        "fired_by",
     }  # fmt: skip
     assert stopping["properties"]["stopped_at_labels"]["nullable"]
+    assert stopping["properties"]["fired_by"]["nullable"]
     forecast = resolve(schema, stats["properties"]["forecast"])
     assert set(forecast["properties"]) >= {
         "metric", "target", "plateau", "plateau_interval", "labels_needed",
         "labels_needed_interval", "status",
     }  # fmt: skip
     assert forecast["properties"]["labels_needed"]["nullable"]
+    assert "curve" in forecast["required"]  # always sent: empty unless status is ok
+    point = resolve(schema, forecast["properties"]["curve"]["items"])
+    assert set(point["properties"]) == {"labels", "value", "low", "high"}
+    assert point["properties"]["labels"]["type"] == "integer"
 
 
 def test_a_webhook_never_documents_its_secret_in_an_answer(schema):
