@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0020_alerts_webhooks'),
+        ('annotation', '0022_stop_on_plateau'),
     ]
 
     operations = [
