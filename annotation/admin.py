@@ -181,6 +181,6 @@ class AlertAdmin(admin.ModelAdmin):
 for model in (
     models.AlertRule,
     models.Label, models.Membership, models.ImportBatch, models.Lease, models.Skip,
-    models.AnnotatorQuality,
+    models.AnnotatorQuality, models.AnnotatorQualityRecord,
 ):  # fmt: skip
     admin.site.register(model)

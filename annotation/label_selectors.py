@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from django.db.models import Count
 
 from annotation.item_label import decide_label
 from annotation.models import (
@@ -79,3 +80,28 @@ def training_labels(*, project: Project, exclude_open_issues: bool = True) -> Tr
             labels.append(decision.labels)
             sources.append(decision.source)
     return TrainingLabels(np.asarray(ids, dtype=np.int64), labels, sources)
+
+
+def predicted_label_counts(*, project: Project) -> dict[str, int]:
+    """{label name: unlabeled items the model predicts it for}, for the stats and the audit.
+
+    The latest model version's counts over the whole pool it scored: a rescore writes
+    per-item predictions only on the head of its ranking (``Item.score_generation``), so
+    counting the items would mix models. Before any rescore, the predictions the items
+    carry (imported ones), counted over the items no one has labeled.
+    """
+    latest = (
+        project.model_versions.filter(n_scored__gt=0)
+        .order_by("-version")
+        .values_list("predicted_counts", flat=True)
+        .first()
+    )
+    if latest:
+        return {str(name): int(n) for name, n in latest.items()}
+    return dict(
+        Item.objects.filter(project=project, annotation_count=0)
+        .exclude(predicted_label="")
+        .values("predicted_label")
+        .annotate(n=Count("id"))
+        .values_list("predicted_label", "n")
+    )

@@ -25,8 +25,20 @@ def webhook_get(*, project: Project, webhook_id: int) -> Webhook | None:
     return webhooks_of(project=project).filter(pk=webhook_id).first()
 
 
-def deliveries_of(*, webhook: Webhook) -> QuerySet[WebhookDelivery]:
-    return WebhookDelivery.objects.filter(webhook=webhook).order_by("-created_at", "-pk")
+def deliveries_of(*, webhook: Webhook, status: str | None = None) -> QuerySet[WebhookDelivery]:
+    """The webhook's delivery log, newest first; ``status`` keeps one ``DeliveryStatus``."""
+    deliveries = WebhookDelivery.objects.filter(webhook=webhook)
+    if status:
+        deliveries = deliveries.filter(status=status)
+    return deliveries.order_by("-created_at", "-pk")
+
+
+def project_deliveries(*, project: Project, status: str | None = None) -> QuerySet[WebhookDelivery]:
+    """Every webhook's deliveries of ``project``, newest first (the page's log)."""
+    deliveries = WebhookDelivery.objects.filter(webhook__project=project)
+    if status:
+        deliveries = deliveries.filter(status=status)
+    return deliveries.select_related("webhook").order_by("-created_at", "-pk")
 
 
 # Who sees the alerts of each kind: as the data behind them. Agreement and a person's quality
@@ -37,6 +49,7 @@ def deliveries_of(*, webhook: Webhook) -> QuerySet[WebhookDelivery]:
 ALERT_KIND_ROLES: dict[str, frozenset[str]] = {
     AlertKind.AGREEMENT_BELOW: CAN_REVIEW,
     AlertKind.ANNOTATOR_QUALITY: CAN_REVIEW,
+    AlertKind.ANNOTATOR_QUALITY_DROP: CAN_REVIEW,
     AlertKind.LABEL_ISSUES_ABOVE: frozenset(Role.values),
     AlertKind.JOB_FAILED: CAN_MANAGE,
     AlertKind.DRIFT: frozenset(Role.values),

@@ -3,12 +3,15 @@
 The queue's order: an item that has started collecting labels comes before any fresh
 item (more labels first), so items waiting for a second opinion (overlap, the agreement
 sample, adaptive overlap, a reviewer's requeue) are completed before new ones are started;
-among items with as many labels, the active-learning priority decides, then the fallback
-order. Active learning thus decides which items to *start*.
+among items with as many labels, the newest rescore's items come first (``score_generation``:
+a rescore writes only the head of its ranking, and older heads stay below it in their own
+model's order), then the active-learning priority decides, then the fallback order. Active
+learning thus decides which items to *start*.
 
 The candidate query and the held lease are hand-written (``annotation.rawsql.queue_head``,
 ``held_lease``): the labeling hot path. The candidate query walks the partial index of open
-items (``item_open_queue_idx``: project, -annotation_count, -priority, sequence, id WHERE open) in
+items (``item_open_queue_idx``: project, -annotation_count, -score_generation, -priority, sequence,
+id WHERE open) in
 queue order and stops at the first row that passes the per-row checks, so its cost depends
 on how many items at the head of the queue this annotator cannot take (their own labels and
 skips, other people's leases), not on project size. One annotator alone on an overlap-2
@@ -20,7 +23,7 @@ from django.db.models import QuerySet
 
 from annotation.models import Annotation, Item, ItemStatus, Project
 
-QUEUE_ORDER = ("-annotation_count", "-priority", "sequence", "id")
+QUEUE_ORDER = ("-annotation_count", "-score_generation", "-priority", "sequence", "id")
 
 
 def item_suggestion(*, project: Project, item: Item) -> dict | None:

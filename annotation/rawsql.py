@@ -103,7 +103,8 @@ def _queue_head_sql(vendor: str, exclude_count: int, lock: bool) -> str:
               SELECT COUNT(*) FROM {_table(Lease)} l
               WHERE l.item_id = i.id AND l.expires_at > %s AND l.annotator_id <> %s)
           {excluded}
-        ORDER BY i.annotation_count DESC, i.priority DESC, i.sequence ASC, i.id ASC
+        ORDER BY i.annotation_count DESC, i.score_generation DESC, i.priority DESC,
+                 i.sequence ASC, i.id ASC
         LIMIT 1 {locking}"""
 
 

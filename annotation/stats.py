@@ -16,7 +16,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from annotation.agreement_selectors import agreement_history, agreement_latest, latest_confusion
-from annotation.label_selectors import training_labels
+from annotation.label_selectors import predicted_label_counts, training_labels
 from annotation.models import (
     Annotation,
     AnnotatorQuality,
@@ -81,20 +81,14 @@ def labels_per_hour(*, annotations, now: datetime | None = None) -> list[dict]:
 def label_distribution(*, project: Project) -> dict:
     """Labels of the labeled set (share of labeled items carrying each label, by the one label
     rule, ``annotation.item_label``: what the model trains on) vs the model's predicted labels on
-    the unlabeled pool (share of pool items predicted as each)."""
+    the unlabeled pool (share of pool items predicted as each, ``predicted_label_counts``)."""
     names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     given: Counter[str] = Counter(
         name
         for labels in training_labels(project=project, exclude_open_issues=False).labels
         for name in labels
     )
-    predicted = dict(
-        project.items.filter(annotation_count=0)
-        .exclude(predicted_label="")
-        .values("predicted_label")
-        .annotate(n=Count("id"))
-        .values_list("predicted_label", "n")
-    )
+    predicted = predicted_label_counts(project=project)
     names += sorted((set(given) | set(predicted)) - set(names))
     n_given, n_pred = sum(given.values()), sum(predicted.values())
     return {

@@ -40,6 +40,11 @@ urlpatterns = [
         name="webhook-change",
     ),
     path(
+        "projects/<int:project_id>/webhooks/<int:webhook_id>/test",
+        monitoring.webhook_test,
+        name="webhook-test",
+    ),
+    path(
         "projects/<int:project_id>/alert-rules",
         monitoring.alert_rules_save,
         name="alert-rules-save",

@@ -35,6 +35,7 @@ from api.views.monitoring import (
 )
 from api.views.projects import MemberViewSet, ProjectViewSet, UserViewSet
 from api.views.review import (
+    AnnotatorQualityHistoryView,
     AnnotatorQualityView,
     ItemAuditView,
     ItemReviewView,
@@ -105,6 +106,8 @@ urlpatterns = [
                                           "delete": "destroy"}), "project-webhook"),
     project_route(r"webhooks/(?P<pk>\d+)/deliveries", WebhookDeliveriesView.as_view(),
                   "project-webhook-deliveries"),
+    project_route(r"webhooks/(?P<pk>\d+)/test", WebhookViewSet.as_view({"post": "test"}),
+                  "project-webhook-test"),
     project_route("alerts", AlertListView.as_view(), "project-alerts"),
     project_route("alert-rules", AlertRulesView.as_view(), "project-alert-rules"),
     project_route("next", NextView.as_view(), "project-next"),
@@ -120,6 +123,8 @@ urlpatterns = [
     # review queue (api/views/review.py)
     project_route("label-issues", LabelIssueViewSet.as_view({"get": "list"}), "project-label-issues"),
     project_route("annotator-quality", AnnotatorQualityView.as_view(), "project-annotator-quality"),
+    project_route("annotator-quality/history", AnnotatorQualityHistoryView.as_view(),
+                  "project-annotator-quality-history"),
     re_path(r"^items/(?P<item_pk>\d+)/review/?$", ItemReviewView.as_view(), name="item-review"),
     re_path(r"^items/(?P<item_pk>\d+)/audit/?$", ItemAuditView.as_view(), name="item-audit"),
     project_route("snapshots", ProjectSnapshotViewSet.as_view({"get": "list", "post": "create"}),

@@ -121,9 +121,10 @@ class Stack:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _start(self, argv: list[str], log_name: str, env: dict[str, str]) -> subprocess.Popen:
+    def _start(self, argv: list[str], log_name: str, env: dict[str, str],
+               cwd: Path = ROOT) -> subprocess.Popen:  # fmt: skip
         with (self.log_dir / log_name).open("ab") as log:
-            proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log,
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log,
                                     stderr=subprocess.STDOUT)  # fmt: skip
         self.procs.append(proc)
         return proc
@@ -146,9 +147,12 @@ class Stack:
 
     def worker(
         self, *, pool: str = "solo", concurrency: int = 1, queue: str = "",
-        polling: float | None = None, wait: bool = True,
+        polling: float | None = None, wait: bool = True, root: Path = ROOT,
     ) -> subprocess.Popen:  # fmt: skip
-        """One Celery worker; returns once it is ready to take messages (``wait``)."""
+        """One Celery worker; returns once it is ready to take messages (``wait``).
+
+        ``root``: the checkout whose code it runs (another one: a baseline to compare with).
+        """
         n, self.workers = self.workers, self.workers + 1
         argv = ["--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO",
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
@@ -159,7 +163,7 @@ class Stack:
         # Logs append across runs: only what this worker writes can say it is ready.
         start = log.stat().st_size if log.exists() else 0
         proc = self._start([sys.executable, "-c", _WORKER, json.dumps([polling, argv])],
-                           log.name, self.env)  # fmt: skip
+                           log.name, self.env | {"PYTHONPATH": str(root)}, cwd=root)  # fmt: skip
 
         def ready() -> bool:
             with log.open("rb") as fh:
@@ -183,8 +187,18 @@ class Stack:
         tail = (self.log_dir / log).read_text(errors="replace")[-2000:]
         raise RuntimeError(f"{log.split('.')[0]} did not start; {self.log_dir / log}:\n{tail}")
 
-    def stop(self) -> None:
-        """SIGTERM every process by PID, then SIGKILL what is still alive after 30 s."""
+    def stop(self, only: subprocess.Popen | None = None) -> None:
+        """SIGTERM every process (or ``only`` that one) by PID, then SIGKILL what is still
+        alive after 30 s."""
+        if only is not None:
+            only.send_signal(signal.SIGTERM)
+            try:
+                only.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                only.kill()
+                only.wait()
+            self.procs.remove(only)
+            return
         for proc in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

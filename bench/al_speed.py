@@ -15,6 +15,11 @@ Needs PostgreSQL (``DATABASE_URL``) and Redis (``REDIS_URL``):
 
     eval "$(scripts/services.sh env)"; python bench/al_speed.py --sizes 100000,1000000
 
+``--variant`` names the code under test in the results (rows are keyed by variant, pool,
+workers and ``--run``, the repetition), so a run of another checkout's code (the baseline)
+can be merged into one table: copy this script there, run it with ``--variant main --out
+<file>``, then ``--merge <file>`` here. Each row records the load average (1 min) before and after its job.
+
 Workers run with ``quorum.settings_test`` only because it reads ``QUORUM_CELERY_QUEUE``:
 the benchmark uses a queue of its own on a Redis that others may share. Writes
 bench/results/al_speed.json.
@@ -115,39 +120,62 @@ def make_project(n_pool: int, n_labels: int, user):
     return project
 
 
-def time_job(project, reader) -> dict:
-    """Run one job; meanwhile an annotator asks for a new item every 0.5 s (next, then skip,
-    so every call claims an item instead of returning the lease it holds)."""
+def time_job(project, reader, *, poll: float) -> dict:
+    """Run one job; meanwhile an annotator asks for a new item every ``poll`` s (next, then
+    skip, so every call claims an item instead of returning the lease it holds).
+
+    Latencies are reported over the whole job, over the swap alone (calls made while the
+    job's progress is 0.95, the value it holds from the end of scoring until it succeeds),
+    and, as the machine's reference, over 20 calls before the job starts."""
     from annotation.jobs.dispatch import job_enqueue
     from annotation.models import Item, Job, JobKind
     from annotation.services.labeling import item_skip, queue_next
 
-    Job.objects.filter(project=project).delete()
-    started = time.perf_counter()
-    job, _ = job_enqueue(project=project, kind=JobKind.ACTIVE_LEARNING)
-    latencies, empty = [], 0
-    while True:
+    def ask() -> tuple[float, bool]:
         t = time.perf_counter()
         lease = queue_next(project=project, annotator=reader)
-        latencies.append(time.perf_counter() - t)
-        if lease is None:
-            empty += 1  # "nothing left" while thousands of items are open: an outage
-        else:
+        took = time.perf_counter() - t
+        if lease is not None:
             item_skip(item=Item(pk=lease.item_id), annotator=reader)
+        return took, lease is None  # None: "nothing left" while thousands are open
+
+    Job.objects.filter(project=project).delete()
+    idle = []
+    for _ in range(20):
+        idle.append(ask()[0])
+        time.sleep(poll)
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    job, _ = job_enqueue(project=project, kind=JobKind.ACTIVE_LEARNING)
+    latencies, swap, empty = [], [], 0
+    while True:
+        progress = job.progress
+        took, was_empty = ask()
+        latencies.append(took)
+        empty += was_empty
+        if progress >= 0.95:
+            swap.append(took)
         job.refresh_from_db()
         if job.status in ("succeeded", "failed"):
             break
-        time.sleep(0.5)
+        time.sleep(poll)
     wall = time.perf_counter() - started
     if job.status != "succeeded":
         raise SystemExit(f"job failed: {job.error}")
-    ms = np.asarray(latencies) * 1000
+
+    def pct(values: list[float], q: float) -> float | None:
+        return round(float(np.percentile(values, q)) * 1000, 1) if values else None
+
     return {"wall_seconds": round(wall, 1), "timings": job.result["timings"],
             "chunks": job.result["chunks"], "n_scored": job.result["n_scored"],
-            "next_p50_ms": round(float(np.percentile(ms, 50)), 1),
-            "next_p95_ms": round(float(np.percentile(ms, 95)), 1),
-            "next_max_ms": round(float(ms.max()), 1), "next_empty": empty,
-            "next_samples": len(ms)}  # fmt: skip
+            "n_written": job.result.get("n_written", job.result["n_scored"]),
+            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
+            "next_p50_ms": pct(latencies, 50), "next_p95_ms": pct(latencies, 95),
+            "next_max_ms": pct(latencies, 100), "next_empty": empty,
+            "next_samples": len(latencies),
+            "swap_next_p50_ms": pct(swap, 50), "swap_next_p95_ms": pct(swap, 95),
+            "swap_next_max_ms": pct(swap, 100), "swap_next_samples": len(swap),
+            "idle_next_p50_ms": pct(idle, 50), "idle_next_p95_ms": pct(idle, 95)}  # fmt: skip
 
 
 def main() -> None:
@@ -155,6 +183,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--labels", type=int, default=200)
+    parser.add_argument("--variant", default="head", help="name of the code under test")
+    parser.add_argument("--poll", type=float, default=0.5, help="seconds between next calls")
+    parser.add_argument("--run", type=int, default=1, help="repetition number, kept apart")
+    parser.add_argument("--out", type=Path, default=RESULTS / "al_speed.json")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        action="append",
+        default=[],
+        help="result files of other runs to fold in (e.g. the baseline's)",
+    )
     args = parser.parse_args()
     env = setup_django()
     from django.contrib.auth import get_user_model
@@ -172,28 +211,33 @@ def main() -> None:
             with Stack(env, ROOT / "var") as stack:
                 for _ in range(n_workers):
                     stack.worker(pool="prefork", queue=env["QUORUM_CELERY_QUEUE"])
-                result = time_job(project, reader)
-            rows.append({"pool": size, "workers": n_workers, **result})
+                result = time_job(project, reader, poll=args.poll)
+            rows.append({"variant": args.variant, "run": args.run, "pool": size,
+                         "workers": n_workers, **result})  # fmt: skip
             print(f"  {n_workers} worker(s): {result}", flush=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "al_speed.json"  # merged: a run of one size keeps the other sizes' rows
-    fresh = {(r["pool"], r["workers"]) for r in rows}
-    kept = [r for r in (json.loads(out.read_text()) if out.exists() else [])
-            if (r["pool"], r["workers"]) not in fresh]  # fmt: skip
-    out.write_text(
-        json.dumps(sorted(kept + rows, key=lambda r: (r["pool"], r["workers"])), indent=1)
-    )
+    out = args.out  # merged: a run of one size keeps the other sizes' rows
+    out.parent.mkdir(parents=True, exist_ok=True)
+    key = lambda r: (r["pool"], r.get("run", 1), r["workers"], r.get("variant", "main"))  # noqa: E731
+    fresh = {key(r) for r in rows}
+    kept = [r for f in [out, *args.merge] if f.exists() for r in json.loads(f.read_text())]
+    merged = {key(r): r for r in kept if key(r) not in fresh} | {key(r): r for r in rows}
+    out.write_text(json.dumps([merged[k] for k in sorted(merged)], indent=1))
     print(
-        "\n| pool | workers | wall s | load | featurize | fit | cv | score | write |"
-        " next p50/p95/max ms | next empty |"
+        "\n| variant | run | pool | workers | wall s | load | featurize | fit | cv | score | write |"
+        " rows written | next p50/p95/max ms | swap next p50/p95/max (n) | idle next p50/p95 |"
+        " next empty | load avg |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in (merged[k] for k in sorted(merged)):
         t = r["timings"]
         print(
-            f"| {r['pool']:,} | {r['workers']} | {r['wall_seconds']} | {t['load']} | {t['featurize']} | "
-            f"{t['fit']} | {t['cv']} | {t['score']} | {t['write']} | {r['next_p50_ms']}/"
-            f"{r['next_p95_ms']}/{r.get('next_max_ms')} | {r.get('next_empty')} |"
+            f"| {r.get('variant', 'main')} | {r.get('run', 1)} | {r['pool']:,} | {r['workers']} | {r['wall_seconds']} |"
+            f" {t['load']} | {t['featurize']} | {t['fit']} | {t['cv']} | {t['score']} |"
+            f" {t['write']} | {r.get('n_written', r['n_scored']):,} | {r['next_p50_ms']}/"
+            f"{r['next_p95_ms']}/{r.get('next_max_ms')} | {r.get('swap_next_p50_ms')}/"
+            f"{r.get('swap_next_p95_ms')}/{r.get('swap_next_max_ms')} ({r.get('swap_next_samples')})"
+            f" | {r.get('idle_next_p50_ms')}/{r.get('idle_next_p95_ms')} | {r.get('next_empty')} |"
+            f" {r.get('load_before', '?')}-{r.get('load_after', '?')} |"
         )
 
 

@@ -1,20 +1,26 @@
-"""Snapshot export speed: build time, download throughput per format, peak RSS of web and worker.
+"""Snapshot export speed: build time, CPU and peak RSS of the worker, download throughput.
 
     eval "$(scripts/services.sh env)"; python bench/export_speed.py            # 1M items
-    python bench/export_speed.py --items 200000                                # smaller machine
+    git archive main | tar -x -C /tmp/base                                     # old code, to
+    python bench/export_speed.py --items 100000 1000000 --baseline /tmp/base   # compare with
 
 A labeled project is bulk-generated with COPY into its own PostgreSQL database
 (``quorum_export_bench`` beside the one ``DATABASE_URL`` names; reused when it already
 holds the project). Then a real Celery worker (solo pool) builds a default-spec snapshot
-cut over the API of a gunicorn server, and every format is downloaded over HTTP. The
-broker is a private filesystem queue in a temporary folder, so no other worker on a shared
-Redis can take the job. RSS is the summed resident memory of each process tree, sampled
-every 50 ms. Target (issue 7): >= 100,000 items/s for the JSONL download, peak RSS
-< 400 MB in web and worker.
+cut over the API of a gunicorn server, and every format is downloaded over HTTP. With
+``--baseline`` each round builds twice, back to back on the same data: first with a worker
+running the baseline checkout's code, then with one running this checkout's; the files of
+every build are compared by sha256 (``identical_files``). Each build gets a fresh worker.
+The broker is a private filesystem queue in a temporary folder, so no other worker on a
+shared Redis can take the job. RSS is the summed resident memory of each process tree
+(forked children included), sampled every 50 ms; worker CPU is user + system seconds of the
+tree (PostgreSQL's own CPU is not in it). The load average is taken before and after each
+build. Targets (issue 20): build >= 50,000 rows/s at 1M, worker peak RSS < 400 MB.
 """
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -22,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from array import array
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +38,7 @@ import psycopg
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import RESULTS, Stack, app_env, manage
+from _harness import RESULTS, ROOT, Stack, app_env, manage
 
 BENCH_DB = "quorum_export_bench"
 LABELS = ["positive", "negative", "neutral"]
@@ -161,83 +168,168 @@ class PeakRss:
         return self.peak
 
 
-def run(env: dict, info: dict, workdir: Path) -> dict:
+def tree_cpu(proc: psutil.Process) -> float:
+    """CPU seconds (user + system) of a process, its reaped children and its live ones."""
+    times = proc.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in proc.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file a snapshot published; of the Hugging Face zip, of each Parquet
+    member (its README names the version, and zip entries carry their write time)."""
+    digests = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                for name in sorted(archive.namelist()):
+                    if name.endswith(".parquet"):
+                        member = hashlib.sha256(archive.read(name)).hexdigest()
+                        digests[f"{path.name}:{name.rsplit('/', 1)[1]}"] = member
+        elif path.name != "lineage.json":  # lineage holds the build's own times
+            sha = hashlib.sha256()
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    sha.update(chunk)
+            digests[path.name] = sha.hexdigest()
+    return digests
+
+
+def build(stack: Stack, base: str, info: dict, root: Path, exports: Path) -> dict:
+    """One snapshot built by a fresh worker running ``root``'s code; the worker is stopped
+    afterwards, so the next build starts from the same idle state."""
     headers = {"Authorization": f"Token {info['token']}"}
+    worker = stack.worker(root=root)
+    rss = PeakRss(worker.pid)
+    idle = rss.sample()
+    cpu_before, load_before = tree_cpu(rss.root), os.getloadavg()[0]
+    began = time.perf_counter()
+    created = requests.post(f"{base}/api/projects/{info['project']}/snapshots", json={},
+                            headers=headers, timeout=60).json()  # fmt: skip
+    while True:
+        job = requests.get(f"{base}/api/jobs/{created['job']['id']}", headers=headers,
+                           timeout=60).json()  # fmt: skip
+        if job["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.25)
+    wall = time.perf_counter() - began
+    cpu = tree_cpu(rss.root) - cpu_before
+    peak = rss.stop()
+    stack.stop(only=worker)
+    if job["status"] != "succeeded":
+        raise RuntimeError(f"snapshot job failed: {job['error']}")
+    snapshot = requests.get(f"{base}/api/snapshots/{created['id']}", headers=headers,
+                            timeout=60).json()  # fmt: skip
+    return {"snapshot": created["id"], "rows": snapshot["row_count"],
+            "build_seconds": round(wall, 2), "build_job_seconds": job["duration_seconds"],
+            "rows_per_s": round(snapshot["row_count"] / wall),
+            "worker_cpu_seconds": round(cpu, 2), "worker_peak_rss_mb": round(peak, 1),
+            "worker_idle_rss_mb": round(idle, 1),
+            "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "content_hash": snapshot["content_hash"],
+            "files": file_digests(exports / str(info["project"]) / str(snapshot["version"]))}  # fmt: skip
+
+
+def downloads(base: str, info: dict, snapshot: int, web_rss: PeakRss, rows: int) -> list[dict]:
+    headers = {"Authorization": f"Token {info['token']}"}
+    out = []
+    for fmt in FORMATS:
+        web_rss.reset()
+        size, began = 0, time.perf_counter()
+        url = f"{base}/api/snapshots/{snapshot}/download?format={fmt}"
+        with requests.get(url, headers=headers, stream=True, timeout=900) as response:
+            response.raise_for_status()
+            for chunk in response.iter_content(1 << 20):
+                size += len(chunk)
+        seconds = time.perf_counter() - began
+        web_rss.sample()  # a download shorter than the sampling period still counts
+        out.append({
+            "format": fmt, "seconds": round(seconds, 3), "mb": round(size / 2**20, 1),
+            "items_per_s": round(rows / seconds),
+            "mb_per_s": round(size / 2**20 / seconds, 1), "web_peak_rss_mb": round(web_rss.peak, 1),
+        })  # fmt: skip
+    return out
+
+
+def run(env: dict, info: dict, workdir: Path, baseline: Path | None, rounds: int) -> dict:
+    """``rounds`` of builds, each the baseline's (when given) then this checkout's, back to
+    back; then every format of this checkout's last snapshot is downloaded."""
+    exports = Path(env["QUORUM_VAR_DIR"]) / "exports"
     with Stack(env, workdir) as stack:
-        worker = stack.worker()
         web, base = stack.web(workers=1, timeout=900)
-        worker_rss, web_rss = PeakRss(worker.pid), PeakRss(web.pid)
-        idle = {"worker_idle_rss_mb": round(worker_rss.sample(), 1),
-                "web_idle_rss_mb": round(web_rss.sample(), 1)}  # fmt: skip
-        began = time.perf_counter()
-        created = requests.post(f"{base}/api/projects/{info['project']}/snapshots", json={},
-                                headers=headers, timeout=60).json()  # fmt: skip
-        while True:
-            job = requests.get(f"{base}/api/jobs/{created['job']['id']}", headers=headers,
-                               timeout=60).json()  # fmt: skip
-            if job["status"] in ("succeeded", "failed"):
-                break
-            time.sleep(0.5)
-        build_wall = time.perf_counter() - began
-        if job["status"] != "succeeded":
-            raise RuntimeError(f"snapshot job failed: {job['error']}")
-        snapshot = requests.get(f"{base}/api/snapshots/{created['id']}", headers=headers,
-                                timeout=60).json()  # fmt: skip
-        result = {"rows": snapshot["row_count"], "build_seconds": round(build_wall, 2),
-                  "build_job_seconds": job["duration_seconds"],
-                  "worker_peak_rss_mb": round(worker_rss.stop(), 1), "downloads": [], **idle}  # fmt: skip
-        for fmt in FORMATS:
-            web_rss.reset()
-            size, began = 0, time.perf_counter()
-            url = f"{base}/api/snapshots/{created['id']}/download?format={fmt}"
-            with requests.get(url, headers=headers, stream=True, timeout=900) as response:
-                response.raise_for_status()
-                for chunk in response.iter_content(1 << 20):
-                    size += len(chunk)
-            seconds = time.perf_counter() - began
-            web_rss.sample()  # a download shorter than the sampling period still counts
-            result["downloads"].append({
-                "format": fmt, "seconds": round(seconds, 3), "mb": round(size / 2**20, 1),
-                "items_per_s": round(result["rows"] / seconds),
-                "mb_per_s": round(size / 2**20 / seconds, 1), "web_peak_rss_mb": round(web_rss.peak, 1),
-            })  # fmt: skip
+        web_rss = PeakRss(web.pid)
+        result: dict = {"web_idle_rss_mb": round(web_rss.sample(), 1), "builds": []}
+        for _ in range(rounds):
+            for name, root in (("baseline", baseline), ("new", ROOT)):
+                if root is not None:
+                    done = build(stack, base, info, root, exports) | {"code": name}
+                    print(f"{name}: {done['rows']:,} rows in {done['build_seconds']} s "
+                          f"({done['rows_per_s']:,} rows/s), cpu {done['worker_cpu_seconds']} s, "
+                          f"peak RSS {done['worker_peak_rss_mb']} MB, load {done['load_average_1m']}",
+                          flush=True)  # fmt: skip
+                    result["builds"].append(done)
+        last = result["builds"][-1]
+        result["downloads"] = downloads(base, info, last["snapshot"], web_rss, last["rows"])
         web_rss.stop()
-        return result
+    digests = {json.dumps(b["files"], sort_keys=True) for b in result["builds"]}
+    result["identical_files"] = len(digests) == 1
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--items", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a checkout of the old code (git archive main | tar -x -C DIR)",
+    )
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     url = bench_database(os.environ.get("DATABASE_URL", ""))
-    with tempfile.TemporaryDirectory(prefix="quorum-export-bench-") as tmp:
-        workdir = Path(tmp)
-        # No REDIS_URL: a private filesystem broker, so no shared worker takes the job.
-        env = app_env(workdir / "var", database_url=url, CELERY_SOFT_TIME_LIMIT="3600",
-                      CELERY_TIME_LIMIT="3700")  # fmt: skip
-        manage(env, "migrate", "--noinput")
-        info = setup_project(env, args.items)
-        if info["fresh"]:
-            began = time.perf_counter()
-            generate(url, info, args.items)
-            print(
-                f"generated {args.items:,} items in {time.perf_counter() - began:.1f} s", flush=True
-            )
-        result = run(env, info, workdir)
-    result |= {"items": args.items, "database": "postgresql"}
-    meta = {"cpu_count": os.cpu_count(), "python": sys.version.split()[0], "time": time.ctime()}
+    results = []
+    for items in args.items:
+        with tempfile.TemporaryDirectory(prefix="quorum-export-bench-") as tmp:
+            workdir = Path(tmp)
+            # No REDIS_URL: a private filesystem broker, so no shared worker takes the job.
+            env = app_env(workdir / "var", database_url=url, CELERY_SOFT_TIME_LIMIT="3600",
+                          CELERY_TIME_LIMIT="3700")  # fmt: skip
+            manage(env, "migrate", "--noinput")
+            info = setup_project(env, items)
+            if info["fresh"]:
+                began = time.perf_counter()
+                generate(url, info, items)
+                print(f"generated {items:,} items in {time.perf_counter() - began:.1f} s",
+                      flush=True)  # fmt: skip
+            result = run(env, info, workdir, args.baseline, args.rounds)
+        results.append(result | {"items": items, "database": "postgresql"})
+        report(result, items)
+    meta = {"cpu_count": os.cpu_count(), "python": sys.version.split()[0], "time": time.ctime(),
+            "baseline": str(args.baseline) if args.baseline else None}  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "export_speed.json"
-    out.write_text(json.dumps({"meta": meta, "result": result}, indent=2))
-    print(f"\nsnapshot of {args.items:,} items -> {result['rows']:,} rows: built in "
-          f"{result['build_seconds']} s ({result['rows'] / result['build_seconds']:,.0f} rows/s), "
-          f"worker peak RSS {result['worker_peak_rss_mb']} MB (idle {result['worker_idle_rss_mb']} MB); "
-          f"web idle RSS {result['web_idle_rss_mb']} MB\n")  # fmt: skip
-    print("| format | MB | seconds | items/s | MB/s | web peak RSS MB |\n|---|---|---|---|---|---|")
+    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    print(f"\nwrote {out}")
+
+
+def report(result: dict, items: int) -> None:
+    print(f"\n{items:,} items; files identical across builds: {result['identical_files']}\n")
+    print("| code | rows | build s | rows/s | worker CPU s | worker peak RSS MB | load 1m |")
+    print("|---|---|---|---|---|---|---|")
+    for b in result["builds"]:
+        print(f"| {b['code']} | {b['rows']:,} | {b['build_seconds']} | {b['rows_per_s']:,} | "
+              f"{b['worker_cpu_seconds']} | {b['worker_peak_rss_mb']} | "
+              f"{b['load_average_1m'][0]}-{b['load_average_1m'][1]} |")  # fmt: skip
+    print(
+        "\n| format | MB | seconds | items/s | MB/s | web peak RSS MB |\n|---|---|---|---|---|---|"
+    )
     for d in result["downloads"]:
         print(f"| {d['format']} | {d['mb']} | {d['seconds']} | {d['items_per_s']:,} | "
               f"{d['mb_per_s']} | {d['web_peak_rss_mb']} |")  # fmt: skip
-    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

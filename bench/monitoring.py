@@ -12,22 +12,30 @@ previous version, mean of the last 3 >= 0.99) and is scored on a held-out test s
 
 - *fires at*: labels at the first version where the rule fires; *F1 there* vs *final*: the
   held-out macro-F1 of that version and of the classifier trained on the whole pool. A seed
-  passes when it fires within 1 point of final using at most half the pool.
+  passes when it fires within 1 point of final using at most half the pool. Two rules on the
+  same runs: the issue's default, and the default plus the plateau criterion (the project
+  setting ``stop_on_plateau``).
 - *forecast*: fitted (``learning.monitoring.forecast``) on the versions up to 20% of the curve
-  (the first fifth of its label range), predicting the labels for 95% of the plateau. The
-  truth: the first version whose held-out macro-F1 reaches 95% of the plateau fitted on the
-  whole curve. The bench's curve is the held-out macro-F1 (the app fits the cross-validated
-  one, which costs five fits per version); the method is the same.
+  (the first fifth of its label range), predicting the labels for 95% of the plateau, with the
+  app's intervals (*new*: parametric bootstrap) and the previous ones (*old*: wild bootstrap
+  of the residuals) on the same runs. The truth: the first version whose held-out macro-F1
+  reaches 95% of the plateau fitted on the whole curve; it brackets the labels needed between
+  itself and the version before (see ``judge``). The bench's curve is the held-out macro-F1
+  (the app fits the cross-validated one, which costs five fits per version); the method is
+  the same. The intervals were chosen on seeds 100-107 (``--seed-base 100``); the
+  reported runs use seeds 0-7.
 
 Drift. Windows of ``--window`` items: old from a base set, new from the same base (disjoint)
 with a share of a new source mixed in (10 / 20 / 50%); ``--windows`` shifted and unshifted
 windows per case. Sources: SMS spam mixed with review sentences, and Amazon+Yelp reviews
 mixed with IMDb ones (a subtler shift). Label drift: a changed class mix (the share of one
 class moved by 10 / 20 / 50% of the window). Annotator drift: an annotator who agrees with
-the truth on 90% of items, with that share of recent answers replaced by random labels.
+the truth on 90% of items, with that share of recent answers replaced by random labels
+(1,000 history and 250 recent answers; ``--annotator-windows`` windows, the old z-test on
+the same windows).
 Timing: each check on 2,000 items (1,000 old + 1,000 new for data drift).
 
-    flock /tmp/quorum-bench.lock python bench/monitoring.py [--seeds 8] [--sets digits,sms_spam,sentiment] [--windows 50]
+    flock /tmp/quorum-bench.lock python bench/monitoring.py [--seeds 8] [--seed-base 0] [--sets digits,sms_spam,sentiment] [--windows 50]
 
 Writes bench/results/monitoring.json. Needs ../shared/data for the text sets (outside CI a
 missing directory skips them with a message; digits run anyway).
@@ -47,10 +55,11 @@ from _harness import DATA, RESULTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import learning.monitoring.forecast as forecast_module
 from learning.classifier import fit_classifier, predict_proba_full
 from learning.featurize import TextFeaturizer, image_features
 from learning.monitoring.drift import annotator_drift, data_drift, label_drift, meta_drift
-from learning.monitoring.forecast import fit_power_law, forecast
+from learning.monitoring.forecast import fit_power_law, forecast, power_law
 from learning.monitoring.stopping import prediction_kappa, stopping_signal
 from learning.selection import rank_pool
 
@@ -143,38 +152,93 @@ def al_run(X, y, *, seed: int, batch_frac: float, cap: float) -> dict:
             "versions": versions}  # fmt: skip
 
 
-def judge(run: dict) -> dict:
-    """The stopping rule and the 20% forecast on one run."""
-    v = run["versions"]
-    signal = stopping_signal([x["kappa"] for x in v])
+def wild_bootstrap_params(fit, *, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """The baseline: the previous intervals' wild bootstrap of the fit's residuals."""
+    fitted = power_law(fit.n, *fit.params)
+    m = fit.n.size
+    residuals = (fit.score - fitted) * np.sqrt(m / max(1, m - 3))
+    out = []
+    for _ in range(draws):
+        noisy = fitted + residuals * rng.choice([-1.0, 1.0], m)
+        again = forecast_module._fit(fit.n, noisy, fit.sigma, fit.params, bounded=False)
+        if again is not None:
+            out.append(again[0])
+    return np.asarray(out).reshape(-1, 3)
+
+
+def forecast_with(method: str, n, f1):
+    """The app's forecast with its intervals (``new``) or the baseline's (``old``)."""
+    new = forecast_module.bootstrap_params
+    if method == "old":
+        forecast_module.bootstrap_params = wild_bootstrap_params
+    try:
+        return forecast(n, f1, target=0.95, relative=True)
+    finally:
+        forecast_module.bootstrap_params = new
+
+
+def stop_judge(v: list[dict], run: dict, *, plateau: bool) -> dict:
+    kappas = [x["kappa"] for x in v]
+    labels = [x["labels"] for x in v] if plateau else None
+    signal = stopping_signal(kappas, labels=labels)
     fired = v[signal.stopped_at] if signal.stopped else None
+    return {"fired_at": fired and fired["labels"], "f1_at": fired and fired["f1"],
+            "fired_by": signal.fired_by,
+            "ok": bool(fired and fired["labels"] <= run["pool"] / 2
+                       and fired["f1"] >= run["final_f1"] - 0.01)}  # fmt: skip
+
+
+def judge(run: dict) -> dict:
+    """The stopping rule (the default, and with the plateau criterion) and the 20% forecast
+    (old and new intervals) on one run.
+
+    The truth of the forecast is the first version whose F1 reaches 95% of the whole curve's
+    plateau. Versions are 20 to 126 labels apart, so that version only brackets the labels
+    needed: they lie in (previous version, that version]. ``covered``/``error`` compare with
+    that version, as before; ``covered_bracket`` asks whether the interval meets the bracket,
+    ``error_bracket`` is the distance to it (0 inside). A curve that never reaches the goal
+    has a truth beyond its last version: then only ``covered_bracket`` is defined (the
+    interval's upper end must lie beyond it)."""
+    v = run["versions"]
     n = np.array([x["labels"] for x in v], dtype=float)
     f1 = np.array([x["f1"] for x in v])
     full = fit_power_law(n, f1)
     kappas = [x["kappa"] for x in v]
     means = [np.mean(kappas[i - 2 : i + 1]) for i in range(3, len(v))]  # windows of 3 defined
-    out = {"fired_at": fired and fired["labels"], "f1_at": fired and fired["f1"],
-           "final_f1": run["final_f1"], "pool": run["pool"], "versions": v,
-           "max_mean_kappa": float(max(means)) if means else None}  # fmt: skip
-    out["stop_ok"] = bool(fired and fired["labels"] <= run["pool"] / 2
-                          and fired["f1"] >= run["final_f1"] - 0.01)  # fmt: skip
+    out = {"final_f1": run["final_f1"], "pool": run["pool"], "versions": v,
+           "max_mean_kappa": float(max(means)) if means else None,
+           "stop": {"default": stop_judge(v, run, plateau=False),
+                    "plateau": stop_judge(v, run, plateau=True)}}  # fmt: skip
     first = n <= n[0] + 0.2 * (n[-1] - n[0])
-    out["forecast_status"] = "no_full_fit"
-    if full is not None:
-        goal = 0.95 * full.params[0]
-        reached = np.flatnonzero(f1 >= goal)
-        truth = float(n[reached[0]]) if reached.size else None
-        f = forecast(n[first], f1[first], target=0.95, relative=True)
-        out |= {"forecast_status": f.status, "truth": truth, "predicted": f.labels_needed,
-                "interval": f.labels_needed_interval, "points": int(first.sum())}  # fmt: skip
+    out["forecast"] = {}
+    if full is None:
+        return out
+    goal = 0.95 * full.params[0]
+    reached = np.flatnonzero(f1 >= goal)
+    k = int(reached[0]) if reached.size else None
+    truth = float(n[k]) if k is not None else None
+    bracket = (float(n[k - 1]) if k else 0.0, truth) if k is not None else (float(n[-1]), None)
+    out |= {"truth": truth, "truth_bracket": bracket, "points": int(first.sum())}
+    for method in ("old", "new"):
+        f = forecast_with(method, n[first], f1[first])
+        row = {"status": f.status, "predicted": f.labels_needed,
+               "interval": f.labels_needed_interval, "curve_points": len(f.curve)}  # fmt: skip
+        lo, hi = f.labels_needed_interval or (None, None)
+        hi_ = np.inf if hi is None else hi
+        if lo is not None:
+            row["covered_bracket"] = bool(hi_ > bracket[0] and (bracket[1] is None
+                                                                or lo <= bracket[1]))  # fmt: skip
         if truth and f.labels_needed is not None:
-            out["error"] = f.labels_needed / truth - 1
-            lo, hi = f.labels_needed_interval or (None, None)
-            out["covered"] = bool(lo is not None and lo <= truth <= (hi or np.inf))
+            p = f.labels_needed
+            row["error"] = p / truth - 1
+            row["covered"] = bool(lo is not None and lo <= truth <= hi_)
+            row["error_bracket"] = (0.0 if bracket[0] < p <= truth else
+                                    p / truth - 1 if p > truth else p / bracket[0] - 1)  # fmt: skip
+        out["forecast"][method] = row
     return out
 
 
-def drift_bench(texts, *, windows: int, size: int, seed: int) -> dict:
+def drift_bench(texts, *, windows: int, annotator_windows: int, size: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     reviews = texts["amazon_cells"][0] + texts["yelp"][0]
     cases = {"sms+reviews": (texts["sms_spam"][0], reviews),
@@ -208,18 +272,29 @@ def drift_bench(texts, *, windows: int, size: int, seed: int) -> dict:
             flags.append(label_drift(earlier, recent).drift)
         row[str(mix)] = float(np.mean(flags))
     out["label class mix"] = row
-    row = {}
+    rows: dict[str, dict] = {"annotator degraded": {}, "annotator (old z-test)": {}}
     for mix in (0.0, *MIXES):
-        flags = []
-        for _ in range(windows):
+        flags, old_flags = [], []
+        for _ in range(annotator_windows):  # cheap: enough windows to tell 0.05 from 0.06
             history = rng.random(size) < 0.9
             recent = rng.random(size // 4) < 0.9
             random_answers = rng.random(recent.size) < mix
             recent[random_answers] = rng.random(random_answers.sum()) < 0.5  # a coin: K = 2
             flags.append(annotator_drift(history, recent).drift)
-        row[str(mix)] = float(np.mean(flags))
-    out["annotator degraded"] = row
-    return out
+            old_flags.append(annotator_z_test(history, recent) < 0.05)
+        rows["annotator degraded"][str(mix)] = float(np.mean(flags))
+        rows["annotator (old z-test)"][str(mix)] = float(np.mean(old_flags))
+    return out | rows
+
+
+def annotator_z_test(history: np.ndarray, recent: np.ndarray) -> float:
+    """The baseline: the one-sided pooled two-proportion z-test's p-value."""
+    from scipy import stats
+
+    p_h, p_r = history.mean(), recent.mean()
+    pooled = (history.sum() + recent.sum()) / (history.size + recent.size)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / history.size + 1 / recent.size))
+    return 1.0 if se == 0 else float(stats.norm.sf((p_h - p_r) / se))
 
 
 def _vstack(a, b):
@@ -253,6 +328,45 @@ def timings(texts, seed: int) -> dict:
     return out
 
 
+def _width(interval) -> float:
+    """An interval's upper end over its lower one (inf when open)."""
+    return np.inf if interval[1] is None else interval[1] / interval[0]
+
+
+def summarize(name: str, judged: list[dict]) -> dict:
+    """One set's counts over seeds ("k/n" strings), for the tables and the JSON."""
+    total = len(judged)
+    out = {"set": name, "pool": judged[0]["pool"],
+           "final_f1": float(np.mean([j["final_f1"] for j in judged])),
+           "max_mean_kappa": float(np.median([j["max_mean_kappa"] or np.nan for j in judged])),
+           "stop": {}, "forecast": {}}  # fmt: skip
+    for rule in ("default", "plateau"):
+        rows = [j["stop"][rule] for j in judged]
+        fired = [r["fired_at"] for r in rows if r["fired_at"]]
+        out["stop"][rule] = {
+            "ok": f"{sum(r['ok'] for r in rows)}/{total}",
+            "fired": f"{len(fired)}/{total}",
+            "fired_by_plateau": sum(r["fired_by"] == "plateau" for r in rows),
+            "fired_median": float(np.median(fired)) if fired else float("nan"),
+            "f1_at": float(np.mean([r["f1_at"] for r in rows if r["f1_at"]] or [np.nan])),
+        }
+    for method in ("old", "new"):
+        rows = [j["forecast"].get(method, {}) for j in judged]
+        errors = [r["error"] for r in rows if "error" in r]
+        bracket = [r["error_bracket"] for r in rows if "error_bracket" in r]
+        out["forecast"][method] = {
+            "median_error": float(np.median(errors)) if errors else float("nan"),
+            "err_ok": f"{sum(abs(e) <= 0.25 for e in errors)}/{len(errors)}",
+            "covered": f"{sum(r.get('covered', False) for r in rows)}/{total}",
+            "err_ok_bracket": f"{sum(abs(e) <= 0.25 for e in bracket)}/{len(bracket)}",
+            "covered_bracket": f"{sum(r.get('covered_bracket', False) for r in rows)}/{total}",
+            "width": float(
+                np.median([_width(r["interval"]) for r in rows if r.get("interval")] or [np.nan])
+            ),  # fmt: skip
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=8)
@@ -261,31 +375,65 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=0.6, help="stop each run at this pool share")
     parser.add_argument("--windows", type=int, default=50, help="windows per drift case")
     parser.add_argument("--window", type=int, default=1000, help="items per drift window")
+    parser.add_argument(
+        "--annotator-windows",
+        type=int,
+        default=2000,
+        help="windows per annotator case (each test takes microseconds)",
+    )
+    parser.add_argument(
+        "--seed-base",
+        type=int,
+        default=0,
+        help="first seed (the intervals were chosen on seeds 100-107)",
+    )
     parser.add_argument("--skip-drift", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
     texts = read_texts()
     data = load_features(args.sets.split(","), texts)
     results: dict = {"args": vars(args), "stopping": {}, "drift": None, "timings": None}
-    print(f"{'set':<10}{'seeds ok':>9}{'fires at (median)':>19}{'pool':>6}{'F1 there':>10}"
-          f"{'final':>7}{'max κ̄':>8}  {'fcst err (median)':>18}{'|err|<=25%':>11}{'covered':>9}")  # fmt: skip
+    seeds = list(range(args.seed_base, args.seed_base + args.seeds))
+    results["seeds"] = seeds
+    tables = []
     for name, (X, y) in data.items():
         judged = [judge(al_run(X, y, seed=s, batch_frac=args.batch_frac, cap=args.cap))
-                  for s in range(args.seeds)]  # fmt: skip
+                  for s in seeds]  # fmt: skip
         results["stopping"][name] = judged
-        fired = [j["fired_at"] for j in judged if j["fired_at"]]
-        errors = [j["error"] for j in judged if "error" in j]
-        print(f"{name:<10}{sum(j['stop_ok'] for j in judged):>6}/{len(judged):<2}"
-              f"{(np.median(fired) if fired else float('nan')):>19.0f}{judged[0]['pool']:>6}"
-              f"{np.mean([j['f1_at'] for j in judged if j['f1_at']] or [np.nan]):>10.3f}"
-              f"{np.mean([j['final_f1'] for j in judged]):>7.3f}"
-              f"{np.median([j['max_mean_kappa'] or np.nan for j in judged]):>8.3f}  "
-              f"{(np.median(errors) if errors else float('nan')):>+18.0%}"
-              f"{sum(abs(e) <= 0.25 for e in errors):>8}/{len(errors):<2}"
-              f"{sum(j.get('covered', False) for j in judged):>7}/{len(judged)}", flush=True)  # fmt: skip
+        tables.append(summarize(name, judged))
+        print(f"{name}: {len(judged)} runs", flush=True)
+    print(
+        f"\nseeds {seeds[0]}-{seeds[-1]}; stopping rule (default: mean kappa of 3 >= 0.99; "
+        "+plateau: or kappa stopped increasing)"
+    )
+    print(f"{'set':<10}{'rule':<9}{'ok':>5}{'fires at (median)':>19}{'pool':>6}{'F1 there':>10}"
+          f"{'final':>7}{'max mean k':>11}")  # fmt: skip
+    for t in tables:
+        for rule in ("default", "plateau"):
+            r = t["stop"][rule]
+            print(f"{t['set']:<10}{rule:<9}{r['ok']:>5}{r['fired_median']:>19.0f}{t['pool']:>6}"
+                  f"{r['f1_at']:>10.3f}{t['final_f1']:>7.3f}{t['max_mean_kappa']:>11.3f}")  # fmt: skip
+    print(
+        "\nforecast (fit on the first 20% of the curve; labels for 95% of the plateau): "
+        "error within 25% / 80% interval covers; vs the first version reaching it | vs the "
+        "bracket (previous version, that version]"
+    )
+    print(f"{'set':<10}{'method':<7}{'median err':>11}{'|err|<=25%':>11}{'covers':>8}"
+          f"{'| err (bracket)':>16}{'covers (bracket)':>18}{'hi/lo (median)':>16}")  # fmt: skip
+    for t in tables:
+        for method in ("old", "new"):
+            r = t["forecast"][method]
+            print(f"{t['set']:<10}{method:<7}{r['median_error']:>+11.0%}{r['err_ok']:>11}"
+                  f"{r['covered']:>8}{r['err_ok_bracket']:>16}{r['covered_bracket']:>18}"
+                  f"{r['width']:>16.1f}")  # fmt: skip
+    results["summary"] = tables
     if texts is not None and not args.skip_drift:
-        results["drift"] = drift_bench(texts, windows=args.windows, size=args.window, seed=0)
-        print(f"\ndrift: share of windows flagged ({args.windows} per cell, {args.window} items)")
+        results["drift"] = drift_bench(texts, windows=args.windows, size=args.window, seed=0,
+                                       annotator_windows=args.annotator_windows)  # fmt: skip
+        print(
+            f"\ndrift: share of windows flagged ({args.windows} per cell, annotator "
+            f"{args.annotator_windows}; {args.window} items, annotator 1,000 vs 250)"
+        )
         print(f"{'case':<24}{'no shift':>9}" + "".join(f"{f'{m:.0%} mix':>9}" for m in MIXES))
         for case, row in results["drift"].items():
             print(f"{case:<24}" + "".join(f"{row[k]:>9.2f}" for k in row))
@@ -294,6 +442,7 @@ def main() -> None:
         for check, seconds in results["timings"].items():
             print(f"  {check:<40}{seconds:>7.3f}")
     RESULTS.mkdir(exist_ok=True)
+    results["load_average"] = os.getloadavg()  # a shared machine: timings depend on it
     out = RESULTS / "monitoring.json"
     out.write_text(json.dumps(results, indent=1, default=float))
     print(f"\nwrote {out} ({time.perf_counter() - started:.0f} s)")

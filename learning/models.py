@@ -18,6 +18,9 @@ class ModelVersion(models.Model):
     cv_accuracy = models.FloatField(null=True, blank=True)
     cv_macro_f1 = models.FloatField(null=True, blank=True)
     n_scored = models.PositiveIntegerField(default=0)
+    # {label name: open items this version predicts it for}, over the whole pool it scored:
+    # the items keep per-item predictions only where the rescore wrote its head.
+    predicted_counts = models.JSONField(default=dict, blank=True)
     # The stopping rule (learning.services.monitoring): this version's predicted label per
     # stop-set item ({item id: label name}) and its kappa against the previous version's.
     stop_predictions = models.JSONField(null=True, blank=True, editable=False)
@@ -65,9 +68,9 @@ class ChunkStatus(models.TextChoices):
 class ScoringChunk(models.Model):
     """One item-id range of an active-learning job's pool, scored by whichever worker claims it.
 
-    Scores wait here (``scores``: compressed arrays) until every chunk is done; then they
-    are written to the items in one transaction, so the queue switches from the previous
-    model's order to the new one at once and a crashed job leaves the previous scores alone.
+    Scores wait here (``scores``: compressed arrays) until every chunk is done; then the head
+    of the ranking is written to the items (``learning.services.score_swap``), so a crashed
+    job leaves the previous scores alone.
     """
 
     job = models.ForeignKey("annotation.Job", on_delete=models.CASCADE, related_name="+")

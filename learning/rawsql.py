@@ -48,15 +48,15 @@ def human_annotation_rows(*, project_id: int) -> tuple[np.ndarray, np.ndarray, l
 
 def scores_write(
     ids: np.ndarray, priority: np.ndarray, label_idx: np.ndarray, names: list[str],
-    score: np.ndarray, *, model_version_id: int,
+    score: np.ndarray, *, model_version_id: int, generation: int,
 ) -> None:  # fmt: skip
-    """Set priority / predicted_label (``names[label_idx]``) / predicted_score / scored_by of
-    the items ``ids``, all (N,). Call inside a transaction.
+    """Set priority / predicted_label (``names[label_idx]``) / predicted_score / scored_by /
+    score_generation of the items ``ids``, all (N,). Call inside a transaction.
 
     Replaces ``Item.objects.bulk_update(items, ["priority", "predicted_label",
-    "predicted_score", "scored_by"], batch_size=...)``, whose CASE WHEN statements took
-    minutes for a million rows. PostgreSQL: the arrays travel by binary COPY into a
-    temporary table, then one UPDATE ... FROM. Elsewhere: executemany in batches.
+    "predicted_score", "scored_by", "score_generation"], batch_size=...)``, whose CASE WHEN
+    statements took minutes for a million rows. PostgreSQL: the arrays travel by binary
+    COPY into a temporary table, then one UPDATE ... FROM. Elsewhere: executemany in batches.
 
     Measured (``bench/rawsql_speed.py``, 100k items, PostgreSQL, shared 2-core machine): a
     20k-row slice in 1.0 s against 51 s for ``bulk_update``; a 100k pool writes five.
@@ -66,17 +66,19 @@ def scores_write(
     table = connection.ops.quote_name(Item._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _scores_copy(cursor, table, ids, priority, label_idx, names, score, model_version_id)
+            _scores_copy(
+                cursor, table, ids, priority, label_idx, names, score, model_version_id, generation
+            )
             return
         labels = np.asarray(names, dtype=object)[label_idx]
         rows = zip(priority.tolist(), labels.tolist(), score.tolist(), ids.tolist(), strict=True)
         sql = (
             f"UPDATE {table} SET priority = %s, predicted_label = %s, predicted_score = %s,"
-            " scored_by_id = %s WHERE id = %s"
+            " scored_by_id = %s, score_generation = %s WHERE id = %s"
         )
         batch: list[tuple] = []
         for prio, label, sc, item_id in rows:
-            batch.append((prio, label, sc, model_version_id, item_id))
+            batch.append((prio, label, sc, model_version_id, generation, item_id))
             if len(batch) >= _WRITE_BATCH:
                 cursor.executemany(sql, batch)
                 batch.clear()
@@ -91,7 +93,8 @@ _COPY_ROW = np.dtype([
 ])  # fmt: skip
 
 
-def _scores_copy(cursor, table, ids, priority, label_idx, names, score, model_version_id) -> None:
+def _scores_copy(cursor, table, ids, priority, label_idx, names, score, model_version_id,
+                 generation) -> None:  # fmt: skip
     """COPY the (N,) arrays in PostgreSQL's binary format, built by numpy in one buffer (no
     per-row Python), then one UPDATE ... FROM. Labels travel as 1-based indices into the
     array of names."""
@@ -113,7 +116,7 @@ def _scores_copy(cursor, table, ids, priority, label_idx, names, score, model_ve
     # instead of a scan of the whole table per slice.
     cursor.execute(
         f"UPDATE {table} AS i SET priority = s.priority, predicted_label = (%s::text[])[s.label],"
-        " predicted_score = s.score, scored_by_id = %s FROM al_scores AS s WHERE i.id = s.id"
-        " AND i.id BETWEEN %s AND %s",
-        [names, model_version_id, int(ids.min()), int(ids.max())],
+        " predicted_score = s.score, scored_by_id = %s, score_generation = %s FROM al_scores AS s"
+        " WHERE i.id = s.id AND i.id BETWEEN %s AND %s",
+        [names, model_version_id, generation, int(ids.min()), int(ids.max())],
     )

@@ -16,6 +16,7 @@ from annotation.models.item import (
 )
 from annotation.models.job import Job, JobKind, JobStatus
 from annotation.models.monitoring import (
+    SUBSCRIBABLE_EVENTS,
     Alert,
     AlertKind,
     AlertRule,
@@ -36,6 +37,7 @@ from annotation.models.project import (
 from annotation.models.quality import (
     AgreementRecord,
     AnnotatorQuality,
+    AnnotatorQualityRecord,
     IssueStatus,
     LabelIssue,
     ReviewAction,
@@ -49,6 +51,7 @@ __all__ = [
     "AlertKind",
     "AlertRule",
     "DeliveryStatus",
+    "SUBSCRIBABLE_EVENTS",
     "Webhook",
     "WebhookDelivery",
     "WebhookEvent",
@@ -59,6 +62,7 @@ __all__ = [
     "Annotation",
     "AnnotationSource",
     "AnnotatorQuality",
+    "AnnotatorQualityRecord",
     "Lease",
     "CompressedText",
     "CompressionProfile",

@@ -66,12 +66,18 @@ class Item(models.Model):
     annotation_count = models.PositiveSmallIntegerField(default=0)
     sequence = models.BigIntegerField(default=0, help_text="Fallback queue order.")
     priority = models.FloatField(default=0.0, help_text="Active-learning score: higher first.")
-    # Written by the active-learning job.
+    # Which rescore wrote ``priority`` (``learning.services.score_swap.score_generation``):
+    # the queue serves the newest generation first, so a rescore writes only the head of
+    # its ranking and the rows it leaves keep an older model's order below it.
+    # db_default: the import writers insert rows with hand-written SQL that names its columns.
+    score_generation = models.BigIntegerField(default=0, db_default=0)
+    # Written by the active-learning job, with ``priority``, on the head of its ranking only:
+    # ``scored_by`` names the model that wrote them (pool-wide counts live on the version).
     predicted_label = models.CharField(max_length=100, blank=True)
     predicted_score = models.FloatField(null=True, blank=True)
-    # Rewritten on every open row by each rescore, so it carries no database constraint
-    # and no index: the per-row foreign-key check and index entry were a fifth of the
-    # swap's time on a million items. Django still applies SET_NULL when a version goes.
+    # Rewritten on many rows by each rescore, so it carries no database constraint and no
+    # index: the per-row foreign-key check and index entry were a fifth of a full swap's
+    # time on a million items. Django still applies SET_NULL when a version goes.
     scored_by = models.ForeignKey(
         "learning.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         db_constraint=False, db_index=False,
@@ -100,12 +106,19 @@ class Item(models.Model):
             )
         ]
         # One queue index only: every index on this table is rewritten for each item an
-        # active-learning job rescores (1M rows per job), and imports pay for each too.
+        # active-learning job rescores (the head of its ranking), and imports pay for each too.
         indexes = [
             # The labeling queue's hot path (annotation/queue_selectors.py): open items only,
             # in exactly the queue's order, so `next` reads the head of the index and stops.
             models.Index(
-                fields=["project", "-annotation_count", "-priority", "sequence", "id"],
+                fields=[
+                    "project",
+                    "-annotation_count",
+                    "-score_generation",
+                    "-priority",
+                    "sequence",
+                    "id",
+                ],
                 condition=models.Q(status=ItemStatus.OPEN),
                 name="item_open_queue_idx",
             ),

@@ -20,6 +20,14 @@ class WebhookEvent(models.TextChoices):
     LABEL_ISSUES_FOUND = "label_issues.found", "Label issues found"
     ALERT_OPENED = "alert.opened", "Alert opened"
     ALERT_RESOLVED = "alert.resolved", "Alert resolved"
+    WEBHOOK_TEST = "webhook.test", "Test event (sent on request)"
+
+
+# What a webhook can ask for: every event but the test one, which goes to the one webhook a
+# manager tests, whatever it asked for.
+SUBSCRIBABLE_EVENTS = [
+    (v, label) for v, label in WebhookEvent.choices if v != WebhookEvent.WEBHOOK_TEST
+]
 
 
 class Webhook(models.Model):
@@ -78,6 +86,7 @@ class WebhookDelivery(models.Model):
 class AlertKind(models.TextChoices):
     AGREEMENT_BELOW = "agreement_below", "Agreement below a threshold"
     ANNOTATOR_QUALITY = "annotator_quality", "An annotator's quality below a threshold"
+    ANNOTATOR_QUALITY_DROP = "annotator_quality_drop", "An annotator's quality dropping"
     LABEL_ISSUES_ABOVE = "label_issues_above", "A label-issues run finds more than N"
     JOB_FAILED = "job_failed", "A job fails"
     DRIFT = "drift", "Drift detected"

@@ -99,6 +99,12 @@ class Project(models.Model):
         help_text="Mean kappa between successive models, over the last 3, at which the model "
         "has stopped changing (Bloodgood & Vijay-Shanker's 0.99 by default).",
     )
+    stop_on_plateau = models.BooleanField(
+        default=False,
+        help_text="Also call the model stable when kappa has stopped increasing (no gain over "
+        "the last 5 versions, mean kappa at least 0.95): for tasks where kappa levels off "
+        "below the threshold.",
+    )
     forecast_target = models.FloatField(
         default=0.95,
         validators=[MinValueValidator(0.01), MaxValueValidator(1.0)],

@@ -110,6 +110,37 @@ class AnnotatorQuality(models.Model):
         return f"user {self.annotator_id}: {self.score:.3f} over {self.n_items} items"
 
 
+class AnnotatorQualityRecord(models.Model):
+    """An annotator's quality as one label-quality run measured it: the history behind the
+    latest value in :class:`AnnotatorQuality`, one row per annotator per run (a retried run
+    rewrites its own rows), read by the "quality dropping" alert rule and the dashboard."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    score = models.FloatField()
+    n_items = models.PositiveIntegerField()
+    method = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "annotator"], name="annotator_quality_once_per_run"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "annotator", "created_at"], name="annotator_quality_series"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.annotator_id} at {self.created_at:%Y-%m-%d %H:%M}: {self.score:.3f}"
+
+
 class AgreementRecord(models.Model):
     """One agreement value at one time: the trend is a query, not a recomputation.
 

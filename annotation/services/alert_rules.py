@@ -8,6 +8,10 @@ job's outcome commits), which sends the plain webhook events (``job.finished``,
   (``params.metric``, Krippendorff's alpha by default) below ``params.threshold``;
 * ``annotator_quality`` after a label-issues job (it writes ``AnnotatorQuality``): one alert
   per annotator whose score is below ``params.threshold`` over at least ``params.min_items``;
+* ``annotator_quality_drop`` after a label-issues job too: one alert per annotator whose
+  latest quality (over at least ``params.min_items``) is ``params.drop`` or more below their
+  own earlier level, the mean of their ``params.runs`` previous measurements
+  (``AnnotatorQualityRecord``, see ``annotation.quality_selectors``);
 * ``label_issues_above`` after a label-issues job: it flagged more than ``params.count``;
 * ``job_failed``: a job of ``params.kinds`` (all kinds when empty) failed; cleared by the
   next success of that kind.
@@ -35,6 +39,7 @@ from annotation.models import (
     SnapshotStatus,
     WebhookEvent,
 )
+from annotation.quality_selectors import QualityLevel, quality_levels
 from annotation.services.alerts import alert_clear, alert_set
 from annotation.services.webhooks import event_emit
 
@@ -42,11 +47,13 @@ from annotation.services.webhooks import event_emit
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     AlertKind.AGREEMENT_BELOW: {"threshold": 0.67, "metric": "krippendorff_alpha"},
     AlertKind.ANNOTATOR_QUALITY: {"threshold": 0.7, "min_items": 20},
+    AlertKind.ANNOTATOR_QUALITY_DROP: {"drop": 0.1, "min_items": 20, "runs": 3},
     AlertKind.LABEL_ISSUES_ABOVE: {"count": 50},
     AlertKind.JOB_FAILED: {"kinds": []},
     AlertKind.DRIFT: {},
     AlertKind.STOPPING_RULE: {},
 }
+MAX_RUNS = 50
 AGREEMENT_METRICS = ("krippendorff_alpha", "fleiss_kappa", "cohen_kappa", "percent")
 
 
@@ -76,6 +83,12 @@ def _checked_params(kind: str, params: Any) -> dict[str, Any]:
     elif kind == AlertKind.ANNOTATOR_QUALITY:
         merged["threshold"] = _number(merged["threshold"], "params.threshold", 0.0, 1.0)
         merged["min_items"] = _count(merged["min_items"], "params.min_items")
+    elif kind == AlertKind.ANNOTATOR_QUALITY_DROP:
+        merged["drop"] = _number(merged["drop"], "params.drop", 0.01, 1.0)
+        merged["min_items"] = _count(merged["min_items"], "params.min_items")
+        merged["runs"] = _count(merged["runs"], "params.runs")
+        if not 1 <= merged["runs"] <= MAX_RUNS:
+            raise ValidationError({"params.runs": [f"A whole number from 1 to {MAX_RUNS}."]})
     elif kind == AlertKind.LABEL_ISSUES_ABOVE:
         merged["count"] = _count(merged["count"], "params.count")
     elif kind == AlertKind.JOB_FAILED:
@@ -112,6 +125,7 @@ def alert_rules_put(*, project: Project, rules: list[dict[str, Any]]) -> list[Al
         # turned on (or a threshold changed) does not wait for the next run to speak.
         check_agreement(project=project)
         check_annotator_quality(project=project)
+        check_annotator_quality_drop(project=project)
     return list(AlertRule.objects.filter(project=project))
 
 
@@ -149,6 +163,7 @@ def job_finished(*, job_id: int) -> None:
         if flagged is not None:
             _check_label_issues(job, flagged)
             check_annotator_quality(project=project)
+            check_annotator_quality_drop(project=project)
 
 
 def _snapshot_ready(job: Job) -> None:
@@ -203,6 +218,32 @@ def check_annotator_quality(*, project: Project) -> None:
                           f"{row.n_items} items, below {params['threshold']:.3f}.",
                   data={"annotator": row.annotator.username, "score": row.score,
                         "n_items": row.n_items, "threshold": params["threshold"]})  # fmt: skip
+
+
+def quality_dropped(level: QualityLevel, *, drop: float, min_items: int) -> bool:
+    """The ``annotator_quality_drop`` condition: a latest measurement over ``min_items`` or
+    more, ``drop`` or more below an earlier level (compared at 1e-9, so 0.7 - 0.6 is 0.1)."""
+    return (level.earlier is not None and level.latest_items >= min_items
+            and round(level.earlier - level.latest, 9) >= drop)  # fmt: skip
+
+
+def check_annotator_quality_drop(*, project: Project) -> None:
+    """One ``annotator_quality_drop`` condition per annotator with a measurement."""
+    params = _rule(project, AlertKind.ANNOTATOR_QUALITY_DROP)
+    if params is None:
+        return
+    for level in quality_levels(project=project, runs=params["runs"],
+                                min_items=params["min_items"]):  # fmt: skip
+        earlier = level.earlier if level.earlier is not None else float("nan")
+        alert_set(project=project, kind=AlertKind.ANNOTATOR_QUALITY_DROP,
+                  key=f"annotator_quality_drop:{level.annotator_id}",
+                  holds=quality_dropped(level, drop=params["drop"], min_items=params["min_items"]),
+                  message=f"{level.annotator}'s quality dropped to {level.latest:.3f} from "
+                          f"{earlier:.3f} (the mean of their {level.earlier_runs} earlier "
+                          f"measurements), by {params['drop']:.2f} or more.",
+                  data={"annotator": level.annotator, "score": level.latest,
+                        "n_items": level.latest_items, "earlier": level.earlier,
+                        "earlier_runs": level.earlier_runs, "drop": params["drop"]})  # fmt: skip
 
 
 def _check_label_issues(job: Job, flagged: int) -> None:

@@ -26,7 +26,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import DeliveryStatus, Project, Webhook, WebhookDelivery, WebhookEvent
+from annotation.models import (
+    SUBSCRIBABLE_EVENTS,
+    DeliveryStatus,
+    Project,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from annotation.webhook_urls import WebhookUrlError, pinned_connection, webhook_target
 
 logger = logging.getLogger(__name__)
@@ -36,6 +43,8 @@ SIGNATURE_HEADER = "X-Quorum-Signature"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_SECRET = 200
 MAX_RETRY_SECONDS = 3600.0
+TEST_INTERVAL = timedelta(seconds=30)
+SUBSCRIBABLE = [value for value, _ in SUBSCRIBABLE_EVENTS]
 
 
 def webhook_sign(secret: str, body: bytes) -> str:
@@ -66,10 +75,8 @@ def _checked_url(url: Any) -> str:
 
 def _checked_events(events: Any) -> list[str]:
     if (not isinstance(events, list) or not events
-            or not all(isinstance(e, str) and e in WebhookEvent.values for e in events)):  # fmt: skip
-        raise ValidationError(
-            {"events": [f"A non-empty list of: {', '.join(WebhookEvent.values)}."]}
-        )
+            or not all(isinstance(e, str) and e in SUBSCRIBABLE for e in events)):  # fmt: skip
+        raise ValidationError({"events": [f"A non-empty list of: {', '.join(SUBSCRIBABLE)}."]})
     return sorted(set(events))
 
 
@@ -112,20 +119,55 @@ def event_emit(*, project: Project, event: str, data: dict[str, Any]) -> list[We
     go when the caller's transaction commits (nothing is sent for a rolled-back change)."""
     if event not in WebhookEvent.values:
         raise ValueError(f"Unknown webhook event {event!r}.")
-    deliveries = []
-    for webhook in Webhook.objects.filter(project=project, active=True):
-        if event not in webhook.events:
-            continue
-        delivery = WebhookDelivery(webhook=webhook, event=event, payload={})
-        delivery.payload = {
-            "id": str(delivery.event_id), "event": event, "project": project.pk,
-            "created_at": timezone.now().isoformat(), "data": data,
-        }  # fmt: skip
-        delivery.save()
-        deliveries.append(delivery)
-    for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _send(pk))
+    deliveries = [
+        _delivery_queue(webhook, event, data)
+        for webhook in Webhook.objects.filter(project=project, active=True)
+        if event in webhook.events
+    ]
     return deliveries
+
+
+def _delivery_queue(webhook: Webhook, event: str, data: dict[str, Any]) -> WebhookDelivery:
+    """One delivery row of ``event`` to ``webhook``; its message goes on commit."""
+    delivery = WebhookDelivery(webhook=webhook, event=event, payload={})
+    delivery.payload = {
+        "id": str(delivery.event_id), "event": event, "project": webhook.project_id,
+        "created_at": timezone.now().isoformat(), "data": data,
+    }  # fmt: skip
+    delivery.save()
+    transaction.on_commit(lambda pk=delivery.pk: _send(pk))
+    return delivery
+
+
+class WebhookTestThrottled(Exception):
+    """A test event went to this webhook less than ``TEST_INTERVAL`` ago; ``wait`` seconds
+    are left."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"A test event was sent less than {TEST_INTERVAL.seconds} s ago.")
+        self.wait = wait
+
+
+def webhook_test_send(*, webhook: Webhook) -> WebhookDelivery:
+    """Queue one ``webhook.test`` event to ``webhook``, whatever events it asked for and
+    whether it is on, through the same delivery task as every event: signed, the URL checked
+    against the SSRF guard again at sending, retried, logged. At most one per webhook per
+    ``TEST_INTERVAL`` (``WebhookTestThrottled``): a button held down must not flood a
+    receiver."""
+    with transaction.atomic():
+        # The webhook's row lock orders two tests of it (PostgreSQL; SQLite writes one at a time).
+        Webhook.objects.select_for_update().filter(pk=webhook.pk).exists()
+        last = (
+            WebhookDelivery.objects.filter(webhook=webhook, event=WebhookEvent.WEBHOOK_TEST)
+            .order_by("-created_at").values_list("created_at", flat=True).first()
+        )  # fmt: skip
+        since = timezone.now() - last if last is not None else None
+        if since is not None and since < TEST_INTERVAL:
+            raise WebhookTestThrottled((TEST_INTERVAL - since).total_seconds())
+        return _delivery_queue(webhook, WebhookEvent.WEBHOOK_TEST, {
+            "webhook": webhook.pk,
+            "message": "A test event from Quorum: verify its signature as for every event.",
+        })  # fmt: skip
 
 
 def _send(delivery_id: int, countdown: float | None = None) -> None:

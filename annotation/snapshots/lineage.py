@@ -7,9 +7,10 @@ from typing import Any
 from django.apps import apps
 
 from annotation.models import AgreementRecord, ImportBatch, Job, JobKind, JobStatus, Project
+from annotation.snapshots.batches import Batch
 from annotation.snapshots.data_card import data_card_markdown
 from annotation.snapshots.markdown import md_text
-from annotation.snapshots.rows import ItemRows
+from annotation.snapshots.rows import SelectedItem
 from annotation.snapshots.spec import SnapshotSpec
 
 
@@ -29,7 +30,7 @@ class Tally:
         self.redacted = 0
         self.redacted_types: Counter[str] = Counter()
 
-    def add_item(self, item: ItemRows) -> None:
+    def add_item(self, item: SelectedItem) -> None:
         self.items += 1
         if item.redacted_types:
             self.redacted += 1
@@ -45,13 +46,15 @@ class Tally:
         self.labels[row["label"]] += 1
         self.split_labels[row["split"]][row["label"]] += 1
 
-    def add_rows(self, rows: list[dict[str, Any]]) -> None:
-        """``add_row`` for each row, counted per (split, label) first."""
-        self.rows += len(rows)
-        for (split, label), n in Counter([(row["split"], row["label"]) for row in rows]).items():
+    def add_batch(self, batch: Batch) -> None:
+        """``add_row`` for each of the batch's rows, counted per (tail, split) first."""
+        self.rows += len(batch)
+        pairs = batch.pairs()
+        for key, n in Counter(batch.keys()).items():
+            tail, split = pairs[key]
             self.splits[split] += n
-            self.labels[label] += n
-            self.split_labels[split][label] += n
+            self.labels[tail[0]] += n
+            self.split_labels[split][tail[0]] += n
 
     def stats(self) -> dict[str, Any]:
         return {

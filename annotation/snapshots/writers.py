@@ -1,31 +1,29 @@
-"""File writers for every snapshot format. Each takes canonical rows a batch at a time and
+"""File writers for the snapshot's text formats (JSON Lines, CSV, Label Studio); the Parquet
+and Hugging Face files are ``parquet_files``'. Each takes canonical rows a batch at a time and
 keeps at most one Parquet row group in memory, so a million rows cost what a thousand do.
 
-Contract: ``write_many(rows)`` per batch (or ``write(row)``), then ``close(card)`` once;
-``card`` is the dataset card (Markdown) that only the Hugging Face folder uses. A batch
-costs a few calls per column, not per row: the files are the bytes one ``json.dumps`` and
-one ``writerow`` per row gave (``tests/annotation/test_snapshot_identity.py``).
+Contract: ``write_batch(batch)`` per ``batches.Batch``, then ``close(card)`` once; ``card``
+is the dataset card (Markdown) that only the Hugging Face folder uses. The files are the
+bytes one ``json.dumps`` and one ``csv.writer.writerow`` per row gave
+(``tests/annotation/test_snapshot_identity.py`` builds them that way and compares): a line
+is assembled from pieces that those encoders produced, the per-row values (id, text, image,
+meta) through the very string encoder ``json.dumps`` calls, and the values a row takes from
+its label decision (``batches.TAIL``) encoded once per distinct tail and split.
 """
 
 import hashlib
 import io
 import json
-import zipfile
 from collections.abc import Callable, Iterator
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+from annotation.csv_cells import ESCAPE, TRIGGERS, CsvRows, csv_cell
+from annotation.snapshots.batches import COLUMNS, TAIL, Batch
 
-from annotation.csv_cells import ESCAPE, CsvRows
-from annotation.snapshots.rows import COLUMNS
-
-ROW_GROUP = 16_384
-COMPRESSION = "zstd"
 FORMAT_FILES = {
     "jsonl": "snapshot.jsonl",
     "csv": "snapshot.csv",
@@ -40,25 +38,6 @@ CONTENT_TYPES = {
     "hf": "application/zip",
     "labelstudio": "application/json",
 }
-SCHEMA = pa.schema([
-    ("id", pa.string()), ("text", pa.string()), ("image", pa.string()), ("label", pa.string()),
-    ("labels", pa.list_(pa.string())), ("split", pa.string()), ("label_source", pa.string()),
-    ("agreement", pa.float64()), ("n_annotations", pa.int32()), ("annotator", pa.string()),
-    ("meta", pa.string()),
-])  # fmt: skip
-EXTRA_FIELDS = {"tokens": pa.int64(), "tokens_original": pa.int64(), "original_text": pa.string()}
-
-
-def _schema(columns: tuple[str, ...]) -> pa.Schema:
-    """``SCHEMA`` and the compressed snapshot's columns it has."""
-    return pa.schema([*SCHEMA, *((name, EXTRA_FIELDS[name]) for name in columns
-                                 if name in EXTRA_FIELDS)])  # fmt: skip
-
-
-def _release_arrow_memory() -> None:
-    """Hand Arrow's freed buffers back to the OS: its allocator otherwise keeps them, which
-    measured about 40 MB more peak RSS for one Parquet file plus the per-split copies."""
-    pa.default_memory_pool().release_unused()
 
 
 def _encoder(*, item: str = ", ", key: str = ": ", sort_keys: bool = False) -> Callable[[Any], str]:
@@ -86,63 +65,129 @@ def canonical_line(row: dict[str, Any]) -> str:
     return _COMPACT(row) + "\n"
 
 
-def _meta_cell(meta: dict[str, Any]) -> str | None:
+def meta_cell(meta: dict[str, Any]) -> str | None:
     """``meta`` as the CSV and Parquet files hold it: sorted JSON, None when empty."""
     return _SORTED(meta) if meta else None
 
 
 class JsonlWriter:
-    """JSON Lines; its bytes are hashed as written, so the hash is ``sha256sum`` of the file."""
+    """JSON Lines; its bytes are hashed as written, so the hash is ``sha256sum`` of the file.
+
+    A line is ``{"id":…,"text":…,"image":…`` + the row's tail and split (``,"label":…,
+    "annotator":…``, encoded once per batch and pair) + ``,"meta":…`` + compressed columns.
+    """
 
     def __init__(self, path: Path):
         self.file = path.open("wb")
         self.sha256 = hashlib.sha256()
 
-    def write(self, row: dict[str, Any]) -> None:
-        self.write_many([row])
-
-    def write_many(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            data = ("\n".join(map(_COMPACT, rows)) + "\n").encode("utf-8")
-            self.sha256.update(data)
-            self.file.write(data)
+    def write_batch(self, batch: Batch) -> None:
+        if not len(batch):
+            return
+        pieces = [_COMPACT(dict(zip(TAIL[:2], tail[:2], strict=True)) | {"split": split}
+                           | dict(zip(TAIL[2:], tail[2:], strict=True)))[1:-1]
+                  for tail, split in batch.pairs()]  # fmt: skip
+        tails = _pick(pieces, batch.keys())
+        metas = [_COMPACT(m) if m else "{}" for m in batch.metas]
+        columns = [_strings(batch.ids), _strings(batch.texts), _strings(batch.images), tails,
+                   metas]  # fmt: skip
+        form = '{"id":%s,"text":%s,"image":%s,%s,"meta":%s'
+        for name, values in zip(("tokens", "tokens_original", "original_text"), batch.extras,
+                                strict=False):  # fmt: skip
+            form += f',"{name}":%s'
+            columns.append([_COMPACT(v) for v in values])
+        lines = map((form + "}").__mod__, zip(*columns, strict=True))
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        self.sha256.update(data)
+        self.file.write(data)
 
     def close(self, card: str = "") -> None:
         self.file.close()
+
+
+def _strings(values: list[Any]) -> list[str]:
+    """Each value as ``json.dumps`` encodes it: strings through its own C encoder, in one
+    ``map``; ``None`` (an image-less row) and anything else through the full encoder."""
+    if values.count(None) == len(values):  # no images: the common case, counted in C
+        return ["null"] * len(values)
+    try:
+        return list(map(encode_basestring, values))
+    except TypeError:
+        return [encode_basestring(v) if isinstance(v, str) else _COMPACT(v) for v in values]
+
+
+def _pick(pieces: list[str], keys: list[int]) -> list[str]:
+    """``[pieces[k] for k in keys]`` in C."""
+    if len(keys) == 1:
+        return [pieces[keys[0]]]
+    return list(itemgetter(*keys)(pieces)) if keys else []
 
 
 class CsvWriter:
     """One row per line; ``labels`` joined by '|', ``meta`` as JSON, null as empty.
 
-    Spreadsheet formulas are neutralised unless ``csv_formulas`` is raw (see ``csv_cells``).
+    Spreadsheet formulas are neutralised (see ``csv_cells``): the stored file is always
+    ``ESCAPE`` mode, where ``csv.writer`` quotes every text cell and doubles its quotes,
+    which ``_quoted`` does for the per-row cells; the tail's cells go through ``CsvRows``.
     """
 
-    def __init__(self, path: Path, *, csv_formulas: str = ESCAPE,
-                 columns: tuple[str, ...] = COLUMNS):  # fmt: skip
+    def __init__(self, path: Path, *, columns: tuple[str, ...] = COLUMNS):
         self.file = path.open("w", encoding="utf-8", newline="")
-        self.rows = CsvRows(self.file, mode=csv_formulas)
+        CsvRows(self.file, mode=ESCAPE).header(columns)
         self.columns = columns
-        self.rows.header(columns)
 
-    def write(self, row: dict[str, Any]) -> None:
-        self.write_many([row])
+    def write_batch(self, batch: Batch) -> None:
+        if not len(batch):
+            return
+        out = io.StringIO(newline="")
+        tail_rows = CsvRows(out, mode=ESCAPE)
+        for (label, labels, source, agreement, n, annotator), split in batch.pairs():
+            tail_rows.row([_blank(label), "|".join(labels), split, _blank(source),
+                           _blank(agreement), _blank(n), _blank(annotator)])  # fmt: skip
+        pieces = out.getvalue().split("\r\n")  # its cells hold no line breaks: our own values
+        if len(pieces) != len(batch.split_names) * len(batch.tails) + 1:
+            return self._write_slowly(batch)
+        tails = _pick(pieces, batch.keys())
+        metas = ['""' if not m else _quoted([meta_cell(m)])[0] for m in batch.metas]
+        columns = [_quoted(batch.ids), _quoted(batch.texts), _quoted(batch.images), tails, metas]
+        columns += [_quoted(values) for values in batch.extras]
+        form = ",".join(["%s"] * len(columns)) + "\r\n"
+        self.file.write("".join(map(form.__mod__, zip(*columns, strict=True))))
 
-    def write_many(self, rows: list[dict[str, Any]]) -> None:
-        """The batch's cells column by column (what ``_cell`` gives each), then its lines."""
-        cells = []
-        for name in self.columns:
-            values = [row[name] for row in rows]
-            if name == "labels":
-                values = ["" if v is None else "|".join(v) for v in values]
-            elif name == "meta":
-                values = ["" if v is None else (_meta_cell(v) or "") for v in values]
-            else:
-                values = ["" if v is None else v for v in values]
-            cells.append(values)
-        self.rows.many(cells)
+    def _write_slowly(self, batch: Batch) -> None:
+        """Row by row through ``CsvRows`` (a label name with a line break in it)."""
+        rows = CsvRows(self.file, mode=ESCAPE)
+        for row in batch.rows(self.columns):
+            rows.row([_cell(name, row[name]) for name in self.columns])
 
     def close(self, card: str = "") -> None:
         self.file.close()
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _quoted(values: list[Any]) -> list[str]:
+    """What ``CsvRows(mode=ESCAPE)`` writes for each cell: ``None`` as ``""``; text made
+    inert (``csv_cell``), quoted, its quotes doubled; a number as ``csv.writer`` writes it."""
+    if values.count(None) == len(values):  # no images: the common case, counted in C
+        return ['""'] * len(values)
+    out = []
+    for v in values:
+        if v.__class__ is str:
+            if v and (v[0] in TRIGGERS or v[0].isspace()):
+                v = csv_cell(v)
+            out.append('"' + v.replace('"', '""') + '"' if '"' in v else '"' + v + '"')
+        elif v is None:
+            out.append('""')
+        elif v.__class__ is int:
+            out.append(str(v))
+        else:
+            cell = io.StringIO(newline="")
+            CsvRows(cell, mode=ESCAPE).row([v])
+            out.append(cell.getvalue()[:-2])
+    return out
 
 
 def _cell(name: str, value: Any) -> Any:
@@ -151,98 +196,8 @@ def _cell(name: str, value: Any) -> Any:
     if name == "labels":
         return "|".join(value)
     if name == "meta":
-        return _meta_cell(value) or ""
+        return meta_cell(value) or ""
     return value
-
-
-class ParquetWriter:
-    """Parquet in row groups of ``ROW_GROUP`` rows; ``meta`` is a JSON string column.
-
-    The group waits as one list per column (not one dict per row): a 16,384-row
-    group of short texts costs about 8 MB.
-    """
-
-    def __init__(self, path: Path, *, columns: tuple[str, ...] = COLUMNS):
-        self.schema = _schema(columns)
-        self.names = columns
-        self.writer = pq.ParquetWriter(path, self.schema, compression=COMPRESSION)
-        self.columns: dict[str, list[Any]] = {name: [] for name in columns}
-
-    def write(self, row: dict[str, Any]) -> None:
-        self.write_many([row])
-
-    def write_many(self, rows: list[dict[str, Any]]) -> None:
-        for name, column in self.columns.items():
-            if name == "meta":
-                column.extend([_meta_cell(row["meta"]) for row in rows])
-            else:
-                column.extend([row[name] for row in rows])
-        while len(self.columns["id"]) >= ROW_GROUP:  # every group but the last: ROW_GROUP rows
-            self.flush(ROW_GROUP)
-
-    def flush(self, size: int | None = None) -> None:
-        if self.columns["id"]:
-            group = {name: column[:size] for name, column in self.columns.items()}
-            self.writer.write_table(pa.Table.from_pydict(group, schema=self.schema))
-            self.columns = {name: column[len(group["id"]):]
-                            for name, column in self.columns.items()}  # fmt: skip
-            del group
-            _release_arrow_memory()
-
-    def close(self, card: str = "") -> None:
-        self.flush()
-        self.writer.close()
-
-
-class HuggingFaceWriter:
-    """A ``datasets``-ready folder, zipped: ``data/<split>-00000-of-00001.parquet`` per split
-    and a README.md dataset card whose YAML header names the split files.
-
-    It writes nothing per row: at close it reads the finished snapshot Parquet file one
-    row group at a time and routes each group's rows to their split's file, so no second
-    set of row buffers is ever held.
-    """
-
-    def __init__(self, path: Path, *, folder: str, source: Path):
-        self.path = path
-        self.folder = folder
-        self.source = source
-
-    def write(self, row: dict[str, Any]) -> None:
-        pass
-
-    def write_many(self, rows: list[dict[str, Any]]) -> None:
-        pass
-
-    def close(self, card: str = "") -> None:
-        parts = self.path.parent / f".{self.path.name}.parts"
-        parts.mkdir(exist_ok=True)
-        writers: dict[str, pq.ParquetWriter] = {}
-        source = pq.ParquetFile(self.source)  # its schema: the compressed columns too
-        for batch in source.iter_batches(batch_size=ROW_GROUP):
-            split_column = batch.column("split")
-            for split in pc.unique(split_column).to_pylist():
-                if split not in writers:
-                    name = parts / f"{split}-00000-of-00001.parquet"
-                    writers[split] = pq.ParquetWriter(name, source.schema_arrow,
-                                                      compression=COMPRESSION)  # fmt: skip
-                chosen = batch.filter(pc.equal(split_column, split))
-                writers[split].write_table(pa.Table.from_batches([chosen]))
-            _release_arrow_memory()
-        for writer in writers.values():
-            writer.close()
-        splits = [s for s in ("train", "validation", "test") if s in writers]
-        header = ["---", "configs:", "- config_name: default", "  data_files:"]
-        for split in splits:
-            header += [f"  - split: {split}", f"    path: data/{split}-*.parquet"]
-        readme = "\n".join([*header, "---", "", card])
-        with zipfile.ZipFile(self.path, "w") as archive:
-            archive.writestr(f"{self.folder}/README.md", readme, zipfile.ZIP_DEFLATED)
-            for split in splits:  # Parquet is compressed already: store it
-                name = f"{split}-00000-of-00001.parquet"
-                archive.write(parts / name, f"{self.folder}/data/{name}", zipfile.ZIP_STORED)
-                (parts / name).unlink()
-        parts.rmdir()
 
 
 class LabelStudioWriter:
@@ -250,48 +205,69 @@ class LabelStudioWriter:
 
     Rows of one item arrive together (``every`` gives several), so they become
     that task's annotations. The task id is Quorum's external id, which Quorum's
-    importer reads back as the item id.
+    importer reads back as the item id. A task is assembled from its id and data, its
+    annotations (one piece per tail) and its meta (one piece per tail and split).
     """
 
     def __init__(self, path: Path, *, to_name: str = "text"):
         self.file = path.open("w", encoding="utf-8")
         self.file.write("[")
         self.to_name = to_name
-        self.task: dict[str, Any] | None = None
+        self.task: list[Any] | None = None  # [id, '{"id": …, "data": …', [annotations], meta]
         self.count = 0
 
-    def write(self, row: dict[str, Any]) -> None:
-        self.write_many([row])
-
-    def write_many(self, rows: list[dict[str, Any]]) -> None:
+    def write_batch(self, batch: Batch) -> None:
         """Tasks end when the next row's id differs; the last one waits for more rows."""
+        if not len(batch):
+            return
+        results = [_PLAIN({"result": [{"from_name": "label", "to_name": self.to_name,
+                                       "type": "choices", "value": {"choices": tail[1]}}]})
+                   for tail in batch.tails]  # fmt: skip
+        metas = [', "meta": ' + _PLAIN({"split": split, "agreement": tail[3]}) + "}"
+                 for tail, split in batch.pairs()]  # fmt: skip
+        annotations = _pick(results, batch.codes)
+        task_metas = _pick(metas, batch.keys())
+        ids, texts, images, metas_ = _strings(batch.ids), batch.texts, batch.images, batch.metas
+        if images.count(None) == len(images) and not any(metas_):  # text only: in C mostly
+            datas = ['{"text": ' + e + "}" if t else "{}" for e, t in
+                     zip(_strings(texts), texts, strict=True)]  # fmt: skip
+        else:
+            datas = list(map(_task_data, texts, images, metas_))
         done, task = [], self.task
-        for row in rows:
-            if task is None or task["id"] != row["id"]:
-                if task is not None:
-                    done.append(_PLAIN(task))
-                data: dict[str, Any] = {"text": row["text"]} if row["text"] else {}
-                if row["image"]:
-                    data["image"] = row["image"]
-                if row["meta"]:
-                    data["meta"] = row["meta"]
-                meta = {"split": row["split"], "agreement": row["agreement"]}
-                task = {"id": row["id"], "data": data, "annotations": [], "meta": meta}
-            result = {"from_name": "label", "to_name": self.to_name, "type": "choices",
-                      "value": {"choices": row["labels"]}}  # fmt: skip
-            task["annotations"].append({"result": [result]})
+        for k, row_id in enumerate(batch.ids):
+            if task is not None and task[0] == row_id:
+                task[2].append(annotations[k])
+                continue
+            if task is not None:
+                done.append(task)
+            head = '{"id": ' + ids[k] + ', "data": ' + datas[k]
+            task = [row_id, head, [annotations[k]], task_metas[k]]
         self.task = task
         self._write(done)
 
-    def _write(self, tasks: list[str]) -> None:
+    def _write(self, tasks: list[list[Any]]) -> None:
         if tasks:
-            self.file.write((",\n" if self.count else "\n") + ",\n".join(tasks))
+            lines = [head + ', "annotations": [' + ", ".join(anns) + "]" + meta
+                     for _, head, anns, meta in tasks]  # fmt: skip
+            self.file.write((",\n" if self.count else "\n") + ",\n".join(lines))
             self.count += len(tasks)
 
     def close(self, card: str = "") -> None:
-        self._write([_PLAIN(self.task)] if self.task is not None else [])
+        self._write([self.task] if self.task is not None else [])
         self.file.write("\n]\n")
         self.file.close()
+
+
+def _task_data(text: str, image: str | None, meta: Any) -> str:
+    """A task's ``data`` object as ``_PLAIN`` encodes it."""
+    if text and not image and not meta:
+        return '{"text": ' + _strings([text])[0] + "}"
+    data: dict[str, Any] = {"text": text} if text else {}
+    if image:
+        data["image"] = image
+    if meta:
+        data["meta"] = meta
+    return _PLAIN(data)
 
 
 def csv_from_jsonl(jsonl: Path, *, csv_formulas: str, chunk_rows: int = 500) -> Iterator[bytes]:
@@ -313,17 +289,14 @@ def csv_from_jsonl(jsonl: Path, *, csv_formulas: str, chunk_rows: int = 500) -> 
     yield out.getvalue().encode()
 
 
-def open_writers(directory: Path, *, folder: str, data_type: str,
+def open_writers(directory: Path, *, data_type: str,
                  columns: tuple[str, ...] = COLUMNS) -> dict[str, Any]:  # fmt: skip
-    """One writer per format, writing into ``directory`` under ``FORMAT_FILES`` names."""
+    """The writers of the formats the build process writes itself (Parquet and Hugging Face
+    are the side process's, ``annotation.snapshots.side``), into ``directory`` under
+    ``FORMAT_FILES`` names."""
     return {
         "jsonl": JsonlWriter(directory / FORMAT_FILES["jsonl"]),
         "csv": CsvWriter(directory / FORMAT_FILES["csv"], columns=columns),
-        "parquet": ParquetWriter(directory / FORMAT_FILES["parquet"], columns=columns),
-        # After "parquet" (dicts keep their order): it reads the finished Parquet file.
-        "hf": HuggingFaceWriter(
-            directory / FORMAT_FILES["hf"], folder=folder, source=directory / FORMAT_FILES["parquet"]
-        ),
         "labelstudio": LabelStudioWriter(directory / FORMAT_FILES["labelstudio"],
                                          to_name=data_type),
     }  # fmt: skip

@@ -7,9 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from annotation.audit_selectors import audit_overview
-from annotation.drift_selectors import drift_latest
+from annotation.drift_selectors import drift_history, drift_latest
 from annotation.models import FindingKind
 from annotation.monitoring_selectors import alerts_of
+from annotation.quality_selectors import quality_history
 from annotation.selectors import CAN_REVIEW
 from annotation.stats import project_stats
 from annotation.views.pages import member_project_or_404
@@ -23,6 +24,8 @@ def dashboard(request, project_id: int):
         raise PermissionDenied("Only managers and reviewers see the dashboard.")
     stats = project_stats(project=project)
     stats["label_colors"] = dict(project.labels.values_list("name", "color"))
+    stats["drift_history"] = drift_history(project=project)
+    stats["quality_history"] = quality_history(project=project)
     context = {"project": project, "role": role, "stats": stats,
                "audit": audit_overview(project=project), "audit_kinds": FindingKind.labels,
                "drift": drift_latest(project=project)}  # fmt: skip

@@ -49,7 +49,7 @@ SETTINGS_GROUPS = (
     ("Queue and model", ("strategy", "fallback_order", "seed", "model_in_loop")),
     ("Background jobs", ("retrain_every", "batch_size", "label_issues_every", "agreement_every")),
     ("Data audit", ("duplicate_threshold", "content_retention_days")),
-    ("Monitoring", ("stop_threshold", "forecast_target", "forecast_relative")),
+    ("Monitoring", ("stop_threshold", "stop_on_plateau", "forecast_target", "forecast_relative")),
 )
 FRIENDLIER_LABELS = {
     "multi_label": "Multi-label (an item may get several labels)",
@@ -59,6 +59,7 @@ FRIENDLIER_LABELS = {
     "lease_minutes": "Lease (minutes an item is held for an annotator)",
     "model_in_loop": "Show the model's suggestion",
     "content_retention_days": "Content retention (days)",
+    "stop_on_plateau": "Also stop when kappa stops increasing",
 }
 
 

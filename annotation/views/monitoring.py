@@ -11,11 +11,23 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from annotation.models import AlertKind, WebhookDelivery, WebhookEvent
-from annotation.monitoring_selectors import alert_rules_of, alerts_of, webhook_get, webhooks_of
+from annotation.models import SUBSCRIBABLE_EVENTS, AlertKind, DeliveryStatus
+from annotation.monitoring_selectors import (
+    alert_rules_of,
+    alerts_of,
+    project_deliveries,
+    webhook_get,
+    webhooks_of,
+)
 from annotation.selectors import CAN_MANAGE
 from annotation.services.alert_rules import DEFAULT_PARAMS, alert_rules_put
-from annotation.services.webhooks import webhook_create, webhook_delete, webhook_update
+from annotation.services.webhooks import (
+    WebhookTestThrottled,
+    webhook_create,
+    webhook_delete,
+    webhook_test_send,
+    webhook_update,
+)
 from annotation.views.pages import member_project_or_404
 
 LOG_ROWS = 50
@@ -36,17 +48,47 @@ def _errors(exc: ValidationError) -> str:
 
 @login_required
 def webhooks_page(request, project_id: int):
+    """``?status=`` keeps one delivery status in the log; an unknown one is a 400 (the page,
+    unfiltered, saying so)."""
     project, role = _manager_project(request, project_id)
     hooks = list(webhooks_of(project=project))
-    log = (WebhookDelivery.objects.filter(webhook__project=project)
-           .select_related("webhook").order_by("-created_at", "-pk")[:LOG_ROWS])  # fmt: skip
+    wanted = request.GET.get("status") or ""
+    known = wanted in DeliveryStatus.values
+    if wanted and not known:
+        messages.error(
+            request, f"Unknown delivery status; one of {', '.join(DeliveryStatus.values)}."
+        )
+    status = wanted if known else None
+    log = project_deliveries(project=project, status=status)[:LOG_ROWS]
     context = {
         "project": project, "role": role, "webhooks": hooks, "log": log,
-        "events": WebhookEvent.choices, "rules": alert_rules_of(project=project),
+        "events": SUBSCRIBABLE_EVENTS, "rules": alert_rules_of(project=project),
         "alerts": list(alerts_of(project=project, role=role)[:20]),
         "open_alerts": alerts_of(project=project, state="open", role=role).count(),
+        "statuses": DeliveryStatus.choices, "status": status,
     }  # fmt: skip
-    return render(request, "annotation/webhooks.html", context)
+    return render(
+        request, "annotation/webhooks.html", context, status=400 if wanted and not known else 200
+    )
+
+
+@login_required
+@require_POST
+def webhook_test(request, project_id: int, webhook_id: int):
+    """Send the webhook one signed test event (``webhook_test_send``); its delivery shows in
+    the log once the worker has tried it."""
+    project, _ = _manager_project(request, project_id)
+    webhook = webhook_get(project=project, webhook_id=webhook_id)
+    if webhook is None:
+        messages.error(request, "No such webhook.")
+    else:
+        try:
+            webhook_test_send(webhook=webhook)
+        except WebhookTestThrottled as exc:
+            messages.error(request, f"{exc} Try again in {int(exc.wait) + 1} s.")
+        else:
+            messages.success(request, "Test event queued: its delivery is in the log below.")
+    return redirect(reverse("webhooks", args=[project.pk]) + "#deliveries")
 
 
 @login_required

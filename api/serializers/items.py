@@ -6,7 +6,9 @@ from annotation.text_selectors import REDACTED_VIEW
 
 class ItemSerializer(serializers.ModelSerializer):
     """An item. ``text`` is the redacted copy when a reviewer redacted it, unless
-    ``context["text_view"]`` is a manager's view of the originals."""
+    ``context["text_view"]`` is a manager's view of the originals. ``priority`` and
+    ``predicted_label`` are those of model version ``scored_by``: a rescore writes the head of
+    its ranking only, so the other items keep an older model's."""
 
     text = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
@@ -15,7 +17,7 @@ class ItemSerializer(serializers.ModelSerializer):
         model = Item
         fields = [
             "id", "external_id", "text", "image_url", "meta", "status", "annotation_count",
-            "required_overlap", "priority", "predicted_label", "created_at",
+            "required_overlap", "priority", "predicted_label", "scored_by", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -3,7 +3,14 @@ no answer ever carries it."""
 
 from rest_framework import serializers
 
-from annotation.models import Alert, AlertKind, Webhook, WebhookDelivery, WebhookEvent
+from annotation.models import (
+    SUBSCRIBABLE_EVENTS,
+    Alert,
+    AlertKind,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+)
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -23,7 +30,7 @@ class WebhookWriteSerializer(serializers.Serializer):
         max_length=200, write_only=True, help_text="16 to 200 characters; never returned."
     )
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS), allow_empty=False
     )
     active = serializers.BooleanField(required=False, default=True)
 
@@ -35,6 +42,11 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
                   "error", "history", "created_at", "last_attempt_at", "delivered_at",
                   "duration_ms"]  # fmt: skip
         read_only_fields = fields
+
+
+class DeliveryQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
+    page = serializers.IntegerField(min_value=1, required=False)
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -61,7 +73,7 @@ class AlertRuleSerializer(serializers.Serializer):
     params = serializers.DictField(
         required=False, default=dict,
         help_text="agreement_below {threshold, metric}; annotator_quality {threshold, "
-        "min_items}; label_issues_above {count}; job_failed {kinds}; drift and stopping_rule {}.",
+        "min_items}; annotator_quality_drop {drop, min_items, runs}; label_issues_above {count}; job_failed {kinds}; drift and stopping_rule {}.",
     )  # fmt: skip
 
 

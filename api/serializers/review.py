@@ -102,3 +102,21 @@ class AnnotatorQualitySerializer(serializers.ModelSerializer):
         model = AnnotatorQuality
         fields = ["annotator", "score", "n_items", "method", "run", "updated_at"]
         read_only_fields = fields
+
+
+class QualityRunSerializer(serializers.Serializer):
+    job = serializers.IntegerField(allow_null=True, help_text="The label-quality run.")
+    at = serializers.DateTimeField()
+
+
+class AnnotatorSeriesSerializer(serializers.Serializer):
+    annotator = serializers.CharField()
+    scores = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), help_text="Per run; null: not measured."
+    )
+    n_items = serializers.ListField(child=serializers.IntegerField(allow_null=True))
+
+
+class AnnotatorQualityHistorySerializer(serializers.Serializer):
+    runs = QualityRunSerializer(many=True, help_text="Oldest first, the latest 30.")
+    annotators = AnnotatorSeriesSerializer(many=True)

@@ -20,6 +20,11 @@ class StopKappaSerializer(serializers.Serializer):
 class StoppingSerializer(serializers.Serializer):
     threshold = serializers.FloatField()
     window = serializers.IntegerField()
+    stop_on_plateau = serializers.BooleanField(
+        help_text="The project's plateau criterion is on: the rule also fires when kappa has "
+        "stopped increasing (least-squares slope against log2(labels) over the last 5 versions "
+        "<= 0, window mean >= 0.95)."
+    )
     kappas = StopKappaSerializer(many=True)
     mean_kappa = serializers.FloatField(allow_null=True, help_text="Over the last `window`.")
     f_change_bound = serializers.FloatField(
@@ -28,7 +33,18 @@ class StoppingSerializer(serializers.Serializer):
         "4(1-κ)/κ for the window's smallest κ.",
     )
     stopped = serializers.BooleanField()
+    fired_by = serializers.ChoiceField(
+        choices=["threshold", "plateau"], allow_null=True,
+        help_text="Which criterion fired first; null until the rule fires.",
+    )  # fmt: skip
     stopped_at_labels = serializers.IntegerField(allow_null=True)
+
+
+class CurvePointSerializer(serializers.Serializer):
+    labels = serializers.IntegerField()
+    value = serializers.FloatField(help_text="The fitted score at that many labels.")
+    low = serializers.FloatField(help_text="Lower end of the 80% band.")
+    high = serializers.FloatField(help_text="Upper end of the 80% band.")
 
 
 class ForecastSerializer(serializers.Serializer):
@@ -47,6 +63,12 @@ class ForecastSerializer(serializers.Serializer):
         allow_null=True, help_text="80% interval; an upper end of null: it may never be met.",
     )  # fmt: skip
     status = serializers.ChoiceField(choices=FORECAST_STATUSES)
+    curve = CurvePointSerializer(
+        many=True,
+        help_text="The fitted curve from the first version's labels to max(the interval's upper "
+        "end, twice the current labels), ~30 points with the 80% band; empty unless status is "
+        "ok.",
+    )  # fmt: skip
 
 
 class ProjectStatsSerializer(serializers.Serializer):

@@ -2,8 +2,9 @@
 rules (every member reads, managers write)."""
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
+from rest_framework.exceptions import Throttled
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -19,12 +20,19 @@ from annotation.monitoring_selectors import (
 )
 from annotation.selectors import CAN_MANAGE
 from annotation.services.alert_rules import alert_rules_put
-from annotation.services.webhooks import webhook_create, webhook_delete, webhook_update
+from annotation.services.webhooks import (
+    WebhookTestThrottled,
+    webhook_create,
+    webhook_delete,
+    webhook_test_send,
+    webhook_update,
+)
 from api.permissions import ProjectScopedMixin, url_id
 from api.serializers.monitoring import (
     AlertQuerySerializer,
     AlertRulesSerializer,
     AlertSerializer,
+    DeliveryQuerySerializer,
     WebhookDeliverySerializer,
     WebhookSerializer,
     WebhookWriteSerializer,
@@ -39,7 +47,7 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     serializer_class = WebhookSerializer
     pagination_class = None  # a handful per project: a plain array
     roles = {"list": CAN_MANAGE, "create": CAN_MANAGE, "retrieve": CAN_MANAGE,
-             "partial_update": CAN_MANAGE, "destroy": CAN_MANAGE}  # fmt: skip
+             "partial_update": CAN_MANAGE, "destroy": CAN_MANAGE, "test": CAN_MANAGE}  # fmt: skip
 
     def _webhook(self, pk):
         webhook = webhook_get(project=self.project, webhook_id=url_id(pk))
@@ -76,23 +84,43 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         webhook_delete(webhook=self._webhook(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        request=None,
+        responses={202: WebhookDeliverySerializer, 429: OpenApiResponse(description="Wait.")},
+    )
+    def test(self, request, project_pk=None, pk=None):
+        """``POST .../webhooks/{id}/test``: one signed ``webhook.test`` event, queued like
+        every event (its delivery is in the log); one per webhook per 30 s, else 429."""
+        try:
+            delivery = webhook_test_send(webhook=self._webhook(pk))
+        except WebhookTestThrottled as exc:
+            raise Throttled(wait=exc.wait, detail=str(exc)) from None
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
 
 class DeliveryPagination(PageNumberPagination):
     page_size = 50
 
 
 class WebhookDeliveriesView(ProjectScopedMixin, ListAPIView):
-    """``GET /api/projects/{id}/webhooks/{webhook_id}/deliveries?page=``: newest first."""
+    """``GET /api/projects/{id}/webhooks/{webhook_id}/deliveries?status=&page=``: newest
+    first."""
 
     roles = {"get": CAN_MANAGE}
     serializer_class = WebhookDeliverySerializer
     pagination_class = DeliveryPagination
 
+    @extend_schema(parameters=[DeliveryQuerySerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
+        query = DeliveryQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
         webhook = webhook_get(project=self.project, webhook_id=url_id(self.kwargs["pk"]))
         if webhook is None:
             raise Http404("No such webhook.")
-        return deliveries_of(webhook=webhook)
+        return deliveries_of(webhook=webhook, status=query.validated_data.get("status"))
 
 
 class AlertListView(ProjectScopedMixin, ListAPIView):

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Item
+from annotation.quality_selectors import quality_history
 from annotation.review_selectors import (
     annotator_quality_for_project,
     audit_log_for_item,
@@ -21,6 +22,7 @@ from annotation.selectors import CAN_REVIEW
 from annotation.services.review import review_item
 from api.permissions import ProjectScopedMixin, project_for, url_id
 from api.serializers.review import (
+    AnnotatorQualityHistorySerializer,
     AnnotatorQualitySerializer,
     LabelIssueQuerySerializer,
     LabelIssueSerializer,
@@ -53,6 +55,17 @@ class AnnotatorQualityView(ProjectScopedMixin, APIView):
     def get(self, request, project_pk=None):
         rows = annotator_quality_for_project(project=self.project)
         return Response(AnnotatorQualitySerializer(rows, many=True).data)
+
+
+class AnnotatorQualityHistoryView(ProjectScopedMixin, APIView):
+    """``GET /api/projects/{id}/annotator-quality/history``: each annotator's quality per
+    label-quality run, oldest first. Managers and reviewers only, like the latest values."""
+
+    roles = {"get": CAN_REVIEW}
+
+    @extend_schema(responses={200: AnnotatorQualityHistorySerializer})
+    def get(self, request, project_pk=None):
+        return Response(quality_history(project=self.project))
 
 
 class ItemScopedView(APIView):

@@ -16,7 +16,13 @@ p-value, and ``drift = p_value < alpha``):
   numeric ones. Fields are Bonferroni-corrected within one call.
 - :func:`label_drift`: chi-square on the label counts of recent labels against earlier ones.
 - :func:`annotator_drift`: an annotator's agreement with consensus on recent items against
-  their history, by a one-sided two-proportion z-test (drift = agreeing less than before).
+  their history, by a one-sided Fisher exact test (drift = agreeing less than before).
+  Given the total number of agreements, the recent window's count is hypergeometric under
+  no change, so the test is the exact permutation test of the two windows and its false-alarm
+  rate never exceeds alpha. A two-proportion z-test does: agreement rates near 1 skew the
+  recent count's distribution, and its exact size at a 90% rate, 1,000 history and 250
+  recent items is 0.054 (0.059 at 98%, 0.062 with 40 / 20 items), while Fisher's is 0.040,
+  at a power of 0.94 against a 20% random-answer mix (z: 0.95); both by enumeration.
 """
 
 from __future__ import annotations
@@ -169,13 +175,13 @@ def annotator_drift(
     history: Sequence[bool], recent: Sequence[bool], *, alpha: float = ALPHA
 ) -> DriftResult:
     """Agreement with consensus (True/False per item) recently vs before; score: the drop in
-    agreement rate (history minus recent). One-sided: only a drop is drift."""
+    agreement rate (history minus recent). One-sided Fisher exact: only a drop is drift."""
     h, r = np.asarray(history, dtype=bool), np.asarray(recent, dtype=bool)
     if h.size == 0 or r.size == 0:
         return _result("annotator", None, None, alpha, reason="an empty window")
     p_h, p_r = h.mean(), r.mean()
-    pooled = (h.sum() + r.sum()) / (h.size + r.size)
-    se = np.sqrt(pooled * (1 - pooled) * (1 / h.size + 1 / r.size))
-    p_value = 1.0 if se == 0 else float(stats.norm.sf((p_h - p_r) / se))
+    # P(recent agreements <= observed | total agreements): hypergeometric under no change
+    agreed = int(h.sum() + r.sum())
+    p_value = float(stats.hypergeom.cdf(int(r.sum()), h.size + r.size, agreed, r.size))
     return _result("annotator", p_h - p_r, p_value, alpha, history_rate=float(p_h),
                    recent_rate=float(p_r), n_history=int(h.size), n_recent=int(r.size))  # fmt: skip

@@ -3,10 +3,11 @@
 The seam between the database and ``learning``'s pure maths: load labels and features in
 bulk, fit, cross-validate, record a ``ModelVersion`` (the project's learning curve), then
 score the pool in item-id chunks that any number of workers share (see
-``learning.services.score_chunks``) and swap the new scores in, the new batch first, in short
+``learning.services.score_chunks``) and write the head of the new ranking under a new score
+generation, which the queue serves first (``learning.services.score_swap``), in short
 transactions that never hold the queue up. Until the swap the queue keeps serving the
 previous model's order, so a job that crashes before it changes nothing; one that crashes
-during it is retried and rewrites every score.
+during it is retried and writes its head again under a newer generation.
 
 Job params (all optional): ``batch`` (diverse batch size, default the project's
 ``batch_size``; at most ``MAX_BATCH`` whatever the caller asked), ``chunk_items`` (items per
@@ -25,7 +26,7 @@ import numpy as np
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from annotation.models import Item, ItemStatus, Job, Project
+from annotation.models import Item, ItemStatus, Job
 from annotation.selectors import featurizer_kind
 from learning.classifier import cross_validated_metrics, fit_classifier
 from learning.featurize import TextFeaturizer
@@ -34,7 +35,7 @@ from learning.selection import batch_priorities, cold_start, needs_cold_start
 from learning.services.model_state import pool_features, state_dump
 from learning.services.monitoring import monitoring_record
 from learning.services.score_chunks import chunks_plan, chunks_progress, chunks_work
-from learning.services.score_swap import scores_apply
+from learning.services.score_swap import head_rows, score_generation, scores_apply
 from learning.services.training_data import label_targets, training_labels
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
             "n_labels": len(training),
         }
     if len(training) < 2 or needs_cold_start(counts):
-        return _cold_start(project, pool, kind, batch=batch, n_labels=len(training)) | {
+        return _cold_start(job, pool, kind, batch=batch, n_labels=len(training)) | {
             "timings": clock.timings
         }
 
@@ -107,12 +108,19 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
     _score_all(job, report_progress=report_progress)
     clock.lap("score")
     state["text"] = text
-    n_scored = scores_apply(job_id=job.pk, model_version=version, state=state)
-    ModelVersion.objects.filter(pk=version.pk).update(n_scored=n_scored)
+    written = scores_apply(
+        job_id=job.pk, model_version=version, state=state,
+        generation=score_generation(job_id=job.pk, attempt=job.attempts),
+        head=head_rows(batch=batch, retrain_every=project.retrain_every),
+    )  # fmt: skip
+    ModelVersion.objects.filter(pk=version.pk).update(
+        n_scored=written["n_scored"], predicted_counts=written["predicted_counts"]
+    )
     clock.lap("write")
     return {
         "model_version": version.version, "model_version_id": version.pk,
-        "n_labels": len(training), "n_scored": n_scored, "chunks": len(chunks),
+        "n_labels": len(training), "n_scored": written["n_scored"],
+        "n_written": written["n_written"], "chunks": len(chunks),
         "featurizer": kind, "strategy": project.strategy,
         "cv_accuracy": _finite(metrics["accuracy"]), "cv_macro_f1": _finite(metrics["macro_f1"]),
         **monitoring, "timings": clock.timings,
@@ -181,9 +189,9 @@ def _model_version_save(job, project, state, metrics, counts, names) -> ModelVer
     raise RuntimeError("could not allocate a model version number")
 
 
-def _cold_start(project: Project, pool, kind: str, *, batch: int, n_labels: int) -> dict:
+def _cold_start(job: Job, pool, kind: str, *, batch: int, n_labels: int) -> dict:
     """No model yet: put representative items (k-means over a pool sample) first."""
-    rng = np.random.default_rng(project.seed)
+    rng = np.random.default_rng(job.project.seed)
     ids = np.asarray(pool.values_list("id", flat=True), dtype=np.int64)
     sample = np.sort(rng.choice(ids, size=min(ids.size, COLD_START_SAMPLE), replace=False))
     rows = _rows(Item.objects.filter(pk__in=sample.tolist()))
@@ -191,10 +199,13 @@ def _cold_start(project: Project, pool, kind: str, *, batch: int, n_labels: int)
     if kind == "text":
         state["text"] = TextFeaturizer().fit([r[1] for r in rows])
     chosen = cold_start(pool_features(state, rows), k=batch, rng=rng)
+    # A generation of its own puts the batch above every item, with no write to the others.
+    generation = score_generation(job_id=job.pk, attempt=job.attempts)
     with transaction.atomic():
-        pool.exclude(priority=0).update(priority=0.0)
         for index, priority in zip(chosen, batch_priorities(len(chosen)).tolist(), strict=True):
-            Item.objects.filter(pk=rows[index][0]).update(priority=priority)
+            Item.objects.filter(pk=rows[index][0]).update(
+                priority=priority, score_generation=generation
+            )
     return {"cold_start": True, "n_labels": n_labels, "n_scored": len(chosen), "featurizer": kind}
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from annotation.label_selectors import training_labels
+from annotation.label_selectors import predicted_label_counts, training_labels
 from annotation.models import FindingKind, Item, Job, Project
 from annotation.selectors import featurizer_kind
 from annotation.services.audit import FindingDraft, findings_replace
@@ -58,7 +58,7 @@ def audit_job_handler(job: Job, report_progress: Callable[[float], None]) -> dic
         report_progress(progress)
 
     rows = list(Item.objects.filter(project=project, content_deleted_at__isnull=True)
-                .order_by("pk").values_list("pk", "text", "image", "meta", "predicted_label"))  # fmt: skip
+                .order_by("pk").values_list("pk", "text", "image", "meta"))  # fmt: skip
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     labels = _decided(project)
     lap("load", 0.1)
@@ -120,7 +120,7 @@ def _duplicates(project: Project, rows: list[tuple]) -> tuple[list[Group], list[
 def _image_hashes(rows: list[tuple]) -> tuple[list[str], np.ndarray]:
     """Each image's content hash and 64-bit perceptual hash, the file read once."""
     digests, hashes = [], np.zeros(len(rows), dtype=np.uint64)
-    for index, (_, _, image, _, _) in enumerate(rows):
+    for index, (_, _, image, _) in enumerate(rows):
         if not image:
             digests.append("")
             continue
@@ -208,8 +208,7 @@ def _imbalance(project: Project, rows: list[tuple], labels: dict) -> tuple[list,
     """Labels too rare to learn, labeled vs predicted shares, and under-labeled meta slices."""
     names = list(project.labels.order_by("position", "id").values_list("name", flat=True))
     given = Counter(name for chosen in labels.values() for name in chosen)
-    pool = [r for r in rows if r[0] not in labels]
-    predicted = Counter(r[4] for r in pool if r[4])
+    predicted = Counter(predicted_label_counts(project=project))
     n_given, n_pred = max(sum(given.values()), 1), max(sum(predicted.values()), 1)
     chart = {"labels": names, "labeled_share": [round(given[n] / n_given, 4) for n in names],
              "predicted_share": [round(predicted[n] / n_pred, 4) for n in names]}  # fmt: skip
@@ -236,7 +235,7 @@ def _slices(rows: list[tuple], labels: dict) -> list[FindingDraft]:
         return []
     values: dict[str, Counter] = defaultdict(Counter)
     labeled: dict[str, Counter] = defaultdict(Counter)
-    for pk, _, _, meta, _ in rows:
+    for pk, _, _, meta in rows:
         for key, value in (meta or {}).items():
             if isinstance(value, str | int | bool):
                 values[key][str(value)] += 1

@@ -8,7 +8,8 @@ What the job writes:
 
 * ``Item.consensus_labels/consensus_quality/consensus_method`` for items with two or more labels
   (CROWDLAB, or majority vote marked ``"majority"`` when there is too little overlap);
-* one ``AnnotatorQuality`` row per annotator (imported labels have no annotator and get none);
+* one ``AnnotatorQuality`` row per annotator (imported labels have no annotator and get none),
+  and the same numbers as this run's ``AnnotatorQualityRecord`` (the history);
 * one ``LabelIssue`` per flagged item, most severe first. Open issues of earlier runs are replaced
   (the newest model's opinion wins); resolved ones stay as history. An item a reviewer resolved is
   not flagged again until its labels change: the audit log keeps the labels fingerprint the
@@ -35,6 +36,7 @@ from django.db import transaction
 from annotation.item_label import decide_label
 from annotation.models import (
     AnnotatorQuality,
+    AnnotatorQualityRecord,
     IssueStatus,
     Item,
     Job,
@@ -272,8 +274,11 @@ def _write_consensus(job, data, names, consensus, multi) -> None:
         score = consensus.annotator_quality[j]
         if key == IMPORT_KEY or not np.isfinite(score):
             continue
+        measured = {"score": float(score), "n_items": int(consensus.annotator_n_items[j]),
+                    "method": consensus.method}  # fmt: skip
         AnnotatorQuality.objects.update_or_create(
-            project=job.project, annotator_id=key,
-            defaults={"score": float(score), "n_items": int(consensus.annotator_n_items[j]),
-                      "method": consensus.method, "job": job},
-        )  # fmt: skip
+            project=job.project, annotator_id=key, defaults=measured | {"job": job}
+        )
+        AnnotatorQualityRecord.objects.update_or_create(
+            job=job, annotator_id=key, defaults=measured | {"project": job.project}
+        )

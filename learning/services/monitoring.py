@@ -25,6 +25,7 @@ from learning.services.model_state import pool_features
 
 STOP_SET_SIZE = 1000  # Bloodgood & Vijay-Shanker used a few thousand; kappa's error ~ 1/sqrt(N)
 FORECAST_METRIC = "cv_macro_f1"
+FORECAST_METHOD = "pow3-parametric-bootstrap+curve"
 
 
 def stop_set_ensure(*, project: Project) -> list[int]:
@@ -101,15 +102,20 @@ def monitoring_record(*, version: ModelVersion, state: dict[str, Any]) -> dict[s
 
 
 def stopping_section(*, project: Project) -> dict[str, Any]:
-    """``stats["stopping"]``: every version's kappa and the rule at the project's threshold."""
+    """``stats["stopping"]``: every version's kappa and the rule at the project's threshold
+    (and, when the project turns it on, the plateau criterion)."""
     versions = list(
         project.model_versions.order_by("version").values("version", "n_labels", "stop_kappa")
     )
     kappas = [v["stop_kappa"] for v in versions]
-    signal = stopping_signal(kappas, threshold=project.stop_threshold, window=DEFAULT_WINDOW)
+    labels = [v["n_labels"] for v in versions] if project.stop_on_plateau else None
+    signal = stopping_signal(
+        kappas, threshold=project.stop_threshold, window=DEFAULT_WINDOW, labels=labels
+    )
     return {
         "threshold": signal.threshold,
         "window": signal.window,
+        "stop_on_plateau": project.stop_on_plateau,
         "kappas": [
             {"model_version": v["version"], "labels": v["n_labels"], "kappa": v["stop_kappa"]}
             for v in versions
@@ -117,6 +123,7 @@ def stopping_section(*, project: Project) -> dict[str, Any]:
         "mean_kappa": signal.mean_kappa,
         "f_change_bound": signal.f_bound,
         "stopped": signal.stopped,
+        "fired_by": signal.fired_by,
         "stopped_at_labels": (
             versions[signal.stopped_at]["n_labels"] if signal.stopped_at is not None else None
         ),
@@ -124,7 +131,10 @@ def stopping_section(*, project: Project) -> dict[str, Any]:
 
 
 def forecast_key(project: Project) -> list:
-    return [FORECAST_METRIC, float(project.forecast_target), bool(project.forecast_relative)]
+    """What a stored forecast was computed for: a forecast stored under another key (another
+    target, or an older ``FORECAST_METHOD``) is refitted on read."""
+    return [FORECAST_METRIC, float(project.forecast_target), bool(project.forecast_relative),
+            FORECAST_METHOD]  # fmt: skip
 
 
 def forecast_compute(*, project: Project) -> dict[str, Any]:
@@ -148,6 +158,9 @@ def forecast_compute(*, project: Project) -> dict[str, Any]:
         if f.labels_needed_interval
         else None,
         "status": f.status,
+        "curve": [
+            {"labels": p.labels, "value": p.value, "low": p.low, "high": p.high} for p in f.curve
+        ],
     }
 
 

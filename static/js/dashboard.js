@@ -39,7 +39,7 @@
   }
 
   // One chart: or, without data, the reason in its place (never an empty frame).
-  function draw(name, { empty, config, columns, rows }) {
+  function draw(name, { empty, config, columns, rows, more = [] }) {
     const figure = document.querySelector(`[data-chart="${name}"]`);
     const box = figure.querySelector(".canvas-box");
     if (empty) {
@@ -51,6 +51,11 @@
       config.options || {});
     new Chart(box.querySelector("canvas"), config);
     figure.append(numbersTable(columns, rows));
+    more.forEach((table) => {
+      const details = numbersTable(table.columns, table.rows);
+      details.querySelector("summary").textContent = table.summary;
+      figure.append(details);
+    });
   }
 
   const unit = { y: { min: 0, max: 1 } };
@@ -127,6 +132,19 @@
     rows: people.map((r) => [r.annotator, r.kappa, r.consensus_agreement, r.quality]),
   });
 
+  // Each annotator's quality per label-quality run: a drop against their own earlier level is
+  // what the "quality dropping" alert rule watches.
+  const qh = data.quality_history || { runs: [], annotators: [] };
+  draw("quality-history", {
+    empty: qh.runs.length ? null : "No label-quality run has measured the annotators yet.",
+    config: { type: "line", data: { labels: qh.runs.map((r) => when(r.at)), datasets: qh.annotators.map((a, i) => ({
+      label: a.annotator, data: a.scores, spanGaps: true, borderColor: PALETTE[i % PALETTE.length],
+      backgroundColor: PALETTE[i % PALETTE.length], pointRadius: 3 })) },
+      options: { scales: { y: { suggestedMin: 0, max: 1 } } } },
+    columns: ["run", ...qh.annotators.map((a) => a.annotator)],
+    rows: qh.runs.map((r, i) => [when(r.at), ...qh.annotators.map((a) => a.scores[i])]),
+  });
+
   const c = data.confusion;
   const used = c.labels.map((_, i) => i).filter((i) => c.matrix[i].some(Boolean));
   draw("confusion", {
@@ -147,15 +165,77 @@
       + `target ${fmt(fc.target)} ` + (fc.labels_needed === null ? "may never be reached."
         : `${fc.status === "reached" ? "reached by" : "needs about"} ${fc.labels_needed} labels `
           + `(80%: ${fc.labels_needed_interval ? fc.labels_needed_interval.map((n) => n === null ? "never" : n).join("–") : "–"}).`);
+  // The learning curve on a label-count axis, extended by the forecast's fitted curve and its
+  // 80% band when the forecast has one (status "ok": a target still ahead).
+  const band = fc && Array.isArray(fc.curve) ? fc.curve.filter((pt) => pt && Number.isFinite(pt.labels)) : [];
+  const xy = (key) => curve.filter((v) => v[key] !== null).map((v) => ({ x: v.n_labels, y: v[key] }));
+  const xs = curve.map((v) => v.n_labels).concat(band.map((pt) => pt.labels));
+  const learningSets = [
+    { label: "CV accuracy", data: xy("cv_accuracy"), borderColor: PALETTE[0], backgroundColor: PALETTE[0] },
+    { label: "CV macro F1", data: xy("cv_macro_f1"), borderColor: PALETTE[1], backgroundColor: PALETTE[1] },
+  ];
+  if (fitted && xs.length) {
+    learningSets.push({ label: "Forecast plateau (macro F1)", data: [{ x: Math.min(...xs), y: fc.plateau },
+      { x: Math.max(...xs), y: fc.plateau }], borderColor: PALETTE[2], borderDash: [6, 4], pointRadius: 0 });
+  }
+  if (band.length) {
+    // The band is the area between two lines: the lower one unlabeled (hidden from the legend),
+    // the upper one filled down to it ("-1": the dataset before it).
+    learningSets.push(
+      { label: "", data: band.map((pt) => ({ x: pt.labels, y: pt.low })), borderColor: "rgba(89,161,79,0.4)",
+        borderWidth: 1, pointRadius: 0, fill: false },
+      { label: "Forecast 80% band", data: band.map((pt) => ({ x: pt.labels, y: pt.high })),
+        borderColor: "rgba(89,161,79,0.4)", backgroundColor: "rgba(89,161,79,0.18)", borderWidth: 1, pointRadius: 0, fill: "-1" },
+      { label: "Forecast (fitted macro F1)", data: band.map((pt) => ({ x: pt.labels, y: pt.value })),
+        borderColor: PALETTE[2], backgroundColor: PALETTE[2], borderDash: [3, 3], pointRadius: 0 });
+  }
   draw("learning", {
     empty: curve.length ? null : "No model trained yet.",
-    config: { type: "line", data: { labels: curve.map((v) => `v${v.version} · ${v.n_labels} labels`), datasets: [
-      { label: "CV accuracy", data: curve.map((v) => v.cv_accuracy), borderColor: PALETTE[0], backgroundColor: PALETTE[0] },
-      { label: "CV macro F1", data: curve.map((v) => v.cv_macro_f1), borderColor: PALETTE[1], backgroundColor: PALETTE[1] },
-    ].concat(fitted ? [{ label: "Forecast plateau (macro F1)", data: curve.map(() => fc.plateau),
-      borderColor: PALETTE[2], borderDash: [6, 4], pointRadius: 0 }] : []) }, options: { scales: unit } },
+    config: { type: "line", data: { datasets: learningSets }, options: {
+      scales: { x: { type: "linear", title: { display: true, text: "labels" } }, y: { min: 0, max: 1 } },
+      plugins: { legend: { labels: { filter: (item) => item.text !== "" } } } } },
     columns: ["version", "labels", "CV accuracy", "CV macro F1"],
     rows: curve.map((v) => [`v${v.version}`, v.n_labels, v.cv_accuracy, v.cv_macro_f1]),
+    more: band.length ? [{ summary: "Forecast numbers", columns: ["labels", "fitted macro F1", "80% low", "80% high"],
+      rows: band.map((pt) => [pt.labels, pt.value, pt.low, pt.high]) }] : [],
+  });
+  document.querySelector('[data-chart="learning"]').dataset.band = band.length ? "true" : "false";
+
+  // Drift over time: one chart per scale (the domain classifier's AUC, a meta field's PSI, the
+  // labels' PSI, an annotator's drop in agreement), one line per thing compared, the baseline
+  // dashed, and the runs that flagged drift marked with a red triangle.
+  const driftPoints = data.drift_history || [];
+  const DRIFT_BASELINE = { data: "baseline (shuffled windows)", meta: "no change", label: "no change", annotator: "no change" };
+  const DRIFT_EMPTY = { data: "No data checks yet: they need 20 items on each side.",
+    meta: "No meta-field checks yet: the items carry no meta fields.",
+    label: "No label checks yet: they need 40 human annotations.",
+    annotator: "No annotator checks yet: an annotator needs 40 annotations on items with a consensus." };
+  const flaggedStyle = (row, yes, no) => row.map((pt) => (pt && pt.drift ? yes : no));
+  Object.keys(DRIFT_BASELINE).forEach((panel) => {
+    if (!document.querySelector(`[data-chart="drift-${panel}"]`)) return;
+    const pts = driftPoints.filter((pt) => pt.panel === panel);
+    const runs = [...new Map(pts.map((pt) => [pt.run, pt.at])).entries()];
+    const series = [...new Set(pts.map((pt) => pt.series))];
+    const datasets = series.map((name, i) => {
+      const row = runs.map(([run]) => pts.find((pt) => pt.series === name && pt.run === run));
+      const c = PALETTE[i % PALETTE.length];
+      return { label: name, data: row.map((pt) => (pt ? pt.score : null)), spanGaps: true, borderColor: c,
+        backgroundColor: c, pointStyle: flaggedStyle(row, "triangle", "circle"),
+        pointRadius: flaggedStyle(row, 7, 3), pointBackgroundColor: flaggedStyle(row, "#dc2626", c) };
+    });
+    const baseline = runs.map(([run]) => {
+      const values = pts.filter((pt) => pt.run === run && pt.baseline !== null).map((pt) => pt.baseline);
+      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+    });
+    datasets.push({ label: DRIFT_BASELINE[panel], data: baseline, borderColor: "#6b7280", backgroundColor: "#6b7280",
+      borderDash: [6, 4], pointRadius: 0, spanGaps: true });
+    draw(`drift-${panel}`, {
+      empty: pts.length ? null : DRIFT_EMPTY[panel],
+      config: { type: "line", data: { labels: runs.map(([, at]) => when(at)), datasets } },
+      columns: ["run", "compared", "score", "p-value", "baseline", "drift"],
+      rows: pts.map((pt) => [when(pt.at), pt.series, pt.score, pt.p_value, pt.baseline, pt.drift ? "drift" : "–"]),
+    });
+    document.querySelector(`[data-chart="drift-${panel}"]`).dataset.flagged = String(pts.filter((pt) => pt.drift).length);
   });
 
   // The stopping rule: each version's κ against the previous one, and the threshold.

@@ -7,12 +7,14 @@ on random data, and ``bench/rawsql_speed.py`` times each twin against its statem
 import io
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db.models import Count, Exists, F, IntegerField, Model, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -36,10 +38,9 @@ from annotation.models import (
 )  # fmt: skip
 from annotation.queue_selectors import QUEUE_ORDER
 from annotation.rawsql import LARGE_ITEM_FIELDS, SNAPSHOT_ITEM_COLUMNS
-from annotation.snapshots import writers
+from annotation.snapshots import parquet_files
 from annotation.snapshots.rows import (
     PAGE,
-    ItemRows,
     annotator_aliases,
     assign_splits,
     row_columns,
@@ -207,6 +208,18 @@ def snapshot_annotations(*, project_id: int, first: int, last: int) -> list[tupl
     )
 
 
+@dataclass
+class ItemRows:
+    """One selected item as main's build held it: its rows as dicts (split None)."""
+
+    external_id: str
+    stratum: str
+    rows: list[dict[str, Any]]
+    batch_id: int | None
+    annotators: list[str | None] = field(default_factory=list)
+    redacted_types: tuple[str, ...] = ()
+
+
 def snapshot_select_items(*, project: Project, spec: Any, curation: Any = None,
                           compressed: Any = None) -> Iterator[Any]:  # fmt: skip
     """``annotation.snapshots.rows.select_items`` as main had it: ORM pages, ``decide_label``
@@ -320,15 +333,15 @@ def snapshot_reference_files(rows: list[dict[str, Any]], *, columns: tuple[str, 
             cells.append(value)
         csv_rows.row(cells)
     path = directory / "reference.parquet"
-    schema = writers._schema(columns)
-    parquet = pq.ParquetWriter(path, schema, compression=writers.COMPRESSION)
+    schema = parquet_files._schema(columns)
+    parquet = pq.ParquetWriter(path, schema, compression=parquet_files.COMPRESSION)
     group: dict[str, list] = {name: [] for name in columns}
     for row in rows:
         for name, column in group.items():
             column.append(row[name])
         meta = group["meta"]
         meta[-1] = json.dumps(meta[-1], ensure_ascii=False, sort_keys=True) if meta[-1] else None
-        if len(meta) >= writers.ROW_GROUP:
+        if len(meta) >= parquet_files.ROW_GROUP:
             parquet.write_table(pa.Table.from_pydict(group, schema=schema))
             group = {name: [] for name in columns}
     if group["id"]:
@@ -351,3 +364,23 @@ def snapshot_reference_files(rows: list[dict[str, Any]], *, columns: tuple[str, 
                            for n, task in enumerate(tasks)) + "\n]\n"  # fmt: skip
     return {"jsonl": jsonl.encode(), "csv": csv_out.getvalue().encode(),
             "parquet": path.read_bytes(), "labelstudio": studio.encode()}  # fmt: skip
+
+
+def snapshot_reference_splits(parquet: bytes) -> dict[str, bytes]:
+    """Main's Hugging Face split files: the snapshot's Parquet file read back one row group
+    at a time, each group's rows routed to their split's file."""
+    writers: dict[str, pq.ParquetWriter] = {}
+    sinks: dict[str, pa.BufferOutputStream] = {}
+    source = pq.ParquetFile(pa.BufferReader(parquet))
+    for batch in source.iter_batches(batch_size=parquet_files.ROW_GROUP):
+        split_column = batch.column("split")
+        for split in pc.unique(split_column).to_pylist():
+            if split not in writers:
+                sinks[split] = pa.BufferOutputStream()
+                writers[split] = pq.ParquetWriter(sinks[split], source.schema_arrow,
+                                                  compression=parquet_files.COMPRESSION)  # fmt: skip
+            chosen = batch.filter(pc.equal(split_column, split))
+            writers[split].write_table(pa.Table.from_batches([chosen]))
+    for writer in writers.values():
+        writer.close()
+    return {split: sink.getvalue().to_pybytes() for split, sink in sinks.items()}

@@ -118,11 +118,13 @@ class TestSettings:
         post = project_post(
             name="Sentiment v2", model_in_loop="on", label_name=["neutral", "positive", "negative"],
             label_color=["#aaaaaa", "#00ff00", "#ff0000"], label_key=["n", "p", "x"],
+            stop_on_plateau="on",
         )  # fmt: skip
+        assert not project.stop_on_plateau  # off by default: the rule alone
         response = as_manager.post(reverse("manage-settings", args=[project.pk]), post)
         assert response.status_code == 302
         project.refresh_from_db()
-        assert project.name == "Sentiment v2" and project.model_in_loop
+        assert project.name == "Sentiment v2" and project.model_in_loop and project.stop_on_plateau
         assert labels_of(project) == [
             ("neutral", "#aaaaaa", "n"), ("positive", "#00ff00", "p"), ("negative", "#ff0000", "x")
         ]  # fmt: skip

@@ -46,8 +46,8 @@ worlds = st.fixed_dictionaries({
     "items": st.lists(st.tuples(
         st.sampled_from([ItemStatus.OPEN.value, ItemStatus.OPEN.value, ItemStatus.COMPLETE.value]),
         st.integers(0, 3), st.integers(1, 3), st.sampled_from([0.0, 0.5, 1.0, 1.5]),
-        st.integers(0, 3),
-    ), min_size=N_ITEMS, max_size=N_ITEMS),  # status, annotation_count, overlap, priority, seq
+        st.integers(0, 3), st.sampled_from([0, 7, 2**40 + 1]),
+    ), min_size=N_ITEMS, max_size=N_ITEMS),  # status, count, overlap, priority, seq, generation
     "labels": st.dictionaries(pair, st.tuples(
         st.lists(st.sampled_from(["a", "b", "c"]), max_size=2),
         st.sampled_from([AnnotationSource.HUMAN.value, AnnotationSource.REVIEW.value]),
@@ -75,8 +75,8 @@ def build(world, project, users, now=None) -> list[int]:
     items = Item.objects.bulk_create([
         Item(project=project, external_id=f"x{k}", text=f"t{k}", status=status,
              annotation_count=count, required_overlap=overlap, priority=prio, sequence=seq,
-             vector=[k, 1.5])
-        for k, (status, count, overlap, prio, seq) in enumerate(world["items"])
+             score_generation=generation, vector=[k, 1.5])
+        for k, (status, count, overlap, prio, seq, generation) in enumerate(world["items"])
     ])  # fmt: skip
     ids = [i.pk for i in items]
     Annotation.objects.bulk_create([
@@ -262,7 +262,7 @@ def test_the_property_tests_see_the_queue_filters_at_work(cast):
     """A fixed example, so that a vacuous world generator cannot pass everything: the head
     skips my labeled, skipped, excluded and fully leased items, and the twin agrees."""
     project, users = cast
-    world = {"items": [("open", 0, 1, 0.0, k) for k in range(N_ITEMS)],
+    world = {"items": [("open", 0, 1, 0.0, k, 0) for k in range(N_ITEMS)],
              "labels": {(0, 0): (["a"], "human")}, "skips": {(1, 0)},
              "leases": {(2, 1): (5, 0), (5, 0): (5, -1)}, "jobs": [], "roles": [None] * PEOPLE}  # fmt: skip
     ids = build(world, project, users)

@@ -8,6 +8,7 @@ from annotation.models import (
     Annotation,
     AnnotationSource,
     AnnotatorQuality,
+    AnnotatorQualityRecord,
     IssueStatus,
     Item,
     LabelIssue,
@@ -180,3 +181,8 @@ def test_consensus_and_annotator_quality_for_multi_annotated_items(project, memb
     quality = {q.annotator.username: q for q in AnnotatorQuality.objects.filter(project=project)}
     assert quality["ann-good"].score > quality["ann-ok"].score > quality["ann-poor"].score
     assert quality["ann-good"].n_items == 3 * N_PER_CLASS and quality["ann-good"].job == job
+    # The run's numbers are kept as history too: one record per annotator of this run.
+    history = {r.annotator.username: r for r in AnnotatorQualityRecord.objects.filter(job=job)}
+    assert set(history) == set(quality)
+    assert all((history[n].score, history[n].n_items) == (q.score, q.n_items)
+               for n, q in quality.items())  # fmt: skip

@@ -24,8 +24,9 @@ from annotation.jobs.runner import job_execute
 from annotation.models import Annotation, CompressedText, CompressionProfile, ImportBatch, Item
 from annotation.services.projects import project_create
 from annotation.services.snapshots import snapshot_create, snapshot_file
+from annotation.snapshots import parquet_files, side, writers
 from annotation.snapshots import rows as rows_module
-from annotation.snapshots import writers
+from annotation.snapshots.batches import Batch
 from annotation.snapshots.compressed import CompressedSource
 from annotation.snapshots.lineage import Tally
 from annotation.snapshots.rows import row_columns, select_items
@@ -46,7 +47,7 @@ def small_boundaries(settings, tmp_path, monkeypatch):
     settings.QUORUM_EXPORT_DIR = tmp_path / "exports"
     monkeypatch.setattr(rows_module, "PAGE", 4)
     monkeypatch.setattr(rows_module, "CHUNK", 3)
-    monkeypatch.setattr(writers, "ROW_GROUP", 5)
+    monkeypatch.setattr(parquet_files, "ROW_GROUP", 5)
 
 
 def _populate(project, users, n: int, salt: int = 0) -> list[Item]:
@@ -114,14 +115,16 @@ def _assert_identical(snapshot, tmp_path) -> None:
         tally.add_row(row)
     assert {k: v for k, v in snapshot.stats.items() if k != "items"} == {
         k: v for k, v in tally.stats().items() if k != "items"}  # fmt: skip
+    splits = orm_twins.snapshot_reference_splits(expected["parquet"])
     with zipfile.ZipFile(snapshot_file(snapshot, "hf")) as archive:
-        for name in archive.namelist():
-            if name.endswith(".parquet"):
-                split = name.rsplit("/", 1)[1].split("-")[0]
-                table = pq.read_table(io.BytesIO(archive.read(name)))
-                want = [r for r in reference if r["split"] == split]
-                assert table.column("id").to_pylist() == [r["id"] for r in want]
-                assert table.column("text").to_pylist() == [r["text"] for r in want]
+        members = [name for name in archive.namelist() if name.endswith(".parquet")]
+        assert len(members) == len(splits)
+        for name in members:
+            split = name.rsplit("/", 1)[1].split("-")[0]
+            assert archive.read(name) == splits[split], name
+            table = pq.read_table(io.BytesIO(archive.read(name)))
+            want = [r for r in reference if r["split"] == split]
+            assert table.column("id").to_pylist() == [r["id"] for r in want]
 
 
 SPECS = [
@@ -222,3 +225,93 @@ def test_csv_rows_by_column_write_what_row_by_row_writes(rows, mode):
     CsvRows(many, mode=mode).many([list(column) for column in zip(*rows, strict=True)]
                                   if rows else [[], [], []])  # fmt: skip
     assert many.getvalue() == one.getvalue()
+
+
+names = st.text(min_size=1, max_size=6)
+row_values = st.fixed_dictionaries({
+    "id": st.text(max_size=8), "text": st.text(max_size=30),
+    "image": st.one_of(st.none(), st.text(min_size=1, max_size=8)),
+    "labels": st.lists(names, min_size=1, max_size=3),
+    "split": st.sampled_from(["train", "validation", "test"]),
+    "label_source": st.sampled_from(["final", "consensus", "majority", "human", "import"]),
+    "agreement": st.one_of(st.none(), st.floats(0, 1)), "n_annotations": st.integers(0, 9),
+    "annotator": st.one_of(st.none(), names),
+    "meta": st.dictionaries(st.text(max_size=4), st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=4),
+        st.lists(st.integers(), max_size=2)), max_size=3),
+})  # fmt: skip
+
+
+def _batch(rows: list[dict], split_names: list[str]) -> Batch:
+    """The rows as the build hands them to the writers."""
+    table: dict[tuple, int] = {}
+    codes = [table.setdefault((r["label"], tuple(r["labels"]), r["label_source"], r["agreement"],
+                               r["n_annotations"], r["annotator"]), len(table)) for r in rows]  # fmt: skip
+    return Batch([r["id"] for r in rows], [r["text"] for r in rows], [r["image"] for r in rows],
+                 [r["meta"] for r in rows], [], codes, list(table),
+                 [split_names.index(r["split"]) for r in rows], split_names)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batches=st.lists(st.lists(row_values, max_size=6), max_size=4), multi=st.booleans(),
+       repeat=st.booleans())  # fmt: skip
+def test_writers_write_mains_bytes_for_any_rows(batches, multi, repeat, tmp_path_factory):
+    """Hostile values in every per-row and per-tail column, batches of any size, rows of one
+    item split across batches (``repeat`` gives neighbours the same id)."""
+    directory = tmp_path_factory.mktemp("w")
+    split_names = ["train", "validation", "test"]
+    rows_by_batch = []
+    for batch_rows in batches:
+        rows = []
+        for row in batch_rows:
+            row = {name: row.get(name) for name in rows_module.COLUMNS} | {
+                "label": "|".join(row["labels"]) if multi else row["labels"][0],
+                "labels": row["labels"]} | {k: v for k, v in row.items() if k != "labels"}  # fmt: skip
+            if repeat and rows:
+                row["id"] = rows[-1]["id"]
+            rows.append({name: row[name] for name in rows_module.COLUMNS})
+        rows_by_batch.append(rows)
+    expected = orm_twins.snapshot_reference_files([r for b in rows_by_batch for r in b],
+                                                  columns=rows_module.COLUMNS,
+                                                  directory=directory)  # fmt: skip
+    built = directory / "built"
+    built.mkdir()
+    formats = writers.open_writers(built, data_type="text")
+    parquet = parquet_files.ParquetWriter(built / "p.parquet")
+    for rows in rows_by_batch:
+        for writer in [*formats.values(), parquet]:
+            writer.write_batch(_batch(rows, split_names))
+    for writer in [*formats.values(), parquet]:
+        writer.close()
+    for fmt in ("jsonl", "csv", "labelstudio"):
+        assert (built / writers.FORMAT_FILES[fmt]).read_bytes() == expected[fmt], fmt
+    assert (built / "p.parquet").read_bytes() == expected["parquet"]
+
+
+@given(seed=st.integers(0, 2**32 - 1), ids=st.lists(st.text(max_size=12), max_size=20))
+def test_unit_draws_are_unit_draw(seed, ids):
+    draws = rows_module.UnitDraws(seed)
+    for external_id in ids:
+        draws.add(external_id)
+    assert draws.array().tolist() == [rows_module.unit_draw(seed, i) for i in ids]
+
+
+def test_a_failed_side_process_publishes_nothing(varied, manager, monkeypatch, settings, caplog):
+    """The side process writes Parquet and the Hugging Face files: when it fails, the job
+    fails (its traceback goes to the log, not to the job), the snapshot is failed, and no
+    file of it is served."""
+    real_run = side.SideProcess.run
+
+    def broken_run(self, **orders):
+        real_run(self, **orders | {"scratch": orders["directory"] / "missing.scratch"})
+
+    monkeypatch.setattr(side.SideProcess, "run", broken_run)
+    snapshot = snapshot_create(project=varied, spec={}, user=manager, enqueue=False)
+    with pytest.raises(RuntimeError, match="Parquet writer failed"):
+        job_execute(job_id=snapshot.job_id, task_id="test")
+    snapshot.refresh_from_db()
+    assert snapshot.job.status == "failed" and "Parquet writer failed" in snapshot.job.error
+    assert "missing.scratch" not in snapshot.job.error and "missing.scratch" in caplog.text
+    assert snapshot.status == "failed"
+    project_dir = settings.QUORUM_EXPORT_DIR / str(varied.pk)
+    assert not project_dir.exists() or not any(project_dir.iterdir())

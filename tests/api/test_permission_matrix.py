@@ -57,6 +57,7 @@ RULES: dict[tuple[str, str], object] = {
     ("project-webhook", "patch"): {M},
     ("project-webhook", "delete"): {M},
     ("project-webhook-deliveries", "get"): {M},
+    ("project-webhook-test", "post"): {M},  # sends to the team's systems
     ("project-alerts", "get"): MEMBERS,  # every member sees what needs attention
     ("project-alert-rules", "get"): MEMBERS,
     ("project-alert-rules", "put"): {M},
@@ -76,6 +77,7 @@ RULES: dict[tuple[str, str], object] = {
     ("project-access-log", "get"): {M},
     ("project-delete-content", "post"): {M},
     ("project-annotator-quality", "get"): {M, R},
+    ("project-annotator-quality-history", "get"): {M, R},
     ("item-review", "post"): {M, R},
     ("item-audit", "get"): {M, R},
     ("project-snapshots", "get"): {M, E},
@@ -165,6 +167,7 @@ def concrete_url(name: str, route: str, world) -> str:
         "snapshot-download": world["snapshot"].pk, "finding-resolve": world["finding"].pk,
         "project-compression-profile": world["profile"].pk,
         "project-webhook": world["webhook"].pk, "project-webhook-deliveries": world["webhook"].pk,
+        "project-webhook-test": world["webhook"].pk,
     }  # fmt: skip
     values = {
         "project_pk": world["project"].pk, "pk": pk_owner.get(name), "item_pk": world["item"].pk,

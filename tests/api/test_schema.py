@@ -103,15 +103,21 @@ def test_stats_spells_out_the_stopping_rule_and_the_forecast(schema):
     stats = resolve(schema, body(schema, "/api/projects/{project_pk}/stats/", "get", "200"))
     stopping = resolve(schema, stats["properties"]["stopping"])
     assert set(stopping["properties"]) >= {
-        "threshold", "window", "kappas", "stopped", "stopped_at_labels"
+        "threshold", "window", "kappas", "stopped", "stopped_at_labels", "stop_on_plateau",
+        "fired_by",
     }  # fmt: skip
     assert stopping["properties"]["stopped_at_labels"]["nullable"]
+    assert stopping["properties"]["fired_by"]["nullable"]
     forecast = resolve(schema, stats["properties"]["forecast"])
     assert set(forecast["properties"]) >= {
         "metric", "target", "plateau", "plateau_interval", "labels_needed",
         "labels_needed_interval", "status",
     }  # fmt: skip
     assert forecast["properties"]["labels_needed"]["nullable"]
+    assert "curve" in forecast["required"]  # always sent: empty unless status is ok
+    point = resolve(schema, forecast["properties"]["curve"]["items"])
+    assert set(point["properties"]) == {"labels", "value", "low", "high"}
+    assert point["properties"]["labels"]["type"] == "integer"
 
 
 def test_a_webhook_never_documents_its_secret_in_an_answer(schema):
@@ -127,3 +133,24 @@ def test_deliveries_and_alerts_are_pages(schema):
                  "/api/projects/{project_pk}/alerts/"):  # fmt: skip
         page = resolve(schema, body(schema, path, "get", "200"))
         assert {"count", "next", "previous", "results"} <= set(page["properties"])
+
+
+def test_the_delivery_log_documents_its_status_filter(schema):
+    get = schema["paths"]["/api/projects/{project_pk}/webhooks/{id}/deliveries/"]["get"]
+    params = {p["name"]: p for p in get["parameters"]}
+    assert params["status"]["in"] == "query"
+    assert set(params["status"]["schema"]["enum"]) == {"pending", "succeeded", "failed"}
+
+
+def test_the_test_event_answers_a_delivery_or_429(schema):
+    post = schema["paths"]["/api/projects/{project_pk}/webhooks/{id}/test/"]["post"]
+    assert set(post["responses"]) >= {"202", "429"}
+    assert body(schema, "/api/projects/{project_pk}/webhooks/{id}/test/", "post", "202")[
+        "$ref"
+    ].endswith("/WebhookDelivery")
+
+
+def test_the_quality_history_is_typed(schema):
+    history = resolve(schema, body(schema, "/api/projects/{project_pk}/annotator-quality/history/",
+                                   "get", "200"))  # fmt: skip
+    assert set(history["properties"]) == {"runs", "annotators"}

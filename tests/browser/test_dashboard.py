@@ -9,6 +9,7 @@ from django.utils import timezone
 from annotation.models import (
     Annotation,
     AnnotatorQuality,
+    AnnotatorQualityRecord,
     DriftCheck,
     Item,
     ItemStatus,
@@ -20,9 +21,15 @@ from annotation.services.overlap import item_refresh_status
 from annotation.services.projects import membership_set, project_create
 from learning.agreement.service import agreement_job_handler
 from learning.models import ModelVersion
+from learning.services.monitoring import forecast_key
 
 CHARTS = ["progress", "annotators", "rate", "distribution", "agreement", "annotator-quality",
-          "confusion", "learning", "stopping"]  # fmt: skip
+          "quality-history", "confusion", "learning", "stopping", "drift-data", "drift-meta",
+          "drift-label", "drift-annotator"]  # fmt: skip
+# The forecast's fitted curve and 80% band past the last version (80 labels), as the learning
+# seam stores it on the latest model version (``ModelVersion.forecast``).
+FORECAST_CURVE = [{"labels": n, "value": 0.8 - 3 / n, "low": 0.76 - 3 / n, "high": 0.82 - 3 / n}
+                  for n in (10, 40, 80, 160, 320, 640)]  # fmt: skip
 LABELS = ["positive", "negative", "neutral"]
 
 # Share of a canvas's pixels that are painted (alpha > 0), per canvas id.
@@ -72,12 +79,37 @@ def seed_project(make_user):
         ModelVersion.objects.create(project=project, version=v, strategy="margin", featurizer="tfidf",
                                     n_labels=n, cv_accuracy=acc, cv_macro_f1=acc - 0.05,
                                     stop_kappa=kappa)  # fmt: skip
-    drift = Job.objects.create(project=project, kind=JobKind.DRIFT, status=JobStatus.SUCCEEDED)
-    DriftCheck.objects.create(project=project, job=drift, kind="annotator", reference="annotator ann1",
-                              score=0.3, p_value=0.001, drift=True)  # fmt: skip
-    DriftCheck.objects.create(project=project, job=drift, kind="label", reference="latest vs earlier",
-                              score=0.01, p_value=0.6, drift=False)  # fmt: skip
-    for user, score in zip(people, [0.9, 0.8, 0.6], strict=True):
+    ModelVersion.objects.filter(project=project, version=len(curve)).update(forecast={
+        "key": forecast_key(project), "value": {
+            "metric": "cv_macro_f1", "target": 0.78, "target_relative": False, "plateau": 0.8,
+            "plateau_interval": [0.76, 0.82], "labels_needed": 150, "labels_needed_interval": [100, 400],
+            "status": "ok", "curve": FORECAST_CURVE}})  # fmt: skip
+    # Three drift runs a day apart: data (with a meta field), labels and one annotator; the
+    # latest flags the annotator, the one before the data.
+    for day, (auc, annotator_p) in enumerate([(0.52, 0.4), (0.83, 0.3), (0.55, 0.001)]):
+        drift = Job.objects.create(project=project, kind=JobKind.DRIFT, status=JobStatus.SUCCEEDED)
+        DriftCheck.objects.create(project=project, job=drift, kind="data", reference="labeled set vs unlabeled pool",
+                                  score=auc, p_value=0.001 if auc > 0.8 else 0.5, drift=auc > 0.8,
+                                  detail={"baseline": 0.5})  # fmt: skip
+        DriftCheck.objects.create(project=project, job=drift, kind="data", reference="meta.source: labeled set vs unlabeled pool",
+                                  score=0.02 * (day + 1), p_value=0.4, drift=False,
+                                  detail={"field": "source", "test": "chi2"})  # fmt: skip
+        DriftCheck.objects.create(project=project, job=drift, kind="annotator", reference="annotator ann1",
+                                  score=0.1 * day, p_value=annotator_p, drift=annotator_p < 0.05)  # fmt: skip
+        DriftCheck.objects.create(project=project, job=drift, kind="label", reference="latest vs earlier",
+                                  score=0.01, p_value=0.6, drift=False)  # fmt: skip
+        DriftCheck.objects.filter(job=drift).update(created_at=now - timedelta(days=2 - day))
+    for day in range(3):
+        quality = Job.objects.create(
+            project=project, kind=JobKind.LABEL_ISSUES, status=JobStatus.SUCCEEDED
+        )
+        for user, score in zip(people, [0.9, 0.8, 0.6 - 0.1 * day], strict=True):
+            record = AnnotatorQualityRecord.objects.create(project=project, annotator=user, job=quality,
+                                                           score=score, n_items=20, method="crowdlab")  # fmt: skip
+            AnnotatorQualityRecord.objects.filter(pk=record.pk).update(
+                created_at=now - timedelta(days=2 - day)
+            )
+    for user, score in zip(people, [0.9, 0.8, 0.4], strict=True):
         AnnotatorQuality.objects.create(project=project, annotator=user, score=score, n_items=20,
                                         method="crowdlab")  # fmt: skip
     return project
@@ -89,9 +121,12 @@ def test_dashboard_draws_every_chart(page, live_url, login, screenshot, make_use
     login(page, "lead")
     page.goto(f"{live_url}/projects/{project.pk}/dashboard")
     page.wait_for_function(
-        "() => document.querySelectorAll('canvas').length === 9 && !!window.Chart"
+        f"() => document.querySelectorAll('canvas').length === {len(CHARTS)} && !!window.Chart"
     )
-    page.wait_for_function("() => [...document.querySelectorAll('figure details')].length === 9")
+    # One table per chart, and the forecast's own under the learning curve.
+    page.wait_for_function(
+        f"() => document.querySelectorAll('figure details').length === {len(CHARTS) + 1}"
+    )
     painted = page.evaluate(PAINTED)
     screenshot(page, "dashboard")
     assert page_errors == []
@@ -107,7 +142,7 @@ def test_dashboard_draws_every_chart(page, live_url, login, screenshot, make_use
     # The stopping rule fired at 80 labels (mean of 0.99, 0.995, 0.998); the forecast is fitted.
     assert "stopped changing at 80 labels" in page.inner_text("#stopping-summary")
     assert "plateau" in page.inner_text("#forecast-summary")
-    flagged = page.locator('#drift-checks tr[data-drift="yes"]')
+    flagged = page.locator('#drift-checks tr[data-drift="yes"]')  # the latest run's table
     assert flagged.count() == 1 and "annotator ann1" in flagged.inner_text()
 
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from annotation.jobs.runner import job_fail
 from annotation.models import Job, WebhookDelivery
-from annotation.services.webhooks import webhook_deliver
+from annotation.services.webhooks import webhook_create, webhook_deliver
 from tests.browser.journey import Journey
 from tests.webhook_receiver import webhook_receiver
 
@@ -66,5 +66,44 @@ def test_a_failed_job_alerts_on_the_dashboard_and_reaches_the_webhook(
     page.keyboard.press("Enter")  # the badge leads to the project page's alerts
     expect(page.locator("[data-alert='job_failed:audit']")).to_be_visible()
     journey.seen("project-page-alert")
+    assert page.evaluate("window.__csp") == []
+    journey.done()
+
+
+def test_a_manager_sends_a_test_event_by_keyboard_and_filters_the_log(
+    page, live_url, login, project
+):
+    page.add_init_script(WATCH)
+    journey = Journey(page, "webhook-test-event")
+    with webhook_receiver(answers=[500]) as receiver:
+        hook = webhook_create(project=project, url=receiver.url, secret=SECRET,
+                              events=["job.finished"])  # fmt: skip
+        login(page, "manager")
+        page.goto(f"{live_url}/projects/{project.pk}/webhooks")
+        page.locator(f"[data-test-webhook='{hook.pk}']").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator(".messages")).to_contain_text("Test event queued")
+        journey.seen("test-queued")
+        (delivery,) = WebhookDelivery.objects.filter(event="webhook.test")
+        assert webhook_deliver(delivery_id=delivery.pk) is True  # a 500: retried later
+    (got,) = receiver.requests
+    want = "sha256=" + hmac.new(SECRET.encode(), got.body, hashlib.sha256).hexdigest()
+    assert (
+        got.headers["X-Quorum-Signature"] == want
+        and got.headers["X-Quorum-Event"] == "webhook.test"
+    )
+    page.reload()
+    expect(page.locator(f"tr[data-delivery='{delivery.pk}']")).to_contain_text("webhook.test")
+    page.locator("#delivery-filter select[name=status]").select_option("succeeded")
+    page.locator("#delivery-filter button").click()
+    expect(page.locator("#no-deliveries")).to_contain_text("No succeeded deliveries")
+    journey.seen("filtered-empty")
+    page.locator("#delivery-filter select[name=status]").select_option("pending")
+    page.locator("#delivery-filter select[name=status]").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the Filter button, by keyboard
+    expect(page.locator(f"tr[data-delivery='{delivery.pk}']")).to_contain_text("pending")
+    assert "status=pending" in page.url
+    journey.seen("filtered-pending")
     assert page.evaluate("window.__csp") == []
     journey.done()

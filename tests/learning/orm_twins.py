@@ -21,14 +21,16 @@ def human_annotation_rows(*, project_id: int) -> tuple[np.ndarray, np.ndarray, l
 
 def scores_write(
     ids: np.ndarray, priority: np.ndarray, label_idx: np.ndarray, names: list[str],
-    score: np.ndarray, *, model_version_id: int,
+    score: np.ndarray, *, model_version_id: int, generation: int,
 ) -> None:  # fmt: skip
     items = [
         Item(pk=pk, priority=p, predicted_label=names[k], predicted_score=s,
-             scored_by_id=model_version_id)
+             scored_by_id=model_version_id, score_generation=generation)
         for pk, p, k, s in zip(ids.tolist(), priority.tolist(), label_idx.tolist(),
                                score.tolist(), strict=True)
     ]  # fmt: skip
     Item.objects.bulk_update(
-        items, ["priority", "predicted_label", "predicted_score", "scored_by"], batch_size=1000
+        items,
+        ["priority", "predicted_label", "predicted_score", "scored_by", "score_generation"],
+        batch_size=1000,
     )

@@ -10,17 +10,22 @@ import time
 
 import numpy as np
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
+from annotation.label_selectors import predicted_label_counts
 from annotation.models import Annotation, IssueStatus, Item, Job, JobKind, LabelIssue
-from annotation.services.projects import project_create
+from annotation.queue_selectors import QUEUE_ORDER
+from annotation.services.labeling import queue_next
+from annotation.services.projects import membership_set, project_create
+from annotation.stats import label_distribution
 from learning.models import ModelVersion, ScoringChunk
 from learning.rawsql import scores_write
 from learning.services import score_swap
 from learning.services.active_learning import active_learning_job_handler
 from learning.services.score_chunks import chunk_claim, chunk_score, chunks_plan
-from learning.services.score_swap import swap_slices
 from learning.services.training_data import label_targets, training_labels
 
 POS = ["great", "lovely", "excellent", "superb", "wonderful"]
@@ -157,26 +162,71 @@ def test_a_job_that_dies_before_the_swap_leaves_previous_scores_and_a_rerun_repl
     assert not ScoringChunk.objects.exists()
 
 
-def test_a_rerun_after_a_swap_died_part_way_rewrites_scores_without_unlinking_any(
+def queue_order(project) -> list[int]:
+    return list(Item.objects.filter(project=project, status="open").order_by(*QUEUE_ORDER)
+                .values_list("id", flat=True))  # fmt: skip
+
+
+def test_a_rescore_writes_its_head_above_older_generations_and_leaves_the_rest(
+    db, text_project, manager, monkeypatch
+):
+    monkeypatch.setattr(score_swap, "HEAD_MIN_ROWS", 30)  # 74 open items: 30 written
+    monkeypatch.setattr(score_swap, "HEAD_PER_SERVED", 1)
+    monkeypatch.setattr(score_swap, "SWAP_ROWS", 7)
+    first, _, _ = run(text_project, batch=3)
+    open_items = Item.objects.filter(project=text_project, status="open")
+    old = dict(open_items.values_list("id", "score_generation"))
+    assert sorted(set(old.values())) == [0, score_swap.score_generation(job_id=first.pk, attempt=1)]
+    label_item(open_items.order_by(*QUEUE_ORDER).first(), ["positive"], manager)
+
+    job, result, _ = run(text_project, batch=3)
+
+    version = ModelVersion.objects.get(job=job)
+    generation = score_swap.score_generation(job_id=job.pk, attempt=1)
+    head = open_items.filter(score_generation=generation)
+    assert (result["n_scored"], result["n_written"], head.count()) == (73, 30, 30)
+    assert set(head.values_list("scored_by", flat=True)) == {version.pk}
+    assert sum(version.predicted_counts.values()) == version.n_scored == 73
+    # The queue serves the new head by its priority, the batch first, then older heads.
+    order = queue_order(text_project)
+    assert order[:30] == list(
+        head.order_by("-priority", "sequence", "id").values_list("id", flat=True)
+    )
+    assert open_items.filter(pk__in=order[:3], priority__gt=1).count() == 3
+    rest = open_items.exclude(score_generation=generation)
+    assert {i: old[i] for i in rest.values_list("id", flat=True)} == dict(
+        rest.values_list("id", "score_generation")
+    )  # untouched, in their own generation's order below the head
+    assert [old[i] for i in order[30:]] == sorted((old[i] for i in order[30:]), reverse=True)
+
+
+def test_a_job_that_dies_mid_swap_and_is_retried_leaves_the_queue_as_a_clean_run_does(
     db, text_project, monkeypatch
 ):
+    monkeypatch.setattr(score_swap, "HEAD_MIN_ROWS", 40)
+    monkeypatch.setattr(score_swap, "HEAD_PER_SERVED", 1)
     monkeypatch.setattr(score_swap, "SWAP_ROWS", 7)
     job = Job.objects.create(project=text_project, kind=JobKind.ACTIVE_LEARNING,
                              params={"batch": 3}, status="running", attempts=1)  # fmt: skip
+    with transaction.atomic():  # a clean run, rolled back: the order to reach
+        active_learning_job_handler(job, lambda _: None)
+        clean = queue_order(text_project)
+        transaction.set_rollback(True)
     write, calls = score_swap.scores_write, []
 
-    def dies_on_the_fourth_slice(*args, **kwargs):
+    def dies_on_the_third_slice(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 4:
+        if len(calls) == 3:
             raise RuntimeError("worker lost")
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(score_swap, "scores_write", dies_on_the_fourth_slice)
+    monkeypatch.setattr(score_swap, "scores_write", dies_on_the_third_slice)
     with pytest.raises(RuntimeError):
         active_learning_job_handler(job, lambda _: None)
-    version = ModelVersion.objects.get(job=job)
     open_items = Item.objects.filter(project=text_project, status="open")
-    assert open_items.filter(scored_by=version).count() == 3 + 2 * 7  # three slices landed
+    dead = score_swap.score_generation(job_id=job.pk, attempt=1)
+    assert open_items.filter(score_generation=dead).count() == 3 + 7  # the batch and a slice
+    assert queue_order(text_project)[:3] == clean[:3]  # the new batch already leads
 
     monkeypatch.setattr(score_swap, "scores_write", write)
     Job.objects.filter(pk=job.pk).update(attempts=2)
@@ -184,21 +234,71 @@ def test_a_rerun_after_a_swap_died_part_way_rewrites_scores_without_unlinking_an
     with CaptureQueriesContext(connection) as queries:
         active_learning_job_handler(job, lambda _: None)
 
-    assert set(open_items.values_list("scored_by", flat=True)) == {version.pk}
+    assert queue_order(text_project) == clean
+    assert not open_items.filter(score_generation=dead).exists()  # all rewritten, newer
     assert not [q for q in queries if 'scored_by_id" = NULL' in q["sql"]]
 
 
-def test_the_swap_writes_the_new_batch_alone_first_then_the_rest_in_id_order():
-    ids = np.array([50, 10, 40, 20, 30, 60, 70])
-    head = np.array([5, 2])  # positions of the chosen batch (ids 60 and 40)
+def test_items_waiting_for_more_labels_come_before_a_new_head(db, text_project, manager, make_user):
+    """Started items first: an overlap item labeled once, never rescored, leads the queue."""
+    waiting = Item.objects.filter(project=text_project, status="open").order_by("id").last()
+    Item.objects.filter(pk=waiting.pk).update(required_overlap=2)
+    label_item(waiting, ["positive"], manager)
+    Item.objects.filter(pk=waiting.pk).update(status="open")
+    Item.objects.filter(project=text_project, status="open").exclude(pk=waiting.pk).update(
+        required_overlap=1
+    )
+    run(text_project, batch=3)
+    waiting.refresh_from_db()
+    annotator = make_user("second")
+    membership_set(project=text_project, user=annotator, role="annotator")
 
-    slices = swap_slices(ids, head=head, rows_per_slice=2)
+    first = queue_next(project=text_project, annotator=annotator)
 
-    assert [ids[s].tolist() for s in slices] == [[60, 40], [10, 20], [30, 50], [70]]
-    assert sorted(np.concatenate(slices).tolist()) == list(range(ids.size))
-    assert [
-        ids[s].tolist() for s in swap_slices(ids[:2], head=np.empty(0, int), rows_per_slice=5)
-    ] == [[10, 50]]
+    assert first.item_id == waiting.pk == queue_order(text_project)[0]
+    assert waiting.score_generation > 0  # rescored too, yet ordered by its labels first
+
+
+def test_the_stats_and_the_audit_count_predictions_over_the_pool_not_only_the_head(
+    db, text_project, monkeypatch
+):
+    monkeypatch.setattr(score_swap, "HEAD_MIN_ROWS", 10)
+    monkeypatch.setattr(score_swap, "HEAD_PER_SERVED", 1)
+
+    run(text_project, batch=2)
+
+    version = ModelVersion.objects.get(project=text_project)
+    open_items = Item.objects.filter(project=text_project, status="open")
+    assert open_items.exclude(predicted_label="").count() == 10  # the head only
+    counts = predicted_label_counts(project=text_project)
+    assert counts == version.predicted_counts and sum(counts.values()) == 74
+    assert counts["positive"] >= 30 and counts["negative"] >= 30
+    dist = label_distribution(project=text_project)
+    assert dict(zip(dist["labels"], dist["predicted"], strict=True)) == counts
+
+
+@given(priority=st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5, 2.0]), max_size=40),
+       head=st.integers(0, 50), rows=st.integers(1, 9), data=st.data())  # fmt: skip
+def test_head_slices_write_the_batch_then_the_best_ranked_rest_by_id_each_once(
+    priority, head, rows, data
+):
+    ids = np.random.default_rng(len(priority)).permutation(1000)[: len(priority)]
+    priority = np.asarray(priority, dtype=np.float64)
+    batch = np.asarray(data.draw(st.lists(st.integers(0, max(0, ids.size - 1)), unique=True,
+                                          max_size=min(5, ids.size))), dtype=np.int64)  # fmt: skip
+
+    slices = score_swap.head_slices(ids, priority, head=head, batch=batch, rows_per_slice=rows)
+
+    flat = np.concatenate(slices).tolist() if slices else []
+    ranked = sorted(range(ids.size), key=lambda k: (-priority[k], ids[k]))
+    assert len(flat) == len(set(flat))
+    assert set(flat) == set(ranked[:head]) | set(batch.tolist())
+    rest = slices[1:] if batch.size else slices
+    if batch.size:
+        assert slices[0].tolist() == batch.tolist()
+    assert all(0 < s.size <= rows for s in rest)
+    rest_ids = [int(ids[k]) for s in rest for k in s]
+    assert rest_ids == sorted(rest_ids)
 
 
 def test_a_swap_in_many_small_transactions_still_writes_every_score(db, text_project, monkeypatch):
@@ -286,14 +386,15 @@ def test_bulk_score_write_sets_every_field(db, text_project):
                                           featurizer="text", n_labels=0)  # fmt: skip
     ids = np.asarray(Item.objects.filter(project=text_project).values_list("id", flat=True)[:3])
     scores_write(ids, np.array([0.1, 1.5, 0.7]), np.array([0, 1, 0]), ["a", "b"],
-                 np.array([0.9, 0.6, 0.8]), model_version_id=version.pk)  # fmt: skip
+                 np.array([0.9, 0.6, 0.8]), model_version_id=version.pk, generation=5)  # fmt: skip
 
     rows = Item.objects.filter(pk__in=ids.tolist()).order_by("id")
-    got = list(rows.values_list("priority", "predicted_label", "predicted_score", "scored_by"))
+    got = list(rows.values_list("priority", "predicted_label", "predicted_score", "scored_by",
+                                "score_generation"))  # fmt: skip
     assert got == [
-        (0.1, "a", 0.9, version.pk),
-        (1.5, "b", 0.6, version.pk),
-        (0.7, "a", 0.8, version.pk),
+        (0.1, "a", 0.9, version.pk, 5),
+        (1.5, "b", 0.6, version.pk, 5),
+        (0.7, "a", 0.8, version.pk, 5),
     ]
 
 

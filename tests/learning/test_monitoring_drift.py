@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from learning.monitoring.drift import (
@@ -72,6 +73,29 @@ def test_annotator_drift_is_one_sided():
     assert not annotator_drift(worse, good).drift  # getting better is not drift
     assert annotator_drift([], good).p_value is None
     assert not annotator_drift([True] * 10, [True] * 10).drift
+
+
+def test_annotator_drift_is_fishers_one_sided_exact_test():
+    history, recent = [True] * 90 + [False] * 10, [True] * 20 + [False] * 8
+    expected = stats.fisher_exact([[90, 10], [20, 8]], alternative="greater").pvalue
+    assert annotator_drift(history, recent).p_value == pytest.approx(expected, rel=1e-9)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(5, 60), st.integers(5, 30), st.floats(0.3, 0.99))
+def test_annotator_false_alarms_never_exceed_alpha(n_history, n_recent, rate):
+    """Exact size by enumeration over both windows' agreement counts (no sampling error):
+    with no change, P(drift) <= alpha for any sizes and agreement rate."""
+    size = 0.0
+    for h in range(n_history + 1):
+        p_h = stats.binom.pmf(h, n_history, rate)
+        flagged = [
+            annotator_drift([True] * h + [False] * (n_history - h),
+                            [True] * r + [False] * (n_recent - r)).drift
+            for r in range(n_recent + 1)
+        ]  # fmt: skip
+        size += p_h * stats.binom.pmf(np.arange(n_recent + 1), n_recent, rate)[flagged].sum()
+    assert size <= 0.05 + 1e-9
 
 
 def test_meta_fields_numeric_and_categorical():

@@ -63,21 +63,38 @@ def test_stopping_section_follows_the_project_threshold(db, project):
     section = stopping_section(project=project)
     assert section["stopped"] and section["stopped_at_labels"] == 100
     assert section["f_change_bound"] == pytest.approx(4 * 0.02 / 0.98)
+    assert (section["fired_by"], section["stop_on_plateau"]) == ("threshold", False)
+
+
+def test_the_plateau_setting_fires_where_kappa_levels_off(db, project):
+    kappas = [None, 0.8, 0.95, 0.97, 0.975, 0.97, 0.972, 0.974, 0.971]
+    versions(project, [(20 + 20 * i, 0.7, k) for i, k in enumerate(kappas)])
+    section = stopping_section(project=project)
+    assert not section["stopped"] and section["fired_by"] is None  # the default rule
+    project.stop_on_plateau = True
+    section = stopping_section(project=project)
+    assert section["stop_on_plateau"] and section["stopped"] and section["fired_by"] == "plateau"
+    assert section["stopped_at_labels"] == 180  # 0.975 ... 0.971 over 100..180: no upward trend
 
 
 def test_forecast_section_waits_then_fits_and_refits_when_the_target_changes(db, project):
     n = np.arange(20, 260, 20)
     f1 = power_law(n, 0.9, 1.5, 0.6)
     versions(project, [(int(a), float(b), None) for a, b in zip(n[:3], f1[:3], strict=True)])
-    assert forecast_section(project=project)["status"] == "not_enough_versions"
+    waiting = forecast_section(project=project)
+    assert waiting["status"] == "not_enough_versions" and waiting["curve"] == []
     ModelVersion.objects.filter(project=project).delete()
     versions(project, [(int(a), float(b), None) for a, b in zip(n, f1, strict=True)])
     section = forecast_section(project=project)
     assert section["metric"] == "cv_macro_f1" and section["plateau"] == pytest.approx(0.9, abs=0.01)
     assert section["labels_needed"] == pytest.approx((1.5 / (0.05 * 0.9)) ** (1 / 0.6), rel=0.05)
     assert ModelVersion.objects.get(project=project, version=12).forecast["value"] == section
+    assert section["status"] == "ok" and len(section["curve"]) >= 25
+    assert set(section["curve"][0]) == {"labels", "value", "low", "high"}
+    assert section["curve"][0]["labels"] == 20 and section["curve"][-1]["labels"] >= 2 * 240
     project.forecast_target, project.forecast_relative = 0.5, False
-    assert forecast_section(project=project)["status"] == "reached"
+    reached = forecast_section(project=project)
+    assert reached["status"] == "reached" and reached["curve"] == []
 
 
 def test_stats_api_and_hostile_settings(db, project, api):
@@ -86,10 +103,13 @@ def test_stats_api_and_hostile_settings(db, project, api):
     assert body["forecast"]["status"] == "not_enough_versions"
     url = f"/api/projects/{project.pk}/"
     for field, value in (("stop_threshold", 1.5), ("forecast_target", 0), ("stop_threshold", "x"),
-                         ("forecast_target", -1), ("forecast_relative", "maybe")):  # fmt: skip
+                         ("forecast_target", -1), ("forecast_relative", "maybe"),
+                         ("stop_on_plateau", "maybe"), ("stop_on_plateau", [1])):  # fmt: skip
         response = api.patch(url, {field: value}, format="json")
         assert response.status_code == 400 and field in response.json()
     assert api.patch(url, {"forecast_target": 0.8}, format="json").status_code == 200
+    assert api.patch(url, {"stop_on_plateau": True}, format="json").json()["stop_on_plateau"]
+    assert api.get(f"{url}stats/").json()["stopping"]["stop_on_plateau"]
 
 
 def test_multi_label_versions_compare_label_sets(db, manager):

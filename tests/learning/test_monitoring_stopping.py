@@ -8,6 +8,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from learning.monitoring.stopping import (
     f_change_bound,
+    kappa_plateaued,
     prediction_kappa,
     stopping_signal,
 )
@@ -99,3 +100,51 @@ def test_bound_holds_on_binary_predictions():
         f = [2 * np.sum(p & truth) / (p.sum() + truth.sum()) for p in (a, b)]
         bound = f_change_bound(prediction_kappa(a, b))
         assert bound is not None and abs(f[0] - f[1]) <= bound + 1e-12
+
+
+LABELS = [20 * 2 ** (i / 2) for i in range(12)]
+
+
+def test_plateau_fires_where_kappa_levels_off_below_the_threshold():
+    kappas = [None, 0.6, 0.8, 0.9, 0.94, 0.96, 0.975, 0.978, 0.974, 0.976, 0.972, 0.975]
+    assert not stopping_signal(kappas).stopped  # the default rule never fires here
+    signal = stopping_signal(kappas, labels=LABELS)
+    assert signal.stopped and signal.fired_by == "plateau"
+    # Fires at the first version whose last five kappas have no upward trend.
+    assert signal.stopped_at == 10 and kappa_plateaued(kappas, LABELS, 10)
+    assert not kappa_plateaued(kappas, LABELS, 9)  # 0.96 ... 0.976: still rising
+
+
+def test_plateau_needs_the_floor_and_a_full_defined_stretch():
+    flat_low = [None] + [0.9] * 11
+    assert not stopping_signal(flat_low, labels=LABELS).stopped  # flat, but below the floor
+    gap = [None, 0.97, 0.97, 0.97, None] + [0.97] * 5
+    assert stopping_signal(gap, labels=LABELS[:10]).stopped_at == 9  # after the gap: 5 defined
+    assert not kappa_plateaued([None, 0.97, 0.97, 0.97, 0.97], LABELS[:5], 4)
+    assert not kappa_plateaued([0.97] * 5, [100] * 5, 4)  # no spread in labels
+    with pytest.raises(ValueError):
+        stopping_signal([None, 0.99], labels=[1])
+
+
+def test_the_threshold_wins_when_both_hold_and_says_so():
+    kappas = [None, 0.995, 0.995, 0.995, 0.995, 0.995]
+    signal = stopping_signal(kappas, labels=LABELS[:6])
+    assert (signal.stopped_at, signal.fired_by) == (3, "threshold")
+    assert stopping_signal(kappas).fired_by == "threshold"
+    assert stopping_signal([None, 0.5]).fired_by is None
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(-1, 1)), min_size=1, max_size=12),
+       st.floats(0.5, 1.0))  # fmt: skip
+def test_plateau_only_adds_firing_points(kappas, threshold):
+    """With labels, the rule fires at the default rule's version or earlier, never later, and
+    at every version where the default fires the answer is the same or earlier."""
+    labels = LABELS[: len(kappas)]
+    default = stopping_signal(kappas, threshold=threshold)
+    both = stopping_signal(kappas, threshold=threshold, labels=labels)
+    if default.stopped:
+        assert both.stopped and both.stopped_at <= default.stopped_at
+    if both.fired_by == "plateau":
+        i = both.stopped_at
+        assert kappa_plateaued(kappas, labels, i) and np.mean(kappas[i - 2 : i + 1]) >= 0.95
+    assert both.mean_kappa == default.mean_kappa

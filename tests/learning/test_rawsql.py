@@ -69,8 +69,9 @@ def test_the_agreement_loader_matches_the_orm(cast, votes, imported):
 
 @examples
 @given(picks=st.lists(st.tuples(st.integers(0, N_ITEMS - 1), st.floats(0, 2), st.integers(0, 2),
-                                st.floats(0, 1)), unique_by=lambda p: p[0], max_size=N_ITEMS))  # fmt: skip
-def test_the_score_writer_matches_bulk_update(cast, picks):
+                                st.floats(0, 1)), unique_by=lambda p: p[0], max_size=N_ITEMS),
+       generation=st.integers(0, 2**62))  # fmt: skip
+def test_the_score_writer_matches_bulk_update(cast, picks, generation):
     project, other, _ = cast
     names = ["a", "b", "ü"]
 
@@ -79,9 +80,10 @@ def test_the_score_writer_matches_bulk_update(cast, picks):
         module.scores_write(rows, np.asarray([p[1] for p in picks], dtype=np.float64),
                             np.asarray([p[2] for p in picks], dtype=np.int64), names,
                             np.asarray([p[3] for p in picks], dtype=np.float64),
-                            model_version_id=version)  # fmt: skip
+                            model_version_id=version, generation=generation)  # fmt: skip
         return list(Item.objects.order_by("id").values_list(
-            "id", "priority", "predicted_label", "predicted_score", "scored_by_id"))  # fmt: skip
+            "id", "priority", "predicted_label", "predicted_score", "scored_by_id",
+            "score_generation"))  # fmt: skip
 
     def ask():
         ids = make_items(project, other, ["open"] * N_ITEMS)
