@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0020_alerts_webhooks'),
+        ('annotation', '0023_score_generation'),
     ]
 
     operations = [
