@@ -93,9 +93,10 @@ def django_setup(env: dict[str, str], *, migrate: bool = True) -> None:
         call_command("migrate", verbosity=0)
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    """``manage.py *args`` in a subprocess; its stdout. Raises with its stderr on failure."""
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+def manage(env: dict[str, str], *args: str, root: Path = ROOT) -> str:
+    """``manage.py *args`` in a subprocess (of the checkout at ``root``); its stdout. Raises
+    with its stderr on failure."""
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env,
                           capture_output=True, text=True)  # fmt: skip
     if done.returncode:
         raise RuntimeError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")

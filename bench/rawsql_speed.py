@@ -205,7 +205,7 @@ def job_rows(args, project, me, ids, rawsql, lrawsql, orm_twins, ltwins, import_
     from django.utils import timezone
 
     from annotation.models import Item
-    from annotation.services.importing import ITEM_COLUMNS
+    from annotation.services.importing.writer import ITEM_COLUMNS, ITEM_CONSTANT_COLUMNS
     from annotation.services.projects import project_create
     from learning.models import ModelVersion
 
@@ -227,15 +227,16 @@ def job_rows(args, project, me, ids, rawsql, lrawsql, orm_twins, ltwins, import_
     target = project_create(creator=me, name="import bench", labels=["positive", "negative"])
     request = timed(lambda: import_objects(project=target, objects=objects, user=me))
     stamp = rawsql.db_datetime(timezone.now())
-    item_rows = [(target.pk, f"x-{k}", f"t {k}", "", "{}", None, None, "open", 1, 0, k, 0.0, "",
+    # ``ITEM_COLUMNS`` then ``ITEM_CONSTANT_COLUMNS``, as the import's writer sends them.
+    item_rows = [(f"x-{k}", f"t {k}", "", "{}", None, "open", 0, k, target.pk, None, 1, 0.0, "",
                   "", stamp) for k in range(n)]  # fmt: skip
 
     def both(raw_module, twin_module, name, **kwargs) -> tuple[float, float]:
         return tuple(timed(lambda m=m: getattr(m, name)(**kwargs))
                      for m in (raw_module, twin_module))  # fmt: skip
 
-    fast = both(rawsql, orm_twins, "fast_insert", model=Item, columns=ITEM_COLUMNS,
-                rows=item_rows)  # fmt: skip
+    fast = both(rawsql, orm_twins, "fast_insert", model=Item,
+                columns=(*ITEM_COLUMNS, *ITEM_CONSTANT_COLUMNS), rows=item_rows)  # fmt: skip
     rows.append(row("fast_insert", f"import {n}", 1, *fast, request))
     external = [f"item-{k}" for k in range(1, n + 1)]
     lookup = both(rawsql, orm_twins, "item_ids_by_external_id", project_id=project.pk,

@@ -17,7 +17,7 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 KNOWN_FIELDS = frozenset({"id", "text", "image", "label", "labels", "meta", "vector"})
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemDraft:
     row: int
     external_id: str | None
@@ -67,18 +67,22 @@ class RowValidator:
         except jsonsafe.JsonRejected as exc:
             fail(exc.field if exc.field in data else "row", exc.code, str(exc))
             return None, errors
-        draft = ItemDraft(row=row, external_id=self._external_id(data.get("id"), fail), line=line)
+        external_id = self._external_id(data.get("id"), fail)
+        text, image = "", None
         if self.rules.data_type == "text":
-            draft.text = self._text(data.get("text"), fail)
+            text = self._text(data.get("text"), fail)
         else:
-            draft.image = self._image(data.get("image"), row, fail)
-        draft.labels = self._labels(data, fail)
-        draft.meta = self._meta(data, fail)
-        draft.vector = self._vector(data.get("vector"), fail)
+            image = self._image(data.get("image"), row, fail)
+        draft = ItemDraft(
+            row, external_id, text, image, self._labels(data, fail), self._meta(data, fail),
+            self._vector(data.get("vector"), fail), line,
+        )  # fmt: skip
         return draft, errors
 
     def _too_big(self, value: str) -> bool:
-        return len(value.encode("utf-8")) > self.rules.max_field_bytes
+        limit = self.rules.max_field_bytes
+        # A character is at most 4 bytes: most values are decided without encoding them.
+        return len(value) * 4 > limit and len(value.encode("utf-8")) > limit
 
     def _external_id(self, value: Any, fail) -> str | None:
         if value is None or value == "":
@@ -150,6 +154,8 @@ class RowValidator:
         return f"{stem}.{image.extension}", image.content
 
     def _labels(self, data: dict[str, Any], fail) -> list[str]:
+        if "labels" not in data and "label" not in data:
+            return []
         field_name = "labels" if "labels" in data else "label"
         value = data.get(field_name)
         if value is None or value == "" or value == []:
@@ -196,8 +202,11 @@ class RowValidator:
         if not isinstance(meta, dict):
             fail("meta", codes.BAD_META, "The meta field must be a JSON object.")
             return {}
-        extra = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
-        meta = {**extra, **meta}
+        if not KNOWN_FIELDS.issuperset(data):  # columns beyond the known ones go to meta
+            extra = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
+            meta = {**extra, **meta}
+        elif meta:
+            meta = dict(meta)  # as the merge above does: never the caller's object
         if meta and self._too_big(json.dumps(meta, ensure_ascii=False)):
             fail(
                 "meta",

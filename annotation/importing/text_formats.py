@@ -37,12 +37,15 @@ class _Lines:
         self.record_start = self.number + 1
 
     def __iter__(self) -> Iterator[str]:
-        while raw := self._stream.readline(self._max_bytes + 1):
+        readline, max_bytes = self._stream.readline, self._max_bytes  # the hot loop's locals
+        while raw := readline(max_bytes + 1):
+            size = len(raw)
             self.number += 1
-            start, self.offset = self.offset, self.offset + len(raw)
-            self.record_bytes += len(raw)
-            if len(raw) > self._max_bytes or self.record_bytes > self._max_bytes:
-                raise RecordTooLarge(self._too_large_message(len(raw)), line=self.record_start)
+            start = self.offset
+            self.offset = start + size
+            self.record_bytes += size
+            if self.record_bytes > max_bytes:  # covers the line alone too: record >= line
+                raise RecordTooLarge(self._too_large_message(size), line=self.record_start)
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -99,8 +102,11 @@ def parse_csv(stream: io.BufferedReader, limits: Limits) -> Iterator[RawRow]:
         )  # fmt: skip
     number = 0
     last_line = reader.line_num
+    width = len(header)
+    bad_lines = lines.bad_lines
     while True:
-        lines.new_record()
+        lines.record_bytes = 0  # lines.new_record(), inlined: this loop runs once per row
+        lines.record_start = lines.number + 1
         try:
             values = next(reader)
         except StopIteration:
@@ -112,24 +118,27 @@ def parse_csv(stream: io.BufferedReader, limits: Limits) -> Iterator[RawRow]:
                 return
             last_line = reader.line_num
             continue
-        line_numbers = range(last_line + 1, reader.line_num + 1)
-        last_line = reader.line_num
+        first, last_line = last_line + 1, reader.line_num
         if not values:  # blank line
             continue
         number += 1
-        start = line_numbers[0] if line_numbers else None
-        bad = sorted(lines.bad_lines.keys() & set(line_numbers))
-        encoding_error = lines.not_utf8(number, bad[0]) if bad else None
-        lines.bad_lines.clear()
+        start = first if last_line >= first else None
+        encoding_error = None
+        if bad_lines:
+            bad = sorted(bad_lines.keys() & set(range(first, last_line + 1)))
+            encoding_error = lines.not_utf8(number, bad[0]) if bad else None
+            bad_lines.clear()
         if encoding_error:
             yield RawRow(number, None, encoding_error, start)
-        elif len(values) != len(header):
-            message = f"Expected {len(header)} columns, found {len(values)}."
-            params = {"expected": len(header), "found": len(values)}
+        elif len(values) != width:
+            message = f"Expected {width} columns, found {len(values)}."
+            params = {"expected": width, "found": len(values)}
             error = RowError(number, "row", message, codes.COLUMN_COUNT, start, params)
             yield RawRow(number, None, error, start)
         else:
-            yield RawRow(number, dict(zip(header, values, strict=True)), line=start)
+            yield RawRow(
+                number, dict(zip(header, values, strict=False)), line=start
+            )  # width checked above
 
 
 def _quote_error(number: int, lines: _Lines, line: int) -> RawRow:

@@ -41,17 +41,25 @@ def item_image_path(item: "Item", filename: str) -> str:
 
 class Item(models.Model):
     # No separate index: the (project, external_id) unique constraint leads with project.
+    # No database constraint on ``project`` nor ``import_batch``: an import writes a million
+    # rows in one COPY, and the two per-row foreign-key checks queued for its end cost as
+    # much server time as the COPY itself. Items are only written with the project and the
+    # batch the import created, and the batch's own constraint to the project is checked
+    # when the import commits, so an import into a project deleted meanwhile rolls back.
+    # Django still cascades deletes (CASCADE, SET_NULL) as before.
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="items", db_index=False
-    )
+        Project, on_delete=models.CASCADE, related_name="items", db_index=False,
+        db_constraint=False,
+    )  # fmt: skip
     external_id = models.CharField(max_length=255)
     text = models.TextField(blank=True)
     image = models.FileField(upload_to=item_image_path, blank=True, max_length=500)
     meta = models.JSONField(default=dict, blank=True)
     vector = models.JSONField(null=True, blank=True, help_text="User-supplied embedding.")
     import_batch = models.ForeignKey(
-        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
-    )
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="items",
+        db_constraint=False,
+    )  # fmt: skip
     status = models.CharField(max_length=10, choices=ItemStatus.choices, default=ItemStatus.OPEN)
     # Queue bookkeeping, kept in step by annotation services (never by save()).
     required_overlap = models.PositiveSmallIntegerField(default=1)

@@ -165,6 +165,16 @@ def fast_insert(model: type[Model], columns: Sequence[str], rows: Sequence[tuple
     model.objects.bulk_create(objs, batch_size=5000)
 
 
+def copy_stream(model: type[Model], columns: Sequence[str], chunks: Sequence[Sequence[tuple]], *,
+                constants: dict[str, Any] | None = None) -> None:  # fmt: skip
+    """``rawsql.CopyStream`` fed ``chunks`` (closed after each one, so a file that closes
+    and reopens its COPY is covered): ``bulk_create`` of the same rows, constants added."""
+    constants = constants or {}
+    for chunk in chunks:
+        fast_insert(model, (*columns, *constants),
+                    [(*row, *constants.values()) for row in chunk])  # fmt: skip
+
+
 def item_ids_by_external_id(*, project_id: int, external_ids: Sequence[str],
                             conn=None) -> list[tuple[str, int]]:  # fmt: skip
     items = Item.objects.filter(project_id=project_id, external_id__in=list(external_ids))

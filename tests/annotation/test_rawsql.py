@@ -12,6 +12,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -271,3 +272,75 @@ def test_the_property_tests_see_the_queue_filters_at_work(cast):
     held = rawsql.held_lease(project=project, annotator=users[0], now=timezone.now(),
                              exclude_ids=())  # fmt: skip
     assert held.item_id == ids[5] and Project.objects.filter(pk=project.pk).exists()
+
+
+# --- the import's streaming COPY ---------------------------------------------------------------
+
+# Text as hostile as an import lets through: COPY's own escapes (tab, newline, carriage
+# return, backslash, "\N"), quotes, and characters outside the BMP; never NUL (refused).
+copy_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
+                    max_size=20) | st.sampled_from(["\\N", "\\", "a\tb", "a\r\nb", "\\.", ""])  # fmt: skip
+item_row = st.tuples(
+    copy_text, st.one_of(st.none(), st.dictionaries(copy_text, copy_text, max_size=2)),
+    st.one_of(st.none(), st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=3)),
+    st.sampled_from([ItemStatus.OPEN.value, ItemStatus.COMPLETE.value]), st.integers(0, 3),
+    st.integers(-(2**62), 2**62),
+)  # fmt: skip
+STREAM_COLUMNS = ("external_id", "text", "meta", "vector", "status", "annotation_count", "sequence")
+
+
+def copy_stream(model, columns, chunks, *, constants=None):
+    """``rawsql.CopyStream`` over ``chunks``, closed after each (a later write reopens it)."""
+    with rawsql.CopyStream(model, columns, constants=constants) as stream:
+        for chunk in chunks:
+            stream.write_rows(chunk)
+            stream.close()
+
+
+@examples
+@given(chunks=st.lists(st.lists(item_row, max_size=6), max_size=3), overlap=st.integers(1, 3),
+       prediction=copy_text)  # fmt: skip
+def test_the_streaming_copy_matches_bulk_create(cast, chunks, overlap, prediction):
+    project, _ = cast
+    stamp = timezone.now().replace(microsecond=0)
+    constants = {"project_id": project.pk, "required_overlap": overlap, "priority": 0.5,
+                 "predicted_label": prediction[:100], "created_at": str(rawsql.db_datetime(stamp)),
+                 "image": "", "consensus_method": ""}  # fmt: skip
+    numbered, n = [], 0
+    for chunk in chunks:
+        rows = []
+        for text, meta, vector, status, count, sequence in chunk:
+            rows.append((f"e{n}{text}"[:255], text, json.dumps(meta or {}), None if vector is None
+                         else json.dumps(vector), status, count, sequence))  # fmt: skip
+            n += 1
+        numbered.append(rows)
+
+    def run(write):
+        write(Item, STREAM_COLUMNS, numbered, constants=constants)
+        got = Item.objects.filter(project=project).order_by("sequence", "external_id")
+        return [(i.external_id, i.text, i.meta, i.vector, i.status, i.annotation_count,
+                 i.sequence, i.required_overlap, i.priority, i.predicted_label, i.created_at)
+                for i in got]  # fmt: skip
+
+    raw = rolled_back(lambda: run(copy_stream))
+    orm = rolled_back(lambda: run(orm_twins.copy_stream))
+    assert [r[:-1] for r in raw] == [r[:-1] for r in orm] and len(raw) == n
+    # bulk_create stamps created_at (auto_now_add) with the clock; the COPY keeps the given time.
+    assert all(row[-1] == stamp for row in raw)
+
+
+def test_leaving_the_streaming_copy_with_an_error_writes_nothing(cast):
+    """The COPY is aborted, the statement rejected, and the connection usable afterwards."""
+    project, _ = cast
+    constants = {"project_id": project.pk, "meta": "{}", "image": "", "status": "open",
+                 "required_overlap": 1, "annotation_count": 0, "sequence": 0, "priority": 0.0,
+                 "predicted_label": "", "consensus_method": "",
+                 "created_at": str(rawsql.db_datetime(timezone.now()))}  # fmt: skip
+    with (
+        pytest.raises(RuntimeError, match="parser gave up"),
+        transaction.atomic(),
+        rawsql.CopyStream(Item, ("external_id", "text"), constants=constants) as stream,
+    ):
+        stream.write_rows([("a", "written"), ("b", "then\tabandoned")])
+        raise RuntimeError("parser gave up")
+    assert not Item.objects.filter(project=project).exists()

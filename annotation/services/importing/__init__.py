@@ -5,7 +5,7 @@ One module per concern:
 - ``service``: the entry points (``import_file``, ``import_objects``) and the
   all-or-nothing transaction.
 - ``pipeline``: rows to items: validation, duplicate ids, the item rows to insert.
-- ``writer``: the thread that inserts one chunk while the next is validated.
+- ``writer``: one COPY kept open across chunks on PostgreSQL, a writer thread on SQLite.
 - ``media``: storing an image item's file (and removing it when the import rolls back).
 - ``job``: the background job handler for large files.
 """

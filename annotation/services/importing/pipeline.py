@@ -8,6 +8,7 @@ repeats has an error of its own).
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
@@ -22,9 +23,14 @@ from annotation.models import FallbackOrder, ImportBatch, ItemStatus, Project
 from annotation.rawsql import db_datetime
 from annotation.services.importing.media import SavedImages
 from annotation.services.importing.result import ImportResult
-from annotation.services.importing.writer import ChunkWriter
+from annotation.services.importing.writer import chunk_writer, item_constants
 
 CHUNK = 5000
+# Progress is reported at most this often, after a chunk, with the writer's COPY ended
+# first: a callback may write on this connection (a job run inside its caller's transaction
+# records its progress there), so a file is one COPY per second of import, not per chunk.
+PROGRESS_SECONDS = 1.0
+_OPEN, _COMPLETE = ItemStatus.OPEN.value, ItemStatus.COMPLETE.value
 
 
 class Importer:
@@ -53,11 +59,19 @@ class Importer:
         # A project with no items yet can only have duplicates within the file.
         self.project_had_items = project.items.exists()
         self.next_sequence = (project.items.aggregate(m=Max("sequence"))["m"] or 0) + 1
+        # Read once, not per row.
+        self.project_id, self.batch_id, self.overlap = project.pk, batch.pk, project.overlap
+        self.random_order = project.fallback_order == FallbackOrder.RANDOM
+        self.labeled_status = _COMPLETE if project.overlap <= 1 else _OPEN
 
     def run(
         self, rows: Iterator[RawRow], result: ImportResult, on_chunk: Callable[[], None] | None
     ) -> None:
-        with ChunkWriter(project_id=self.project.pk) as writer:
+        self.now = str(db_datetime(timezone.now()))  # one stamp for the import, as text once
+        constants = item_constants(
+            project_id=self.project_id, batch_id=self.batch_id, overlap=self.overlap, now=self.now
+        )
+        with chunk_writer(project_id=self.project_id, constants=constants) as writer:
             self.writer = writer
             self._run(rows, result, on_chunk)
             writer.wait()
@@ -65,6 +79,7 @@ class Importer:
     def _run(self, rows: Iterator[RawRow], result: ImportResult, on_chunk) -> None:
         chunk: list[ItemDraft] = []
         self.errors: list[RowError] = []  # the chunk's, reported in row order at its flush
+        next_report = time.monotonic() + PROGRESS_SECONDS
         try:
             for raw in rows:
                 result.rows += 1
@@ -83,8 +98,10 @@ class Importer:
                 if len(chunk) + len(self.errors) >= CHUNK:
                     self._flush(chunk, result)
                     chunk = []
-                    if on_chunk:
+                    if on_chunk and time.monotonic() >= next_report:
+                        self.writer.wait()  # the callback may write (a job's progress row)
                         on_chunk()
+                        next_report = time.monotonic() + PROGRESS_SECONDS
         except FormatError as exc:  # the file cannot be read on; the rows so far still count
             self.errors.append(exc.error)
         self._flush(chunk, result)
@@ -101,10 +118,9 @@ class Importer:
         self.errors = []
         if not result.ok or not drafts:
             return
-        now = db_datetime(timezone.now())
-        item_rows = [self._item_row(d, now) for d in drafts]
+        item_rows = [self._item_row(d) for d in drafts]
         labeled = {d.external_id or self._default_id(d): d.labels for d in drafts if d.labels}
-        self.writer.submit(item_rows, labeled, now)
+        self.writer.submit(item_rows, labeled, self.now)
         result.created += len(drafts)
         result.labels += len(labeled)
 
@@ -145,21 +161,20 @@ class Importer:
     def _default_id(self, draft: ItemDraft) -> str:
         return f"b{self.batch.pk}-r{draft.row}"
 
-    def _item_row(self, draft: ItemDraft, now) -> tuple:
+    def _item_row(self, draft: ItemDraft) -> tuple:
         """The item as a tuple in ``writer.ITEM_COLUMNS`` order."""
         external_id = draft.external_id or self._default_id(draft)
-        sequence = self.next_sequence + draft.row
-        if self.project.fallback_order == FallbackOrder.RANDOM:
+        if self.random_order:
             sequence = _seeded_rank(self.project.seed, external_id)
-        overlap = self.project.overlap
-        done = bool(draft.labels) and overlap <= 1
+        else:
+            sequence = self.next_sequence + draft.row
+        labeled = bool(draft.labels)
         image = "" if draft.image is None else self.images.save(*draft.image)
         return (
-            self.project.pk, external_id, draft.text, image,
-            json.dumps(draft.meta, ensure_ascii=False),
+            external_id, draft.text, image,
+            json.dumps(draft.meta, ensure_ascii=False) if draft.meta else "{}",
             None if draft.vector is None else json.dumps(draft.vector),
-            self.batch.pk, ItemStatus.COMPLETE if done else ItemStatus.OPEN, overlap,
-            1 if draft.labels else 0, sequence, 0.0, "", "", now,
+            self.labeled_status if labeled else _OPEN, 1 if labeled else 0, sequence,
         )  # fmt: skip
 
 
