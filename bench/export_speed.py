@@ -15,10 +15,12 @@ The broker is a private filesystem queue in a temporary folder, so no other work
 shared Redis can take the job. RSS is the summed resident memory of each process tree
 (forked children included), sampled every 50 ms; worker CPU is user + system seconds of the
 tree (PostgreSQL's own CPU is not in it), bench CPU this process's own. The web server and
-the workers run in sessions of their own, as services do: under the kernel's autogroup
-scheduling, CPU is shared between sessions, and the bench's sampling then took its CPU from
-the worker's share (a 1M build measured 37 s beside 25 s, back to back). The load average is taken before and after each
-build. Targets (issue 20): build >= 50,000 rows/s at 1M, worker peak RSS < 400 MB.
+the workers run in sessions of their own, as services do: the kernel here shares CPU between
+sessions (autogroup), so the bench's own sampling and polling no longer take from the
+worker's share. On this shared machine a 1M build's wall time swings 11-38 s with the other
+sessions' load while its CPU stays 12-18 s: compare builds of one run, never across runs.
+The load average is taken before and after each build. Targets (issue 20): build >= 50,000
+rows/s at 1M, worker peak RSS < 400 MB.
 """
 
 import argparse
