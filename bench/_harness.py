@@ -6,8 +6,10 @@ Celery workers as subprocesses, like the tests do (``tests/integration/conftest.
   shared Redis's workers must not receive messages about a throw-away database).
 - ``django_setup`` points this process at the same database (and migrates it), for seeding
   and for reading results.
-- ``Stack`` starts gunicorn (``web``) and Celery workers (``worker``), waits until they
-  answer, logs each to a file, and stops them by PID, however the bench ends.
+- ``Stack`` starts gunicorn (``web``) and Celery workers (``worker``), each in a session of
+  its own (like a service: under autogroup scheduling the bench's own work then does not
+  share their CPU), waits until they answer, logs each to a file, and stops them by PID,
+  however the bench ends.
 - ``manage`` runs a ``manage.py`` command in a subprocess.
 
 Servers listen on 127.0.0.1 only.
@@ -124,8 +126,11 @@ class Stack:
     def _start(self, argv: list[str], log_name: str, env: dict[str, str],
                cwd: Path = ROOT) -> subprocess.Popen:  # fmt: skip
         with (self.log_dir / log_name).open("ab") as log:
+            # A session of its own, as a service has: with the kernel's autogroup
+            # scheduling (on here) CPU is shared between sessions, so in the bench's session
+            # the bench's own sampling and polling took their CPU from the worker's share.
             proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log,
-                                    stderr=subprocess.STDOUT)  # fmt: skip
+                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         self.procs.append(proc)
         return proc
 
