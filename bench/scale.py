@@ -53,6 +53,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -63,7 +64,14 @@ from al_speed import sms, time_job
 from export_speed import PeakRss
 from export_speed import run as snapshot_run
 from import_speed import run_command
-from queue_speed import LABELS, check_integrity, make_annotators, run_clients, summarize
+from queue_speed import (
+    LABELS,
+    check_integrity,
+    make_annotators,
+    run_clients,
+    server_cpu,
+    summarize,
+)
 from web_server import start_server
 
 STEPS = ("import", "queue", "rescore", "labels", "issues", "snapshot", "size")
@@ -217,18 +225,31 @@ def run_job(env: dict, project, kind: str) -> dict:
 
     with Stack(env, Path(env["QUORUM_VAR_DIR"]) / kind) as stack:
         worker = stack.worker(pool="prefork", polling=0.1)
-        rss = PeakRss(worker.pid)
+        rss, cpu = PeakRss(worker.pid), Cpu(worker.pid, env)
         began = time.perf_counter()
         job, _ = job_enqueue(project=project, kind=kind)
         while job.status not in ("succeeded", "failed"):
             time.sleep(0.5)
             job.refresh_from_db()
         wall = time.perf_counter() - began
-        peak = rss.stop()
+        peak, cpu_seconds = rss.stop(), cpu.seconds()  # before the worker stops
     if job.status != "succeeded":
         raise RuntimeError(f"{kind} job failed: {job.error[-2000:]}")
-    return {"wall_seconds": round(wall, 1), "result": job.result,
+    return {"wall_seconds": round(wall, 1), "cpu_seconds": cpu_seconds, "result": job.result,
             "worker_peak_rss_mb": round(peak, 1)}  # fmt: skip
+
+
+class Cpu:
+    """CPU seconds since creation of a worker's processes and its database's PostgreSQL
+    backends (``queue_speed.server_cpu``): what a job costs, however busy the machine is."""
+
+    def __init__(self, pid: int, env: dict) -> None:
+        self.pid, self.database = pid, env["DATABASE_URL"].rsplit("/", 1)[1]
+        self.before = server_cpu(pid, self.database)
+
+    def seconds(self) -> float:
+        after = server_cpu(self.pid, self.database)
+        return round(sum(t - self.before.get(pid, 0.0) for pid, t in after.items()), 1)
 
 
 def step_rescore(size: int, env: dict) -> dict:
@@ -243,10 +264,10 @@ def step_rescore(size: int, env: dict) -> dict:
     before = load()
     with Stack(env, Path(env["QUORUM_VAR_DIR"]) / "rescore") as stack:
         worker = stack.worker(pool="prefork", polling=0.1)
-        rss = PeakRss(worker.pid)
+        rss, cpu = PeakRss(worker.pid), Cpu(worker.pid, env)
         result = time_job(project, reader)
-        peak = rss.stop()
-    return result | {"labeled": labeled, "labels_added": added, "worker_peak_rss_mb": round(peak, 1),
+        peak, cpu_seconds = rss.stop(), cpu.seconds()  # before the worker stops
+    return result | {"cpu_seconds": cpu_seconds, "labeled": labeled, "labels_added": added, "worker_peak_rss_mb": round(peak, 1),
                      "load_before": before, "load": load()}  # fmt: skip
 
 
@@ -409,7 +430,7 @@ def _worker_peak(d: dict):
 
 #: (measure, where it is in one size's results (keys, or a function), why it grows as it does)
 # fmt: off
-MEASURES = [
+MEASURES: list[tuple[str, Any, str]] = [
     ("import s", ("import", "seconds"),
      "one COPY per chunk into the item table and its indexes: O(N) rows, and B-tree inserts "
      "cost log N each, so import is linear in N"),
@@ -428,11 +449,15 @@ MEASURES = [
      "as p50"),
     ("16 clients labels/s", ("queue", "clients_16", "labels_per_s"),
      "CPU per label is per request, not per item: flat"),
+    ("server CPU ms per label (16 clients)", ("queue", "clients_16", "server_cpu_ms_per_label"),
+     "gunicorn + PostgreSQL CPU per next + submit, independent of the machine's load: flat"),
     ("rescore s (1 worker)", ("rescore", "wall_seconds"),
      "featurize, score and write back every open item: linear in N (the fit on the seed "
      "labels is constant)"),
+    ("rescore CPU s (worker + PostgreSQL)", ("rescore", "cpu_seconds"), "as rescore s"),
     ("label issues s (100k labels)", ("issues", "wall_seconds"),
      "cross-validation over the labeled items only (100k at every size): flat in N"),
+    ("label issues CPU s", ("issues", "cpu_seconds"), "as label issues s"),
     ("snapshot build s", ("snapshot", "build_seconds"),
      "the build pages through every item in key order (rows for labeled ones only): "
      "the scan is linear in N even though the rows stay 100k"),
