@@ -305,8 +305,7 @@ def step_snapshot(size: int, env: dict) -> dict:
 
 def queue_plan(size: int) -> dict:
     """``EXPLAIN ANALYZE`` of the queue's head query (the SQL ``next`` runs, captured as it
-    runs, not copied): its plan's first lines and execution time."""
-    from django.contrib.auth import get_user_model
+    runs, not copied) for the project's owner: its plan's first lines and execution time."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -314,9 +313,8 @@ def queue_plan(size: int) -> dict:
     from annotation.rawsql import queue_head
 
     project = the_project(size)
-    reader = get_user_model().objects.get(username="bench-annotator-15")
-    with CaptureQueriesContext(connection) as captured:
-        queue_head(project_id=project.pk, annotator_id=reader.pk, now=timezone.now(),
+    with CaptureQueriesContext(connection) as captured:  # as an annotator with no skips yet
+        queue_head(project_id=project.pk, annotator_id=project.created_by_id, now=timezone.now(),
                    exclude_ids=(), lock=False)  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + captured.captured_queries[-1]["sql"])
@@ -417,8 +415,13 @@ def _get(d, *keys):
 
 
 def _execution_ms(d: dict):
-    text = _get(d, "size", "queue_plan", "execution") or ""
-    return float(text.split(":")[1].split()[0]) if text.startswith("Execution Time") else None
+    """The queue head query's execution time, None where it found no item (an empty queue
+    is not comparable)."""
+    plan = _get(d, "size", "queue_plan") or {}
+    text = plan.get("execution", "")
+    if not text.startswith("Execution Time") or " rows=0 " in plan["plan"][0]:
+        return None
+    return float(text.split(":")[1].split()[0])
 
 
 def _worker_peak(d: dict):
@@ -432,48 +435,56 @@ def _worker_peak(d: dict):
 # fmt: off
 MEASURES: list[tuple[str, Any, str]] = [
     ("import s", ("import", "seconds"),
-     "one COPY per chunk into the item table and its indexes: O(N) rows, and B-tree inserts "
-     "cost log N each, so import is linear in N"),
-    ("import items/s", ("import", "items_per_s"),
-     "throughput stays flat while index inserts stay in cache"),
+     "per chunk one COPY, then B-tree inserts into the item table's 3 indexes (primary key, "
+     "unique (project, external id), the open-queue partial index): N log N in principle; "
+     "past 1M the indexes outgrow shared_buffers (128 MB; ~310 MB of them at 1M) and each "
+     "insert may read a page from the OS cache"),
+    ("import items/s", ("import", "items_per_s"), "as import s"),
     ("import peak RSS MB", ("import", "peak_rss_mb"),
-     "the command streams the file in chunks: memory is flat in N"),
+     "rows stream in chunks, but in-file duplicate detection keeps every external id seen "
+     "(pipeline.first_row, a dict of N strings): linear in N, ~100 bytes an item"),
     ("1 client pair p50 ms", ("queue", "clients_1", "pair_ms", "p50"),
-     "next reads the top of the (project, status, priority) index with LIMIT and SKIP LOCKED: "
-     "an index descent is O(log N), flat in practice"),
+     "next walks item_open_queue_idx (partial index on open items, in queue order) from its "
+     "head and stops at LIMIT 1: an index descent, O(log N); submit writes one row"),
     ("1 client pair p99 ms", ("queue", "clients_1", "pair_ms", "p99"),
      "as p50; the tail is the shared machine's load"),
     ("16 clients pair p50 ms", ("queue", "clients_16", "pair_ms", "p50"),
-     "16 clients on 2 cores: Little's law, latency = clients / throughput; flat in N"),
-    ("16 clients pair p99 ms", ("queue", "clients_16", "pair_ms", "p99"),
-     "as p50"),
-    ("16 clients labels/s", ("queue", "clients_16", "labels_per_s"),
-     "CPU per label is per request, not per item: flat"),
+     "16 clients on 2 shared cores: latency = clients / throughput (Little's law), and "
+     "throughput is CPU per label, which does not depend on N"),
+    ("16 clients pair p99 ms", ("queue", "clients_16", "pair_ms", "p99"), "as 16 clients p50"),
+    ("16 clients labels/s", ("queue", "clients_16", "labels_per_s"), "as 16 clients p50"),
     ("server CPU ms per label (16 clients)", ("queue", "clients_16", "server_cpu_ms_per_label"),
      "gunicorn + PostgreSQL CPU per next + submit, independent of the machine's load: flat"),
+    ("queue head query ms (EXPLAIN ANALYZE)", _execution_ms,
+     "the plan is an index scan of item_open_queue_idx with anti-joins on the annotator's "
+     "annotations and skips, stopped at the first match; its cost is the items passed over "
+     "(an annotator's own skips and labels at the head: none for the owner measured), not N. Not at 100k: the labels step labels "
+     "every item there, and an empty queue is not comparable"),
     ("rescore s (1 worker)", ("rescore", "wall_seconds"),
-     "featurize, score and write back every open item: linear in N (the fit on the seed "
-     "labels is constant)"),
+     "fit + cross-validation on the ~1k seed labels is constant; featurize + predict every "
+     "open item (chunks of id ranges) and UPDATE every open item's priority are linear in N; "
+     "the UPDATE is not HOT (priority is in item_open_queue_idx), so each rescore also "
+     "adds N index entries (the index is 199 MB at 1M after two rescores)"),
     ("rescore CPU s (worker + PostgreSQL)", ("rescore", "cpu_seconds"), "as rescore s"),
     ("label issues s (100k labels)", ("issues", "wall_seconds"),
-     "cross-validation over the labeled items only (100k at every size): flat in N"),
+     "5-fold cross-validated logistic regression over the labeled items only (100k at every "
+     "size) on hashed TF-IDF; the job never reads unlabeled items: flat in N"),
     ("label issues CPU s", ("issues", "cpu_seconds"), "as label issues s"),
     ("snapshot build s", ("snapshot", "build_seconds"),
-     "the build pages through every item in key order (rows for labeled ones only): "
-     "the scan is linear in N even though the rows stay 100k"),
+     "the build pages through every item of the project in key order (rawsql.snapshot_items) "
+     "and makes rows for labeled ones only: the scan is linear in N while the 100k rows are "
+     "constant, so the total grows sublinearly at these sizes and tends to linear"),
     ("download jsonl s", ("snapshot", "downloads", "jsonl", "seconds"),
-     "streams the stored snapshot: proportional to its rows (100k at every size), flat"),
+     "streams the stored file of 100k rows at every size: flat"),
     ("download parquet s", ("snapshot", "downloads", "parquet", "seconds"), "as jsonl"),
-    ("queue head query ms (EXPLAIN ANALYZE)", _execution_ms,
-     "the plan walks the partial index item_open_queue_idx (open items in queue order) and "
-     "stops at the first row the annotator may take (LIMIT 1): independent of N"),
     ("database MB", ("size", "database_mb"),
-     "item heap + its indexes: linear in N"),
+     "the item heap (~500 bytes a row with its JSON columns) and its indexes: linear in N; the "
+     "100k labels add a constant ~26 MB"),
     ("web peak RSS MB", ("queue", "web_peak_rss_mb"),
-     "requests touch one item each: flat"),
+     "a request loads one item and writes one label: flat"),
     ("worker peak RSS MB", _worker_peak,
-     "the rescore job holds the feature matrix of a chunk and the ids of every open item: "
-     "grows with N where it keeps per-item arrays"),
+     "the largest of the jobs: label issues holds the 100k labeled items' features and 5 "
+     "fold models (flat); the rescore worker holds the model and one chunk at a time"),
 ]
 # fmt: on
 
