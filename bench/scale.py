@@ -35,9 +35,12 @@ worse: the exponent of the ratio against the ratio of sizes) and why (``REASONS`
 Results merge into bench/results/scale.json (a rerun of one step at one size replaces only
 that entry).
 
-10M: the full run of every step takes longer than the session had (import alone ~10 min on
-2 shared cores); ``--deadline HH:MM`` (UTC) skips a step that starts after it, and the
-skipped steps are listed in the output and the JSON.
+10M: the full run of every step takes longer than the session had on 2 cores shared with
+5 other agents (load 7 to 12): import took 17 min, a rescore ~10x the 1M one's 5 min, a
+label-issues job 28 min at 100k. So the 10M run of 2026-12-07 ran import, queue, labels,
+snapshot and size, and NOT rescore or issues (``--steps`` chooses; ``--deadline HH:MM`` (UTC)
+skips a step that would start after it, and says so in the output and the JSON). ``--tag``
+stores a rerun beside the first (``queue@after-vacuum``).
 """
 
 from __future__ import annotations
@@ -352,9 +355,17 @@ def one_size(size: int, steps: list[str], args: argparse.Namespace) -> None:
     url = database_url(size, recreate="import" in steps)
     var = Path(tempfile.mkdtemp(prefix=f"quorum-scale-{size}-"))
     # A private filesystem broker (no REDIS_URL): no worker on a shared Redis takes our jobs.
+    # No audit or drift job after the import: the steps measure one job at a time, and the
+    # worker of a later step would otherwise run those first (over every item).
     env = app_env(var, database_url=url, debug=False, CELERY_SOFT_TIME_LIMIT="7200",
-                  CELERY_TIME_LIMIT="7300")  # fmt: skip
+                  CELERY_TIME_LIMIT="7300", QUORUM_AUDIT_AFTER_IMPORT="0",
+                  QUORUM_DRIFT_AFTER_IMPORT="0")  # fmt: skip
     django_setup(env)
+    if "import" not in steps:
+        from annotation.models import Job
+
+        # An earlier run's unfinished jobs: their messages were in its private broker.
+        Job.objects.filter(status__in=("queued", "running")).delete()
     runners = {
         "import": lambda: step_import(size, env),
         "queue": lambda: step_queue(size, env, args.seconds),
@@ -375,7 +386,7 @@ def one_size(size: int, steps: list[str], args: argparse.Namespace) -> None:
             result["step_seconds"] = round(time.perf_counter() - began, 1)
         result["when"] = datetime.now(UTC).isoformat(timespec="seconds")
         print(f"[{size:,}] {step}: {json.dumps(_brief(result))}", flush=True)
-        _merge(size, step, result)
+        _merge(size, f"{step}@{args.tag}" if args.tag else step, result)
 
 
 def _deadline(text: str) -> datetime | None:
@@ -437,8 +448,10 @@ MEASURES: list[tuple[str, Any, str]] = [
     ("import s", ("import", "seconds"),
      "per chunk one COPY, then B-tree inserts into the item table's 3 indexes (primary key, "
      "unique (project, external id), the open-queue partial index): N log N in principle; "
-     "past 1M the indexes outgrow shared_buffers (128 MB; ~310 MB of them at 1M) and each "
-     "insert may read a page from the OS cache"),
+     "past 1M the indexes outgrow shared_buffers (128 MB; ~310 MB of them at 1M). The file "
+     "is one transaction and both foreign keys are DEFERRABLE INITIALLY DEFERRED (Django's "
+     "default), so PostgreSQL queues 2N referential checks and runs them at COMMIT (minutes "
+     "at 10M). The rate also follows the machine's load"),
     ("import items/s", ("import", "items_per_s"), "as import s"),
     ("import peak RSS MB", ("import", "peak_rss_mb"),
      "rows stream in chunks, but in-file duplicate detection keeps every external id seen "
@@ -536,6 +549,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="per queue run")
     parser.add_argument("--labels", type=int, default=100_000)
     parser.add_argument("--deadline", default="", help="HH:MM UTC: skip steps that start later")
+    parser.add_argument(
+        "--tag", default="", help="store as <step>@<tag> (a rerun beside the first)"
+    )
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--table", action="store_true", help="only print the table")
     args = parser.parse_args()
@@ -551,7 +567,7 @@ def main() -> None:
             # One process per size: Django binds to one database per process.
             argv = [sys.executable, __file__, "--one-size", str(size), "--steps", ",".join(steps),
                     "--seconds", str(args.seconds), "--labels", str(args.labels),
-                    "--deadline", args.deadline]  # fmt: skip
+                    "--deadline", args.deadline, "--tag", args.tag]  # fmt: skip
             if subprocess.run(argv, cwd=ROOT).returncode:
                 sys.exit(f"size {size} failed")
     print_table()
