@@ -55,6 +55,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -425,6 +426,11 @@ def _get(d, *keys):
     return d
 
 
+def _rerun(tagged: str, path: tuple, d: dict):
+    """``path`` read from the rerun ``tagged`` (``step@tag``) where there is one."""
+    return _get(d, tagged, *path[1:]) if tagged in d else _get(d, *path)
+
+
 def _execution_ms(d: dict):
     """The queue head query's execution time, None where it found no item (an empty queue
     is not comparable)."""
@@ -433,13 +439,6 @@ def _execution_ms(d: dict):
     if not text.startswith("Execution Time") or " rows=0 " in plan["plan"][0]:
         return None
     return float(text.split(":")[1].split()[0])
-
-
-def _worker_peak(d: dict):
-    peaks = [_get(d, s, k) for s, k in (("rescore", "worker_peak_rss_mb"),
-             ("issues", "worker_peak_rss_mb"), ("snapshot", "worker_peak_rss_mb"))]  # fmt: skip
-    peaks = [p for p in peaks if p is not None]
-    return max(peaks) if peaks else None
 
 
 #: (measure, where it is in one size's results (keys, or a function), why it grows as it does)
@@ -463,7 +462,9 @@ MEASURES: list[tuple[str, Any, str]] = [
      "as p50; the tail is the shared machine's load"),
     ("16 clients pair p50 ms", ("queue", "clients_16", "pair_ms", "p50"),
      "16 clients on 2 shared cores: latency = clients / throughput (Little's law), and "
-     "throughput is CPU per label, which does not depend on N"),
+     "throughput is CPU per label, which does not depend on N. The first 10M run came right "
+     "after the import, during autovacuum of the fresh 10M-row table (whose first reads also "
+     "set hint bits): 18.5 ms CPU a label; the rerun after it (@after-vacuum) is flat"),
     ("16 clients pair p99 ms", ("queue", "clients_16", "pair_ms", "p99"), "as 16 clients p50"),
     ("16 clients labels/s", ("queue", "clients_16", "labels_per_s"), "as 16 clients p50"),
     ("server CPU ms per label (16 clients)", ("queue", "clients_16", "server_cpu_ms_per_label"),
@@ -491,31 +492,37 @@ MEASURES: list[tuple[str, Any, str]] = [
      "streams the stored file of 100k rows at every size: flat"),
     ("download parquet s", ("snapshot", "downloads", "parquet", "seconds"), "as jsonl"),
     ("database MB", ("size", "database_mb"),
-     "the item heap (~500 bytes a row with its JSON columns) and its indexes: linear in N; the "
-     "100k labels add a constant ~26 MB"),
+     "the item heap (~220 bytes a row as imported) and its indexes (unique external id, "
+     "open-queue, primary key: ~140 bytes a row): linear in N, plus ~26 MB for the 100k "
+     "labels. The 1M figure is high and 10M's step low because 1M was rescored twice: "
+     "every rescore rewrites each open row (511 MB of heap at 1M against 2,186 MB at 10M)"),
     ("web peak RSS MB", ("queue", "web_peak_rss_mb"),
      "a request loads one item and writes one label: flat"),
-    ("worker peak RSS MB", _worker_peak,
-     "the largest of the jobs: label issues holds the 100k labeled items' features and 5 "
-     "fold models (flat); the rescore worker holds the model and one chunk at a time"),
+    ("rescore worker peak RSS MB", ("rescore", "worker_peak_rss_mb"),
+     "the model and one chunk of items at a time, plus the open items' ids and scores as "
+     "arrays for the swap: grows slowly with N"),
+    ("label issues worker peak RSS MB", ("issues", "worker_peak_rss_mb"),
+     "the 100k labeled items' features and the fold models: flat in N"),
+    ("snapshot worker peak RSS MB", ("snapshot", "worker_peak_rss_mb"),
+     "a page of items at a time plus 12 bytes a selected item for the split: flat in N"),
 ]
 # fmt: on
 
 
 def growth(values: list[tuple[int, float]]) -> str:
-    """'flat' / 'sublinear' / 'linear' / 'worse' from the slope of log(value) on log(size)."""
+    """'flat' / 'sublinear' / 'linear' / 'worse' from the slope k of log(value) on log(size)
+    between the first and last sizes measured; then each step's own slope."""
     pairs = [(n, v) for n, v in values if v is not None and v > 0]
     if len(pairs) < 2:
         return "?"
-    (n0, v0), (n1, v1) = pairs[0], pairs[-1]
-    k = math.log(v1 / v0) / math.log(n1 / n0)
-    if k < 0.25:
-        return f"flat (x^{k:.2f})"
-    if k < 0.8:
-        return f"sublinear (x^{k:.2f})"
-    if k < 1.2:
-        return f"linear (x^{k:.2f})"
-    return f"worse (x^{k:.2f})"
+
+    def slope(a: tuple[int, float], b: tuple[int, float]) -> float:
+        return math.log(b[1] / a[1]) / math.log(b[0] / a[0])
+
+    k = slope(pairs[0], pairs[-1])
+    word = "flat" if k < 0.25 else "sublinear" if k < 0.8 else "linear" if k < 1.2 else "worse"
+    steps = ", ".join(f"{slope(a, b):.2f}" for a, b in zip(pairs, pairs[1:], strict=False))
+    return f"{word} (x^{k:.2f}" + (f"; steps {steps})" if len(pairs) > 2 else ")")
 
 
 def print_table() -> None:
@@ -523,7 +530,13 @@ def print_table() -> None:
     sizes = sorted(int(s) for s in data["sizes"])
     print(f"\n| measure | {' | '.join(f'{s:,}' for s in sizes)} | growth | why |")
     print("|---" * (len(sizes) + 3) + "|")
-    for name, read, why in MEASURES:
+    tags = sorted({k for d in data["sizes"].values() for k in d if "@" in k})
+    rows = list(MEASURES)
+    for tagged in tags:  # a rerun's figures as rows of their own, the first run's elsewhere
+        step, tag = tagged.split("@")
+        rows += [(f"{name} (@{tag} where rerun)", partial(_rerun, tagged, read), "as above")
+                 for name, read, _ in MEASURES if not callable(read) and read[0] == step]  # fmt: skip
+    for name, read, why in rows:
         values = [(s, read(data["sizes"][str(s)]) if callable(read) else
                    _get(data["sizes"][str(s)], *read)) for s in sizes]  # fmt: skip
         if all(v is None for _, v in values):
@@ -537,8 +550,10 @@ def print_table() -> None:
                                        for k, v in steps.items()))  # fmt: skip
     skipped = [f"{s:,} {k}" for s in sizes for k, v in data["sizes"][str(s)].items()
                if "skipped" in v]  # fmt: skip
+    skipped += [f"{s:,} {k} (not run)" for s in sizes for k in STEPS
+                if k not in data["sizes"][str(s)]]  # fmt: skip
     if skipped:
-        print("skipped: " + ", ".join(skipped))
+        print("not measured: " + ", ".join(skipped))
     print(f"\nwrote {OUT.relative_to(ROOT)}")
 
 

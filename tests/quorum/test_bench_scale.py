@@ -22,6 +22,7 @@ def test_growth_names_the_exponent(c: float, k: float, sizes: list[int]) -> None
     expected = "flat" if k < 0.25 else "sublinear" if k < 0.8 else "linear" if k < 1.2 else "worse"
     assert word.startswith(expected + " (x^")
     assert f"{k:.2f}" in word
+    assert ("; steps " in word) == (len(sizes) == 3)  # each step's slope once there are two
 
 
 def test_growth_needs_two_sizes_with_values() -> None:
@@ -32,3 +33,8 @@ def test_growth_needs_two_sizes_with_values() -> None:
 
 def test_growth_falls_as_flat() -> None:
     assert growth([(100_000, 10.0), (1_000_000, 1.0)]).startswith("flat")
+
+
+def test_growth_lists_each_steps_slope() -> None:
+    word = growth([(100_000, 1.0), (1_000_000, 1.0), (10_000_000, 100.0)])
+    assert word == "linear (x^1.00; steps 0.00, 2.00)"
