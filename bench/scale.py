@@ -441,72 +441,113 @@ def _execution_ms(d: dict):
     return float(text.split(":")[1].split()[0])
 
 
-#: (measure, where it is in one size's results (keys, or a function), why it grows as it does)
-# fmt: off
-MEASURES: list[tuple[str, Any, str]] = [
-    ("import s", ("import", "seconds"),
-     "per chunk one COPY, then B-tree inserts into the item table's 3 indexes (primary key, "
-     "unique (project, external id), the open-queue partial index): N log N in principle; "
-     "past 1M the indexes outgrow shared_buffers (128 MB; ~310 MB of them at 1M). The file "
-     "is one transaction and both foreign keys are DEFERRABLE INITIALLY DEFERRED (Django's "
-     "default), so PostgreSQL queues 2N referential checks and runs them at COMMIT (minutes "
-     "at 10M). The rate also follows the machine's load"),
-    ("import items/s", ("import", "items_per_s"), "as import s"),
-    ("import peak RSS MB", ("import", "peak_rss_mb"),
-     "rows stream in chunks, but in-file duplicate detection keeps every external id seen "
-     "(pipeline.first_row, a dict of N strings): linear in N, ~100 bytes an item"),
-    ("1 client pair p50 ms", ("queue", "clients_1", "pair_ms", "p50"),
-     "next walks item_open_queue_idx (partial index on open items, in queue order) from its "
-     "head and stops at LIMIT 1: an index descent, O(log N); submit writes one row"),
-    ("1 client pair p99 ms", ("queue", "clients_1", "pair_ms", "p99"),
-     "as p50; the tail is the shared machine's load"),
-    ("16 clients pair p50 ms", ("queue", "clients_16", "pair_ms", "p50"),
-     "16 clients on 2 shared cores: latency = clients / throughput (Little's law), and "
-     "throughput is CPU per label, which does not depend on N. The first 10M run came right "
-     "after the import, during autovacuum of the fresh 10M-row table (whose first reads also "
-     "set hint bits): 18.5 ms CPU a label; the rerun after it (@after-vacuum) is flat"),
-    ("16 clients pair p99 ms", ("queue", "clients_16", "pair_ms", "p99"), "as 16 clients p50"),
-    ("16 clients labels/s", ("queue", "clients_16", "labels_per_s"), "as 16 clients p50"),
-    ("server CPU ms per label (16 clients)", ("queue", "clients_16", "server_cpu_ms_per_label"),
-     "gunicorn + PostgreSQL CPU per next + submit, independent of the machine's load: flat"),
-    ("queue head query ms (EXPLAIN ANALYZE)", _execution_ms,
-     "the plan is an index scan of item_open_queue_idx with anti-joins on the annotator's "
-     "annotations and skips, stopped at the first match; its cost is the items passed over "
-     "(an annotator's own skips and labels at the head: none for the owner measured), not N. Not at 100k: the labels step labels "
-     "every item there, and an empty queue is not comparable"),
-    ("rescore s (1 worker)", ("rescore", "wall_seconds"),
-     "fit + cross-validation on the ~1k seed labels is constant; featurize + predict every "
-     "open item (chunks of id ranges) and UPDATE every open item's priority are linear in N; "
-     "the UPDATE is not HOT (priority is in item_open_queue_idx), so each rescore also "
-     "adds N index entries (the index is 199 MB at 1M after two rescores)"),
-    ("rescore CPU s (worker + PostgreSQL)", ("rescore", "cpu_seconds"), "as rescore s"),
-    ("label issues s (100k labels)", ("issues", "wall_seconds"),
-     "5-fold cross-validated logistic regression over the labeled items only (100k at every "
-     "size) on hashed TF-IDF; the job never reads unlabeled items: flat in N"),
-    ("label issues CPU s", ("issues", "cpu_seconds"), "as label issues s"),
-    ("snapshot build s", ("snapshot", "build_seconds"),
-     "the build pages through every item of the project in key order (rawsql.snapshot_items) "
-     "and makes rows for labeled ones only: the scan is linear in N while the 100k rows are "
-     "constant, so the total grows sublinearly at these sizes and tends to linear"),
-    ("download jsonl s", ("snapshot", "downloads", "jsonl", "seconds"),
-     "streams the stored file of 100k rows at every size: flat"),
-    ("download parquet s", ("snapshot", "downloads", "parquet", "seconds"), "as jsonl"),
-    ("database MB", ("size", "database_mb"),
-     "the item heap (~220 bytes a row as imported) and its indexes (unique external id, "
-     "open-queue, primary key: ~140 bytes a row): linear in N, plus ~26 MB for the 100k "
-     "labels. The 1M figure is high and 10M's step low because 1M was rescored twice: "
-     "every rescore rewrites each open row (511 MB of heap at 1M against 2,186 MB at 10M)"),
-    ("web peak RSS MB", ("queue", "web_peak_rss_mb"),
-     "a request loads one item and writes one label: flat"),
-    ("rescore worker peak RSS MB", ("rescore", "worker_peak_rss_mb"),
-     "the model and one chunk of items at a time, plus the open items' ids and scores as "
-     "arrays for the swap: grows slowly with N"),
-    ("label issues worker peak RSS MB", ("issues", "worker_peak_rss_mb"),
-     "the 100k labeled items' features and the fold models: flat in N"),
-    ("snapshot worker peak RSS MB", ("snapshot", "worker_peak_rss_mb"),
-     "a page of items at a time plus 12 bytes a selected item for the split: flat in N"),
-]
-# fmt: on
+#: The table's rows: "measure | where it is in one size's results (dotted keys, or ``fn``
+#: and a function of this module)", then why it grows as it does, indented.
+MEASURES_TEXT = """
+import s | import.seconds
+    per chunk one COPY, then B-tree inserts into the item table's 3 indexes (primary key,
+    unique (project, external id), the open-queue partial index): N log N in principle; past
+    1M the indexes outgrow shared_buffers (128 MB; ~310 MB of them at 1M). The file is one
+    transaction and both foreign keys are DEFERRABLE INITIALLY DEFERRED (Django's default),
+    so PostgreSQL queues 2N referential checks and runs them at COMMIT (minutes at 10M). The
+    rate also follows the machine's load
+
+import items/s | import.items_per_s
+    as import s
+
+import peak RSS MB | import.peak_rss_mb
+    rows stream in chunks, but in-file duplicate detection keeps every external id seen
+    (pipeline.first_row, a dict of N strings): linear in N above a ~145 MB base, ~115 bytes
+    an item (1.3 GB at 10M)
+
+1 client pair p50 ms | queue.clients_1.pair_ms.p50
+    next walks item_open_queue_idx (partial index on open items, in queue order) from its
+    head and stops at LIMIT 1: an index descent, O(log N); submit writes one row
+
+1 client pair p99 ms | queue.clients_1.pair_ms.p99
+    as p50; the tail is the shared machine's load
+
+16 clients pair p50 ms | queue.clients_16.pair_ms.p50
+    16 clients on 2 shared cores: latency = clients / throughput (Little's law), and
+    throughput is CPU per label, which does not depend on N. The first 10M run came right
+    after the import, during autovacuum of the fresh 10M-row table (whose first reads also
+    set hint bits): 18.5 ms CPU a label; the rerun after it (@after-vacuum) is flat
+
+16 clients pair p99 ms | queue.clients_16.pair_ms.p99
+    as 16 clients p50
+
+16 clients labels/s | queue.clients_16.labels_per_s
+    as 16 clients p50
+
+server CPU ms per label (16 clients) | queue.clients_16.server_cpu_ms_per_label
+    gunicorn + PostgreSQL CPU per next + submit, independent of the machine's load: flat
+
+queue head query ms (EXPLAIN ANALYZE) | fn _execution_ms
+    the plan is an index scan of item_open_queue_idx with anti-joins on the annotator's
+    annotations and skips, stopped at the first match; its cost is the items passed over (an
+    annotator's own skips and labels at the head: none for the owner measured), not N. Not
+    at 100k: the labels step labels every item there, and an empty queue is not comparable
+
+rescore s (1 worker) | rescore.wall_seconds
+    fit + cross-validation on the ~1k seed labels is constant; featurize + predict every
+    open item (chunks of id ranges) and UPDATE every open item's priority are linear in N;
+    the UPDATE is not HOT (priority is in item_open_queue_idx), so each rescore also adds N
+    index entries (the index is 199 MB at 1M after two rescores)
+
+rescore CPU s (worker + PostgreSQL) | rescore.cpu_seconds
+    as rescore s
+
+label issues s (100k labels) | issues.wall_seconds
+    5-fold cross-validated logistic regression over the labeled items only (100k at every
+    size) on hashed TF-IDF; the job never reads unlabeled items: flat in N
+
+label issues CPU s | issues.cpu_seconds
+    as label issues s
+
+snapshot build s | snapshot.build_seconds
+    the build pages through every item of the project in key order (rawsql.snapshot_items)
+    and makes rows for labeled ones only: the scan is linear in N while the 100k rows are
+    constant, so the total grows sublinearly at these sizes and tends to linear
+
+download jsonl s | snapshot.downloads.jsonl.seconds
+    streams the stored file of 100k rows at every size: flat
+
+download parquet s | snapshot.downloads.parquet.seconds
+    as jsonl
+
+database MB | size.database_mb
+    the item heap (~220 bytes a row as imported) and its indexes (unique external id,
+    open-queue, primary key: ~140 bytes a row): linear in N, plus ~26 MB for the 100k labels. The
+    1M figure is high and 10M's step low because 1M was rescored twice: every rescore
+    rewrites each open row (511 MB of heap at 1M against 2,186 MB at 10M)
+
+web peak RSS MB | queue.web_peak_rss_mb
+    a request loads one item and writes one label: flat
+
+rescore worker peak RSS MB | rescore.worker_peak_rss_mb
+    the model and one chunk of items at a time, plus the open items' ids and scores as
+    arrays for the swap: grows slowly with N
+
+label issues worker peak RSS MB | issues.worker_peak_rss_mb
+    the 100k labeled items' features and the fold models: flat in N
+
+snapshot worker peak RSS MB | snapshot.worker_peak_rss_mb
+    a page of items at a time plus 12 bytes a selected item for the split: flat in N
+"""
+
+
+def measures() -> list[tuple[str, Any, str]]:
+    """``MEASURES_TEXT`` as (measure, keys or function, why) rows."""
+    rows = []
+    for block in MEASURES_TEXT.strip().split("\n\n"):
+        head, *why = block.split("\n")
+        name, where = (part.strip() for part in head.split(" | "))
+        read = globals()[where[3:]] if where.startswith("fn ") else tuple(where.split("."))
+        rows.append((name, read, " ".join(line.strip() for line in why)))
+    return rows
+
+
+MEASURES = measures()
 
 
 def growth(values: list[tuple[int, float]]) -> str:
