@@ -27,18 +27,23 @@ alone. The steps run in this order, whatever order ``--steps`` names them in; ev
   labeled item) on one worker: wall seconds, the job's phases, worker peak RSS.
 - ``snapshot``: a default-spec snapshot built by a worker and every format downloaded over
   HTTP (``bench/export_speed.py``'s ``run``): build seconds, download seconds, peak RSS.
-- ``size``: ``pg_database_size`` and the biggest relations.
+- ``size``: ``VACUUM ANALYZE``, then ``pg_database_size``, the biggest tables and indexes, and
+  ``EXPLAIN ANALYZE`` of the queue's head query as the owner would run it.
+
+The import runs with the audit and drift jobs after import turned off: each step measures
+one job on a fresh worker, which would otherwise run those first.
 
 The load average (1, 5, 15 min) is recorded beside every figure: the machine is shared. The
 table says, for each measure, how it grows from size to size (flat, sublinear, linear,
-worse: the exponent of the ratio against the ratio of sizes) and why (``REASONS``).
+worse: the slope of log cost on log size, overall and per step) and why (``MEASURES_TEXT``).
 Results merge into bench/results/scale.json (a rerun of one step at one size replaces only
 that entry).
 
 10M: the full run of every step takes longer than the session had on 2 cores shared with
 5 other agents (load 7 to 12): import took 17 min, a rescore ~10x the 1M one's 5 min, a
 label-issues job 28 min at 100k. So the 10M run of 2026-12-07 ran import, queue, labels,
-snapshot and size, and NOT rescore or issues (``--steps`` chooses; ``--deadline HH:MM`` (UTC)
+snapshot and size, and NOT rescore; issues ran last, if it finished before the deadline the
+table has it (``--steps`` chooses; ``--deadline HH:MM`` (UTC)
 skips a step that would start after it, and says so in the output and the JSON). ``--tag``
 stores a rerun beside the first (``queue@after-vacuum``).
 """
@@ -484,9 +489,14 @@ server CPU ms per label (16 clients) | queue.clients_16.server_cpu_ms_per_label
 
 queue head query ms (EXPLAIN ANALYZE) | fn _execution_ms
     the plan is an index scan of item_open_queue_idx with anti-joins on the annotator's
-    annotations and skips, stopped at the first match; its cost is the items passed over (an
-    annotator's own skips and labels at the head: none for the owner measured), not N. Not
-    at 100k: the labels step labels every item there, and an empty queue is not comparable
+    annotations and skips, stopped at the first match: its cost is the index entries passed
+    over, not N (0.106 ms, 11 buffers at 1M). At 10M it read 725 buffers (1.15 ms): the 100k
+    items just labeled were the queue's head, and VACUUM skipped index cleanup because they
+    were under 2% of the table's pages (PostgreSQL 14+'s bypass), so their dead entries stayed
+    at the head; after VACUUM (INDEX_CLEANUP ON) it is 0.118 ms, 11 buffers
+    (size@index-cleanup). As N grows, autovacuum (20% of rows dead) and the 2% bypass let more labeled
+    items pile up at the head: set a per-table autovacuum scale factor on annotation_item.
+    Not at 100k: every item is labeled there, and an empty queue is not comparable
 
 rescore s (1 worker) | rescore.wall_seconds
     fit + cross-validation on the ~1k seed labels is constant; featurize + predict every
