@@ -231,7 +231,11 @@ def step_queue(size: int, env: dict, seconds: float) -> dict:
 def run_job(env: dict, project, kind: str) -> dict:
     """One job of ``kind`` on one fresh Celery worker: wall seconds, result, worker peak RSS."""
     from annotation.jobs.dispatch import job_enqueue
+    from annotation.models import Job
 
+    # An interrupted run's job of this kind: its message was in that run's private broker,
+    # and job_enqueue would coalesce with it.
+    Job.objects.filter(project=project, kind=kind, status__in=("queued", "running")).delete()
     with Stack(env, Path(env["QUORUM_VAR_DIR"]) / kind) as stack:
         worker = stack.worker(pool="prefork", polling=0.1)
         rss, cpu = PeakRss(worker.pid), Cpu(worker.pid, env)
@@ -367,11 +371,6 @@ def one_size(size: int, steps: list[str], args: argparse.Namespace) -> None:
                   CELERY_TIME_LIMIT="7300", QUORUM_AUDIT_AFTER_IMPORT="0",
                   QUORUM_DRIFT_AFTER_IMPORT="0")  # fmt: skip
     django_setup(env)
-    if "import" not in steps:
-        from annotation.models import Job
-
-        # An earlier run's unfinished jobs: their messages were in its private broker.
-        Job.objects.filter(status__in=("queued", "running")).delete()
     runners = {
         "import": lambda: step_import(size, env),
         "queue": lambda: step_queue(size, env, args.seconds),
