@@ -42,8 +42,8 @@ that entry).
 10M: the full run of every step takes longer than the session had on 2 cores shared with
 5 other agents (load 7 to 12): import took 17 min, a rescore ~10x the 1M one's 5 min, a
 label-issues job 28 min at 100k. So the 10M run of 2026-12-07 ran import, queue, labels,
-snapshot and size, and NOT rescore; issues ran last, if it finished before the deadline the
-table has it (``--steps`` chooses; ``--deadline HH:MM`` (UTC)
+snapshot, size and (last, once the machine was quieter) issues, and NOT rescore: its fit is
+constant and its score + write phases were linear from 100k to 1M (14 -> 227 s, 2.7 -> 28 s) (``--steps`` chooses; ``--deadline HH:MM`` (UTC)
 skips a step that would start after it, and says so in the output and the JSON). ``--tag``
 stores a rerun beside the first (``queue@after-vacuum``).
 """
@@ -508,7 +508,8 @@ rescore CPU s (worker + PostgreSQL) | rescore.cpu_seconds
 
 label issues s (100k labels) | issues.wall_seconds
     5-fold cross-validated logistic regression over the labeled items only (100k at every
-    size) on hashed TF-IDF; the job never reads unlabeled items: flat in N
+    size) on hashed TF-IDF; the job never reads unlabeled items: flat in N. The wall time
+    follows the machine's load (7-9 at 100k and 1M, 2-4 at 10M); its CPU seconds do not
 
 label issues CPU s | issues.cpu_seconds
     as label issues s
