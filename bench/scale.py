@@ -454,7 +454,9 @@ import s | import.seconds
     1M the indexes outgrow shared_buffers (128 MB; ~310 MB of them at 1M). The file is one
     transaction and both foreign keys are DEFERRABLE INITIALLY DEFERRED (Django's default),
     so PostgreSQL queues 2N referential checks and runs them at COMMIT (minutes at 10M). The
-    rate also follows the machine's load
+    rate also follows the machine's load. (The 2026-12-07 figures are 9dc33bc's: since
+    71cf6c7 items carry no per-row foreign key checks and one COPY stream spans the file,
+    ~3x the items/s at 1M; the index inserts remain)
 
 import items/s | import.items_per_s
     as import s
@@ -501,7 +503,10 @@ rescore s (1 worker) | rescore.wall_seconds
     fit + cross-validation on the ~1k seed labels is constant; featurize + predict every
     open item (chunks of id ranges) and UPDATE every open item's priority are linear in N;
     the UPDATE is not HOT (priority is in item_open_queue_idx), so each rescore also adds N
-    index entries (the index is 199 MB at 1M after two rescores)
+    index entries (the index is 199 MB at 1M after two rescores). (The 2026-12-07 figures
+    are 9dc33bc's: since 5afd328 a rescore writes only the head of its ranking, max(20k,
+    20 x batch) rows under a new score generation, so the write is flat in N and only the
+    scoring stays linear)
 
 rescore CPU s (worker + PostgreSQL) | rescore.cpu_seconds
     as rescore s
