@@ -20,18 +20,23 @@ def quality_history(*, project: Project, runs: int = HISTORY_RUNS) -> dict:
     """The latest ``runs`` label-quality runs, oldest first, and each annotator's score in each:
     ``{"runs": [{"job", "at"}], "annotators": [{"annotator", "scores", "n_items"}]}`` with
     ``scores[i]`` / ``n_items[i]`` None where the annotator was not measured in run ``i``."""
-    rows = list(
+    records = (
         AnnotatorQualityRecord.objects.filter(project=project)
         .order_by("-created_at", "-id")
         .values("job_id", "created_at", "annotator__username", "score", "n_items")
     )
+    # Newest first, a run's records lie together (label-quality jobs of a project run one
+    # at a time), so the read stops at the first record of the run past ``runs``: the
+    # dashboard reads this on every load and the history only grows.
+    rows: list[dict] = []
     order: dict[str, dict] = {}
-    for row in rows:
+    for row in records.iterator(chunk_size=2000):
         key = _run_key(row)
         if key not in order:
             if len(order) == runs:
-                continue
+                break
             order[key] = {"job": row["job_id"], "at": row["created_at"].isoformat()}
+        rows.append(row)
     keys = list(reversed(order))
     index = {key: i for i, key in enumerate(keys)}
     people: dict[str, dict] = {}
