@@ -102,8 +102,8 @@ class Project(models.Model):
     stop_on_plateau = models.BooleanField(
         default=False,
         help_text="Also call the model stable when kappa has stopped increasing (no gain over "
-        "the last 5 versions, mean kappa at least 0.95): for tasks where kappa levels off "
-        "below the threshold.",
+        "the last doubling of the labels, mean kappa at least 0.95): for tasks where kappa "
+        "levels off below the threshold.",
     )
     forecast_target = models.FloatField(
         default=0.95,

@@ -6,7 +6,7 @@ The long-standing sections stay free-form objects; the monitoring ones (``stoppi
 
 from rest_framework import serializers
 
-FORECAST_STATUSES = ["ok", "reached", "unreachable", "not_enough_versions"]
+FORECAST_STATUSES = ["ok", "reached", "unreachable", "not_enough_versions", "no_plateau"]
 
 
 class StopKappaSerializer(serializers.Serializer):
@@ -22,8 +22,8 @@ class StoppingSerializer(serializers.Serializer):
     window = serializers.IntegerField()
     stop_on_plateau = serializers.BooleanField(
         help_text="The project's plateau criterion is on: the rule also fires when kappa has "
-        "stopped increasing (least-squares slope against log2(labels) over the last 5 versions "
-        "<= 0, window mean >= 0.95)."
+        "stopped increasing (least-squares slope against log2(labels) <= 0 over the versions "
+        "of the last doubling of the labels, at least the last 5; window mean >= 0.95)."
     )
     kappas = StopKappaSerializer(many=True)
     mean_kappa = serializers.FloatField(allow_null=True, help_text="Over the last `window`.")
@@ -62,7 +62,13 @@ class ForecastSerializer(serializers.Serializer):
         child=serializers.IntegerField(allow_null=True), min_length=2, max_length=2,
         allow_null=True, help_text="80% interval; an upper end of null: it may never be met.",
     )  # fmt: skip
-    status = serializers.ChoiceField(choices=FORECAST_STATUSES)
+    status = serializers.ChoiceField(
+        choices=FORECAST_STATUSES,
+        help_text="ok: the target lies ahead; reached; unreachable: the plateau is at or under "
+        "the target; not_enough_versions: the fit is not identifiable yet; no_plateau: the "
+        "curve is still rising with no plateau in sight (the fit's plateau is the ceiling, 1): "
+        "no plateau or labels_needed, only the intervals.",
+    )
     curve = CurvePointSerializer(
         many=True,
         help_text="The fitted curve from the first version's labels to max(the interval's upper "

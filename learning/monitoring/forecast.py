@@ -23,7 +23,13 @@ draw whose plateau does not exceed the target never reaches it: an interval whos
 is such a draw is open (None).
 
 Until the fit is identifiable (``MIN_POINTS`` versions over a ``MIN_SPREAD``-fold range of
-label counts, and a finite covariance) the status is ``not_enough_versions``.
+label counts, and a finite covariance) the status is ``not_enough_versions``. A fit whose
+plateau sits at the score's ceiling (a = 1, its bound) has not found a plateau: the curve is
+still rising as a line in log(labels), and b, c and a trade off freely. Its status is
+``no_plateau``, without the point estimates: "95% of the plateau" would be 95% of 1, a
+target the data never suggested (``bench/monitoring.py``, binary sentiment fitted on its
+first 300 labels: such fits asked for 7,000-840,000 labels where 460-1,100 reached the goal).
+The intervals stay: their spread is an honest account of how little the curve says yet.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ MIN_DRAWS = 10  # bootstrap refits needed for an interval
 MAX_LABELS = 1e9  # a forecast beyond this is "unreachable", not a number
 CURVE_POINTS = 30  # points of the dashboard's extended curve
 _C_BOUNDS = (1e-3, 5.0)
+PLATEAU_CEILING = 1.0 - 1e-6  # a fitted plateau at least this is the bound, not an estimate
 
 
 def power_law(n, a: float | np.ndarray, b: float | np.ndarray, c: float | np.ndarray):
@@ -67,7 +74,7 @@ class CurvePoint:
 
 @dataclass(frozen=True)
 class Forecast:
-    status: str  # ok | reached | unreachable | not_enough_versions
+    status: str  # ok | reached | unreachable | not_enough_versions | no_plateau
     target: float | None  # the absolute score aimed at (a relative target times the plateau)
     plateau: float | None
     plateau_interval: tuple[float, float] | None
@@ -218,6 +225,9 @@ def forecast(
         status, labels = "unreachable", None
     else:
         status, labels = ("reached" if needed <= n_now else "ok"), int(np.ceil(needed))
+    pinned = a >= PLATEAU_CEILING
+    if pinned:
+        status, labels = "no_plateau", None
     plateau_interval: tuple[float, float] | None = None
     labels_interval: tuple[int, int | None] | None = None
     if len(sample) >= MIN_DRAWS:  # else the refits failed: no interval rather than a made-up one
@@ -236,6 +246,7 @@ def forecast(
         end = max(labels_interval[1] or labels, 2 * n_now)
         curve = curve_band(fit.params, sample, start=float(fit.n.min()), end=end, level=level)
     return Forecast(
-        status=status, target=float(goal), plateau=float(a), plateau_interval=plateau_interval,
+        status=status, target=None if pinned and relative else float(goal),
+        plateau=None if pinned else float(a), plateau_interval=plateau_interval,
         labels_needed=labels, labels_needed_interval=labels_interval, curve=curve,
     )  # fmt: skip

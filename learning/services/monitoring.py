@@ -20,12 +20,16 @@ from annotation.services.alert_rules import alert_stopping_rule
 from learning.classifier import predict_proba_full
 from learning.models import ModelVersion, StopSet
 from learning.monitoring.forecast import Forecast, forecast
-from learning.monitoring.stopping import DEFAULT_WINDOW, prediction_kappa, stopping_signal
+from learning.monitoring.stopping import (
+    DEFAULT_WINDOW,
+    STOP_SET_SIZE,
+    prediction_kappa,
+    stopping_signal,
+)
 from learning.services.model_state import pool_features
 
-STOP_SET_SIZE = 1000  # Bloodgood & Vijay-Shanker used a few thousand; kappa's error ~ 1/sqrt(N)
 FORECAST_METRIC = "cv_macro_f1"
-FORECAST_METHOD = "pow3-parametric-bootstrap+curve"
+FORECAST_METHOD = "pow3-parametric-bootstrap+curve+no-plateau"  # change: stored ones refit
 
 
 def stop_set_ensure(*, project: Project) -> list[int]:

@@ -161,6 +161,9 @@
   const fitted = fc && fc.plateau !== null;
   document.getElementById("forecast-summary").textContent = !fc ? "" : fc.status === "not_enough_versions"
     ? "Forecast: not enough model versions yet (five, over a doubling of the labels)."
+    : fc.status === "no_plateau"
+    ? "Forecast: the learning curve is still rising with no plateau in sight; no estimate until it bends"
+      + (fc.labels_needed_interval ? ` (80% range for the target: ${fc.labels_needed_interval.map((n) => n === null ? "never" : n).join("–")} labels).` : ".")
     : `Forecast (macro F1): plateau ${fmt(fc.plateau)}${fc.plateau_interval ? ` (80%: ${fc.plateau_interval.map(fmt).join("–")})` : ""}; `
       + `target ${fmt(fc.target)} ` + (fc.labels_needed === null ? "may never be reached."
         : `${fc.status === "reached" ? "reached by" : "needs about"} ${fc.labels_needed} labels `

@@ -158,3 +158,24 @@ def test_an_empty_project_says_not_enough_data(page, live_url, login, make_user,
     assert "not enough model versions" in page.inner_text("#forecast-summary")
     assert "No drift checks yet" in page.inner_text("#drift-panel")
     assert page_errors == []
+
+
+@pytest.mark.browser
+def test_a_curve_still_rising_says_no_plateau_in_sight(
+    page, live_url, login, make_user, page_errors
+):
+    """Versions gaining the same per doubling of labels: the forecast, fitted on read, says the
+    curve has no plateau yet and gives only its 80% range, not a made-up number of labels."""
+    lead = make_user("lead")
+    project = project_create(creator=lead, name="Rising", labels=LABELS)
+    for v, n in enumerate((20, 40, 80, 160, 320, 640), start=1):
+        score = 0.5 + 0.05 * np.log2(n / 20)
+        ModelVersion.objects.create(project=project, version=v, strategy="margin", featurizer="tfidf",
+                                    n_labels=n, cv_accuracy=score, cv_macro_f1=score)  # fmt: skip
+    login(page, "lead")
+    page.goto(f"{live_url}/projects/{project.pk}/dashboard")
+    page.wait_for_function("document.getElementById('forecast-summary').textContent.length > 0")
+    summary = page.inner_text("#forecast-summary")
+    assert "no plateau in sight" in summary and "80% range" in summary
+    assert "needs about" not in summary
+    assert page_errors == []

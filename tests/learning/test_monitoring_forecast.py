@@ -66,6 +66,21 @@ def test_not_enough_versions_until_identifiable(n, s):
     assert forecast(n, s, target=0.95, relative=True).status == "not_enough_versions"
 
 
+def test_no_plateau_when_the_curve_still_rises_as_a_line_in_log_labels():
+    """A curve that gains the same per doubling has no plateau under 1: the fit's plateau sits
+    at its bound, and 95% of it would be a target the data never showed. No numbers then."""
+    rising = 0.55 + 0.04 * np.log2(N / 20)  # 0.55 .. 0.82, not bending
+    f = forecast(N, rising, target=0.95, relative=True)
+    assert f.status == "no_plateau"
+    assert (f.plateau, f.target, f.labels_needed, f.curve) == (None, None, None, ())
+    lo, hi = f.labels_needed_interval  # the draws' spread stays: it says how little is known
+    assert lo < 20 * 2 ** ((0.95 - 0.55) / 0.04) and (hi is None or hi > N[-1])
+    assert fit_power_law(N, rising).params[0] == pytest.approx(1.0)  # the reason
+    # The same curve bending toward 0.85 has a plateau, and a forecast.
+    bending = power_law(N, 0.85, 2.0, 0.5)
+    assert forecast(N, bending, target=0.95, relative=True).status == "ok"
+
+
 def test_rejects_bad_targets_and_shapes():
     with pytest.raises(ValueError):
         forecast(N, power_law(N, 0.9, 1, 0.5), target=0, relative=True)
@@ -148,14 +163,14 @@ def test_seeded():
 def test_any_curve_gives_a_well_formed_answer(scores, target, relative):
     n = list(range(10, 10 * len(scores) + 10, 10))
     f = forecast(n, scores, target=target, relative=relative, draws=20)
-    assert f.status in {"ok", "reached", "unreachable", "not_enough_versions"}
+    assert f.status in {"ok", "reached", "unreachable", "not_enough_versions", "no_plateau"}
     if f.status != "ok":
         assert f.curve == ()
     for p in f.curve:
         assert 0 <= p.low <= p.value <= p.high <= 1
     assert [p.labels for p in f.curve] == sorted({p.labels for p in f.curve})
     if f.status in {"ok", "reached"}:
-        assert f.labels_needed >= 1 and 0 <= f.plateau <= 1
+        assert f.labels_needed >= 1 and 0 <= f.plateau < 1
         if f.plateau_interval is not None:  # None when the bootstrap refits fail (below)
             lo, hi = f.plateau_interval
             assert lo <= hi

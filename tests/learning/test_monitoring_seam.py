@@ -97,6 +97,18 @@ def test_forecast_section_waits_then_fits_and_refits_when_the_target_changes(db,
     assert reached["status"] == "reached" and reached["curve"] == []
 
 
+def test_a_curve_without_a_plateau_is_served_as_such(db, project, api):
+    """Still rising by the same amount per doubling: the stats say no_plateau, with the
+    intervals and without the plateau and labels a fit pinned at 1 would invent."""
+    n = np.arange(20, 420, 20)
+    versions(project, [(int(a), float(0.55 + 0.04 * np.log2(a / 20)), None) for a in n])
+    body = api.get(f"/api/projects/{project.pk}/stats").json()["forecast"]
+    assert body["status"] == "no_plateau"
+    assert body["plateau"] is None and body["labels_needed"] is None and body["curve"] == []
+    assert body["target"] == project.forecast_target and body["target_relative"]
+    assert body["plateau_interval"] is not None and body["labels_needed_interval"] is not None
+
+
 def test_stats_api_and_hostile_settings(db, project, api):
     body = api.get(f"/api/projects/{project.pk}/stats").json()
     assert body["stopping"]["kappas"] == [] and not body["stopping"]["stopped"]

@@ -126,6 +126,43 @@ def test_plateau_needs_the_floor_and_a_full_defined_stretch():
         stopping_signal([None, 0.99], labels=[1])
 
 
+def test_plateau_reads_the_last_doubling_of_labels_not_five_versions():
+    """At the app's cadence (a version every 20 labels) five versions are a short stretch:
+    kappa still rising over 300..600 labels but flat over its last 100 is no plateau."""
+    labels = list(range(20, 620, 20))  # 30 versions, 20 labels apart
+    rising = np.linspace(0.9, 0.975, len(labels) - 5)
+    kappas = [None] + rising[1:].tolist() + [0.975, 0.976, 0.974, 0.975, 0.975]
+    flat_tail = stopping_signal(kappas, labels=labels)
+    assert not flat_tail.stopped  # the last 5 are flat, the last doubling is not
+    # Flat from 320 labels on: fires at 620, the first version whose stretch (at least half
+    # its labels: 310 and up) holds only flat values.
+    labels = list(range(20, 820, 20))
+    kappas_flat = [None] + rising[1:15].tolist() + [0.975] * (len(labels) - 15)
+    signal = stopping_signal(kappas_flat, labels=labels)
+    assert labels[signal.stopped_at] == 620
+    assert signal.stopped and signal.fired_by == "plateau"
+    end = signal.stopped_at
+    first = next(i for i, n in enumerate(labels) if 2 * n >= labels[end])
+    assert all(k == 0.975 for k in kappas_flat[first : end + 1])
+
+
+@given(st.integers(5, 40), st.floats(1.05, 2.5))
+def test_plateau_stretch_is_a_doubling_or_five_versions(count, ratio):
+    """The stretch never has fewer than 5 versions, and holds every version with at least
+    half the labels of the last: kappa rising before it never matters, inside it always."""
+    labels = [20 * ratio**i for i in range(count)]
+    end = count - 1
+    start = min(end - 4, next(i for i, n in enumerate(labels) if 2 * n >= labels[end]))
+    kappas = [0.95] * count
+    assert kappa_plateaued(kappas, labels, end)
+    rising_before = [0.5 + 0.001 * i for i in range(start)] + [0.97] * (count - start)
+    assert kappa_plateaued(rising_before, labels, end)
+    if start < end:
+        rising_inside = list(rising_before)
+        rising_inside[end] = 0.99  # a rise at the end of the stretch
+        assert not kappa_plateaued(rising_inside, labels, end)
+
+
 def test_the_threshold_wins_when_both_hold_and_says_so():
     kappas = [None, 0.995, 0.995, 0.995, 0.995, 0.995]
     signal = stopping_signal(kappas, labels=LABELS[:6])
