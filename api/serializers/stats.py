@@ -48,7 +48,11 @@ class CurvePointSerializer(serializers.Serializer):
 
 
 class ForecastSerializer(serializers.Serializer):
-    metric = serializers.CharField()
+    metric = serializers.CharField(
+        help_text="cv_macro_f1: cross-validated on the labeled items. Under an active-learning "
+        "strategy those are the hardest items, so the curve understates the model and the "
+        "forecast is pessimistic (bench/monitoring.py); under the random strategy it is fair."
+    )
     target = serializers.FloatField(help_text="The absolute score aimed at.")
     target_relative = serializers.BooleanField(help_text="The setting was a share of the plateau.")
     plateau = serializers.FloatField(allow_null=True)

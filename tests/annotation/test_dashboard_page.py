@@ -27,3 +27,14 @@ def test_project_page_links_the_dashboard_with_a_reason_before_any_run(project, 
     assert "Not computed yet" in html
     html = browser_for("annotator").get(f"/projects/{project.pk}/").content.decode()
     assert "/dashboard" not in html
+
+
+def test_the_learning_curve_says_when_its_scores_are_biased(project, browser_for):
+    """Cross-validated scores on actively chosen items understate the model: said under the
+    curve for every strategy but random, whose labeled items are a fair sample."""
+    url = f"/projects/{project.pk}/dashboard"
+    for strategy, shown in (("margin", True), ("entropy", True), ("random", False)):
+        project.strategy = strategy
+        project.save(update_fields=["strategy"])
+        html = browser_for("manager").get(url).content.decode()
+        assert ('id="curve-bias"' in html) is shown, strategy
