@@ -1,14 +1,21 @@
 """Monitoring (#19): does the stopping rule fire in time, does the forecast hold, does drift show?
 
-Stopping rule and forecast. Per data set and seed, an in-process simulation of the
+Stopping rule and forecast. Per data set (digits; SMS spam; the three sentiment sources as
+one set; Amazon-isBook with its gold labels) and seed, an in-process simulation of the
 active-learning job (``learning``'s own functions: the project's featurizer, classifier and
 ``rank_pool`` with the default strategy, margin, and its diverse batch): a seeded random
-start of 20, then rounds that grow with the labeled set (15% of it; at least 20, the app's
-default batch, and at most ``--batch-frac`` of the pool), up to ``--cap`` of the pool: many
-versions early, where the curve bends, without a hundred rounds on the plateau. The app's HTTP loop (``bench/al_curve.py``) costs minutes per run; the stopping rule and
-the forecast need only the sequence of models, so this bench skips the server. Each version
-predicts a seeded 500-item stop set (``learning.monitoring.stopping``: kappa against the
-previous version, mean of the last 3 >= 0.99) and is scored on a held-out test split.
+start of 20, then, with ``--cadence app`` (the default), the project defaults: a new version
+every ``retrain_every`` (20) labels, which are the head of the serving order (the
+``batch_size`` (20) varied items first), up to ``--cap`` of the pool. ``--cadence
+geometric`` is this bench's earlier loop: rounds of 15% of the labeled set (at least 20, at
+most ``--batch-frac`` of the pool), each labeling the diverse batch; kappa between versions
+15% apart is lower than between versions 20 labels apart, so the rule fires later (or, on
+sentiment, never). The app's HTTP loop (``bench/al_curve.py``) costs minutes per run; the
+stopping rule and the forecast need only the sequence of models, so this bench skips the
+server. Each version predicts the app's stop set (``STOP_SET_SIZE`` open items, drawn when
+the first version exists; ``learning.monitoring.stopping``: kappa against the previous
+version, mean of the last 3 >= 0.99) and is scored on a held-out test split (500 items, at
+most 30% of the set) and by 5-fold cross-validation on its labels, as the app scores it.
 
 - *fires at*: labels at the first version where the rule fires; *F1 there* vs *final*: the
   held-out macro-F1 of that version and of the classifier trained on the whole pool. A seed
@@ -16,13 +23,14 @@ previous version, mean of the last 3 >= 0.99) and is scored on a held-out test s
   same runs: the issue's default, and the default plus the plateau criterion (the project
   setting ``stop_on_plateau``).
 - *forecast*: fitted (``learning.monitoring.forecast``) on the versions up to 20% of the curve
-  (the first fifth of its label range), predicting the labels for 95% of the plateau, with the
+  (the first fifth of its label range), predicting the labels for 95% of the plateau (none
+  when the fit finds no plateau: status ``no_plateau``; its interval still counts), with the
   app's intervals (*new*: parametric bootstrap) and the previous ones (*old*: wild bootstrap
   of the residuals) on the same runs. The truth: the first version whose held-out macro-F1
   reaches 95% of the plateau fitted on the whole curve; it brackets the labels needed between
-  itself and the version before (see ``judge``). The bench's curve is the held-out macro-F1
-  (the app fits the cross-validated one, which costs five fits per version); the method is
-  the same. The intervals were chosen on seeds 100-107 (``--seed-base 100``); the
+  itself and the version before (see ``forecast_judge``). On two curves, each against its
+  own truth: *cv*, the 5-fold cross-validated macro-F1 on the labeled items, the curve the
+  app fits; and *held_out*, the macro-F1 on the test split. The intervals were chosen on seeds 100-107 (``--seed-base 100``); the
   reported runs use seeds 0-7.
 
 Drift. Windows of ``--window`` items: old from a base set, new from the same base (disjoint)
@@ -35,9 +43,9 @@ the truth on 90% of items, with that share of recent answers replaced by random 
 the same windows).
 Timing: each check on 2,000 items (1,000 old + 1,000 new for data drift).
 
-    flock /tmp/quorum-bench.lock python bench/monitoring.py [--seeds 8] [--seed-base 0] [--sets digits,sms_spam,sentiment] [--windows 50]
+    flock /tmp/quorum-bench.lock python bench/monitoring.py [--seeds 8] [--seed-base 0] [--cadence app|geometric] [--sets digits,sms_spam,sentiment,amazon_isbook] [--windows 50]
 
-Writes bench/results/monitoring.json. Needs ../shared/data for the text sets (outside CI a
+Writes bench/results/monitoring-{cadence}-{first seed}.json. Needs ../shared/data for the text sets (outside CI a
 missing directory skips them with a message; digits run anyway).
 """
 
@@ -48,6 +56,8 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -56,15 +66,16 @@ from _harness import DATA, RESULTS
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import learning.monitoring.forecast as forecast_module
-from learning.classifier import fit_classifier, predict_proba_full
+import learning.monitoring.stopping as stopping_module
+from learning.classifier import cross_validated_metrics, fit_classifier, predict_proba_full
 from learning.featurize import TextFeaturizer, image_features
 from learning.monitoring.drift import annotator_drift, data_drift, label_drift, meta_drift
 from learning.monitoring.forecast import fit_power_law, forecast, power_law
-from learning.monitoring.stopping import prediction_kappa, stopping_signal
+from learning.monitoring.stopping import STOP_SET_SIZE, prediction_kappa, stopping_signal
 from learning.selection import rank_pool
 
-STOP_SET = 500
-TEST = 500
+TEST = 500  # held-out items, at most TEST_SHARE of the set
+TEST_SHARE = 0.3
 MIXES = (0.1, 0.2, 0.5)
 GROWTH = 0.15  # each round labels 15% more (20 at least, --batch-frac of the pool at most)
 
@@ -85,7 +96,34 @@ def read_texts() -> dict[str, tuple[list[str], list[str]]] | None:
         with open(path, encoding="utf-8") as fh:
             pairs = [line.rstrip("\n").rsplit("\t", 1) for line in fh if "\t" in line]
         out[name] = ([p[0] for p in pairs], [p[1].strip() for p in pairs])
+    out["amazon_isbook"] = read_isbook()
     return out
+
+
+def read_isbook() -> tuple[list[str], list[str]]:
+    """Amazon-isBook: 1,000 reviews, "is it about a book?", one row per crowd answer; the
+    expert gold label once per review."""
+    import csv
+
+    texts: dict[str, tuple[str, str]] = {}
+    with open(DATA / "amazon-isbook-crowd" / "crowd_answers.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            texts.setdefault(row["question"], (row["text"], row["gold_label"]))
+    return [t for t, _ in texts.values()], [g for _, g in texts.values()]
+
+
+def app_cadence() -> tuple[int, int]:
+    """The project defaults the simulation follows: a new version every ``retrain_every``
+    labels, whose ``batch_size`` most useful varied items are served first."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quorum.settings")
+    os.environ.setdefault("DEBUG", "1")  # settings only: no database is touched
+    import django
+
+    django.setup()
+    from annotation.models import Project
+
+    field = Project._meta.get_field
+    return int(field("retrain_every").default), int(field("batch_size").default)
 
 
 def load_features(sets: list[str], texts) -> dict[str, tuple]:
@@ -120,17 +158,26 @@ def macro_f1(model, X, y, k: int) -> float:
     return float(f1_score(y, predicted, average="macro"))
 
 
-def al_run(X, y, *, seed: int, batch_frac: float, cap: float) -> dict:
-    """One simulated active-learning run: per version, labels, stop-set kappa, held-out F1."""
+def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
+           cadence: tuple[int, int] | None) -> dict:  # fmt: skip
+    """One simulated active-learning run: per version, labels, stop-set kappa, held-out F1.
+
+    ``cadence`` (retrain_every, batch_size): the app's loop, a version every retrain_every
+    labels, which are the head of its serving order (the diverse batch first, then by
+    score). None: versions 15% of the labels apart (``GROWTH``), the whole diverse batch
+    labeled per round."""
     rng = np.random.default_rng(seed)
     k = int(y.max()) + 1
     order = rng.permutation(y.size)
-    test, pool = order[:TEST], order[TEST:]
-    stop = rng.choice(pool, size=min(STOP_SET, pool.size), replace=False)
+    size = min(TEST, int(TEST_SHARE * y.size))  # Amazon-isBook's 1,000: 300, leaving 700
+    test, pool = order[:size], order[size:]
     largest = max(20, int(batch_frac * pool.size))
     labeled = list(rng.choice(pool, size=20, replace=False))
     while np.unique(y[labeled]).size < 2:
         labeled.append(int(rng.choice(pool)))
+    # The app draws its stop set from the open items when the first version is stored.
+    open_items = np.setdiff1d(pool, labeled)
+    stop = rng.choice(open_items, size=min(STOP_SET_SIZE, open_items.size), replace=False)
     versions, previous = [], None
     final = fit_classifier(X[pool], y[pool], multi_label=False, seed=seed)
     while True:
@@ -138,16 +185,23 @@ def al_run(X, y, *, seed: int, batch_frac: float, cap: float) -> dict:
         predictions = predict_proba_full(model, X[stop], k).argmax(axis=1)
         kappa = None if previous is None else prediction_kappa(previous, predictions)
         previous = predictions
-        versions.append({"labels": len(labeled), "kappa": kappa,
+        cv = cross_validated_metrics(X[labeled], y[labeled], multi_label=False, n_classes=k,
+                                     seed=seed)  # fmt: skip
+        versions.append({"labels": len(labeled), "kappa": kappa, "cv_f1": cv["macro_f1"],
                          "f1": macro_f1(model, X[test], y[test], k)})  # fmt: skip
         unlabeled = np.setdiff1d(pool, labeled)
         if len(labeled) >= cap * pool.size or unlabeled.size == 0:
             break
         proba = predict_proba_full(model, X[unlabeled], k)
         counts = np.bincount(y[labeled], minlength=k)
-        batch = int(np.clip(GROWTH * len(labeled), 20, largest))
+        if cadence is None:
+            batch = int(np.clip(GROWTH * len(labeled), 20, largest))
+            priority = rank_pool("margin", proba, X[unlabeled], counts, batch=batch, rng=rng)
+            labeled += unlabeled[priority > 1].tolist()
+            continue
+        every, batch = cadence
         priority = rank_pool("margin", proba, X[unlabeled], counts, batch=batch, rng=rng)
-        labeled += unlabeled[priority > 1].tolist()
+        labeled += unlabeled[np.argsort(-priority, kind="stable")[:every]].tolist()
     return {"pool": int(pool.size), "final_f1": macro_f1(final, X[test], y[test], k),
             "versions": versions}  # fmt: skip
 
@@ -177,10 +231,21 @@ def forecast_with(method: str, n, f1):
         forecast_module.bootstrap_params = new
 
 
-def stop_judge(v: list[dict], run: dict, *, plateau: bool) -> dict:
+RULES = ("default", "plateau", "plateau5")
+
+
+def stop_judge(v: list[dict], run: dict, *, rule: str) -> dict:
+    """One rule on one run: ``default`` (mean kappa of 3 >= 0.99), ``plateau`` (or kappa
+    stopped rising over the last doubling of the labels), ``plateau5`` (the plateau over the
+    last 5 versions only, as before 2026-12-07)."""
     kappas = [x["kappa"] for x in v]
-    labels = [x["labels"] for x in v] if plateau else None
-    signal = stopping_signal(kappas, labels=labels)
+    labels = [x["labels"] for x in v] if rule != "default" else None
+    span = stopping_module.PLATEAU_SPAN
+    stopping_module.PLATEAU_SPAN = 1.0 if rule == "plateau5" else span  # 1: no wider stretch
+    try:
+        signal = stopping_signal(kappas, labels=labels)
+    finally:
+        stopping_module.PLATEAU_SPAN = span
     fired = v[signal.stopped_at] if signal.stopped else None
     return {"fired_at": fired and fired["labels"], "f1_at": fired and fired["f1"],
             "fired_by": signal.fired_by,
@@ -188,39 +253,48 @@ def stop_judge(v: list[dict], run: dict, *, plateau: bool) -> dict:
                        and fired["f1"] >= run["final_f1"] - 0.01)}  # fmt: skip
 
 
+CURVES = {"held_out": "f1", "cv": "cv_f1"}  # the forecast's learning curves: name -> key
+
+
 def judge(run: dict) -> dict:
     """The stopping rule (the default, and with the plateau criterion) and the 20% forecast
-    (old and new intervals) on one run.
-
-    The truth of the forecast is the first version whose F1 reaches 95% of the whole curve's
-    plateau. Versions are 20 to 126 labels apart, so that version only brackets the labels
-    needed: they lie in (previous version, that version]. ``covered``/``error`` compare with
-    that version, as before; ``covered_bracket`` asks whether the interval meets the bracket,
-    ``error_bracket`` is the distance to it (0 inside). A curve that never reaches the goal
-    has a truth beyond its last version: then only ``covered_bracket`` is defined (the
-    interval's upper end must lie beyond it)."""
+    (old and new intervals) on one run, on each learning curve (``forecast_judge``)."""
     v = run["versions"]
-    n = np.array([x["labels"] for x in v], dtype=float)
-    f1 = np.array([x["f1"] for x in v])
-    full = fit_power_law(n, f1)
     kappas = [x["kappa"] for x in v]
     means = [np.mean(kappas[i - 2 : i + 1]) for i in range(3, len(v))]  # windows of 3 defined
     out = {"final_f1": run["final_f1"], "pool": run["pool"], "versions": v,
            "max_mean_kappa": float(max(means)) if means else None,
-           "stop": {"default": stop_judge(v, run, plateau=False),
-                    "plateau": stop_judge(v, run, plateau=True)}}  # fmt: skip
+           "stop": {rule: stop_judge(v, run, rule=rule) for rule in RULES}}  # fmt: skip
+    n = np.array([x["labels"] for x in v], dtype=float)
+    out["forecast"] = {
+        curve: forecast_judge(n, np.array([x[key] for x in v], dtype=float))
+        for curve, key in CURVES.items()
+    }
+    return out
+
+
+def forecast_judge(n: np.ndarray, score: np.ndarray) -> dict:
+    """The forecast fitted on the first 20% of one curve against that curve's truth.
+
+    The truth is the first version whose score reaches 95% of the whole curve's plateau.
+    Versions are 20 labels apart (more with ``--cadence geometric``), so that version only
+    brackets the labels needed: they lie in (previous version, that version]. ``covered`` and
+    ``error`` compare with that version; ``covered_bracket`` asks whether the interval meets
+    the bracket, ``error_bracket`` is the distance to it (0 inside). A curve that never
+    reaches the goal has a truth beyond its last version: then only ``covered_bracket`` is
+    defined (the interval's upper end must lie beyond it)."""
+    full = fit_power_law(n, score)
     first = n <= n[0] + 0.2 * (n[-1] - n[0])
-    out["forecast"] = {}
     if full is None:
-        return out
+        return {}
     goal = 0.95 * full.params[0]
-    reached = np.flatnonzero(f1 >= goal)
+    reached = np.flatnonzero(score >= goal)
     k = int(reached[0]) if reached.size else None
     truth = float(n[k]) if k is not None else None
     bracket = (float(n[k - 1]) if k else 0.0, truth) if k is not None else (float(n[-1]), None)
-    out |= {"truth": truth, "truth_bracket": bracket, "points": int(first.sum())}
+    out = {"truth": truth, "truth_bracket": bracket, "points": int(first.sum())}
     for method in ("old", "new"):
-        f = forecast_with(method, n[first], f1[first])
+        f = forecast_with(method, n[first], score[first])
         row = {"status": f.status, "predicted": f.labels_needed,
                "interval": f.labels_needed_interval, "curve_points": len(f.curve)}  # fmt: skip
         lo, hi = f.labels_needed_interval or (None, None)
@@ -228,13 +302,14 @@ def judge(run: dict) -> dict:
         if lo is not None:
             row["covered_bracket"] = bool(hi_ > bracket[0] and (bracket[1] is None
                                                                 or lo <= bracket[1]))  # fmt: skip
+        if truth and lo is not None:  # an interval with or without a point (no_plateau)
+            row["covered"] = bool(lo <= truth <= hi_)
         if truth and f.labels_needed is not None:
             p = f.labels_needed
             row["error"] = p / truth - 1
-            row["covered"] = bool(lo is not None and lo <= truth <= hi_)
             row["error_bracket"] = (0.0 if bracket[0] < p <= truth else
                                     p / truth - 1 if p > truth else p / bracket[0] - 1)  # fmt: skip
-        out["forecast"][method] = row
+        out[method] = row
     return out
 
 
@@ -333,6 +408,22 @@ def _width(interval) -> float:
     return np.inf if interval[1] is None else interval[1] / interval[0]
 
 
+def forecast_summary(rows: list[dict], total: int) -> dict:
+    errors = [r["error"] for r in rows if "error" in r]
+    bracket = [r["error_bracket"] for r in rows if "error_bracket" in r]
+    return {
+        "median_error": float(np.median(errors)) if errors else float("nan"),
+        "err_ok": f"{sum(abs(e) <= 0.25 for e in errors)}/{len(errors)}",
+        "no_plateau": sum(r.get("status") == "no_plateau" for r in rows),
+        "covered": f"{sum(r.get('covered', False) for r in rows)}/{total}",
+        "err_ok_bracket": f"{sum(abs(e) <= 0.25 for e in bracket)}/{len(bracket)}",
+        "covered_bracket": f"{sum(r.get('covered_bracket', False) for r in rows)}/{total}",
+        "width": float(
+            np.median([_width(r["interval"]) for r in rows if r.get("interval")] or [np.nan])
+        ),
+    }
+
+
 def summarize(name: str, judged: list[dict]) -> dict:
     """One set's counts over seeds ("k/n" strings), for the tables and the JSON."""
     total = len(judged)
@@ -340,7 +431,7 @@ def summarize(name: str, judged: list[dict]) -> dict:
            "final_f1": float(np.mean([j["final_f1"] for j in judged])),
            "max_mean_kappa": float(np.median([j["max_mean_kappa"] or np.nan for j in judged])),
            "stop": {}, "forecast": {}}  # fmt: skip
-    for rule in ("default", "plateau"):
+    for rule in RULES:
         rows = [j["stop"][rule] for j in judged]
         fired = [r["fired_at"] for r in rows if r["fired_at"]]
         out["stop"][rule] = {
@@ -350,27 +441,24 @@ def summarize(name: str, judged: list[dict]) -> dict:
             "fired_median": float(np.median(fired)) if fired else float("nan"),
             "f1_at": float(np.mean([r["f1_at"] for r in rows if r["f1_at"]] or [np.nan])),
         }
-    for method in ("old", "new"):
-        rows = [j["forecast"].get(method, {}) for j in judged]
-        errors = [r["error"] for r in rows if "error" in r]
-        bracket = [r["error_bracket"] for r in rows if "error_bracket" in r]
-        out["forecast"][method] = {
-            "median_error": float(np.median(errors)) if errors else float("nan"),
-            "err_ok": f"{sum(abs(e) <= 0.25 for e in errors)}/{len(errors)}",
-            "covered": f"{sum(r.get('covered', False) for r in rows)}/{total}",
-            "err_ok_bracket": f"{sum(abs(e) <= 0.25 for e in bracket)}/{len(bracket)}",
-            "covered_bracket": f"{sum(r.get('covered_bracket', False) for r in rows)}/{total}",
-            "width": float(
-                np.median([_width(r["interval"]) for r in rows if r.get("interval")] or [np.nan])
-            ),  # fmt: skip
-        }
+    for curve in CURVES:
+        for method in ("old", "new"):
+            rows = [j["forecast"][curve].get(method, {}) for j in judged]
+            out["forecast"][f"{curve}/{method}"] = forecast_summary(rows, total)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=8)
-    parser.add_argument("--sets", default="digits,sms_spam,sentiment")
+    parser.add_argument("--sets", default="digits,sms_spam,sentiment,amazon_isbook")
+    parser.add_argument(
+        "--cadence",
+        choices=["app", "geometric"],
+        default="app",
+        help="app: a version every retrain_every labels (the project defaults); geometric: "
+        "versions 15%% of the labels apart (this bench before 2026-12-07)",
+    )
     parser.add_argument("--batch-frac", type=float, default=0.025)
     parser.add_argument("--cap", type=float, default=0.6, help="stop each run at this pool share")
     parser.add_argument("--windows", type=int, default=50, help="windows per drift case")
@@ -388,44 +476,50 @@ def main() -> None:
         help="first seed (the intervals were chosen on seeds 100-107)",
     )
     parser.add_argument("--skip-drift", action="store_true")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="seeds run in parallel")
     args = parser.parse_args()
     started = time.perf_counter()
+    cadence = app_cadence() if args.cadence == "app" else None
     texts = read_texts()
     data = load_features(args.sets.split(","), texts)
-    results: dict = {"args": vars(args), "stopping": {}, "drift": None, "timings": None}
+    results: dict = {"args": vars(args), "cadence": cadence, "stopping": {}, "drift": None,
+                     "timings": None}  # fmt: skip
     seeds = list(range(args.seed_base, args.seed_base + args.seeds))
     results["seeds"] = seeds
     tables = []
     for name, (X, y) in data.items():
-        judged = [judge(al_run(X, y, seed=s, batch_frac=args.batch_frac, cap=args.cap))
-                  for s in seeds]  # fmt: skip
+        with ProcessPoolExecutor(args.jobs) as pool:
+            runs = pool.map(partial(al_run, X, y, batch_frac=args.batch_frac, cap=args.cap,
+                                    cadence=cadence), seeds)  # fmt: skip
+            judged = [judge(run) for run in runs]
         results["stopping"][name] = judged
         tables.append(summarize(name, judged))
         print(f"{name}: {len(judged)} runs", flush=True)
     print(
         f"\nseeds {seeds[0]}-{seeds[-1]}; stopping rule (default: mean kappa of 3 >= 0.99; "
-        "+plateau: or kappa stopped increasing)"
+        "plateau: or kappa stopped rising over the last doubling of the labels; plateau5: over "
+        "the last 5 versions)"
     )
-    print(f"{'set':<10}{'rule':<9}{'ok':>5}{'fires at (median)':>19}{'pool':>6}{'F1 there':>10}"
+    print(f"{'set':<14}{'rule':<9}{'ok':>5}{'fires at (median)':>19}{'pool':>6}{'F1 there':>10}"
           f"{'final':>7}{'max mean k':>11}")  # fmt: skip
     for t in tables:
-        for rule in ("default", "plateau"):
+        for rule in RULES:
             r = t["stop"][rule]
-            print(f"{t['set']:<10}{rule:<9}{r['ok']:>5}{r['fired_median']:>19.0f}{t['pool']:>6}"
+            print(f"{t['set']:<14}{rule:<9}{r['ok']:>5}{r['fired_median']:>19.0f}{t['pool']:>6}"
                   f"{r['f1_at']:>10.3f}{t['final_f1']:>7.3f}{t['max_mean_kappa']:>11.3f}")  # fmt: skip
     print(
         "\nforecast (fit on the first 20% of the curve; labels for 95% of the plateau): "
         "error within 25% / 80% interval covers; vs the first version reaching it | vs the "
         "bracket (previous version, that version]"
     )
-    print(f"{'set':<10}{'method':<7}{'median err':>11}{'|err|<=25%':>11}{'covers':>8}"
-          f"{'| err (bracket)':>16}{'covers (bracket)':>18}{'hi/lo (median)':>16}")  # fmt: skip
+    print(f"{'set':<14}{'curve/method':<13}{'median err':>11}{'|err|<=25%':>11}{'covers':>8}"
+          f"{'| err (bracket)':>16}{'covers (bracket)':>18}{'hi/lo (median)':>16}"
+          f"{'no plateau':>11}")  # fmt: skip
     for t in tables:
-        for method in ("old", "new"):
-            r = t["forecast"][method]
-            print(f"{t['set']:<10}{method:<7}{r['median_error']:>+11.0%}{r['err_ok']:>11}"
+        for method, r in t["forecast"].items():
+            print(f"{t['set']:<14}{method:<13}{r['median_error']:>+11.0%}{r['err_ok']:>11}"
                   f"{r['covered']:>8}{r['err_ok_bracket']:>16}{r['covered_bracket']:>18}"
-                  f"{r['width']:>16.1f}")  # fmt: skip
+                  f"{r['width']:>16.1f}{r['no_plateau']:>11}")  # fmt: skip
     results["summary"] = tables
     if texts is not None and not args.skip_drift:
         results["drift"] = drift_bench(texts, windows=args.windows, size=args.window, seed=0,
@@ -443,7 +537,7 @@ def main() -> None:
             print(f"  {check:<40}{seconds:>7.3f}")
     RESULTS.mkdir(exist_ok=True)
     results["load_average"] = os.getloadavg()  # a shared machine: timings depend on it
-    out = RESULTS / "monitoring.json"
+    out = RESULTS / f"monitoring-{args.cadence}-{seeds[0]}.json"
     out.write_text(json.dumps(results, indent=1, default=float))
     print(f"\nwrote {out} ({time.perf_counter() - started:.0f} s)")
 
