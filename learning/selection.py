@@ -305,6 +305,13 @@ def batch_priorities(n: int) -> np.ndarray:
     return 2.0 - np.arange(n, dtype=np.float64) / max(n, 1)
 
 
+def evaluation_priorities(n: int) -> np.ndarray:
+    """(n,) priorities of ``n`` evaluation-sample items, in serving order: ``3 - i / n``, all
+    in (2, 3], above every batch (``batch_priorities``): the random sample is labeled before
+    the model's picks, so it stays a random sample."""
+    return 1.0 + batch_priorities(n)
+
+
 def _with_batch(base: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     priority = np.clip(np.asarray(base, dtype=np.float64), 0.0, 1.0)
     if chosen.size:
