@@ -300,7 +300,8 @@ def batch_priorities(n: int) -> np.ndarray:
 
     The one statement of the rule that batch items rank above every scored item (whose
     priority is in [0, 1]): ``rank_pool``, the pool-wide batch of a chunked job and the
-    cold start all use it, so ``priority > 1`` marks the batch wherever it was chosen.
+    cold start all use it, so ``priority > 1`` marks the batch wherever it was chosen (and
+    ``priority > 2`` the evaluation sample, ``evaluation_priorities``, served before it).
     """
     return 2.0 - np.arange(n, dtype=np.float64) / max(n, 1)
 
