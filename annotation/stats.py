@@ -126,7 +126,13 @@ def annotator_stats(*, project: Project, latest: dict) -> list[dict]:
 def learning_curve(*, project: Project) -> list[dict]:
     return list(
         project.model_versions.order_by("version").values(
-            "version", "n_labels", "cv_accuracy", "cv_macro_f1", "created_at"
+            "version",
+            "n_labels",
+            "cv_accuracy",
+            "cv_macro_f1",
+            "eval_macro_f1",
+            "eval_n",
+            "created_at",
         )
     )
 

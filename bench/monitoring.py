@@ -70,7 +70,7 @@ import learning.monitoring.stopping as stopping_module
 from learning.classifier import cross_validated_metrics, fit_classifier, predict_proba_full
 from learning.featurize import TextFeaturizer, image_features
 from learning.monitoring.drift import annotator_drift, data_drift, label_drift, meta_drift
-from learning.monitoring.forecast import fit_power_law, forecast, power_law
+from learning.monitoring.forecast import MIN_SAMPLE_ITEMS, fit_power_law, forecast, power_law
 from learning.monitoring.stopping import STOP_SET_SIZE, prediction_kappa, stopping_signal
 from learning.selection import rank_pool
 
@@ -159,13 +159,15 @@ def macro_f1(model, X, y, k: int) -> float:
 
 
 def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
-           cadence: tuple[int, int] | None) -> dict:  # fmt: skip
+           cadence: tuple[int, int] | None, eval_sample: int = 0) -> dict:  # fmt: skip
     """One simulated active-learning run: per version, labels, stop-set kappa, held-out F1.
 
     ``cadence`` (retrain_every, batch_size): the app's loop, a version every retrain_every
     labels, which are the head of its serving order (the diverse batch first, then by
     score). None: versions 15% of the labels apart (``GROWTH``), the whole diverse batch
-    labeled per round."""
+    labeled per round. ``eval_sample``: as the app's setting, that many random stop-set items
+    are served before the model's picks once the first version exists, and each version's
+    out-of-fold macro-F1 on those labeled so far is ``eval_f1`` (``eval_n`` items)."""
     rng = np.random.default_rng(seed)
     k = int(y.max()) + 1
     order = rng.permutation(y.size)
@@ -178,6 +180,9 @@ def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
     # The app draws its stop set from the open items when the first version is stored.
     open_items = np.setdiff1d(pool, labeled)
     stop = rng.choice(open_items, size=min(STOP_SET_SIZE, open_items.size), replace=False)
+    sample = stop[rng.permutation(stop.size)[:eval_sample]] if eval_sample else stop[:0]
+    if eval_sample and cadence is None:
+        raise ValueError("the evaluation sample is simulated with the app's cadence only")
     versions, previous = [], None
     final = fit_classifier(X[pool], y[pool], multi_label=False, seed=seed)
     while True:
@@ -186,9 +191,11 @@ def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
         kappa = None if previous is None else prediction_kappa(previous, predictions)
         previous = predictions
         cv = cross_validated_metrics(X[labeled], y[labeled], multi_label=False, n_classes=k,
-                                     seed=seed)  # fmt: skip
+                                     seed=seed, evaluate=np.isin(labeled, sample))  # fmt: skip
         versions.append({"labels": len(labeled), "kappa": kappa, "cv_f1": cv["macro_f1"],
                          "f1": macro_f1(model, X[test], y[test], k)})  # fmt: skip
+        if eval_sample:
+            versions[-1] |= {"eval_f1": cv["eval_macro_f1"], "eval_n": cv["eval_n"]}
         unlabeled = np.setdiff1d(pool, labeled)
         if len(labeled) >= cap * pool.size or unlabeled.size == 0:
             break
@@ -201,7 +208,11 @@ def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
             continue
         every, batch = cadence
         priority = rank_pool("margin", proba, X[unlabeled], counts, batch=batch, rng=rng)
-        labeled += unlabeled[np.argsort(-priority, kind="stable")[:every]].tolist()
+        done = set(labeled)
+        first = [i for i in sample.tolist() if i not in done][:every]
+        picks = [i for i in unlabeled[np.argsort(-priority, kind="stable")].tolist()
+                 if i not in set(first)]  # fmt: skip
+        labeled += first + picks[: every - len(first)]
     return {"pool": int(pool.size), "final_f1": macro_f1(final, X[test], y[test], k),
             "versions": versions}  # fmt: skip
 
@@ -220,13 +231,13 @@ def wild_bootstrap_params(fit, *, draws: int, rng: np.random.Generator) -> np.nd
     return np.asarray(out).reshape(-1, 3)
 
 
-def forecast_with(method: str, n, f1):
+def forecast_with(method: str, n, f1, sizes=None):
     """The app's forecast with its intervals (``new``) or the baseline's (``old``)."""
     new = forecast_module.bootstrap_params
     if method == "old":
         forecast_module.bootstrap_params = wild_bootstrap_params
     try:
-        return forecast(n, f1, target=0.95, relative=True)
+        return forecast(n, f1, target=0.95, relative=True, sizes=sizes)
     finally:
         forecast_module.bootstrap_params = new
 
@@ -253,7 +264,11 @@ def stop_judge(v: list[dict], run: dict, *, rule: str) -> dict:
                        and fired["f1"] >= run["final_f1"] - 0.01)}  # fmt: skip
 
 
-CURVES = {"held_out": "f1", "cv": "cv_f1"}  # the forecast's learning curves: name -> key
+# The forecast's learning curves: name -> (the score fitted, the items each was measured on
+# (None: the labels), the score whose own crossing is the truth). The evaluation sample's
+# scores estimate the held-out curve, so its truth is the held-out one.
+CURVES = {"held_out": ("f1", None, "f1"), "cv": ("cv_f1", None, "cv_f1"),
+          "eval": ("eval_f1", "eval_n", "f1")}  # fmt: skip
 
 
 def judge(run: dict) -> dict:
@@ -266,14 +281,21 @@ def judge(run: dict) -> dict:
            "max_mean_kappa": float(max(means)) if means else None,
            "stop": {rule: stop_judge(v, run, rule=rule) for rule in RULES}}  # fmt: skip
     n = np.array([x["labels"] for x in v], dtype=float)
+
+    def column(key: str | None) -> np.ndarray | None:
+        return None if key is None else np.array([x.get(key) for x in v], dtype=float)
+
     out["forecast"] = {
-        curve: forecast_judge(n, np.array([x[key] for x in v], dtype=float))
-        for curve, key in CURVES.items()
+        curve: forecast_judge(n, column(score), column(sizes), column(truth))
+        for curve, (score, sizes, truth) in CURVES.items()
+        if score in v[0]
     }
     return out
 
 
-def forecast_judge(n: np.ndarray, score: np.ndarray) -> dict:
+def forecast_judge(
+    n: np.ndarray, score: np.ndarray, sizes: np.ndarray | None, truth_score: np.ndarray
+) -> dict:
     """The forecast fitted on the first 20% of one curve against that curve's truth.
 
     The truth is the first version whose score reaches 95% of the whole curve's plateau.
@@ -283,18 +305,20 @@ def forecast_judge(n: np.ndarray, score: np.ndarray) -> dict:
     the bracket, ``error_bracket`` is the distance to it (0 inside). A curve that never
     reaches the goal has a truth beyond its last version: then only ``covered_bracket`` is
     defined (the interval's upper end must lie beyond it)."""
-    full = fit_power_law(n, score)
+    full = fit_power_law(n, truth_score)
     first = n <= n[0] + 0.2 * (n[-1] - n[0])
+    if sizes is not None:  # the app's rule: a point needs MIN_SAMPLE_ITEMS labeled sample items
+        first &= np.nan_to_num(sizes) >= MIN_SAMPLE_ITEMS
     if full is None:
         return {}
     goal = 0.95 * full.params[0]
-    reached = np.flatnonzero(score >= goal)
+    reached = np.flatnonzero(truth_score >= goal)
     k = int(reached[0]) if reached.size else None
     truth = float(n[k]) if k is not None else None
     bracket = (float(n[k - 1]) if k else 0.0, truth) if k is not None else (float(n[-1]), None)
     out = {"truth": truth, "truth_bracket": bracket, "points": int(first.sum())}
     for method in ("old", "new"):
-        f = forecast_with(method, n[first], score[first])
+        f = forecast_with(method, n[first], score[first], None if sizes is None else sizes[first])
         row = {"status": f.status, "predicted": f.labels_needed,
                "interval": f.labels_needed_interval, "curve_points": len(f.curve)}  # fmt: skip
         lo, hi = f.labels_needed_interval or (None, None)
@@ -441,7 +465,7 @@ def summarize(name: str, judged: list[dict]) -> dict:
             "fired_median": float(np.median(fired)) if fired else float("nan"),
             "f1_at": float(np.mean([r["f1_at"] for r in rows if r["f1_at"]] or [np.nan])),
         }
-    for curve in CURVES:
+    for curve in judged[0]["forecast"]:
         for method in ("old", "new"):
             rows = [j["forecast"][curve].get(method, {}) for j in judged]
             out["forecast"][f"{curve}/{method}"] = forecast_summary(rows, total)
@@ -475,6 +499,12 @@ def main() -> None:
         default=0,
         help="first seed (the intervals were chosen on seeds 100-107)",
     )
+    parser.add_argument(
+        "--eval-sample",
+        type=int,
+        default=0,
+        help="the project setting eval_sample: random items served first (0: off)",
+    )
     parser.add_argument("--skip-drift", action="store_true")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="seeds run in parallel")
     args = parser.parse_args()
@@ -490,7 +520,7 @@ def main() -> None:
     for name, (X, y) in data.items():
         with ProcessPoolExecutor(args.jobs) as pool:
             runs = pool.map(partial(al_run, X, y, batch_frac=args.batch_frac, cap=args.cap,
-                                    cadence=cadence), seeds)  # fmt: skip
+                                    cadence=cadence, eval_sample=args.eval_sample), seeds)  # fmt: skip
             judged = [judge(run) for run in runs]
         results["stopping"][name] = judged
         tables.append(summarize(name, judged))
@@ -537,7 +567,8 @@ def main() -> None:
             print(f"  {check:<40}{seconds:>7.3f}")
     RESULTS.mkdir(exist_ok=True)
     results["load_average"] = os.getloadavg()  # a shared machine: timings depend on it
-    out = RESULTS / f"monitoring-{args.cadence}-{seeds[0]}.json"
+    tag = f"-eval{args.eval_sample}" if args.eval_sample else ""
+    out = RESULTS / f"monitoring-{args.cadence}{tag}-{seeds[0]}.json"
     out.write_text(json.dumps(results, indent=1, default=float))
     print(f"\nwrote {out} ({time.perf_counter() - started:.0f} s)")
 

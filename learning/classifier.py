@@ -281,41 +281,63 @@ def cross_validated_metrics(
     n_classes: int,
     folds: int = 5,
     seed: int = 0,
+    evaluate: Any | None = None,
 ) -> dict[str, float | int]:
     """Estimate how good the current model is from the labeled items alone.
+
+    ``evaluate``: an optional (N,) bool mask of the items that were labeled as a random
+    sample of the pool (the project's evaluation sample). The out-of-fold predictions of
+    those items alone score the model without active learning's bias: the actively chosen
+    items are the hardest ones, so scores over all of them understate the model.
 
     Returns
     -------
     dict with ``accuracy`` (subset accuracy for multi-label), ``macro_f1``
     (over the labels present in y; multi-label predicts p >= 0.5),
-    ``n_labels`` (N, the labeled items evaluated) and ``folds`` (used).
+    ``n_labels`` (N, the labeled items evaluated) and ``folds`` (used); with ``evaluate``,
+    also ``eval_macro_f1`` (NaN under 2 items) and ``eval_n`` (the items in the mask).
     Fewer than two labeled items give NaN metrics rather than an error, so a
     dashboard can show "not enough labels yet".
     """
     y = _check_multi(y) if multi_label else _check_single(y)
     n = int(y.shape[0])
+    mask = None if evaluate is None else np.asarray(evaluate, dtype=bool)
+    if mask is not None and mask.shape != (n,):
+        raise ValueError(f"evaluate must be a mask of the {n} labeled items")
+    extra: dict[str, float | int] = {}
+    if mask is not None:
+        extra = {"eval_macro_f1": float("nan"), "eval_n": int(mask.sum())}
     if n < 2:
-        return {"accuracy": float("nan"), "macro_f1": float("nan"), "n_labels": n, "folds": 0}
+        return {"accuracy": float("nan"), "macro_f1": float("nan"), "n_labels": n, "folds": 0,
+                **extra}  # fmt: skip
     proba = out_of_sample_proba(
         X, y, n_classes=n_classes, folds=folds, seed=seed, multi_label=multi_label
     )
     if multi_label:
         predicted = (proba[:, : y.shape[1]] >= 0.5).astype(np.int64)
-        present = np.flatnonzero(y.any(axis=0))
-        macro = (
-            f1_score(y[:, present], predicted[:, present], average="macro", zero_division=0)
-            if present.size
-            else 0.0
-        )
     else:
         predicted = proba.argmax(axis=1)
-        macro = f1_score(y, predicted, labels=np.unique(y), average="macro", zero_division=0)
+    if mask is not None and mask.sum() >= 2:
+        extra["eval_macro_f1"] = _macro_f1(y[mask], predicted[mask], multi_label=multi_label)
     return {
         "accuracy": float(accuracy_score(y, predicted)),
-        "macro_f1": float(macro),
+        "macro_f1": _macro_f1(y, predicted, multi_label=multi_label),
         "n_labels": n,
         "folds": min(folds, n),
+        **extra,
     }
+
+
+def _macro_f1(y: np.ndarray, predicted: np.ndarray, *, multi_label: bool) -> float:
+    """Macro-F1 over the labels present in ``y`` (multi-label: columns with a positive)."""
+    if multi_label:
+        present = np.flatnonzero(y.any(axis=0))
+        if not present.size:
+            return 0.0
+        return float(
+            f1_score(y[:, present], predicted[:, present], average="macro", zero_division=0)
+        )
+    return float(f1_score(y, predicted, labels=np.unique(y), average="macro", zero_division=0))
 
 
 def multilabel_out_of_sample_proba(

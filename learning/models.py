@@ -17,6 +17,10 @@ class ModelVersion(models.Model):
     label_counts = models.JSONField(default=dict)
     cv_accuracy = models.FloatField(null=True, blank=True)
     cv_macro_f1 = models.FloatField(null=True, blank=True)
+    # The same out-of-fold predictions scored on the labeled items of the project's random
+    # evaluation sample only (null when it is off or under 2 of them are labeled).
+    eval_macro_f1 = models.FloatField(null=True, blank=True)
+    eval_n = models.PositiveIntegerField(null=True, blank=True)
     n_scored = models.PositiveIntegerField(default=0)
     # {label name: open items this version predicts it for}, over the whole pool it scored:
     # the items keep per-item predictions only where the rescore wrote its head.

@@ -300,9 +300,17 @@ def batch_priorities(n: int) -> np.ndarray:
 
     The one statement of the rule that batch items rank above every scored item (whose
     priority is in [0, 1]): ``rank_pool``, the pool-wide batch of a chunked job and the
-    cold start all use it, so ``priority > 1`` marks the batch wherever it was chosen.
+    cold start all use it, so ``priority > 1`` marks the batch wherever it was chosen (and
+    ``priority > 2`` the evaluation sample, ``evaluation_priorities``, served before it).
     """
     return 2.0 - np.arange(n, dtype=np.float64) / max(n, 1)
+
+
+def evaluation_priorities(n: int) -> np.ndarray:
+    """(n,) priorities of ``n`` evaluation-sample items, in serving order: ``3 - i / n``, all
+    in (2, 3], above every batch (``batch_priorities``): the random sample is labeled before
+    the model's picks, so it stays a random sample."""
+    return 1.0 + batch_priorities(n)
 
 
 def _with_batch(base: np.ndarray, chosen: np.ndarray) -> np.ndarray:

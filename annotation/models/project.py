@@ -105,6 +105,13 @@ class Project(models.Model):
         "the last doubling of the labels, mean kappa at least 0.95): for tasks where kappa "
         "levels off below the threshold.",
     )
+    eval_sample = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(1000)],
+        help_text="Random items served right after the first model, before the model's picks, "
+        "to score the learning curve fairly (0-1000; 0: off). Actively chosen items are the "
+        "hardest, so scores over them understate the model; 100-200 suit most forecasts.",
+    )
     forecast_target = models.FloatField(
         default=0.95,
         validators=[MinValueValidator(0.01), MaxValueValidator(1.0)],

@@ -31,7 +31,7 @@ PROJECT_FIELDS = (
     "agreement_sample", "min_item_agreement", "strategy", "fallback_order", "seed",
     "lease_minutes", "retrain_every", "batch_size", "label_issues_every", "agreement_every",
     "model_in_loop", "duplicate_threshold", "content_retention_days", "stop_threshold",
-    "stop_on_plateau", "forecast_target", "forecast_relative",
+    "stop_on_plateau", "eval_sample", "forecast_target", "forecast_relative",
 )  # fmt: skip
 
 LabelSpec = str | Mapping[str, Any]

@@ -49,7 +49,16 @@ SETTINGS_GROUPS = (
     ("Queue and model", ("strategy", "fallback_order", "seed", "model_in_loop")),
     ("Background jobs", ("retrain_every", "batch_size", "label_issues_every", "agreement_every")),
     ("Data audit", ("duplicate_threshold", "content_retention_days")),
-    ("Monitoring", ("stop_threshold", "stop_on_plateau", "forecast_target", "forecast_relative")),
+    (
+        "Monitoring",
+        (
+            "stop_threshold",
+            "stop_on_plateau",
+            "eval_sample",
+            "forecast_target",
+            "forecast_relative",
+        ),
+    ),
 )
 FRIENDLIER_LABELS = {
     "multi_label": "Multi-label (an item may get several labels)",
@@ -60,6 +69,7 @@ FRIENDLIER_LABELS = {
     "model_in_loop": "Show the model's suggestion",
     "content_retention_days": "Content retention (days)",
     "stop_on_plateau": "Also stop when kappa stops increasing",
+    "eval_sample": "Evaluation sample (random items for a fair learning curve)",
 }
 
 

@@ -49,9 +49,11 @@ class CurvePointSerializer(serializers.Serializer):
 
 class ForecastSerializer(serializers.Serializer):
     metric = serializers.CharField(
-        help_text="cv_macro_f1: cross-validated on the labeled items. Under an active-learning "
-        "strategy those are the hardest items, so the curve understates the model and the "
-        "forecast is pessimistic (bench/monitoring.py); under the random strategy it is fair."
+        help_text="The curve fitted. cv_macro_f1: cross-validated on the labeled items; under "
+        "an active-learning strategy those are the hardest items, so it understates the model "
+        "and the forecast is pessimistic (bench/monitoring.py). eval_macro_f1 (the project "
+        "keeps an evaluation sample): the same out-of-fold predictions scored on the sample's "
+        "labeled items, a random sample of the pool."
     )
     target = serializers.FloatField(help_text="The absolute score aimed at.")
     target_relative = serializers.BooleanField(help_text="The setting was a share of the plateau.")

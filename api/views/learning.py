@@ -16,7 +16,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         model = ModelVersion
         fields = [
             "id", "version", "strategy", "featurizer", "n_labels", "label_counts",
-            "cv_accuracy", "cv_macro_f1", "n_scored", "job", "created_at",
+            "cv_accuracy", "cv_macro_f1", "eval_macro_f1", "eval_n", "n_scored", "job",
+            "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -44,6 +44,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 MIN_POINTS = 5
 MIN_SPREAD = 2.0  # largest n / smallest n
 MIN_DRAWS = 10  # bootstrap refits needed for an interval
+MIN_SAMPLE_ITEMS = 20  # items a score measured on an evaluation sample needs to be a point
 MAX_LABELS = 1e9  # a forecast beyond this is "unreachable", not a number
 CURVE_POINTS = 30  # points of the dashboard's extended curve
 _C_BOUNDS = (1e-3, 5.0)
@@ -83,13 +84,17 @@ class Forecast:
     curve: tuple[CurvePoint, ...] = ()  # the fit extended with its band; empty unless "ok"
 
 
-def _clean(n: Sequence[float], score: Sequence[float | None]) -> tuple[np.ndarray, np.ndarray]:
+def _clean(
+    n: Sequence[float], score: Sequence[float | None], sizes: Sequence[float] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, score, sizes) without the points whose values are missing; ``sizes`` defaults to n."""
     n_arr = np.asarray(n, dtype=np.float64)
     s_arr = np.asarray([np.nan if s is None else s for s in score], dtype=np.float64)
-    if n_arr.shape != s_arr.shape or n_arr.ndim != 1:
-        raise ValueError("n and score must be 1-D and of the same length")
-    keep = np.isfinite(n_arr) & np.isfinite(s_arr) & (n_arr > 0)
-    return n_arr[keep], s_arr[keep]
+    z_arr = n_arr if sizes is None else np.asarray(sizes, dtype=np.float64)
+    if n_arr.shape != s_arr.shape or n_arr.shape != z_arr.shape or n_arr.ndim != 1:
+        raise ValueError("n, score and sizes must be 1-D and of the same length")
+    keep = np.isfinite(n_arr) & np.isfinite(s_arr) & (n_arr > 0) & np.isfinite(z_arr) & (z_arr > 0)
+    return n_arr[keep], s_arr[keep], z_arr[keep]
 
 
 def identifiable(n: np.ndarray) -> bool:
@@ -120,19 +125,24 @@ def _fit(
     return params, cov
 
 
-def fit_power_law(n: Sequence[float], score: Sequence[float | None]) -> CurveFit | None:
+def fit_power_law(
+    n: Sequence[float], score: Sequence[float | None], sizes: Sequence[float] | None = None
+) -> CurveFit | None:
     """Weighted least-squares fit; None when the points cannot identify the curve.
 
     Parameters
     ----------
-    n : (M,) label counts of the versions; score : (M,) their cross-validated score in [0, 1]
-        (None / NaN entries are ignored).
+    n : (M,) label counts of the versions; score : (M,) their score in [0, 1] (None / NaN
+        entries are ignored).
+    sizes : (M,) how many items each score was measured on, for its binomial standard error:
+        n by default (cross-validation over every label); the labeled part of the evaluation
+        sample when the score is measured there.
     """
-    n_arr, s_arr = _clean(n, score)
+    n_arr, s_arr, z_arr = _clean(n, score, sizes)
     if not identifiable(n_arr):
         return None
     p = np.clip(s_arr, 0.02, 0.98)  # a score of exactly 1 would get zero error and all weight
-    sigma = np.sqrt(p * (1 - p) / n_arr)
+    sigma = np.sqrt(p * (1 - p) / z_arr)
     a0 = float(min(1.0, s_arr.max() + 0.02))
     b0 = float(max(1e-3, (a0 - s_arr[np.argmin(n_arr)]) * n_arr.min() ** 0.5))
     fitted = _fit(n_arr, s_arr, sigma, [a0, b0, 0.5])
@@ -208,19 +218,21 @@ def forecast(
     level: float = 0.8,
     draws: int = 200,
     seed: int = 0,
+    sizes: Sequence[float] | None = None,
 ) -> Forecast:
     """Plateau and labels needed for ``target`` (a fraction of the plateau when ``relative``,
-    else an absolute score), each with a central ``level`` interval."""
+    else an absolute score), each with a central ``level`` interval. ``sizes``: as in
+    :func:`fit_power_law`."""
     if not 0 < target <= 1:
         raise ValueError("target must lie in (0, 1]")
-    fit = fit_power_law(n, score)
+    fit = fit_power_law(n, score, sizes)
     if fit is None:
         return Forecast("not_enough_versions", None, None, None, None, None)
     a, b, c = fit.params
     sample = bootstrap_params(fit, draws=draws, rng=np.random.default_rng(seed))
     goal = target * a if relative else target
     needed = float(labels_for(a, b, c, goal))
-    n_now = float(np.max(_clean(n, score)[0]))
+    n_now = float(np.max(fit.n))
     if not np.isfinite(needed):
         status, labels = "unreachable", None
     else:

@@ -33,7 +33,7 @@ from learning.featurize import TextFeaturizer
 from learning.models import ModelVersion
 from learning.selection import batch_priorities, cold_start, needs_cold_start
 from learning.services.model_state import pool_features, state_dump
-from learning.services.monitoring import monitoring_record
+from learning.services.monitoring import evaluation_ids, monitoring_record
 from learning.services.score_chunks import chunks_plan, chunks_progress, chunks_work
 from learning.services.score_swap import head_rows, score_generation, scores_apply
 from learning.services.training_data import label_targets, training_labels
@@ -88,15 +88,17 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
     clock.lap("featurize")
     model = fit_classifier(X, y, multi_label=project.multi_label, seed=project.seed)
     clock.lap("fit")
+    evaluation = evaluation_ids(project=project)
     metrics = cross_validated_metrics(
-        X, y, multi_label=project.multi_label, n_classes=len(names), seed=project.seed
-    )
+        X, y, multi_label=project.multi_label, n_classes=len(names), seed=project.seed,
+        evaluate=np.isin(training.item_ids, evaluation) if evaluation else None,
+    )  # fmt: skip
     clock.lap("cv")
     report_progress(0.3)
     state.update(
         text=None, text_state=text.to_state() if text else None, model=model, labels=names,
         label_counts=counts, multi_label=project.multi_label, strategy=project.strategy,
-        seed=project.seed, batch=batch, pool_size=pool_size,
+        seed=project.seed, batch=batch, pool_size=pool_size, evaluation=evaluation,
     )  # fmt: skip
     version = _model_version_save(job, project, state, metrics, counts, names)
     monitoring = monitoring_record(version=version, state={**state, "text": text})
@@ -170,7 +172,8 @@ def _model_version_save(job, project, state, metrics, counts, names) -> ModelVer
         strategy=project.strategy, featurizer=state["featurizer"], n_labels=int(metrics["n_labels"]),
         label_counts={n: int(c) for n, c in zip(names, counts, strict=True)},
         cv_accuracy=_finite(metrics["accuracy"]), cv_macro_f1=_finite(metrics["macro_f1"]),
-        n_scored=0, state=state_dump(state),
+        eval_macro_f1=_finite(metrics.get("eval_macro_f1", float("nan"))),
+        eval_n=metrics.get("eval_n"), n_scored=0, state=state_dump(state),
     )  # fmt: skip
     existing = ModelVersion.objects.filter(job=job).first()
     if existing:

@@ -19,7 +19,7 @@ from annotation.models import Item, ItemStatus, Project
 from annotation.services.alert_rules import alert_stopping_rule
 from learning.classifier import predict_proba_full
 from learning.models import ModelVersion, StopSet
-from learning.monitoring.forecast import Forecast, forecast
+from learning.monitoring.forecast import MIN_SAMPLE_ITEMS, Forecast, forecast
 from learning.monitoring.stopping import (
     DEFAULT_WINDOW,
     STOP_SET_SIZE,
@@ -28,7 +28,9 @@ from learning.monitoring.stopping import (
 )
 from learning.services.model_state import pool_features
 
-FORECAST_METRIC = "cv_macro_f1"
+FORECAST_METRIC = "cv_macro_f1"  # the curve without an evaluation sample
+EVAL_METRIC = "eval_macro_f1"  # ... and with one
+_EVAL_STREAM = 0xE7A1  # the evaluation sample's own random stream, apart from the stop set's
 FORECAST_METHOD = "pow3-parametric-bootstrap+curve+no-plateau"  # change: stored ones refit
 
 
@@ -52,6 +54,23 @@ def stop_set_ensure(*, project: Project) -> list[int]:
     except IntegrityError:
         return list(StopSet.objects.get(project=project).item_ids)
     return chosen
+
+
+def evaluation_ids(*, project: Project) -> list[int]:
+    """The project's evaluation sample, in the order it is served: the first ``eval_sample``
+    items of its stop set (a seeded random sample of the open pool) in a seeded random order;
+    [] when the setting is 0. A larger setting extends the same order, so the items already
+    labeled stay in the sample."""
+    if not project.eval_sample:
+        return []
+    stop = stop_set_ensure(project=project)
+    order = np.random.default_rng([project.seed, _EVAL_STREAM]).permutation(len(stop))
+    return [int(stop[i]) for i in order[: project.eval_sample]]
+
+
+def forecast_metric(project: Project) -> str:
+    """The curve the forecast fits: the evaluation sample's when the project keeps one."""
+    return EVAL_METRIC if project.eval_sample else FORECAST_METRIC
 
 
 def stop_predictions(state: dict[str, Any], rows: list[tuple]) -> dict[str, str]:
@@ -137,22 +156,30 @@ def stopping_section(*, project: Project) -> dict[str, Any]:
 def forecast_key(project: Project) -> list:
     """What a stored forecast was computed for: a forecast stored under another key (another
     target, or an older ``FORECAST_METHOD``) is refitted on read."""
-    return [FORECAST_METRIC, float(project.forecast_target), bool(project.forecast_relative),
-            FORECAST_METHOD]  # fmt: skip
+    return [forecast_metric(project), float(project.forecast_target),
+            bool(project.forecast_relative), FORECAST_METHOD]  # fmt: skip
 
 
 def forecast_compute(*, project: Project) -> dict[str, Any]:
-    """The forecast over the project's learning curve (every version's cross-validated
-    macro-F1 against its label count), JSON-ready."""
-    points = list(
-        project.model_versions.order_by("version").values_list("n_labels", FORECAST_METRIC)
-    )
+    """The forecast over the project's learning curve, JSON-ready: every version's
+    cross-validated macro-F1 against its label count, or, with an evaluation sample, the
+    versions' macro-F1 on its labeled items (those with at least ``MIN_SAMPLE_ITEMS``), each
+    point weighted by the items it was measured on."""
+    metric = forecast_metric(project)
+    versions = project.model_versions.order_by("version")
+    if metric == EVAL_METRIC:
+        rows = versions.filter(eval_n__gte=MIN_SAMPLE_ITEMS).values_list(
+            "n_labels", EVAL_METRIC, "eval_n"
+        )
+    else:
+        rows = versions.values_list("n_labels", FORECAST_METRIC, "n_labels")
+    points = list(rows)
     f: Forecast = forecast(
         [p[0] for p in points], [p[1] for p in points], target=project.forecast_target,
-        relative=project.forecast_relative, seed=project.seed,
+        relative=project.forecast_relative, seed=project.seed, sizes=[p[2] for p in points],
     )  # fmt: skip
     return {
-        "metric": FORECAST_METRIC,
+        "metric": metric,
         "target": f.target if f.target is not None else project.forecast_target,
         "target_relative": project.forecast_relative,
         "plateau": f.plateau,

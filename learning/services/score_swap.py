@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from annotation.models import Item
 from learning.models import ChunkStatus, ModelVersion, ScoringChunk
 from learning.rawsql import scores_write
-from learning.selection import batch_priorities, diverse_top_k
+from learning.selection import batch_priorities, diverse_top_k, evaluation_priorities
 from learning.services.model_state import pool_features
 
 SWAP_ROWS = 5_000  # rows per score-swap transaction: a fraction of a second of row locks
@@ -76,6 +76,9 @@ def scores_apply(*, job_id: int, model_version: ModelVersion, state: dict[str, A
     batch = np.empty(0, dtype=np.int64)
     if state["strategy"] != "random" and ids.size:
         batch = _mark_batch(ids, priority, state, seed=[state["seed"], job_id])
+    first = _mark_evaluation(ids, priority, state.get("evaluation") or [])
+    if first.size:
+        batch = np.concatenate([first, np.setdiff1d(batch, first)])
 
     def write(rows: np.ndarray) -> None:
         with transaction.atomic():
@@ -153,6 +156,17 @@ def head_slices(ids: np.ndarray, priority: np.ndarray, *, head: int, batch: np.n
     rest = rest[np.argsort(ids[rest], kind="stable")]
     slices = [rest[i : i + rows_per_slice] for i in range(0, rest.size, rows_per_slice)]
     return ([batch] if batch.size else []) + slices
+
+
+def _mark_evaluation(ids: np.ndarray, priority: np.ndarray, evaluation: list[int]) -> np.ndarray:
+    """Give the evaluation sample's items that are still in the pool
+    ``evaluation_priorities``, in the sample's order, in place; returns their positions."""
+    if not evaluation or not ids.size:
+        return np.empty(0, dtype=np.int64)
+    where = {int(i): pos for pos, i in enumerate(ids.tolist())}
+    chosen = np.array([where[i] for i in evaluation if i in where], dtype=np.int64)
+    priority[chosen] = evaluation_priorities(chosen.size)
+    return chosen
 
 
 def _mark_batch(

@@ -177,6 +177,11 @@
     { label: "CV accuracy", data: xy("cv_accuracy"), borderColor: PALETTE[0], backgroundColor: PALETTE[0] },
     { label: "CV macro F1", data: xy("cv_macro_f1"), borderColor: PALETTE[1], backgroundColor: PALETTE[1] },
   ];
+  const evaluated = curve.some((v) => v.eval_macro_f1 !== null && v.eval_macro_f1 !== undefined);
+  if (evaluated) {
+    learningSets.push({ label: "Macro F1 on the evaluation sample", data: xy("eval_macro_f1"),
+      borderColor: PALETTE[3], backgroundColor: PALETTE[3] });
+  }
   if (fitted && xs.length) {
     learningSets.push({ label: "Forecast plateau (macro F1)", data: [{ x: Math.min(...xs), y: fc.plateau },
       { x: Math.max(...xs), y: fc.plateau }], borderColor: PALETTE[2], borderDash: [6, 4], pointRadius: 0 });
@@ -197,8 +202,9 @@
     config: { type: "line", data: { datasets: learningSets }, options: {
       scales: { x: { type: "linear", title: { display: true, text: "labels" } }, y: { min: 0, max: 1 } },
       plugins: { legend: { labels: { filter: (item) => item.text !== "" } } } } },
-    columns: ["version", "labels", "CV accuracy", "CV macro F1"],
-    rows: curve.map((v) => [`v${v.version}`, v.n_labels, v.cv_accuracy, v.cv_macro_f1]),
+    columns: ["version", "labels", "CV accuracy", "CV macro F1"].concat(evaluated ? ["evaluation sample macro F1", "its items"] : []),
+    rows: curve.map((v) => [`v${v.version}`, v.n_labels, v.cv_accuracy, v.cv_macro_f1]
+      .concat(evaluated ? [v.eval_macro_f1, v.eval_n] : [])),
     more: band.length ? [{ summary: "Forecast numbers", columns: ["labels", "fitted macro F1", "80% low", "80% high"],
       rows: band.map((pt) => [pt.labels, pt.value, pt.low, pt.high]) }] : [],
   });

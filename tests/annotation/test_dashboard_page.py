@@ -38,3 +38,8 @@ def test_the_learning_curve_says_when_its_scores_are_biased(project, browser_for
         project.save(update_fields=["strategy"])
         html = browser_for("manager").get(url).content.decode()
         assert ('id="curve-bias"' in html) is shown, strategy
+    project.strategy, project.eval_sample = "margin", 100
+    project.save(update_fields=["strategy", "eval_sample"])
+    html = browser_for("manager").get(url).content.decode()
+    assert 'id="curve-bias"' not in html and 'id="curve-fair"' in html
+    assert "100 random items" in html

@@ -179,3 +179,26 @@ def test_a_curve_still_rising_says_no_plateau_in_sight(
     assert "no plateau in sight" in summary and "80% range" in summary
     assert "needs about" not in summary
     assert page_errors == []
+
+
+@pytest.mark.browser
+def test_with_an_evaluation_sample_the_curve_and_forecast_use_it(
+    page, live_url, login, make_user, page_errors
+):
+    """The evaluation sample's macro F1 is drawn and tabled beside the cross-validated one,
+    and the forecast, fitted on read, fits it (the CV curve here falls, as under AL)."""
+    lead = make_user("lead")
+    project = project_create(creator=lead, name="Fair", labels=LABELS, eval_sample=100)
+    for v, n in enumerate((40, 80, 160, 320, 640, 1280), start=1):
+        fair = 0.85 - 2.0 * n**-0.5
+        ModelVersion.objects.create(project=project, version=v, strategy="margin", featurizer="tfidf",
+                                    n_labels=n, cv_accuracy=0.7 - 0.02 * v, cv_macro_f1=0.7 - 0.02 * v,
+                                    eval_macro_f1=fair, eval_n=min(n - 20, 100))  # fmt: skip
+    login(page, "lead")
+    page.goto(f"{live_url}/projects/{project.pk}/dashboard")
+    page.wait_for_function("document.getElementById('forecast-summary').textContent.length > 0")
+    assert "plateau 0.8" in page.inner_text("#forecast-summary")  # 0.85, not the falling CV
+    assert "100 random items" in page.inner_text("#curve-fair")
+    table = page.locator('[data-chart="learning"] details table').first.text_content()
+    assert "evaluation sample macro F1" in table  # in the chart's folded numbers table
+    assert page_errors == []

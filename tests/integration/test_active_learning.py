@@ -17,6 +17,7 @@ from annotation.models import Item, Job, JobKind, JobStatus
 from annotation.services.labeling import annotation_submit, item_skip, queue_next
 from annotation.services.projects import membership_set, project_create
 from learning.models import ModelVersion
+from learning.services.monitoring import evaluation_ids, forecast_section
 from tests.integration.workers import slow_chunks
 from tests.learning.test_al_services import make_texts
 
@@ -189,3 +190,35 @@ def test_the_first_import_of_an_embedding_project_puts_cluster_representatives_f
         item_skip(item=item, annotator=annotator)  # not a label: no job is set off
         served.append(item)
     assert sorted(item.meta["group"] for item in served) == ["a", "b", "c"]
+
+
+def test_an_evaluation_sample_is_served_first_and_scores_the_next_version(
+    transactional_db, celery_worker, wait_for_job, al_project
+):
+    """On a real worker, through the chunked rescore: once the first model exists, the
+    evaluation sample is what annotators get, before the model's picks, and the version
+    trained after it is scored on it."""
+    al_project.eval_sample = 10
+    al_project.save(update_fields=["eval_sample"])
+    label_clear_items(al_project, 4)
+    first, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
+                           params={"chunk_items": 10})  # fmt: skip
+    assert wait_for_job(first.pk, timeout=120).status == JobStatus.SUCCEEDED
+    sample = evaluation_ids(project=al_project)
+    served = []
+    for _ in range(10):
+        lease = queue_next(project=al_project, annotator=al_project.annotator)
+        served.append(lease.item_id)
+        kind = lease.item.meta["kind"]
+        annotation_submit(item=lease.item, annotator=al_project.annotator,
+                          labels=["negative" if kind == "neg" else "positive"])  # fmt: skip
+    assert served == sample
+    second, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
+                            params={"chunk_items": 10})  # fmt: skip
+    assert wait_for_job(second.pk, timeout=120).status == JobStatus.SUCCEEDED
+    latest = ModelVersion.objects.filter(project=al_project).latest("version")
+    assert (latest.n_labels, latest.eval_n) == (14, 10) and latest.eval_macro_f1 is not None
+    assert forecast_section(project=al_project)["metric"] == "eval_macro_f1"
+    # The sample is labeled: the queue is back to the model's own order.
+    nxt = queue_next(project=al_project, annotator=al_project.annotator)
+    assert nxt.item_id not in sample and nxt.item.priority <= 2

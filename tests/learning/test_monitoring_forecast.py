@@ -81,6 +81,20 @@ def test_no_plateau_when_the_curve_still_rises_as_a_line_in_log_labels():
     assert forecast(N, bending, target=0.95, relative=True).status == "ok"
 
 
+def test_points_measured_on_fewer_items_weigh_less_and_widen_the_intervals():
+    """A score over an evaluation sample of 50 items errs more than one over every label:
+    ``sizes`` sets each point's standard error, so the same curve gets wider intervals."""
+    s = noisy_curve(0.9, 1.2, 0.7, seed=4)
+    wide = forecast(N, s, target=0.95, relative=True, sizes=np.full(N.size, 50))
+    narrow = forecast(N, s, target=0.95, relative=True)
+    assert wide.plateau == pytest.approx(narrow.plateau, abs=0.02)
+    # Wider below (above, both reach the ceiling 1 here).
+    assert wide.plateau_interval[0] < narrow.plateau_interval[0] - 0.01
+    assert wide.labels_needed_interval[0] < narrow.labels_needed_interval[0]
+    with pytest.raises(ValueError):
+        forecast(N, s, target=0.95, relative=True, sizes=[50])
+
+
 def test_rejects_bad_targets_and_shapes():
     with pytest.raises(ValueError):
         forecast(N, power_law(N, 0.9, 1, 0.5), target=0, relative=True)

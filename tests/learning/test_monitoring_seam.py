@@ -116,11 +116,14 @@ def test_stats_api_and_hostile_settings(db, project, api):
     url = f"/api/projects/{project.pk}/"
     for field, value in (("stop_threshold", 1.5), ("forecast_target", 0), ("stop_threshold", "x"),
                          ("forecast_target", -1), ("forecast_relative", "maybe"),
-                         ("stop_on_plateau", "maybe"), ("stop_on_plateau", [1])):  # fmt: skip
+                         ("stop_on_plateau", "maybe"), ("stop_on_plateau", [1]),
+                         ("eval_sample", -1), ("eval_sample", 1001), ("eval_sample", "x"),
+                         ("eval_sample", 2.5)):  # fmt: skip
         response = api.patch(url, {field: value}, format="json")
         assert response.status_code == 400 and field in response.json()
     assert api.patch(url, {"forecast_target": 0.8}, format="json").status_code == 200
     assert api.patch(url, {"stop_on_plateau": True}, format="json").json()["stop_on_plateau"]
+    assert api.patch(url, {"eval_sample": 150}, format="json").json()["eval_sample"] == 150
     assert api.get(f"{url}stats/").json()["stopping"]["stop_on_plateau"]
 
 
