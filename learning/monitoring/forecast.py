@@ -13,8 +13,9 @@ plateau and n, and the interval is their central quantiles. The noise is the bin
 error times max(1, the fit's reduced chi-square root), never less: successive versions share
 most of their labels (and the app's cross-validation folds), so their scores err together and
 the curve through them is smoother than their noise. Residual-based intervals (a wild
-bootstrap of the residuals) then see almost no noise: in ``bench/monitoring.py`` (seeds
-100-107, fitted on 20% of the curve) their 80% intervals covered the labels needed in 3 of 8
+bootstrap of the residuals) then see almost no noise: in ``bench/monitoring.py`` (its former
+loop, versions 15% of the labels apart; seeds 100-107, fitted on 20% of the curve, held-out
+scores) their 80% intervals covered the labels needed in 3 of 8
 digits and 3 of 8 SMS runs, the parametric ones in 8 and 5 (8 and 8 against the pair of
 versions that brackets the truth). The price is width where few, small early versions carry
 the fit: the interval's upper end is a median 7x its lower end on digits (SMS: 1.5x). The
@@ -29,6 +30,7 @@ still rising as a line in log(labels), and b, c and a trade off freely. Its stat
 ``no_plateau``, without the point estimates: "95% of the plateau" would be 95% of 1, a
 target the data never suggested (``bench/monitoring.py``, binary sentiment fitted on its
 first 300 labels: such fits asked for 7,000-840,000 labels where 460-1,100 reached the goal).
+Points measured on fewer items than the labels (an evaluation sample) pass ``sizes``.
 The intervals stay: their spread is an honest account of how little the curve says yet.
 """
 
