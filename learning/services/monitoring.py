@@ -60,7 +60,9 @@ def evaluation_ids(*, project: Project) -> list[int]:
     """The project's evaluation sample, in the order it is served: the first ``eval_sample``
     items of its stop set (a seeded random sample of the open pool) in a seeded random order;
     [] when the setting is 0. A larger setting extends the same order, so the items already
-    labeled stay in the sample."""
+    labeled stay in the sample. Turned on late, the sample keeps the stop-set items the model
+    had already picked for labeling (a bias the size of the share of the pool labeled by
+    then): it is meant to be set before labeling starts."""
     if not project.eval_sample:
         return []
     stop = stop_set_ensure(project=project)

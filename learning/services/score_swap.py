@@ -163,8 +163,9 @@ def _mark_evaluation(ids: np.ndarray, priority: np.ndarray, evaluation: list[int
     ``evaluation_priorities``, in the sample's order, in place; returns their positions."""
     if not evaluation or not ids.size:
         return np.empty(0, dtype=np.int64)
-    where = {int(i): pos for pos, i in enumerate(ids.tolist())}
-    chosen = np.array([where[i] for i in evaluation if i in where], dtype=np.int64)
+    rank = {int(i): r for r, i in enumerate(evaluation)}  # at most 1,000; the pool may be 10M
+    found = np.flatnonzero(np.isin(ids, np.fromiter(rank, dtype=np.int64)))
+    chosen = found[np.argsort([rank[int(i)] for i in ids[found]], kind="stable")]
     priority[chosen] = evaluation_priorities(chosen.size)
     return chosen
 

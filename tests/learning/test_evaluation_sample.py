@@ -3,6 +3,8 @@ curve scored on them, on a real database with the active-learning job run in pro
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from annotation.models import Item
 from annotation.services.labeling import queue_next
@@ -10,6 +12,7 @@ from annotation.services.projects import membership_set
 from learning.classifier import cross_validated_metrics
 from learning.models import ModelVersion, StopSet
 from learning.services.monitoring import evaluation_ids, forecast_section
+from learning.services.score_swap import _mark_evaluation
 from tests.learning.test_al_services import label_item, queue_order, run, text_project  # noqa: F401
 
 
@@ -81,3 +84,17 @@ def test_the_eval_score_is_the_out_of_fold_score_of_the_masked_items():
     assert np.isnan(one["eval_macro_f1"]) and one["eval_n"] == 1
     with pytest.raises(ValueError):
         cross_validated_metrics(X, y, multi_label=False, n_classes=2, evaluate=mask[:10])
+
+
+@given(st.lists(st.integers(1, 500), unique=True, min_size=1, max_size=60),
+       st.lists(st.integers(1, 600), unique=True, max_size=30))  # fmt: skip
+def test_sample_items_still_open_get_the_top_priorities_in_the_sample_order(pool, sample):
+    ids = np.array(pool, dtype=np.int64)
+    priority = np.linspace(0, 1, ids.size)
+    before = priority.copy()
+    chosen = _mark_evaluation(ids, priority, sample)
+    expected = [i for i in sample if i in set(pool)]  # labeled or gone: not served
+    assert ids[chosen].tolist() == expected
+    assert np.all(np.diff(priority[chosen]) < 0) and np.all(priority[chosen] > 2)
+    rest = np.setdiff1d(np.arange(ids.size), chosen)
+    assert np.array_equal(priority[rest], before[rest])
