@@ -98,7 +98,7 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
     state.update(
         text=None, text_state=text.to_state() if text else None, model=model, labels=names,
         label_counts=counts, multi_label=project.multi_label, strategy=project.strategy,
-        seed=project.seed, batch=batch, pool_size=pool_size, evaluation=evaluation,
+        seed=project.seed, batch=batch, pool_size=pool_size,
     )  # fmt: skip
     version = _model_version_save(job, project, state, metrics, counts, names)
     monitoring = monitoring_record(version=version, state={**state, "text": text})
@@ -113,7 +113,7 @@ def active_learning_job_handler(job: Job, report_progress: Callable[[float], Non
     written = scores_apply(
         job_id=job.pk, model_version=version, state=state,
         generation=score_generation(job_id=job.pk, attempt=job.attempts),
-        head=head_rows(batch=batch, retrain_every=project.retrain_every),
+        head=head_rows(batch=batch, retrain_every=project.retrain_every), evaluation=evaluation,
     )  # fmt: skip
     ModelVersion.objects.filter(pk=version.pk).update(
         n_scored=written["n_scored"], predicted_counts=written["predicted_counts"]

@@ -4,7 +4,7 @@ generation, which the queue serves before every older one (see ``scores_apply``)
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -44,13 +44,14 @@ def head_rows(*, batch: int, retrain_every: int) -> int:
 
 
 def scores_apply(*, job_id: int, model_version: ModelVersion, state: dict[str, Any],
-                 generation: int, head: int) -> dict[str, Any]:  # fmt: skip
+                 generation: int, head: int, evaluation: Sequence[int] = ()) -> dict[str, Any]:  # fmt: skip
     """Write the ``head`` best-ranked items' scores to the items under ``generation``;
     returns ``{"n_scored", "n_written", "predicted_counts"}``.
 
     Before writing, the batch is chosen over the whole pool: the ``batch * 5`` best-scored
     items are featurized again and ``diverse_top_k`` picks ``batch`` of them, which get
-    ``batch_priorities`` (the layout ``rank_pool`` documents).
+    ``batch_priorities`` (the layout ``rank_pool`` documents). The ``evaluation`` sample's
+    items still in the pool get ``evaluation_priorities`` above it and are written with it.
 
     Why only the head: the queue orders open items by ``score_generation`` before
     ``priority``, so the new head ranks above every row an older rescore wrote, and those
@@ -76,7 +77,7 @@ def scores_apply(*, job_id: int, model_version: ModelVersion, state: dict[str, A
     batch = np.empty(0, dtype=np.int64)
     if state["strategy"] != "random" and ids.size:
         batch = _mark_batch(ids, priority, state, seed=[state["seed"], job_id])
-    first = _mark_evaluation(ids, priority, state.get("evaluation") or [])
+    first = _mark_evaluation(ids, priority, evaluation)
     if first.size:
         batch = np.concatenate([first, np.setdiff1d(batch, first)])
 
@@ -158,7 +159,9 @@ def head_slices(ids: np.ndarray, priority: np.ndarray, *, head: int, batch: np.n
     return ([batch] if batch.size else []) + slices
 
 
-def _mark_evaluation(ids: np.ndarray, priority: np.ndarray, evaluation: list[int]) -> np.ndarray:
+def _mark_evaluation(
+    ids: np.ndarray, priority: np.ndarray, evaluation: Sequence[int]
+) -> np.ndarray:
     """Give the evaluation sample's items that are still in the pool
     ``evaluation_priorities``, in the sample's order, in place; returns their positions."""
     if not evaluation or not ids.size:
