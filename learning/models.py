@@ -26,9 +26,11 @@ class ModelVersion(models.Model):
     # the items keep per-item predictions only where the rescore wrote its head.
     predicted_counts = models.JSONField(default=dict, blank=True)
     # The stopping rule (learning.services.monitoring): this version's predicted label per
-    # stop-set item ({item id: label name}) and its kappa against the previous version's.
+    # stop-set item ({item id: label name}) and its kappa against the previous version's: the
+    # smallest one-vs-rest kappa over the labels, and the label it comes from.
     stop_predictions = models.JSONField(null=True, blank=True, editable=False)
     stop_kappa = models.FloatField(null=True, blank=True)
+    stop_least_stable = models.TextField(blank=True, default="")  # "": none
     # The forecast fitted on the learning curve up to this version, with the settings it
     # answers ({"key": [metric, target, relative], "value": {...}}): read by the stats.
     forecast = models.JSONField(null=True, blank=True, editable=False)

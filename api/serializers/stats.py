@@ -13,7 +13,12 @@ class StopKappaSerializer(serializers.Serializer):
     model_version = serializers.IntegerField()
     labels = serializers.IntegerField()
     kappa = serializers.FloatField(
-        allow_null=True, help_text="Against the previous version on the stop set; null: none."
+        allow_null=True,
+        help_text="Against the previous version on the stop set: the smallest one-vs-rest "
+        "kappa over the labels (with two labels, the plain kappa); null: no previous version.",
+    )
+    least_stable = serializers.CharField(
+        allow_null=True, help_text="The label that kappa comes from: the one changing most."
     )
 
 
@@ -30,7 +35,8 @@ class StoppingSerializer(serializers.Serializer):
     f_change_bound = serializers.FloatField(
         allow_null=True,
         help_text="Bloodgood & Grothendieck's bound on |ΔF| between successive versions, "
-        "4(1-κ)/κ for the window's smallest κ.",
+        "4(1-κ)/κ for the window's smallest κ: it holds for every label's one-vs-rest F, so "
+        "for the macro-F1 too.",
     )
     stopped = serializers.BooleanField()
     fired_by = serializers.ChoiceField(

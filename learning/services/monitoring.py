@@ -23,7 +23,7 @@ from learning.monitoring.forecast import MIN_SAMPLE_ITEMS, Forecast, forecast
 from learning.monitoring.stopping import (
     DEFAULT_WINDOW,
     STOP_SET_SIZE,
-    prediction_kappa,
+    least_stable,
     stopping_signal,
 )
 from learning.services.model_state import pool_features
@@ -105,15 +105,13 @@ def monitoring_record(*, version: ModelVersion, state: dict[str, Any]) -> dict[s
         .values_list("stop_predictions", flat=True)
         .first()
     )
-    kappa = None
-    if previous:
-        common = sorted(set(previous) & set(predictions))  # items deleted since drop out
-        if common:
-            kappa = prediction_kappa(
-                [previous[i] for i in common], [predictions[i] for i in common]
-            )
+    kappa, unstable = (
+        stop_kappa(previous, predictions, multi_label=bool(state.get("multi_label")))
+        if previous
+        else (None, None)
+    )
     ModelVersion.objects.filter(pk=version.pk).update(
-        stop_predictions=predictions, stop_kappa=kappa
+        stop_predictions=predictions, stop_kappa=kappa, stop_least_stable=unstable or ""
     )
     value = forecast_compute(project=project)
     ModelVersion.objects.filter(pk=version.pk).update(
@@ -126,11 +124,42 @@ def monitoring_record(*, version: ModelVersion, state: dict[str, Any]) -> dict[s
     return {"stop_kappa": kappa, "forecast_status": value["status"]}
 
 
+def stop_kappa(
+    previous: dict[str, str], current: dict[str, str], *, multi_label: bool
+) -> tuple[float | None, str | None]:
+    """The stopping rule's kappa between two versions' stop-set predictions ({item id: label
+    name, or "|"-joined names for multi-label}) and the least stable label it comes from
+    (``learning.monitoring.stopping.least_stable``), over the items both predicted (items
+    deleted since drop out); (None, None) when they share none."""
+    common = sorted(set(previous) & set(current))
+    if not common:
+        return None, None
+    a, b = [previous[i] for i in common], [current[i] for i in common]
+    if not multi_label:
+        kappa, label = least_stable(a, b)
+        return kappa, str(label)
+    names = sorted({n for value in a + b for n in value.split("|") if n})
+    if not names:  # no label predicted anywhere by either: nothing changed
+        return 1.0, None
+    column = {n: j for j, n in enumerate(names)}
+
+    def indicators(values: list[str]) -> np.ndarray:
+        out = np.zeros((len(values), len(names)), dtype=np.int64)
+        for i, value in enumerate(values):
+            out[i, [column[n] for n in value.split("|") if n]] = 1
+        return out
+
+    kappa, j = least_stable(indicators(a), indicators(b))
+    return kappa, names[j]
+
+
 def stopping_section(*, project: Project) -> dict[str, Any]:
     """``stats["stopping"]``: every version's kappa and the rule at the project's threshold
     (and, when the project turns it on, the plateau criterion)."""
     versions = list(
-        project.model_versions.order_by("version").values("version", "n_labels", "stop_kappa")
+        project.model_versions.order_by("version").values(
+            "version", "n_labels", "stop_kappa", "stop_least_stable"
+        )
     )
     kappas = [v["stop_kappa"] for v in versions]
     labels = [v["n_labels"] for v in versions] if project.stop_on_plateau else None
@@ -142,7 +171,12 @@ def stopping_section(*, project: Project) -> dict[str, Any]:
         "window": signal.window,
         "stop_on_plateau": project.stop_on_plateau,
         "kappas": [
-            {"model_version": v["version"], "labels": v["n_labels"], "kappa": v["stop_kappa"]}
+            {
+                "model_version": v["version"],
+                "labels": v["n_labels"],
+                "kappa": v["stop_kappa"],
+                "least_stable": v["stop_least_stable"] or None,
+            }
             for v in versions
         ],
         "mean_kappa": signal.mean_kappa,

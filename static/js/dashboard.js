@@ -254,6 +254,10 @@
     document.getElementById("stopping-summary").textContent = stop.stopped
       ? `The model stopped changing at ${stop.stopped_at_labels} labels (mean κ of the last ${stop.window} ≥ ${stop.threshold}).`
       : `Still changing: mean κ of the last ${stop.window} is ${fmt(stop.mean_kappa)}; the rule fires at ${stop.threshold}.`;
+    const latest = kappas[kappas.length - 1];
+    if (!stop.stopped && latest && latest.least_stable !== null) {
+      document.getElementById("stopping-summary").textContent += ` Changing most: “${latest.least_stable}”.`;
+    }
     if (stop.f_change_bound !== null) {
       document.getElementById("stopping-summary").textContent += ` Successive macro F1s differ by at most ${fmt(stop.f_change_bound)}.`;
     }
@@ -261,10 +265,10 @@
   draw("stopping", {
     empty: kappas.length ? null : "Two model versions are needed before their predictions can be compared.",
     config: { type: "line", data: { labels: kappas.map((k) => `v${k.model_version} · ${k.labels} labels`), datasets: [
-      { label: "κ vs previous version", data: kappas.map((k) => k.kappa), borderColor: PALETTE[0], backgroundColor: PALETTE[0] },
+      { label: "κ vs previous version (least stable label)", data: kappas.map((k) => k.kappa), borderColor: PALETTE[0], backgroundColor: PALETTE[0] },
       { label: "threshold", data: kappas.map(() => stop.threshold), borderColor: PALETTE[3], borderDash: [6, 4], pointRadius: 0 },
     ] }, options: { scales: { y: { max: 1 } } } },
-    columns: ["version", "labels", "κ"],
-    rows: kappas.map((k) => [`v${k.model_version}`, k.labels, k.kappa]),
+    columns: ["version", "labels", "κ", "least stable label"],
+    rows: kappas.map((k) => [`v${k.model_version}`, k.labels, k.kappa, k.least_stable ?? "–"]),
   });
 })();

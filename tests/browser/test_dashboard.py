@@ -202,3 +202,29 @@ def test_with_an_evaluation_sample_the_curve_and_forecast_use_it(
     table = page.locator('[data-chart="learning"] details table').first.text_content()
     assert "evaluation sample macro F1" in table  # in the chart's folded numbers table
     assert page_errors == []
+
+
+@pytest.mark.browser
+def test_a_model_still_changing_names_its_least_stable_label_as_text(
+    page, live_url, login, make_user, page_errors
+):
+    """The rule reads the least stable label's kappa; the dashboard names that label in the
+    summary and the table, as text: a label name is user input."""
+    lead = make_user("lead")
+    name = '<b id="injected">7</b>'
+    project = project_create(creator=lead, name="Changing", labels=[*LABELS, name])
+    for v, (n, kappa, unstable) in enumerate([(20, None, ""), (40, 0.8, LABELS[0]),
+                                              (60, 0.9, name)], start=1):  # fmt: skip
+        ModelVersion.objects.create(project=project, version=v, strategy="margin",
+                                    featurizer="tfidf", n_labels=n, cv_macro_f1=0.5,
+                                    stop_kappa=kappa, stop_least_stable=unstable)  # fmt: skip
+    login(page, "lead")
+    page.goto(f"{live_url}/projects/{project.pk}/dashboard")
+    page.wait_for_selector("#chart-stopping")
+    summary = page.inner_text("#stopping-summary")
+    assert "Still changing" in summary and f"Changing most: “{name}”" in summary
+    page.locator('[data-chart="stopping"] summary').click()
+    cells = page.locator('[data-chart="stopping"] tbody tr').last.locator("td")
+    assert cells.last.inner_text() == name
+    assert page.locator("#injected").count() == 0
+    assert page_errors == []

@@ -222,3 +222,38 @@ def test_an_evaluation_sample_is_served_first_and_scores_the_next_version(
     # The sample is labeled: the queue is back to the model's own order.
     nxt = queue_next(project=al_project, annotator=al_project.annotator)
     assert nxt.item_id not in sample and nxt.item.priority <= 2
+
+
+def test_with_three_labels_each_version_stores_the_least_stable_labels_kappa(
+    transactional_db, celery_worker, wait_for_job, al_project
+):
+    """On a real worker: the second version's stop-set kappa is the smallest one-vs-rest
+    kappa over the three labels of the predictions both versions stored, and the stats
+    name that label."""
+    from annotation.models import Label
+    from annotation.stats import project_stats
+    from learning.monitoring.stopping import least_stable, prediction_kappa
+
+    Label.objects.create(project=al_project, name="mixed", position=2)
+    truth = {"pos": "positive", "neg": "negative", "mixed": "mixed"}
+    for _ in range(2):
+        for _ in range(12):
+            lease = queue_next(project=al_project, annotator=al_project.annotator)
+            annotation_submit(item=lease.item, annotator=al_project.annotator,
+                              labels=[truth[lease.item.meta["kind"]]])  # fmt: skip
+        job, _ = job_enqueue(project=al_project, kind=JobKind.ACTIVE_LEARNING,
+                             params={"chunk_items": 40})  # fmt: skip
+        assert wait_for_job(job.pk, timeout=120).status == JobStatus.SUCCEEDED
+    first, second = ModelVersion.objects.filter(project=al_project).order_by("version")
+    ids = sorted(first.stop_predictions)
+    before = [first.stop_predictions[i] for i in ids]
+    after = [second.stop_predictions[i] for i in ids]
+    kappa, label = least_stable(before, after)
+    assert second.stop_kappa == pytest.approx(kappa) and second.stop_least_stable == label
+    assert (
+        label in {"positive", "negative", "mixed"}
+        and kappa <= prediction_kappa(before, after) + 1e-12
+    )
+    kappas = project_stats(project=al_project)["stopping"]["kappas"]
+    assert [(k["kappa"], k["least_stable"]) for k in kappas] == [
+        (None, None), (second.stop_kappa, label)]  # fmt: skip

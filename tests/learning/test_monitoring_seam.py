@@ -168,3 +168,36 @@ def test_the_stopping_rule_alert_opens_once_when_the_model_stops_changing(db, ma
     assert stopping_section(project=project)["stopped"]
     alerts = Alert.objects.filter(project=project, key="stopping_rule")
     assert alerts.count() == 1 and alerts.get().resolved_at is None
+
+
+def test_the_stored_kappa_is_the_least_stable_labels_over_the_items_both_predicted():
+    """Item 9 was deleted since the previous version: it drops out. With three labels the
+    kappa is the smallest one-vs-rest kappa, below the plain one, and names its label."""
+    from learning.monitoring.stopping import least_stable, prediction_kappa
+    from learning.services.monitoring import stop_kappa
+
+    before = {"1": "a", "2": "b", "3": "c", "4": "a", "5": "b", "6": "c", "9": "a"}
+    after = {"1": "a", "2": "b", "3": "c", "4": "a", "5": "a", "6": "c"}
+    kappa, label = stop_kappa(before, after, multi_label=False)
+    common = [before[k] for k in sorted(after)], [after[k] for k in sorted(after)]
+    assert (kappa, label) == (least_stable(*common)[0], "b")
+    assert kappa < prediction_kappa(*common)
+    assert stop_kappa(before, {"7": "a"}, multi_label=False) == (None, None)
+
+
+def test_a_multi_label_kappa_compares_each_labels_presence():
+    from learning.services.monitoring import stop_kappa
+
+    before = {"1": "news|sport", "2": "", "3": "sport", "4": "news"}
+    same = stop_kappa(before, dict(before), multi_label=True)
+    assert same == (1.0, "news")  # nothing changed: every label's kappa is 1, the first named
+    kappa, label = stop_kappa(before, before | {"1": "news"}, multi_label=True)
+    assert label == "sport" and kappa < 1
+    assert stop_kappa({"1": ""}, {"1": ""}, multi_label=True) == (1.0, None)
+
+
+def test_the_stopping_section_names_each_versions_least_stable_label(db, project):
+    versions(project, [(20, 0.5, None), (40, 0.6, 0.9)])
+    ModelVersion.objects.filter(project=project, version=2).update(stop_least_stable="dog")
+    kappas = stopping_section(project=project)["kappas"]
+    assert [(k["kappa"], k["least_stable"]) for k in kappas] == [(None, None), (0.9, "dog")]

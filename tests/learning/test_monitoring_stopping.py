@@ -7,8 +7,10 @@ from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 
 from learning.monitoring.stopping import (
+    class_kappas,
     f_change_bound,
     kappa_plateaued,
+    least_stable,
     prediction_kappa,
     stopping_signal,
 )
@@ -44,6 +46,64 @@ def test_kappa_rejects_mismatched_or_empty():
         prediction_kappa(["a"], ["a", "b"])
     with pytest.raises(ValueError):
         prediction_kappa([], [])
+
+
+def test_a_few_flips_between_two_of_ten_classes_hide_in_the_plain_kappa():
+    """Ten of 1,000 items move from class 3 to class 4: the plain kappa is 0.989, above a
+    0.985 threshold, while those two classes' own kappas are 0.942 and 0.947."""
+    a = np.repeat(np.arange(10), 100)
+    b = a.copy()
+    b[300:310] = 4
+    assert prediction_kappa(a, b) == pytest.approx(0.98889, abs=1e-5)
+    per_class = class_kappas(a, b)
+    assert per_class["3"] == pytest.approx(0.94186, abs=1e-5)
+    assert per_class["4"] == pytest.approx(0.94681, abs=1e-5)
+    assert all(per_class[str(c)] == 1.0 for c in (0, 1, 2, 5, 6, 7, 8, 9))
+    assert least_stable(a, b) == (per_class["3"], "3")
+
+
+def test_class_kappas_are_one_vs_rest_cohen_kappas():
+    a = ["cat", "dog", "cat", "bird", "dog", "cat"]
+    b = ["cat", "cat", "cat", "bird", "dog", "bird"]
+    for c, k in class_kappas(a, b).items():
+        expected = cohen_kappa_score([x == c for x in a], [x == c for x in b])
+        assert k == pytest.approx(expected)
+
+
+@given(st.lists(st.sampled_from(["a", "b"]), min_size=2, max_size=60), st.data())
+def test_with_two_classes_the_least_stable_kappa_is_the_plain_kappa(a, data):
+    b = data.draw(st.lists(st.sampled_from(["a", "b"]), min_size=len(a), max_size=len(a)))
+    assert least_stable(a, b)[0] == pytest.approx(prediction_kappa(a, b))
+
+
+@given(labels, st.data())
+def test_the_plain_kappa_is_a_weighted_mean_of_the_class_kappas(a, data):
+    """Weights: each class's chance disagreement p + q - 2pq. So the least stable class's
+    kappa is never above the plain one, and the rule on it never fires earlier."""
+    b = data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=len(a), max_size=len(a)))
+    per_class = class_kappas(a, b)
+    weights = {c: (p := np.mean(np.array(a) == c)) + (q := np.mean(np.array(b) == c)) - 2 * p * q
+               for c in per_class}  # fmt: skip
+    if sum(weights.values()) > 0:
+        mean = sum(weights[c] * per_class[c] for c in per_class) / sum(weights.values())
+        assert prediction_kappa(a, b) == pytest.approx(mean)
+        assert least_stable(a, b)[0] <= prediction_kappa(a, b) + 1e-12
+
+
+def test_multilabel_class_kappas_are_per_column():
+    a = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0]])
+    b = a.copy()
+    b[1, 1] = 0
+    per_label = class_kappas(a, b)
+    assert per_label[0] == 1.0
+    assert per_label[1] == pytest.approx(cohen_kappa_score(a[:, 1], b[:, 1]))
+    assert least_stable(a, b) == (per_label[1], 1)
+    assert class_kappas(np.zeros((3, 2)), np.zeros((3, 2))) == {0: 1.0, 1: 1.0}
+
+
+def test_least_stable_breaks_ties_by_the_first_class():
+    a = ["a", "b", "a", "b"]
+    assert least_stable(a, ["b", "a", "a", "b"])[1] == "a"
 
 
 def test_fires_at_first_window_reaching_threshold():
