@@ -188,7 +188,7 @@ def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
     sample = stop[rng.permutation(stop.size)[:eval_sample]] if eval_sample else stop[:0]
     if eval_sample and cadence is None:
         raise ValueError("the evaluation sample is simulated with the app's cadence only")
-    versions, previous = [], None
+    versions, previous, on_test = [], None, []
     final = fit_classifier(X[pool], y[pool], multi_label=False, seed=seed)
     while True:
         model = fit_classifier(X[labeled], y[labeled], multi_label=False, seed=seed)
@@ -204,6 +204,7 @@ def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
         versions.append({"labels": len(labeled), "kappa": kappa, "plain_kappa": plain,
                          "cv_f1": cv["macro_f1"],
                          "f1": macro_f1(model, X[test], y[test], k)})  # fmt: skip
+        on_test.append(predict_proba_full(model, X[test], k).argmax(axis=1))
         if eval_sample:
             versions[-1] |= {"eval_f1": cv["eval_macro_f1"], "eval_n": cv["eval_n"]}
         unlabeled = np.setdiff1d(pool, labeled)
@@ -223,8 +224,10 @@ def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
         picks = [i for i in unlabeled[np.argsort(-priority, kind="stable")].tolist()
                  if i not in set(first)]  # fmt: skip
         labeled += first + picks[: every - len(first)]
+    final_on_test = predict_proba_full(final, X[test], k).argmax(axis=1)
     return {"pool": int(pool.size), "final_f1": macro_f1(final, X[test], y[test], k),
-            "versions": versions}  # fmt: skip
+            "versions": versions,  # and, for the judge only (not written out):
+            "test": {"y": y[test], "versions": on_test, "final": final_on_test}}  # fmt: skip
 
 
 def wild_bootstrap_params(fit, *, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -255,6 +258,35 @@ def forecast_with(method: str, n, f1, sizes=None):
 RULES = ("default", "plain", "plateau", "plateau5")
 
 
+NOISE_DRAWS = 1000
+
+
+def bootstrap_macro_f1(y: np.ndarray, predicted: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Macro-F1 of ``predicted`` on each row of ``draws`` (indices into the test split), over
+    the classes present in either, as ``sklearn.metrics.f1_score(average="macro")``."""
+    truth, guess = y[draws], predicted[draws]
+    scores, present = [], []
+    for c in np.union1d(y, predicted):
+        tp = np.sum((truth == c) & (guess == c), axis=1)
+        wrong = np.sum((truth == c) != (guess == c), axis=1)  # false positives + negatives
+        scores.append(np.where(tp + wrong > 0, 2 * tp / np.maximum(2 * tp + wrong, 1), 0.0))
+        present.append(tp + wrong > 0)
+    return np.sum(scores, axis=0) / np.maximum(np.sum(present, axis=0), 1)
+
+
+def shortfall_interval(test: dict, at: int, seed: int = 0) -> tuple[float, float]:
+    """The paired bootstrap's 90% interval of (macro-F1 of version ``at`` - the whole pool's)
+    on the test split: the same resampled items score both, so only the items where the two
+    disagree move it. A 1-point margin judged on 300-500 items sits inside this noise."""
+    y = test["y"]
+    draws = np.random.default_rng(seed).integers(0, y.size, (NOISE_DRAWS, y.size))
+    diff = bootstrap_macro_f1(y, test["versions"][at], draws) - bootstrap_macro_f1(
+        y, test["final"], draws
+    )
+    lo, hi = np.quantile(diff, [0.05, 0.95])
+    return float(lo), float(hi)
+
+
 def stop_judge(v: list[dict], run: dict, *, rule: str) -> dict:
     """One rule on one run: ``default`` (mean kappa of 3 >= 0.99, the least stable label's
     kappa), ``plain`` (the same on the plain kappa over all labels, as before 2026-12-08),
@@ -269,10 +301,19 @@ def stop_judge(v: list[dict], run: dict, *, rule: str) -> dict:
     finally:
         stopping_module.PLATEAU_SPAN = span
     fired = v[signal.stopped_at] if signal.stopped else None
-    return {"fired_at": fired and fired["labels"], "f1_at": fired and fired["f1"],
-            "fired_by": signal.fired_by,
-            "ok": bool(fired and fired["labels"] <= run["pool"] / 2
-                       and fired["f1"] >= run["final_f1"] - 0.01)}  # fmt: skip
+    in_time = bool(fired and fired["labels"] <= run["pool"] / 2)
+    out = {"fired_at": fired and fired["labels"], "f1_at": fired and fired["f1"],
+           "fired_by": signal.fired_by,
+           "ok": in_time and fired["f1"] >= run["final_f1"] - 0.01}  # fmt: skip
+    # Beyond the test split's noise: "pass" when the whole interval of the shortfall is above
+    # -1 point, "miss" when it is below (or the rule fired late or never), else "undecided".
+    out["shortfall_interval"] = (
+        shortfall_interval(run["test"], signal.stopped_at) if fired else None
+    )
+    lo, hi = out["shortfall_interval"] or (np.nan, np.nan)
+    out["verdict"] = ("pass" if in_time and lo >= -0.01 else
+                      "miss" if not in_time or hi < -0.01 else "undecided")  # fmt: skip
+    return out
 
 
 # The forecast's learning curves: name -> (the score fitted, the items each was measured on
@@ -471,6 +512,9 @@ def summarize(name: str, judged: list[dict]) -> dict:
         fired = [r["fired_at"] for r in rows if r["fired_at"]]
         out["stop"][rule] = {
             "ok": f"{sum(r['ok'] for r in rows)}/{total}",
+            "verdicts": "·".join(
+                str(sum(r["verdict"] == w for r in rows)) for w in ("pass", "undecided", "miss")
+            ),
             "fired": f"{len(fired)}/{total}",
             "fired_by_plateau": sum(r["fired_by"] == "plateau" for r in rows),
             "fired_median": float(np.median(fired)) if fired else float("nan"),
@@ -539,14 +583,17 @@ def main() -> None:
     print(
         f"\nseeds {seeds[0]}-{seeds[-1]}; stopping rule (default: mean kappa of 3 >= 0.99, the "
         "least stable label's; plain: the kappa over all labels; plateau: or kappa stopped "
-        "rising over the last doubling of the labels; plateau5: over the last 5 versions)"
+        "rising over the last doubling of the labels; plateau5: over the last 5 versions); "
+        "beyond noise: pass, undecided, miss by the paired bootstrap's 90% interval of the "
+        "shortfall against -1 point"
     )
-    print(f"{'set':<14}{'rule':<9}{'ok':>5}{'fires at (median)':>19}{'pool':>6}{'F1 there':>10}"
-          f"{'final':>7}{'max mean k':>11}")  # fmt: skip
+    print(f"{'set':<14}{'rule':<9}{'ok':>5}{'beyond noise':>13}{'fires at (median)':>19}"
+          f"{'pool':>6}{'F1 there':>10}{'final':>7}{'max mean k':>11}")  # fmt: skip
     for t in tables:
         for rule in RULES:
             r = t["stop"][rule]
-            print(f"{t['set']:<14}{rule:<9}{r['ok']:>5}{r['fired_median']:>19.0f}{t['pool']:>6}"
+            print(f"{t['set']:<14}{rule:<9}{r['ok']:>5}{r['verdicts']:>13}"
+                  f"{r['fired_median']:>19.0f}{t['pool']:>6}"
                   f"{r['f1_at']:>10.3f}{t['final_f1']:>7.3f}{t['max_mean_kappa']:>11.3f}")  # fmt: skip
     print(
         "\nforecast (fit on the first 20% of the curve; labels for 95% of the plateau): "

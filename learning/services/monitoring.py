@@ -75,15 +75,16 @@ def forecast_metric(project: Project) -> str:
     return EVAL_METRIC if project.eval_sample else FORECAST_METRIC
 
 
-def stop_predictions(state: dict[str, Any], rows: list[tuple]) -> dict[str, str]:
-    """{item id: predicted label} on ``rows``; multi-label: the labels at p >= 0.5, joined
-    by "|" (a set of labels compared as one category)."""
+def stop_predictions(state: dict[str, Any], rows: list[tuple]) -> dict[str, str | list[str]]:
+    """{item id: predicted label} on ``rows``; multi-label: the list of labels at p >= 0.5
+    (a list, not a joined string: a label name may hold any separator)."""
     if not rows:
         return {}
     names = state["labels"]
     proba = predict_proba_full(state["model"], pool_features(state, rows), len(names))
+    labels: list[str | list[str]]
     if state.get("multi_label"):
-        labels = ["|".join(n for n, p in zip(names, row, strict=True) if p >= 0.5) for row in proba]
+        labels = [[n for n, p in zip(names, row, strict=True) if p >= 0.5] for row in proba]
     else:
         labels = [names[i] for i in proba.argmax(axis=1)]
     return {str(r[0]): label for r, label in zip(rows, labels, strict=True)}
@@ -125,12 +126,13 @@ def monitoring_record(*, version: ModelVersion, state: dict[str, Any]) -> dict[s
 
 
 def stop_kappa(
-    previous: dict[str, str], current: dict[str, str], *, multi_label: bool
+    previous: dict[str, Any], current: dict[str, Any], *, multi_label: bool
 ) -> tuple[float | None, str | None]:
     """The stopping rule's kappa between two versions' stop-set predictions ({item id: label
-    name, or "|"-joined names for multi-label}) and the least stable label it comes from
+    name, or for multi-label a list of names}) and the least stable label it comes from
     (``learning.monitoring.stopping.least_stable``), over the items both predicted (items
-    deleted since drop out); (None, None) when they share none."""
+    deleted since drop out); (None, None) when they share none. Multi-label predictions
+    stored before 2026-12-08 are "|"-joined strings, read by splitting."""
     common = sorted(set(previous) & set(current))
     if not common:
         return None, None
@@ -138,18 +140,15 @@ def stop_kappa(
     if not multi_label:
         kappa, label = least_stable(a, b)
         return kappa, str(label)
-    names = sorted({n for value in a + b for n in value.split("|") if n})
+    sets = [set(v.split("|")) - {""} if isinstance(v, str) else set(v) for v in a + b]
+    names = sorted(set().union(*sets))
     if not names:  # no label predicted anywhere by either: nothing changed
         return 1.0, None
     column = {n: j for j, n in enumerate(names)}
-
-    def indicators(values: list[str]) -> np.ndarray:
-        out = np.zeros((len(values), len(names)), dtype=np.int64)
-        for i, value in enumerate(values):
-            out[i, [column[n] for n in value.split("|") if n]] = 1
-        return out
-
-    kappa, j = least_stable(indicators(a), indicators(b))
+    indicators = np.zeros((len(sets), len(names)), dtype=np.int64)
+    for i, labels in enumerate(sets):
+        indicators[i, [column[n] for n in labels]] = 1
+    kappa, j = least_stable(indicators[: len(a)], indicators[len(a) :])
     return kappa, names[j]
 
 

@@ -128,10 +128,12 @@ def test_stats_api_and_hostile_settings(db, project, api):
 
 
 def test_multi_label_versions_compare_label_sets(db, manager):
+    """Each version stores the list of labels it predicts per stop-set item, so a label name
+    holding the separator a joined string would use ("|") stays one label."""
     from annotation.services.importing import import_objects
     from annotation.services.projects import project_create
 
-    topics = ["sports", "politics", "tech"]
+    topics = ["sports", "politics|news", "tech"]
     project = project_create(creator=manager, name="Topics", labels=topics, multi_label=True)
     rng = np.random.default_rng(0)
     rows = []
@@ -148,9 +150,10 @@ def test_multi_label_versions_compare_label_sets(db, manager):
     _, second, _ = run(project)
     latest = ModelVersion.objects.filter(project=project).order_by("-version").first()
     assert len(latest.stop_predictions) == 40
-    for labels in latest.stop_predictions.values():
-        assert set(filter(None, labels.split("|"))) <= set(topics)
+    predicted = [set(labels) for labels in latest.stop_predictions.values()]
+    assert set().union(*predicted) == set(topics)
     assert second["stop_kappa"] == pytest.approx(1.0)  # the same labels: the same model
+    assert latest.stop_least_stable in topics
 
 
 def test_the_stopping_rule_alert_opens_once_when_the_model_stops_changing(db, manager):
@@ -188,12 +191,15 @@ def test_the_stored_kappa_is_the_least_stable_labels_over_the_items_both_predict
 def test_a_multi_label_kappa_compares_each_labels_presence():
     from learning.services.monitoring import stop_kappa
 
-    before = {"1": "news|sport", "2": "", "3": "sport", "4": "news"}
+    before = {"1": ["news", "sport"], "2": [], "3": ["sport"], "4": ["news"]}
     same = stop_kappa(before, dict(before), multi_label=True)
     assert same == (1.0, "news")  # nothing changed: every label's kappa is 1, the first named
-    kappa, label = stop_kappa(before, before | {"1": "news"}, multi_label=True)
+    kappa, label = stop_kappa(before, before | {"1": ["news"]}, multi_label=True)
     assert label == "sport" and kappa < 1
-    assert stop_kappa({"1": ""}, {"1": ""}, multi_label=True) == (1.0, None)
+    assert stop_kappa({"1": []}, {"1": []}, multi_label=True) == (1.0, None)
+    # Versions stored before lists joined the labels by "|": read by splitting.
+    legacy = {"1": "news|sport", "2": "", "3": "sport", "4": "news"}
+    assert stop_kappa(legacy, before | {"1": ["news"]}, multi_label=True) == (kappa, label)
 
 
 def test_the_stopping_section_names_each_versions_least_stable_label(db, project):
