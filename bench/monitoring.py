@@ -171,10 +171,14 @@ def load_features(sets: list[str], texts) -> dict[str, tuple]:
     return out
 
 
-def macro_f1(model, X, y, k: int) -> float:
+def predict(model, X, k: int) -> np.ndarray:
+    """The model's label per row (the index of its most probable class)."""
+    return predict_proba_full(model, X, k).argmax(axis=1)
+
+
+def macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
     from sklearn.metrics import f1_score
 
-    predicted = predict_proba_full(model, X, k).argmax(axis=1)
     return float(f1_score(y, predicted, average="macro"))
 
 
@@ -207,7 +211,7 @@ def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
     final = fit_classifier(X[pool], y[pool], multi_label=False, seed=seed)
     while True:
         model = fit_classifier(X[labeled], y[labeled], multi_label=False, seed=seed)
-        predictions = predict_proba_full(model, X[stop], k).argmax(axis=1)
+        predictions = predict(model, X[stop], k)
         kappa, plain = (
             (None, None)
             if previous is None
@@ -216,10 +220,9 @@ def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
         previous = predictions
         cv = cross_validated_metrics(X[labeled], y[labeled], multi_label=False, n_classes=k,
                                      seed=seed, evaluate=np.isin(labeled, sample))  # fmt: skip
+        on_test.append(predict(model, X[test], k))
         versions.append({"labels": len(labeled), "kappa": kappa, "plain_kappa": plain,
-                         "cv_f1": cv["macro_f1"],
-                         "f1": macro_f1(model, X[test], y[test], k)})  # fmt: skip
-        on_test.append(predict_proba_full(model, X[test], k).argmax(axis=1))
+                         "cv_f1": cv["macro_f1"], "f1": macro_f1(y[test], on_test[-1])})  # fmt: skip
         if eval_sample:
             versions[-1] |= {"eval_f1": cv["eval_macro_f1"], "eval_n": cv["eval_n"]}
         unlabeled = np.setdiff1d(pool, labeled)
@@ -239,8 +242,8 @@ def al_run(X, y, seed: int, *, batch_frac: float, cap: float,
         picks = [i for i in unlabeled[np.argsort(-priority, kind="stable")].tolist()
                  if i not in set(first)]  # fmt: skip
         labeled += first + picks[: every - len(first)]
-    final_on_test = predict_proba_full(final, X[test], k).argmax(axis=1)
-    return {"pool": int(pool.size), "final_f1": macro_f1(final, X[test], y[test], k),
+    final_on_test = predict(final, X[test], k)
+    return {"pool": int(pool.size), "final_f1": macro_f1(y[test], final_on_test),
             "versions": versions,  # and, for the judge only (not written out):
             "test": {"y": y[test], "versions": on_test, "final": final_on_test}}  # fmt: skip
 
