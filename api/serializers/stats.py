@@ -15,10 +15,14 @@ class StopKappaSerializer(serializers.Serializer):
     kappa = serializers.FloatField(
         allow_null=True,
         help_text="Against the previous version on the stop set: the smallest one-vs-rest "
-        "kappa over the labels (with two labels, the plain kappa); null: no previous version.",
+        "kappa over the labels the stop set resolves (each predicted often enough that one "
+        "item changing leaves its kappa at 0.99 or more), or the plain kappa over all labels "
+        "when that is smaller (with two labels, always); null: no previous version.",
     )
     least_stable = serializers.CharField(
-        allow_null=True, help_text="The label that kappa comes from: the one changing most."
+        allow_null=True,
+        help_text="The label that kappa comes from, the one changing most; null when it is "
+        "the plain kappa.",
     )
 
 

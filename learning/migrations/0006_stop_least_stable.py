@@ -4,8 +4,10 @@ from django.db import migrations, models
 
 
 def recompute_stop_kappas(apps, schema_editor):
-    """Every stored stop-set kappa becomes the least stable label's (it was the kappa over all
-    labels), so a project's curve and its stopping rule read one kind of kappa throughout."""
+    """Every stored stop-set kappa is recomputed from the stored predictions by today's rule
+    (``learning.services.monitoring.stop_kappa``; here, the least stable label's kappa where
+    it was the kappa over all labels), so a project's curve and its stopping rule read one
+    kind of kappa throughout. 0007 runs it again."""
     from learning.services.monitoring import stop_kappa
 
     ModelVersion = apps.get_model("learning", "ModelVersion")

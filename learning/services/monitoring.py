@@ -130,7 +130,8 @@ def stop_kappa(
 ) -> tuple[float | None, str | None]:
     """The stopping rule's kappa between two versions' stop-set predictions ({item id: label
     name, or for multi-label a list of names}) and the least stable label it comes from
-    (``learning.monitoring.stopping.least_stable``), over the items both predicted (items
+    (``learning.monitoring.stopping.least_stable``: None when no label the stop set resolves
+    is less stable than all of them together), over the items both predicted (items
     deleted since drop out); (None, None) when they share none. Multi-label predictions
     stored before 2026-12-08 are "|"-joined strings, read by splitting."""
     common = sorted(set(previous) & set(current))
@@ -139,7 +140,7 @@ def stop_kappa(
     a, b = [previous[i] for i in common], [current[i] for i in common]
     if not multi_label:
         kappa, label = least_stable(a, b)
-        return kappa, str(label)
+        return kappa, None if label is None else str(label)
     sets = [set(v.split("|")) - {""} if isinstance(v, str) else set(v) for v in a + b]
     names = sorted(set().union(*sets))
     if not names:  # no label predicted anywhere by either: nothing changed
@@ -149,7 +150,7 @@ def stop_kappa(
     for i, labels in enumerate(sets):
         indicators[i, [column[n] for n in labels]] = 1
     kappa, j = least_stable(indicators[: len(a)], indicators[len(a) :])
-    return kappa, names[j]
+    return kappa, None if j is None else names[j]
 
 
 def stopping_section(*, project: Project) -> dict[str, Any]:

@@ -11,7 +11,9 @@ from learning.monitoring.stopping import (
     f_change_bound,
     kappa_plateaued,
     least_stable,
+    one_change_kappa,
     prediction_kappa,
+    resolved,
     stopping_signal,
 )
 
@@ -72,8 +74,11 @@ def test_class_kappas_are_one_vs_rest_cohen_kappas():
 
 @given(st.lists(st.sampled_from(["a", "b"]), min_size=2, max_size=60), st.data())
 def test_with_two_classes_the_least_stable_kappa_is_the_plain_kappa(a, data):
+    """Both one-vs-rest kappas equal the plain one, so no class is named."""
     b = data.draw(st.lists(st.sampled_from(["a", "b"]), min_size=len(a), max_size=len(a)))
-    assert least_stable(a, b)[0] == pytest.approx(prediction_kappa(a, b))
+    for resolve_at in (None, 0.99):
+        kappa, label = least_stable(a, b, resolve_at=resolve_at)
+        assert kappa == pytest.approx(prediction_kappa(a, b)) and label is None
 
 
 @given(labels, st.data())
@@ -97,13 +102,66 @@ def test_multilabel_class_kappas_are_per_column():
     per_label = class_kappas(a, b)
     assert per_label[0] == 1.0
     assert per_label[1] == pytest.approx(cohen_kappa_score(a[:, 1], b[:, 1]))
-    assert least_stable(a, b) == (per_label[1], 1)
+    assert least_stable(a, b, resolve_at=None) == (per_label[1], 1)
     assert class_kappas(np.zeros((3, 2)), np.zeros((3, 2))) == {0: 1.0, 1: 1.0}
 
 
 def test_least_stable_breaks_ties_by_the_first_class():
-    a = ["a", "b", "a", "b"]
-    assert least_stable(a, ["b", "a", "a", "b"])[1] == "a"
+    a = ["a", "b", "c", "c"]
+    assert least_stable(a, ["b", "a", "c", "c"], resolve_at=None)[1] == "a"
+
+
+@given(st.integers(2, 5000), st.data())
+def test_one_change_kappa_is_cohens_kappa_of_one_item_leaving_the_class(size, data):
+    positives = data.draw(st.integers(1, size // 2))
+    before = np.zeros(size, dtype=int)
+    before[:positives] = 1
+    after = before.copy()
+    after[0] = 0
+    expected = cohen_kappa_score(before, after)
+    if np.isfinite(expected):  # one positive of two items: sklearn's 0/0
+        assert one_change_kappa(positives, size) == pytest.approx(expected)
+
+
+def test_a_thousand_item_stop_set_resolves_a_class_from_54_predictions_at_0_99():
+    """One item changing leaves the kappa of a class predicted 54 times at 0.9901, of one
+    predicted 53 times at 0.9899: below the threshold, so that class's kappa cannot tell one
+    item from a real change."""
+    for n, expected in ((53, False), (54, True), (946, True), (947, False)):
+        says = np.arange(1000) < n
+        assert resolved(says, says, 0.99) is expected, n
+    assert not resolved(np.zeros(1000, bool), np.zeros(1000, bool), 0.99)  # never predicted
+    says = np.arange(1000) < 100
+    assert not resolved(says, np.arange(1000) < 50, 0.99)  # too few in the second version
+
+
+def test_a_rare_class_changing_does_not_set_the_kappa_but_a_common_one_does():
+    """900 items in three common classes, 10 in a rare one. One rare item becoming common:
+    the rare class's kappa is 0.95, but the rule reads the common class's (above 0.99). Five
+    common items moving: that class is named, below 0.99."""
+    a = np.array(["a", "b", "c"] * 300 + ["d"] * 10)
+    b = a.copy()
+    b[-1] = "c"
+    per_class = class_kappas(a, b)
+    assert per_class["d"] < 0.96 and least_stable(a, b, resolve_at=None)[1] == "d"
+    assert least_stable(a, b) == (per_class["c"], "c") and per_class["c"] > 0.99
+    b = a.copy()
+    b[[0, 3, 6, 9, 12]] = "b"
+    kappa, label = least_stable(a, b)
+    assert label == "a" and kappa == pytest.approx(class_kappas(a, b)["a"]) and kappa < 0.99
+
+
+@given(labels, st.data(), st.sampled_from([None, 0.5, 0.9, 0.99]))
+def test_the_rules_kappa_lies_between_every_classs_smallest_and_the_plain_kappa(
+    a, data, resolve_at
+):
+    """Counting fewer classes can only raise the kappa, never above the plain one; a named
+    class's kappa is the one returned."""
+    b = data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=len(a), max_size=len(a)))
+    kappa, label = least_stable(a, b, resolve_at=resolve_at)
+    plain, per_class = prediction_kappa(a, b), class_kappas(a, b)
+    assert min(per_class.values()) - 1e-12 <= kappa <= plain + 1e-12
+    assert label is None and kappa == plain or per_class[label] == pytest.approx(kappa)
 
 
 def test_fires_at_first_window_reaching_threshold():
