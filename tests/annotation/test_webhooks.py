@@ -95,6 +95,21 @@ def test_two_500s_then_200_are_retried_and_logged(project, settings):
 
 
 @pytest.mark.django_db
+def test_a_receivers_long_answer_is_logged_cut_short(project, settings):
+    """A receiver chooses its reason phrase (up to 64 KiB): every attempt in the log keeps
+    at most 500 characters of the error, as the delivery's own ``error`` does."""
+    settings.QUORUM_WEBHOOK_RETRY_BASE_SECONDS = 5
+    with webhook_receiver(answers=[500, 500], reason="x" * 60_000) as receiver:
+        _hook(project, receiver.url)
+        delivery = _emit(project)
+        webhook_deliver(delivery_id=delivery.pk)
+        webhook_deliver(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert len(delivery.error) <= 500
+    assert [len(h["error"]) <= 500 for h in delivery.history] == [True, True]
+
+
+@pytest.mark.django_db
 def test_the_celery_task_retries_until_delivered(project, settings):
     """The task itself, run in place (eager): its retries run at once, in order."""
     settings.QUORUM_WEBHOOK_RETRY_BASE_SECONDS = 0.01
