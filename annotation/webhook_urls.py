@@ -3,9 +3,12 @@
 A webhook URL is refused unless it is ``http``/``https`` with a host whose *every* resolved
 address is public: no loopback, private (RFC 1918, ``fc00::/7``), link-local (cloud metadata
 at 169.254.169.254 and ``fd00:ec2::254`` included), shared, multicast, reserved or unspecified
-address, an IPv4 address mapped into IPv6 judged as the IPv4 one. The check runs when the
-webhook is saved and again at every send, and the send connects to the very address it
-checked (no second DNS lookup that a rebinding resolver could answer differently).
+address. An IPv6 address that carries an IPv4 one (mapped, compatible, translated, NAT64's
+well-known prefix, 6to4) is judged as the IPv4 address it reaches: on a NAT64 network
+``64:ff9b::a9fe:a9fe`` is 169.254.169.254. NAT64's local-use prefix is never public.
+The check runs when the webhook is saved and again at every send, and the send connects to
+the very address it checked (no second DNS lookup that a rebinding resolver could answer
+differently).
 """
 
 import http.client
@@ -35,9 +38,27 @@ class Target:
     address: str  # the checked address the connection goes to
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address a packet may end up at: IPv4-mapped,
+# IPv4-compatible (deprecated), IPv4-translated (SIIT) and NAT64's well-known prefix.
+_EMBEDS_IPV4_LAST = tuple(ipaddress.IPv6Network(n) for n in (
+    "::ffff:0:0/96", "::/96", "::ffff:0:0:0/96", "64:ff9b::/96",
+))  # fmt: skip
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: a network's own translator
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if any(address in network for network in _EMBEDS_IPV4_LAST):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def address_is_public(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return False
+        address = _embedded_ipv4(address) or address
     return address.is_global and not address.is_multicast
 
 

@@ -1,5 +1,6 @@
 """A webhook receiver on 127.0.0.1 for tests: answers a scripted list of status codes
-(then 200), and keeps every request it got (headers and raw body)."""
+(then 200), with the standard reason phrase or ``reason``, and keeps every request it got
+(headers and raw body)."""
 
 import threading
 import time
@@ -25,7 +26,9 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
+def webhook_receiver(
+    answers: list[int] | None = None, reason: str | None = None
+) -> Iterator[Receiver]:
     receiver = Receiver(url="", answers=list(answers or []))
     lock = threading.Lock()
 
@@ -35,7 +38,7 @@ def webhook_receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
             with lock:
                 receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
                 code = receiver.answers.pop(0) if receiver.answers else 200
-            self.send_response(code)
+            self.send_response(code, reason)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")

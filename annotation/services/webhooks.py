@@ -42,6 +42,7 @@ DELIVER_WEBHOOK_TASK = "annotation.tasks.deliver_webhook"
 SIGNATURE_HEADER = "X-Quorum-Signature"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_SECRET = 200
+MAX_ERROR = 500  # characters of an attempt's error kept in the log
 MAX_RETRY_SECONDS = 3600.0
 TEST_INTERVAL = timedelta(seconds=30)
 SUBSCRIBABLE = [value for value, _ in SUBSCRIBABLE_EVENTS]
@@ -217,10 +218,11 @@ def webhook_deliver(*, delivery_id: int) -> bool:
         status = DeliveryStatus.SUCCEEDED
     else:
         status = DeliveryStatus.PENDING if retry else DeliveryStatus.FAILED
+    error = error[:MAX_ERROR]  # the receiver writes its reason phrase (up to 64 KiB)
     entry = {"at": now.isoformat(), "response_code": code, "error": error,
              "duration_ms": duration_ms}  # fmt: skip
     WebhookDelivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(
-        attempts=attempts, status=status, response_code=code, error=error[:500],
+        attempts=attempts, status=status, response_code=code, error=error,
         history=[*delivery.history, entry][-50:], last_attempt_at=now, duration_ms=duration_ms,
         delivered_at=now if status == DeliveryStatus.SUCCEEDED else None,
     )  # fmt: skip

@@ -133,8 +133,11 @@ def _rule_from_form(post, kind: str) -> dict[str, Any]:
         if isinstance(default, list):
             params[name] = [v for v in post.getlist(f"{kind}-{name}") if v]
         elif isinstance(default, int):
-            digits = raw.strip().removeprefix("-")  # ASCII only: int("²") fails, isdigit() not
-            params[name] = int(raw) if digits.isascii() and digits.isdigit() else raw
+            # ASCII only: int("²") fails, isdigit() not; and int() refuses over 4,300 digits
+            # (the service's counts stop at 10**9 anyway: a longer one it names as wrong)
+            digits = raw.strip().removeprefix("-")
+            readable = digits.isascii() and digits.isdigit() and len(digits) <= 18
+            params[name] = int(raw) if readable else raw
         elif isinstance(default, float):
             try:
                 params[name] = float(raw)

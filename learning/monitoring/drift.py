@@ -11,9 +11,10 @@ p-value, and ``drift = p_value < alpha``):
   and the test is exact. Cross-validated AUC with the same shuffles is not: the folds' models
   share training rows, their AUCs are correlated, and false alarms reached 20% at alpha 0.05
   in trials (the permutation baseline would then need a refit per shuffle, ~100x the time).
-- :func:`meta_drift`: per ``meta`` field, the population stability index (PSI) and a test:
-  chi-square on the category counts for categorical fields, two-sample Kolmogorov-Smirnov for
-  numeric ones. Fields are Bonferroni-corrected within one call.
+- :func:`meta_drift`: per ``meta`` field (the ``MAX_META_FIELDS`` most common), the
+  population stability index (PSI) and a test: chi-square on the category counts for
+  categorical fields, two-sample Kolmogorov-Smirnov for numeric ones. Fields are
+  Bonferroni-corrected within one call.
 - :func:`label_drift`: chi-square on the label counts of recent labels against earlier ones.
 - :func:`annotator_drift`: an annotator's agreement with consensus on recent items against
   their history, by a one-sided Fisher exact test (drift = agreeing less than before).
@@ -41,6 +42,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 
 ALPHA = 0.05
 PSI_BINS = 10
+MAX_META_FIELDS = 50  # meta fields tested per pair of windows
 _EPS = 1e-4  # PSI's floor for an empty bin (else log(0))
 
 
@@ -154,8 +156,11 @@ def field_drift(name: str, old: Sequence, new: Sequence, *, alpha: float = ALPHA
 def meta_drift(
     old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]], *, alpha: float = ALPHA
 ) -> list[DriftResult]:
-    """Every field of the items' ``meta`` dicts, each tested at alpha / (number of fields)."""
-    names = sorted({k for row in list(old) + list(new) for k in row})
+    """The fields of the items' ``meta`` dicts, each tested at alpha / (number tested): the
+    ``MAX_META_FIELDS`` carried by the most items (ties by name), since items may carry fields
+    of their own (an id as a key), and one test per field would then be one per item."""
+    carried = Counter(k for row in [*old, *new] for k in row)
+    names = sorted(sorted(carried, key=lambda k: (-carried[k], k))[:MAX_META_FIELDS])
     level = alpha / max(1, len(names))
     return [
         field_drift(k, [r.get(k) for r in old], [r.get(k) for r in new], alpha=level) for k in names

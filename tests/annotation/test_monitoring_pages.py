@@ -106,6 +106,16 @@ def test_the_rules_form_saves_and_refuses_bad_numbers(project, manager):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("count", ["9" * 5000, "-" + "9" * 5000])
+def test_a_count_too_long_to_be_a_number_is_a_message_not_an_error(project, manager, count):
+    """Python refuses to read an integer of more than 4,300 digits: the form names it."""
+    page = _browser(manager).post(f"/projects/{project.pk}/alert-rules", {
+        "label_issues_above-enabled": "on", "label_issues_above-count": count}, follow=True)  # fmt: skip
+    assert page.status_code == 200 and "params.count" in page.content.decode()
+    assert not AlertRule.objects.filter(kind="label_issues_above").exists()
+
+
+@pytest.mark.django_db
 def test_webhook_ids_of_another_project_change_nothing(project, manager, make_user):
     from annotation.models import Project
 

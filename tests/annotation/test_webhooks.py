@@ -3,6 +3,7 @@ receiver can verify, retries with back-off, the delivery log, and the SSRF guard
 
 import hashlib
 import hmac
+import ipaddress
 import json
 
 import pytest
@@ -94,6 +95,21 @@ def test_two_500s_then_200_are_retried_and_logged(project, settings):
 
 
 @pytest.mark.django_db
+def test_a_receivers_long_answer_is_logged_cut_short(project, settings):
+    """A receiver chooses its reason phrase (up to 64 KiB): every attempt in the log keeps
+    at most 500 characters of the error, as the delivery's own ``error`` does."""
+    settings.QUORUM_WEBHOOK_RETRY_BASE_SECONDS = 5
+    with webhook_receiver(answers=[500, 500], reason="x" * 60_000) as receiver:
+        _hook(project, receiver.url)
+        delivery = _emit(project)
+        webhook_deliver(delivery_id=delivery.pk)
+        webhook_deliver(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert len(delivery.error) <= 500
+    assert [len(h["error"]) <= 500 for h in delivery.history] == [True, True]
+
+
+@pytest.mark.django_db
 def test_the_celery_task_retries_until_delivered(project, settings):
     """The task itself, run in place (eager): its retries run at once, in order."""
     settings.QUORUM_WEBHOOK_RETRY_BASE_SECONDS = 0.01
@@ -148,6 +164,11 @@ REFUSED = [
     "http://192.168.0.1/", "http://172.16.5.4/", "http://169.254.169.254/latest/meta-data/",
     "http://[fd00:ec2::254]/", "http://0.0.0.0/", "http://2130706433/", "http://100.64.0.1/",
     "http://[::ffff:127.0.0.1]/", "http://[fe80::1]/", "http://224.0.0.1/",
+    # IPv6 addresses that carry a private IPv4 one reach it: NAT64 (on a DNS64 network every
+    # IPv4-only name resolves so), 6to4, IPv4-compatible and -translated forms
+    "http://[64:ff9b::a9fe:a9fe]/", "http://[64:ff9b::a00:1]/", "http://[2002:7f00:1::]/",
+    "http://[2002:a9fe:a9fe::1]/", "http://[::127.0.0.1]/", "http://[::ffff:0:7f00:1]/",
+    "http://[64:ff9b:1::808:808]/",  # NAT64's local-use prefix: the network's own translator
 ]  # fmt: skip
 
 
@@ -170,6 +191,12 @@ def test_other_schemes_credentials_and_broken_urls_are_refused(url):
 def test_a_public_address_is_accepted():
     target = webhook_target("https://8.8.8.8:8443/p?q=1", allow_private=False)
     assert (target.address, target.port, target.path) == ("8.8.8.8", 8443, "/p?q=1")
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::808:808]", "[2002:808:808::1]"])
+def test_a_nat64_or_6to4_address_of_a_public_ipv4_one_is_accepted(host):
+    """An IPv6-only network with DNS64 resolves every IPv4-only receiver to 64:ff9b::/96."""
+    assert webhook_target(f"http://{host}/", allow_private=False).port == 80
 
 
 @pytest.mark.django_db
@@ -227,8 +254,13 @@ def test_a_stranded_pending_delivery_is_sent_again_and_a_recent_one_is_not(proje
 @given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
 def test_an_address_literal_is_accepted_exactly_when_it_is_public(address):
     host = str(address) if address.version == 4 else f"[{address}]"
-    mapped = getattr(address, "ipv4_mapped", None)
-    public = (mapped or address).is_global and not (mapped or address).is_multicast
+    reached = address
+    if address.version == 6 and address.sixtofour is not None:
+        reached = address.sixtofour
+    elif address.version == 6 and int(address) >> 32 in (0, 0xFFFF, 0xFFFF0000, 0x64FF9B << 64):
+        reached = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)  # the IPv4 it carries
+    local_nat64 = address.version == 6 and address in ipaddress.ip_network("64:ff9b:1::/48")
+    public = reached.is_global and not reached.is_multicast and not local_nat64
     try:
         webhook_target(f"http://{host}/", allow_private=False)
     except WebhookUrlError as refused:

@@ -8,6 +8,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from learning.monitoring.drift import (
+    MAX_META_FIELDS,
     annotator_drift,
     auc_from_ranks,
     data_drift,
@@ -111,6 +112,18 @@ def test_meta_fields_numeric_and_categorical():
     assert by_field["length"].detail["test"] == "ks" and by_field["length"].drift
     assert by_field["source"].detail["test"] == "chi2" and by_field["source"].drift
     assert not any(r.drift for r in meta_drift(old, same))
+
+
+def test_meta_drift_tests_at_most_max_meta_fields_the_most_common_first():
+    """Every item may carry fields of its own (an id as a key): one test per field would be
+    a test, and a stored check, per item. The most common fields are tested, at most
+    ``MAX_META_FIELDS``, Bonferroni-corrected over those."""
+    old = [{"source": "web", f"id{i}": 1} for i in range(500)]
+    new = [{"source": "app", f"id{i}": 1} for i in range(500, 1000)]
+    results = meta_drift(old, new)
+    assert len(results) == MAX_META_FIELDS
+    assert "source" in {r.detail["field"] for r in results}
+    assert [r for r in results if r.detail["field"] == "source"][0].drift
 
 
 def test_meta_field_missing_values_and_mixed_types():
