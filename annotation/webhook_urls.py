@@ -85,6 +85,8 @@ def webhook_target(url: str, *, allow_private: bool) -> Target:
         raise WebhookUrlError("scheme", "Only http and https URLs are allowed.")
     if not parts.hostname or parts.username is not None or parts.password is not None:
         raise WebhookUrlError("host", "The URL needs a host, and no user name or password.")
+    if port == 0:  # urlsplit reads ":0" as a port; a connection would go to the default one
+        raise WebhookUrlError("host", "Port 0 is not a port a receiver can listen on.")
     port = port or (443 if parts.scheme == "https" else 80)
     addresses = _resolve(parts.hostname, port)
     if not addresses:

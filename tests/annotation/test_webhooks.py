@@ -182,7 +182,8 @@ def test_private_and_metadata_addresses_are_refused(url):
 @pytest.mark.parametrize("url", ["ftp://8.8.8.8/", "file:///etc/passwd", "gopher://8.8.8.8/",
                                  "http://user:pw@8.8.8.8/", "http:///nohost", "http://[::1",
                                  "http://8.8.8.8/a b", "http://8.8.8.8/\r\nX-Evil: 1",
-                                 "http://bücher.example/", "http://8.8.8.8:99999/"])  # fmt: skip
+                                 "http://bücher.example/", "http://8.8.8.8:99999/",
+                                 "http://8.8.8.8:0/"])  # fmt: skip
 def test_other_schemes_credentials_and_broken_urls_are_refused(url):
     with pytest.raises(WebhookUrlError):
         webhook_target(url, allow_private=False)
