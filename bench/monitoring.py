@@ -394,7 +394,9 @@ def forecast_judge(
     k = int(reached[0]) if reached.size else None
     truth = float(n[k]) if k is not None else None
     bracket = (float(n[k - 1]) if k else 0.0, truth) if k is not None else (float(n[-1]), None)
-    out = {"truth": truth, "truth_bracket": bracket, "points": int(first.sum())}
+    out = {"truth": truth, "truth_bracket": bracket, "points": int(first.sum()),
+           # the goal reached inside the fitted versions: an interpolation, not a forecast
+           "inside": bool(truth is not None and truth <= n[first][-1])}  # fmt: skip
     for method in ("old", "new"):
         f = forecast_with(method, n[first], score[first], None if sizes is None else sizes[first])
         row = {"status": f.status, "predicted": f.labels_needed,
@@ -549,7 +551,11 @@ def summarize(name: str, judged: list[dict]) -> dict:
     for curve in judged[0]["forecast"]:
         for method in ("old", "new"):
             rows = [j["forecast"][curve].get(method, {}) for j in judged]
-            out["forecast"][f"{curve}/{method}"] = forecast_summary(rows, total)
+            out["forecast"][f"{curve}/{method}"] = forecast_summary(rows, total) | {
+                "inside": sum(bool(j["forecast"][curve].get("inside")) for j in judged),
+                "never": sum(j["forecast"][curve].get("truth_bracket", (0, 0))[1] is None
+                             for j in judged),
+            }  # fmt: skip
     return out
 
 
@@ -625,16 +631,17 @@ def main() -> None:
     print(
         "\nforecast (fit on the first 20% of the curve; labels for 95% of the plateau): "
         "error within 25% / 80% interval covers; vs the first version reaching it | vs the "
-        "bracket (previous version, that version]"
+        "bracket (previous version, that version]; inside: seeds whose curve reached the goal "
+        "within the fitted versions (an interpolation); never: not by the last version"
     )
     print(f"{'set':<14}{'curve/method':<13}{'median err':>11}{'|err|<=25%':>11}{'covers':>8}"
           f"{'| err (bracket)':>16}{'covers (bracket)':>18}{'hi/lo (median)':>16}"
-          f"{'no plateau':>11}")  # fmt: skip
+          f"{'no plateau':>11}{'inside':>8}{'never':>7}")  # fmt: skip
     for t in tables:
         for method, r in t["forecast"].items():
             print(f"{t['set']:<14}{method:<13}{r['median_error']:>+11.0%}{r['err_ok']:>11}"
                   f"{r['covered']:>8}{r['err_ok_bracket']:>16}{r['covered_bracket']:>18}"
-                  f"{r['width']:>16.1f}{r['no_plateau']:>11}")  # fmt: skip
+                  f"{r['width']:>16.1f}{r['no_plateau']:>11}{r['inside']:>8}{r['never']:>7}")  # fmt: skip
     results["summary"] = tables
     if texts is not None and not args.skip_drift:
         results["drift"] = drift_bench(texts, windows=args.windows, size=args.window, seed=0,
