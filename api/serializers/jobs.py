@@ -17,6 +17,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from annotation.models import Job, JobKind
+from api.serializers.fields import StrictFloatField
 
 SERVER_PATH = "<server path>"
 STARTABLE_KINDS = [JobKind.ACTIVE_LEARNING, JobKind.LABEL_ISSUES, JobKind.AGREEMENT, JobKind.AUDIT,
@@ -107,7 +108,7 @@ class JobCreateSerializer(serializers.Serializer):
         required=False, min_value=1, max_value=2**63 - 1,
         help_text="compression only (managers): the profile to sweep (default: `default`).",
     )  # fmt: skip
-    tolerance = serializers.FloatField(
+    tolerance = StrictFloatField(
         required=False, min_value=0, max_value=0.999,
         help_text="compression only: the macro-F1 loss allowed against the uncompressed "
         "baseline when proposing a level (default 0.01, one point).",

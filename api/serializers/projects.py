@@ -1,9 +1,11 @@
 from django.contrib.auth import get_user_model
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation.models import Label, Membership, Project, Role
 from annotation.services.projects import PROJECT_FIELDS
+from api.serializers.fields import StrictFloatField
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -47,6 +49,11 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 class ProjectWriteSerializer(serializers.ModelSerializer):
     """Input for create and update; the service does the work."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.FloatField: StrictFloatField,
+    }
 
     labels = serializers.ListField(child=LabelSpecField(), min_length=1, max_length=200)
 

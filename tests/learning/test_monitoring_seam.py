@@ -118,7 +118,8 @@ def test_stats_api_and_hostile_settings(db, project, api):
                          ("forecast_target", -1), ("forecast_relative", "maybe"),
                          ("stop_on_plateau", "maybe"), ("stop_on_plateau", [1]),
                          ("eval_sample", -1), ("eval_sample", 1001), ("eval_sample", "x"),
-                         ("eval_sample", 2.5)):  # fmt: skip
+                         ("eval_sample", 2.5), ("stop_threshold", True),
+                         ("forecast_target", False)):  # fmt: skip
         response = api.patch(url, {field: value}, format="json")
         assert response.status_code == 400 and field in response.json()
     assert api.patch(url, {"forecast_target": 0.8}, format="json").status_code == 200
