@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -27,7 +27,7 @@ MAX_REASON = 200
 
 
 def items_content_delete(
-    *, project: Project, item_ids: Sequence[int], actor: AbstractBaseUser | None, reason: str,
+    *, project: Project, item_ids: Sequence[int], actor: User | None, reason: str,
     now: datetime | None = None,
 ) -> int:  # fmt: skip
     """Delete the content of these items of ``project`` (ones already deleted are skipped).
