@@ -8,6 +8,9 @@ Values are JSON-ready (no NaN; None where undefined, with a reason).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db.models import Max
 
@@ -19,7 +22,7 @@ def _usernames(ids) -> dict[str, str]:
     return {str(pk): name for pk, name in users.values_list("pk", "username")}
 
 
-def _value(row: dict) -> dict:
+def _value(row: Mapping[str, Any]) -> dict:
     return {
         "value": row["value"],
         "n_items": row["n_items"],
@@ -80,7 +83,7 @@ def latest_confusion(*, project: Project) -> dict:
         .values("result")
         .first()
     )
-    result = (job or {}).get("result") or {}
+    result = (job["result"] if job else None) or {}
     if not result.get("coincidence"):
         return {"labels": [], "matrix": [], "reason": "agreement has not been computed yet"}
     return {"labels": result.get("categories", []), "matrix": result["coincidence"]}

@@ -46,6 +46,12 @@ def audit_findings(*, project: Project, kind: str | None = None, status: str | N
     return findings.order_by("-score", "id")
 
 
+def listed_items(finding: AuditFinding) -> list[Item]:
+    """The first items of a finding that ``audit_findings`` read: its prefetch's ``to_attr``,
+    a plain attribute the model does not declare."""
+    return vars(finding)["listed_items"]
+
+
 # The spec's names for finding kinds (annotation.snapshots.spec.AUDIT_EXCLUSIONS).
 SPEC_KINDS = {
     "duplicates": FindingKind.DUPLICATE, "near_duplicates": FindingKind.NEAR_DUPLICATE,

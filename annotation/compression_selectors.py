@@ -48,6 +48,15 @@ def compression_latest_sweep(*, profile: CompressionProfile) -> Job | None:
     )
 
 
+def compression_sweep_result(*, job: Job) -> dict[str, Any]:
+    """A finished sweep's result (``proposed``, ``settings``...): never None for the jobs
+    ``compression_latest_sweep`` returns, which it matched on their result."""
+    result = job.result
+    if not isinstance(result, dict):
+        raise ValueError(f"Job {job.pk} is not a finished compression sweep.")
+    return result
+
+
 def compression_levels(*, job: Job) -> list[float]:
     """The levels a sweep measured (and cached), level 0 (the originals) first."""
     return [0.0, *(float(s["level"]) for s in (job.result or {}).get("settings", []))]

@@ -44,8 +44,9 @@ class CsvRows:
             raise ValueError(f"csv_formulas must be one of {CSV_FORMULA_MODES}, not {mode!r}.")
         self.raw = mode == RAW
         self.file = file
-        quoting = csv.QUOTE_MINIMAL if self.raw else csv.QUOTE_NONNUMERIC
-        self.writer = csv.writer(file, quoting=quoting)
+        self.writer = csv.writer(
+            file, quoting=csv.QUOTE_MINIMAL if self.raw else csv.QUOTE_NONNUMERIC
+        )
 
     def header(self, columns: list[str] | tuple[str, ...]) -> None:
         """The column names, our own constants, as plain ``a,b,c`` in either mode."""

@@ -60,13 +60,16 @@ def majority(votes: Sequence[tuple[str, ...]], *, multi_label: bool,
     votes = [vote for vote in votes if vote]
     if not votes:
         return ()
+    # Every name is in ``order``: the callers pass votes through ``known_names`` first.
     rank = {name: i for i, name in enumerate(order)}
     if multi_label:
         counts = Counter(name for vote in votes for name in vote)
-        return tuple(sorted((n for n, c in counts.items() if 2 * c >= len(votes)), key=rank.get))
+        return tuple(
+            sorted((n for n, c in counts.items() if 2 * c >= len(votes)), key=rank.__getitem__)
+        )
     counts = Counter(vote[0] for vote in votes)
     best = max(counts.values())
-    return (min((n for n, c in counts.items() if c == best), key=rank.get),)
+    return (min((n for n, c in counts.items() if c == best), key=rank.__getitem__),)
 
 
 def agreement(votes: Iterable[Iterable[str] | str | None], *, multi_label: bool) -> float | None:
@@ -116,7 +119,11 @@ def decide_label(
     ballots = _ballots(votes, order, multi_label)
     voted = majority(ballots, multi_label=multi_label, order=order)
     share = agreement(ballots, multi_label=multi_label)
-    for value, source in ((final, "final"), (consensus, "consensus")):
+    stored: tuple[tuple[Iterable[str] | str | None, Source], ...] = (
+        (final, "final"),
+        (consensus, "consensus"),
+    )
+    for value, source in stored:
         names = known_names(value, order)
         if names:
             return LabelDecision(names if multi_label else names[:1], source, share, len(ballots))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Count
 
-from annotation.item_label import decide_label
+from annotation.item_label import Source, decide_label
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -39,7 +39,7 @@ class TrainingLabels:
 
     item_ids: np.ndarray
     labels: list[tuple[str, ...]]
-    sources: list[str]
+    sources: list[Source]
 
     def __len__(self) -> int:
         return int(self.item_ids.shape[0])

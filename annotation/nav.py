@@ -4,6 +4,8 @@ The role sets are the selectors' own (``CAN_*``), the same ones the views check,
 is shown exactly when its page would open.
 """
 
+from typing import NotRequired, TypedDict
+
 from django.urls import reverse
 
 from annotation.audit_selectors import open_finding_count
@@ -26,10 +28,18 @@ HINTS = {
 }
 
 
-def project_actions(*, project: Project, role: str | None) -> list[dict]:
+class ProjectAction(TypedDict):
+    name: str  # the URL name
+    label: str
+    url: str
+    count: NotRequired[int]  # open work on the page (review, audit)
+    hint: NotRequired[str]  # set on every action before it is returned
+
+
+def project_actions(*, project: Project, role: str | None) -> list[ProjectAction]:
     """``[{"name", "label", "url", "count"?}]``: the pages ``role`` may open, in work order."""
     pk = project.pk
-    actions = [
+    actions: list[ProjectAction] = [
         {"name": "project-detail", "label": "Overview", "url": reverse("project-detail", args=[pk])}
     ]
     if role in CAN_LABEL:

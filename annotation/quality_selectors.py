@@ -4,14 +4,16 @@ levels. Reviewers and managers only, as the latest quality (``/annotator-quality
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from annotation.models import AnnotatorQualityRecord, Project
 
 HISTORY_RUNS = 30
 
 
-def _run_key(row: dict) -> str:
+def _run_key(row: Mapping[str, Any]) -> str:
     """A run is its job; a record whose job was deleted stands alone, at its own time."""
     return f"job:{row['job_id']}" if row["job_id"] is not None else f"at:{row['created_at']}"
 
@@ -28,7 +30,7 @@ def quality_history(*, project: Project, runs: int = HISTORY_RUNS) -> dict:
     # Newest first, a run's records lie together (label-quality jobs of a project run one
     # at a time), so the read stops at the first record of the run past ``runs``: the
     # dashboard reads this on every load and the history only grows.
-    rows: list[dict] = []
+    rows: list[Mapping[str, Any]] = []
     order: dict[str, dict] = {}
     for row in records.iterator(chunk_size=2000):
         key = _run_key(row)
@@ -40,15 +42,15 @@ def quality_history(*, project: Project, runs: int = HISTORY_RUNS) -> dict:
     keys = list(reversed(order))
     index = {key: i for i, key in enumerate(keys)}
     people: dict[str, dict] = {}
-    for row in rows:
-        i = index.get(_run_key(row))
+    for measured in rows:
+        i = index.get(_run_key(measured))
         if i is None:
             continue
-        name = row["annotator__username"]
+        name = measured["annotator__username"]
         person = people.setdefault(name, {"annotator": name, "scores": [None] * len(keys),
                                            "n_items": [None] * len(keys)})  # fmt: skip
         if person["scores"][i] is None:  # the newest row of the run wins (rows are newest first)
-            person["scores"][i], person["n_items"][i] = row["score"], row["n_items"]
+            person["scores"][i], person["n_items"][i] = measured["score"], measured["n_items"]
     return {"runs": [order[k] for k in keys],
             "annotators": [people[name] for name in sorted(people)]}  # fmt: skip
 

@@ -18,7 +18,7 @@ skips, other people's leases), not on project size. One annotator alone on an ov
 project walks past every item they labeled that still waits for its second label.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from annotation.models import Annotation, Item, ItemStatus, Project
@@ -34,7 +34,7 @@ def item_suggestion(*, project: Project, item: Item) -> dict | None:
 
 
 def my_history(
-    *, project: Project, annotator: AbstractBaseUser, limit: int = 20, before_id: int | None = None
+    *, project: Project, annotator: User, limit: int = 20, before_id: int | None = None
 ) -> QuerySet[Annotation]:
     """The annotator's own annotations in the project, newest first, with their items.
 
@@ -47,7 +47,7 @@ def my_history(
     return annotations.select_related("item").order_by("-id")[:limit]
 
 
-def my_progress(*, project: Project, annotator: AbstractBaseUser) -> dict[str, int]:
+def my_progress(*, project: Project, annotator: User) -> dict[str, int]:
     """``{"mine", "done", "total"}``: my annotations, complete items, all items."""
     items = Item.objects.filter(project=project)
     return {

@@ -17,12 +17,12 @@ per (model, fields) and ``Model.from_db`` builds the instance as the ORM does.
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 from rest_framework.authtoken.models import Token
 
 from annotation.models import (
@@ -108,7 +108,7 @@ def _queue_head_sql(vendor: str, exclude_count: int, lock: bool) -> str:
         LIMIT 1 {locking}"""
 
 
-def held_lease(*, project: Project, annotator: Model, now: datetime,
+def held_lease(*, project: Project, annotator: User, now: datetime,
                exclude_ids: Sequence[int]) -> Lease | None:  # fmt: skip
     """The annotator's oldest unexpired lease on a still-open item, with the item.
 
@@ -124,9 +124,9 @@ def held_lease(*, project: Project, annotator: Model, now: datetime,
     if item is None:
         return None
     return Lease(
-        id=item.lease_id, item=item, annotator=annotator, project=project,
-        created_at=field_value(Lease, "created_at", item.lease_created_at),
-        expires_at=field_value(Lease, "expires_at", item.lease_expires_at),
+        id=extra_value(item, "lease_id"), item=item, annotator=annotator, project=project,
+        created_at=field_value(Lease, "created_at", extra_value(item, "lease_created_at")),
+        expires_at=field_value(Lease, "expires_at", extra_value(item, "lease_expires_at")),
     )  # fmt: skip
 
 
@@ -267,10 +267,11 @@ def token_user(key: str) -> User | None:
     Replaces DRF's ``Token.objects.select_related("user").get(key=key)``, run on every
     API request.
     """
-    user = fetch_instance(cast(type[User], get_user_model()), _token_user_sql(connection.vendor), [key],
+    user = fetch_instance(get_user_model(), _token_user_sql(connection.vendor), [key],
                           extra=("token_created",))  # fmt: skip
-    if user is not None:
-        user.token_created = field_value(Token, "created", user.token_created)
+    if user is not None:  # the raw column, converted as the ORM converts Token.created
+        created = field_value(Token, "created", extra_value(user, "token_created"))
+        vars(user)["token_created"] = created
     return user
 
 
@@ -516,6 +517,12 @@ def fetch_instance(
     return instance
 
 
+def extra_value(instance: Model, name: str) -> Any:
+    """One of ``fetch_instance``'s ``extra`` columns: a plain attribute of the instance, which
+    its model does not declare (so a type checker cannot see it by name)."""
+    return vars(instance)[name]
+
+
 def _fields(model: type[Model], skip: tuple[str, ...]) -> list:
     return [f for f in model._meta.concrete_fields if f.name not in skip]
 
@@ -544,7 +551,10 @@ def _layout(
 @lru_cache(maxsize=256)
 def _converter(model: type[Model], name: str, vendor: str) -> Callable[[Any], Any] | None:
     """The ORM's converter chain for one column, or None when values need none."""
-    column = model._meta.get_field(name).get_col(model._meta.db_table)
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):  # a reverse relation: no column (_layout passes columns)
+        raise TypeError(f"{model.__name__}.{name} is not a column.")
+    column = field.get_col(model._meta.db_table)
     chain = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
     if not chain:
         return None

@@ -4,7 +4,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 
 from annotation.models import (
@@ -25,7 +25,7 @@ CAN_EXPORT = frozenset({Role.MANAGER, Role.ENGINEER})
 CREATE_PROJECT_PERMISSION = "annotation.add_project"
 
 
-def can_create_project(*, user: AbstractBaseUser) -> bool:
+def can_create_project(*, user: User) -> bool:
     """Who may start a project: staff, or users given ``annotation.add_project`` (in the admin,
     directly or through a group). The page, its button and the API all ask this one function."""
     return bool(
@@ -36,7 +36,7 @@ def can_create_project(*, user: AbstractBaseUser) -> bool:
     )
 
 
-def user_role(*, user: AbstractBaseUser | AnonymousUser, project: Project | int) -> str | None:
+def user_role(*, user: User | AnonymousUser, project: Project | int) -> str | None:
     """The user's role in the project, or None for a non-member."""
     if not user or not user.is_authenticated:
         return None
@@ -48,11 +48,11 @@ def user_role(*, user: AbstractBaseUser | AnonymousUser, project: Project | int)
     )
 
 
-def projects_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
+def projects_for_user(*, user: User) -> QuerySet[Project]:
     return Project.objects.filter(memberships__user=user).distinct()
 
 
-def projects_with_progress(*, user: AbstractBaseUser) -> list[dict]:
+def projects_with_progress(*, user: User) -> list[dict]:
     """Each of the user's projects with its role, item counts and the user's own count."""
     memberships = Membership.objects.filter(user=user).select_related("project")
     rows = []

@@ -9,7 +9,9 @@ reads live in :mod:`annotation.agreement_selectors`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
@@ -102,7 +104,7 @@ def label_distribution(*, project: Project) -> dict:
 
 def annotator_stats(*, project: Project, latest: dict) -> list[dict]:
     """Per annotator: agreement (from the latest run) and quality (from the label-quality job)."""
-    quality = {
+    quality: dict[str, Mapping[str, Any]] = {
         r["annotator__username"]: r
         for r in AnnotatorQuality.objects.filter(project=project).values(
             "annotator__username", "score", "n_items", "method"
@@ -123,7 +125,7 @@ def annotator_stats(*, project: Project, latest: dict) -> list[dict]:
     return rows
 
 
-def learning_curve(*, project: Project) -> list[dict]:
+def learning_curve(*, project: Project) -> list[Mapping[str, Any]]:
     return list(
         project.model_versions.order_by("version").values(
             "version",

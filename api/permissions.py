@@ -6,7 +6,7 @@ disclosed); a member whose role does not allow the action gets 403.
 
 from collections.abc import Mapping
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Model
 from django.http import Http404
 from rest_framework import permissions
@@ -36,7 +36,7 @@ def project_for(request, project_id) -> tuple[Project, str]:
     return project, role
 
 
-def signed_in_user(request: Request) -> AbstractBaseUser:
+def signed_in_user(request: Request) -> User:
     """``request.user`` on a route that ``IsAuthenticated`` guards; anonymous: 401/403."""
     if isinstance(request.user, AnonymousUser):
         raise NotAuthenticated()

@@ -15,6 +15,10 @@ import codecs
 import io
 from typing import BinaryIO
 
+# What the import's stream wrappers read from: an uploaded or opened file, or another wrapper
+# (the ``io.RawIOBase`` subclasses here and in formats and jsonsafe). They only call ``read(n)``.
+ByteSource = BinaryIO | io.RawIOBase
+
 RESAVE = "Save the file as UTF-8 (or UTF-16 with a BOM) and import it again."
 
 
@@ -34,9 +38,9 @@ class NotUtf8(ValueError):
         self.offset, self.line, self.byte = offset, line, byte
 
 
-def utf8_stream(stream: BinaryIO) -> io.BufferedReader:
+def utf8_stream(stream: io.RawIOBase) -> io.BufferedReader:
     """The file's text as UTF-8 bytes without a BOM, buffered; raises ``UnsupportedEncoding``."""
-    buffered = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
+    buffered: io.BufferedReader = io.BufferedReader(stream, buffer_size=1 << 20)
     head = buffered.peek(4)[:4]
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         raise UnsupportedEncoding(f"The file is UTF-32. {RESAVE}", "UTF-32")
@@ -70,7 +74,7 @@ class Utf8Checked(io.RawIOBase):
     every complete record before the bad one; ``line`` is the current line (1-based).
     """
 
-    def __init__(self, stream: BinaryIO):
+    def __init__(self, stream: ByteSource):
         self._stream = stream
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._offset = 0  # bytes handed on so far
@@ -105,7 +109,7 @@ class Utf8Checked(io.RawIOBase):
 class _Utf16ToUtf8(io.RawIOBase):
     """UTF-16 (BOM first) in, UTF-8 out; raises ``UnicodeDecodeError`` on a lone surrogate."""
 
-    def __init__(self, stream: BinaryIO):
+    def __init__(self, stream: ByteSource):
         self._stream = stream
         self._decoder = codecs.getincrementaldecoder("utf-16")(errors="strict")
         self._pending = b""

@@ -9,7 +9,8 @@ know. ``params`` holds the facts a page's wording needs (the duplicate id, the f
 row that used it, the bad byte...), so nobody parses a message.
 """
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 # Whole-file problems (row 0, field "file").
@@ -58,7 +59,8 @@ class RowError:
     message: str
     code: str
     line: int | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    # dataclasses.field, spelled out: the ``field`` attribute above shadows the bare name here.
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -8,7 +8,7 @@ Parsers only parse. Deciding whether a row is a valid item is ``rows.py``'s job.
 import hashlib
 import io
 from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
 import ijson
 
@@ -16,6 +16,7 @@ from annotation.importing import errors as codes
 from annotation.importing import jsonsafe
 from annotation.importing.encoding import (
     RESAVE,
+    ByteSource,
     NotUtf8,
     UnsupportedEncoding,
     Utf8Checked,
@@ -35,7 +36,7 @@ EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "js
 class CountingReader(io.RawIOBase):
     """Wraps a binary stream, hashing and counting the bytes that pass through."""
 
-    def __init__(self, stream: BinaryIO):
+    def __init__(self, stream: ByteSource):
         self._stream = stream
         self.sha256 = hashlib.sha256()
         self.bytes_read = 0
@@ -72,7 +73,7 @@ def detect_format(file_name: str, requested: str | None = None) -> str:
     )
 
 
-def parse(stream: BinaryIO, fmt: str, *, limits: Limits) -> Iterator[RawRow]:
+def parse(stream: io.RawIOBase, fmt: str, *, limits: Limits) -> Iterator[RawRow]:
     """The file's rows; raises ``FormatError`` (lazily) when the file as a whole is unreadable."""
     try:
         text = utf8_stream(stream)

@@ -20,10 +20,12 @@ import io
 import json
 from collections import deque
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
 import ijson
 from ijson.common import ObjectBuilder
+
+from annotation.importing.encoding import ByteSource
 
 _OPEN = frozenset({"start_map", "start_array"})
 _CLOSE = frozenset({"end_map", "end_array"})
@@ -115,7 +117,7 @@ class BudgetReader(io.RawIOBase):
     ``slack`` covers a parser's read-ahead (ijson reads 64 KB at a time).
     """
 
-    def __init__(self, stream: BinaryIO, *, limit: int, slack: int = 1 << 17):
+    def __init__(self, stream: ByteSource, *, limit: int, slack: int = 1 << 17):
         self._stream = stream
         self._allowance = limit + slack
         self.limit = limit
@@ -137,7 +139,7 @@ class BudgetReader(io.RawIOBase):
         return n
 
 
-def iter_array(stream: BinaryIO, *, max_depth: int, max_item_bytes: int) -> Iterator[Any]:
+def iter_array(stream: ByteSource, *, max_depth: int, max_item_bytes: int) -> Iterator[Any]:
     """Yield the elements of a top-level JSON array, one at a time.
 
     Raises ``JsonRejected`` when the document is not an array or nests too deep,

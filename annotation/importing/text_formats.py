@@ -80,7 +80,7 @@ def parse_csv(stream: io.BufferedReader, limits: Limits) -> Iterator[RawRow]:
             "The CSV file is empty: it needs a header row.", code=codes.EMPTY_FILE
         ) from None
     except csv.Error:
-        row = _quote_error(0, lines, reader.line_num).error
+        row = _quote_error(0, lines, reader.line_num)
         raise FormatError(f"The CSV header: {row.message}", code=row.code, line=row.line) from None
     header = [h.strip() for h in header]
     if lines.bad_lines:
@@ -113,7 +113,8 @@ def parse_csv(stream: io.BufferedReader, limits: Limits) -> Iterator[RawRow]:
             return
         except csv.Error:
             number += 1
-            yield _quote_error(number, lines, reader.line_num)
+            error = _quote_error(number, lines, reader.line_num)
+            yield RawRow(number, None, error, lines.record_start)
             if lines.eof:
                 return
             last_line = reader.line_num
@@ -141,7 +142,7 @@ def parse_csv(stream: io.BufferedReader, limits: Limits) -> Iterator[RawRow]:
             )  # width checked above
 
 
-def _quote_error(number: int, lines: _Lines, line: int) -> RawRow:
+def _quote_error(number: int, lines: _Lines, line: int) -> RowError:
     """The strict CSV reader stopped: at the end of the file inside a quote, or at a quote
     followed by other characters (``"a"b``), which must be doubled inside a field."""
     start = lines.record_start
@@ -150,14 +151,12 @@ def _quote_error(number: int, lines: _Lines, line: int) -> RawRow:
             f"A quote opened on line {start} is never closed: the rest of the file would be "
             'one field. Close the quote, or write a quote inside a field as two quotes ("").'
         )
-        error = RowError(number, "row", message, codes.UNCLOSED_QUOTE, start, {"line": start})
-    else:
-        message = (
-            f"Line {line}: a closing quote is followed by other characters. Inside a quoted "
-            'field write a quote as two quotes (""), and end the field right after its quote.'
-        )
-        error = RowError(number, "row", message, codes.BAD_QUOTE, line, {"line": line})
-    return RawRow(number, None, error, start)
+        return RowError(number, "row", message, codes.UNCLOSED_QUOTE, start, {"line": start})
+    message = (
+        f"Line {line}: a closing quote is followed by other characters. Inside a quoted "
+        'field write a quote as two quotes (""), and end the field right after its quote.'
+    )
+    return RowError(number, "row", message, codes.BAD_QUOTE, line, {"line": line})
 
 
 def parse_jsonl(stream: io.BufferedReader, limits: Limits) -> Iterator[RawRow]:

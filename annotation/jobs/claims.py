@@ -213,7 +213,7 @@ class Heartbeat:
     def _beat(self) -> bool:
         """One conditional UPDATE; False when the claim is gone. A database error is logged
         and counts as alive: the next beat tries again, and staleness decides."""
-        fields = {"heartbeat_at": timezone.now()}
+        fields: dict[str, datetime | float] = {"heartbeat_at": timezone.now()}
         if self._progress is not None:
             fields["progress"] = self._progress
         try:

@@ -74,7 +74,7 @@ def _requeue(job: Job, *, reason: str, retrying: str) -> Job | None:
     when a job of its kind already waits (one waiting per kind), fail it as superseded by
     that one. Returns the job that now waits for a message."""
     waiting = _waiting_of_kind(job)
-    if waiting is None:
+    while waiting is None:
         try:
             with transaction.atomic():
                 Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts)\
@@ -82,6 +82,8 @@ def _requeue(job: Job, *, reason: str, retrying: str) -> Job | None:
                             error=f"{reason} {retrying}"[:5000])  # fmt: skip
             return job
         except IntegrityError:  # a job of its kind was queued meanwhile
+            # None: and it has left the queue since (claimed, or failed for its attempts),
+            # so the way back to the queue is free again. Each pass needs another such job.
             waiting = _waiting_of_kind(job)
     _finish(job, JobStatus.FAILED, quiet=True, error=f"{reason} Job #{waiting.pk}, queued "
             "after it, does its work with newer labels.")  # fmt: skip

@@ -47,8 +47,8 @@ def kinds_due_after_labels(*, project_id: int, every: dict[str, int]) -> list[st
     the project. This runs after every label: its SQL is built by the ORM once per set of
     thresholds (building it costs ~15 ms of Python) and reused with the project's id.
     """
-    sql, params, slots = _due_statement(connection.vendor, tuple(every.items()))
-    params = list(params)
+    sql, template, slots = _due_statement(connection.vendor, tuple(every.items()))
+    params = list(template)
     for slot in slots:
         params[slot] = project_id
     with connection.cursor() as cursor:

@@ -46,7 +46,9 @@ def labels_changed(*, project_id: int, project: Project | None = None) -> list[J
         thresholds = Project.objects.filter(pk=project_id).values(*fields).first()
     if thresholds is None:
         return []
-    every = {kind: thresholds[field] for kind, field in THRESHOLDS.items() if thresholds[field]}
+    every: dict[str, int] = {
+        kind: thresholds[field] for kind, field in THRESHOLDS.items() if thresholds[field]
+    }
     if not every:
         return []
     due = kinds_due_after_labels(project_id=project_id, every=every)

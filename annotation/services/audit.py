@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -89,7 +89,7 @@ def findings_replace(*, job: Job, drafts: Sequence[FindingDraft]) -> int:
 
 @transaction.atomic
 def finding_resolve(
-    *, finding: AuditFinding, user: AbstractBaseUser, action: str, keep_item: int | None = None
+    *, finding: AuditFinding, user: User, action: str, keep_item: int | None = None
 ) -> AuditFinding:
     """Act on a finding (``keep``, ``exclude``, ``merge`` or ``redact``)."""
     if action not in ACTIONS:
@@ -158,7 +158,7 @@ def _redact(finding: AuditFinding, members: QuerySet[Item]) -> None:
         Item.objects.filter(pk=item.pk).update(redacted_text=redact_spans(item.text, spans))
 
 
-def access_log_write(*, actor: AbstractBaseUser | None, action: str, object_type: str,
+def access_log_write(*, actor: User | None, action: str, object_type: str,
                      object_id: Any = "", project_id: int | None = None,
                      detail: dict | None = None) -> AccessLog:  # fmt: skip
     """Append one entry to the access log (the only way anything writes it)."""

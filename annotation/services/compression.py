@@ -16,6 +16,7 @@ from annotation.compression_selectors import (
     compression_latest_sweep,
     compression_levels,
     compression_profile_get,
+    compression_sweep_result,
 )
 from annotation.jobs.dispatch import job_enqueue
 from annotation.models import (
@@ -187,7 +188,9 @@ def snapshot_compression(*, project: Project, asked: dict[str, Any]) -> dict[str
             f"Profile {profile.name!r} v{profile.version} has no finished compression job; "
             "run one first (POST /api/projects/{id}/jobs {\"kind\": \"compression\"})."]})  # fmt: skip
     measured = compression_levels(job=job)
-    level = float(job.result["proposed"]) if asked["level"] == "proposed" else asked["level"]
+    level = asked["level"]
+    if level == "proposed":
+        level = float(compression_sweep_result(job=job)["proposed"])
     if level not in measured:
         raise ValidationError({"compression": [
             f"Level {level:g} was not measured; the latest sweep measured "

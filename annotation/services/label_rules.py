@@ -36,7 +36,7 @@ class LabelRefused(Exception):
         self.annotation_id = annotation_id
 
     def as_data(self) -> dict:
-        data = {"code": self.code, "detail": self.message}
+        data: dict[str, str | int] = {"code": self.code, "detail": self.message}
         if self.annotation_id is not None:
             data["annotation_id"] = self.annotation_id
         return data

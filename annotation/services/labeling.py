@@ -26,7 +26,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -53,7 +53,7 @@ MAX_CLAIM_ATTEMPTS = 5
 
 
 def queue_next(
-    *, project: Project, annotator: AbstractBaseUser, exclude_ids: Iterable[int] = ()
+    *, project: Project, annotator: User, exclude_ids: Iterable[int] = ()
 ) -> Lease | None:
     """Lease the annotator's next item, or return None when nothing is left for them.
 
@@ -70,9 +70,7 @@ def queue_next(
         return _claim_next(project=project, annotator=annotator, now=now, exclude=exclude)
 
 
-def _claim_next(
-    *, project: Project, annotator: AbstractBaseUser, now, exclude: Sequence[int]
-) -> Lease | None:
+def _claim_next(*, project: Project, annotator: User, now, exclude: Sequence[int]) -> Lease | None:
     rejected: list[int] = []
     for _ in range(MAX_CLAIM_ATTEMPTS):
         item = queue_head(project_id=project.pk, annotator_id=annotator.pk, now=now,
@@ -86,9 +84,7 @@ def _claim_next(
     return None
 
 
-def _lease_if_room(
-    *, project: Project, item: Item, annotator: AbstractBaseUser, now
-) -> Lease | None:
+def _lease_if_room(*, project: Project, item: Item, annotator: User, now) -> Lease | None:
     """Lease the (locked) item unless other people's leases already fill its overlap.
 
     A new statement taken after the row lock (``rawsql.lease_if_room``), so its count sees
@@ -131,7 +127,7 @@ def clean_labels(*, project: Project, labels: Sequence[str]) -> list[str]:
 def annotation_submit(
     *,
     item: Item,
-    annotator: AbstractBaseUser,
+    annotator: User,
     labels: Sequence[str],
     time_spent_ms: int | None = None,
     suggestion_accepted: bool | None = None,
@@ -183,7 +179,7 @@ def annotation_submit(
 def annotation_update(
     *,
     annotation: Annotation,
-    annotator: AbstractBaseUser,
+    annotator: User,
     labels: Sequence[str],
     time_spent_ms: int | None = None,
 ) -> Annotation:
@@ -211,7 +207,7 @@ def annotation_update(
     return annotation
 
 
-def item_skip(*, item: Item, annotator: AbstractBaseUser, reason: str = "") -> tuple[Skip, bool]:
+def item_skip(*, item: Item, annotator: User, reason: str = "") -> tuple[Skip, bool]:
     """Skip the item for this annotator (idempotent) and release their lease on it."""
     with transaction.atomic():
         skip, created = Skip.objects.get_or_create(

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -123,7 +123,7 @@ def _validate_overlap(project: Project) -> None:
 
 @transaction.atomic
 def project_create(
-    *, creator: AbstractBaseUser | None, name: str, labels: Iterable[LabelSpec], **fields: Any
+    *, creator: User | None, name: str, labels: Iterable[LabelSpec], **fields: Any
 ) -> Project:
     """Create a project with its label set; the creator becomes its manager."""
     unknown = set(fields) - set(PROJECT_FIELDS)
@@ -144,7 +144,7 @@ def project_create(
 @transaction.atomic
 def project_update(
     *, project: Project, labels: Iterable[LabelSpec] | None = None,
-    actor: AbstractBaseUser | None = None, **fields: Any,
+    actor: User | None = None, **fields: Any,
 ) -> Project:  # fmt: skip
     """Change a project's settings (and labels); what changed goes to the access log."""
     unknown = set(fields) - set(PROJECT_FIELDS)
@@ -211,8 +211,8 @@ def label_set_replace(*, project: Project, labels: Iterable[LabelSpec]) -> list[
 
 
 @transaction.atomic
-def membership_set(*, project: Project, user: AbstractBaseUser, role: str,
-                   actor: AbstractBaseUser | None = None) -> Membership:  # fmt: skip
+def membership_set(*, project: Project, user: User, role: str,
+                   actor: User | None = None) -> Membership:  # fmt: skip
     """Give ``user`` ``role`` in ``project`` (adding them if needed); logged when it changes."""
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; one of {', '.join(Role.values)}."})
@@ -231,8 +231,8 @@ def membership_set(*, project: Project, user: AbstractBaseUser, role: str,
 
 
 @transaction.atomic
-def membership_remove(*, project: Project, user: AbstractBaseUser,
-                      actor: AbstractBaseUser | None = None) -> None:  # fmt: skip
+def membership_remove(*, project: Project, user: User,
+                      actor: User | None = None) -> None:  # fmt: skip
     membership = Membership.objects.filter(project=project, user=user).first()
     if membership is None:
         raise ValidationError({"username": "Not a member of this project."})

@@ -46,7 +46,8 @@ from annotation.models import (
 from annotation.services.overlap import item_refresh_status
 
 # What a request may ask for; ``undo`` is logged by review_undo and has its own endpoint.
-_STATUS_AFTER = {
+# Read with the requested action, a plain str (the members are str too).
+_STATUS_AFTER: dict[str, IssueStatus] = {
     ReviewActionKind.ACCEPT: IssueStatus.ACCEPTED,
     ReviewActionKind.RELABEL: IssueStatus.RELABELED,
     ReviewActionKind.DISMISS: IssueStatus.DISMISSED,
@@ -131,9 +132,9 @@ def review_item(
     )
     if issue is None and action in (ReviewActionKind.ACCEPT, ReviewActionKind.DISMISS):
         raise ValidationError({"action": f"Nothing to {action}: the item has no open flag."})
-    new_labels = _check_labels(item, labels) if action == ReviewActionKind.RELABEL else None
+    new_labels = _check_labels(item, labels) if action == ReviewActionKind.RELABEL else []
     before = review_state(item, issue) | {"reviewer_annotation": _own_annotation(item, reviewer)}
-    if action == ReviewActionKind.ACCEPT:
+    if action == ReviewActionKind.ACCEPT and issue is not None:  # None: refused above
         item.final_labels = list(issue.given_labels)  # the whole set (multi-label)
     elif action == ReviewActionKind.RELABEL:
         item.final_labels = new_labels

@@ -53,14 +53,23 @@ def review_undo(*, project: Project, reviewer) -> ReviewAction:
     if target is None:
         raise ValidationError({"action": "There is no review action of yours left to undo."})
     item = Item.objects.select_for_update().select_related("project").get(pk=target.item_id)
-    issue = LabelIssue.objects.select_for_update().filter(pk=target.issue_id).first()
-    if item_fingerprint(item) != target.after.get("labels_fingerprint") or (
-        item.status != target.after.get("status")
+    issue = (
+        None
+        if target.issue_id is None
+        else LabelIssue.objects.select_for_update().filter(pk=target.issue_id).first()
+    )
+    old, after = target.before, target.after
+    if old is None or after is None:  # logged without its states (the admin can): none to restore
+        raise ValidationError(
+            {"action": f"The {target.action} of item {item.external_id} cannot be undone."}
+        )
+    if item_fingerprint(item) != after.get("labels_fingerprint") or (
+        item.status != after.get("status")
     ):
         raise ValidationError(
             {"action": f"Item {item.external_id} changed after your review; it cannot be undone."}
         )
-    before, old = review_state(item, issue), target.before
+    before = review_state(item, issue)
     item.final_labels = old["final_labels"]
     item.consensus_labels = old["consensus_labels"]
     item.save(update_fields=["final_labels", "consensus_labels"])

@@ -270,7 +270,8 @@ def snapshot_diff(a: Snapshot, b: Snapshot, *, limit: int = 100) -> dict[str, An
     if a.project_id != b.project_id:
         raise ValidationError({"b": ["Both snapshots must belong to the same project."]})
     before = dict(_item_labels(snapshot_file(a, "jsonl")))
-    added, relabeled = [], []
+    added: list[str] = []
+    relabeled: list[dict[str, str]] = []
     counts = {"added": 0, "removed": 0, "relabeled": 0, "unchanged": 0}
     for item_id, labels in _item_labels(snapshot_file(b, "jsonl")):
         old = before.pop(item_id, None)

@@ -7,7 +7,7 @@ is shown lives in ``annotation.text_selectors``.
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 
 from annotation.models import Item, Project
@@ -28,7 +28,7 @@ def text_view_for(*, role: str | None, originals: bool) -> TextView:
     return TextView(originals=True)
 
 
-def originals_served(*, view: TextView, user: AbstractBaseUser, project: Project,
+def originals_served(*, view: TextView, user: User, project: Project,
                      items: Iterable[Item], object_type: str, object_id: object) -> None:  # fmt: skip
     """Log ``pii_view`` when ``view`` served originals of items that have a redacted copy
     (``items``: the items served; ``object_type``/``object_id``: what was read)."""
@@ -38,7 +38,7 @@ def originals_served(*, view: TextView, user: AbstractBaseUser, project: Project
     _log(user, project, redacted, object_type, object_id)
 
 
-def project_originals_served(*, view: TextView, user: AbstractBaseUser, project: Project,
+def project_originals_served(*, view: TextView, user: User, project: Project,
                              object_type: str, object_id: object) -> None:  # fmt: skip
     """``originals_served`` for a whole-project read (an export, a snapshot download)."""
     if not view.originals:

@@ -11,7 +11,7 @@ import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import AbstractBaseUser, Permission
+from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -21,9 +21,7 @@ UNKNOWN_MEMBER = "No active user with that username."
 
 
 @transaction.atomic
-def user_create(
-    *, username: str, password: str, email: str = "", is_staff: bool = False
-) -> AbstractBaseUser:
+def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False) -> User:
     """A new user, after Django's password validators (``AUTH_PASSWORD_VALIDATORS``)."""
     User = get_user_model()
     if User.objects.filter(username=username).exists():
@@ -65,7 +63,7 @@ def login_attempt_succeeded(*, username: str, address: str) -> None:
     throttle.reset(*account)
 
 
-def user_for_membership(*, requester: AbstractBaseUser, username: str) -> AbstractBaseUser:
+def user_for_membership(*, requester: User, username: str) -> User:
     """The active user ``username``, for a manager adding a member.
 
     A manager needs to know that a name is wrong (a typo must not add nobody silently), and
@@ -87,7 +85,7 @@ def user_for_membership(*, requester: AbstractBaseUser, username: str) -> Abstra
     return user
 
 
-def user_allow_project_creation(*, user: AbstractBaseUser) -> None:
+def user_allow_project_creation(*, user: User) -> None:
     """Give ``user`` the ``annotation.add_project`` permission (``can_create_project``)."""
     permission = Permission.objects.get(
         content_type__app_label="annotation", codename="add_project"

@@ -136,7 +136,8 @@ def _delivery_queue(webhook: Webhook, event: str, data: dict[str, Any]) -> Webho
         "created_at": timezone.now().isoformat(), "data": data,
     }  # fmt: skip
     delivery.save()
-    transaction.on_commit(lambda pk=delivery.pk: _send(pk))
+    pk = delivery.pk
+    transaction.on_commit(lambda: _send(pk))
     return delivery
 
 

@@ -64,7 +64,12 @@ class Batch:
             return [values[code] for code in self.codes]
         if name == "split":
             return [self.split_names[s] for s in self.splits]
-        plain = {"id": self.ids, "text": self.texts, "image": self.images, "meta": self.metas}
+        plain: dict[str, list[Any]] = {
+            "id": self.ids,
+            "text": self.texts,
+            "image": self.images,
+            "meta": self.metas,
+        }
         if name in plain:
             return plain[name]
         return self.extras[(*COMPRESSED_COLUMNS, "original_text").index(name)]

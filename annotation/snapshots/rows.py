@@ -280,11 +280,14 @@ class _Tails:
             return None
         if not source:
             return None
+        # (labels, source, annotator): the decision's, or each annotation's.
+        candidates: list[tuple[tuple[str, ...], str, str | None]]
         if self.final:
             candidates = [(labels, source, None)]
         else:
             candidates = [(a_labels, a_source, user) for user, a_labels, a_source in annotations]
-        keep, tails = self.keep, []
+        keep = self.keep
+        tails: list[Tail] = []
         for row_labels, row_source, annotator in candidates:
             kept = tuple(name for name in row_labels if keep is None or name in keep)
             if kept:

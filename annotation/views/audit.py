@@ -23,6 +23,7 @@ from annotation.audit_selectors import (
     annotation_votes,
     audit_findings,
     audit_overview,
+    listed_items,
     pii_spans,
 )
 from annotation.models import AuditFinding, FindingKind, FindingStatus
@@ -84,14 +85,14 @@ def _original_requested(request, role, project, page) -> int | None:
         return None
     access_log_write(actor=request.user, action="pii_view", object_type="audit_finding",
                      object_id=finding.pk, project_id=project.pk,
-                     detail={"items": [i.pk for i in finding.listed_items]})  # fmt: skip
+                     detail={"items": [i.pk for i in listed_items(finding)]})  # fmt: skip
     return finding.pk
 
 
 def _cards(findings: list[AuditFinding], original: int | None) -> list[dict]:
     """What the template shows per finding: its items (texts redacted where personal data was
     found, except the originals a manager asked for), and which actions fit it."""
-    members = {f.pk: f.listed_items for f in findings}  # the first SHOWN_MEMBERS, by id
+    members = {f.pk: listed_items(f) for f in findings}  # the first SHOWN_MEMBERS, by id
     ids = [i.pk for items in members.values() for i in items]
     spans = pii_spans(item_ids=ids)
     votes = annotation_votes(item_ids=ids)

@@ -22,6 +22,7 @@ from annotation.compression_selectors import (
     compression_profile_get,
     compression_profiles,
     compression_sample,
+    compression_sweep_result,
 )
 from annotation.selectors import CAN_MANAGE
 from annotation.services.compression import compression_job_start, compression_profile_default
@@ -98,12 +99,13 @@ def compression_page(request, project_id: int):
                                "profiles": list(compression_profiles(project=project))}  # fmt: skip
     if job is not None:
         levels = compression_levels(job=job)
+        result = compression_sweep_result(job=job)
         try:
-            level = float(request.GET.get("level", job.result["proposed"]))
+            level = float(request.GET.get("level", result["proposed"]))
         except ValueError:
-            level = float(job.result["proposed"])
+            level = float(result["proposed"])
         if level not in levels:
-            level = float(job.result["proposed"])
+            level = float(result["proposed"])
         samples = []
         for row, original in compression_sample(profile=profile, level=max(level, levels[-1])
                                                 if level == 0 else level, limit=SAMPLES):  # fmt: skip
@@ -113,8 +115,8 @@ def compression_page(request, project_id: int):
             samples.append({"item": row.item_id, "parts": shown, "cut": cut,
                             "before": row.tokens_original,
                             "after": row.tokens_original if level == 0 else row.tokens})  # fmt: skip
-        context.update(levels=levels, level=level, proposed=float(job.result["proposed"]),
-                       result=job.result, samples=samples, chart=_chart(job.result))  # fmt: skip
+        context.update(levels=levels, level=level, proposed=float(result["proposed"]),
+                       result=result, samples=samples, chart=_chart(result))  # fmt: skip
     return render(request, "annotation/compression.html", context)
 
 

@@ -36,7 +36,7 @@ from annotation.services.projects import (
     project_update,
 )
 from annotation.services.users import user_for_membership
-from annotation.views.pages import member_project_or_404
+from annotation.views.pages import AuthenticatedHttpRequest, member_project_or_404
 from quorum.throttle import Locked
 
 MAX_PREVIEW_CHARS = 200_000
@@ -145,13 +145,13 @@ def managed_project_or_403(request: HttpRequest, project_id: int) -> Project:
     return project
 
 
-def _project_form_page(request: HttpRequest, project: Project | None) -> HttpResponse:
+def _project_form_page(request: AuthenticatedHttpRequest, project: Project | None) -> HttpResponse:
     lock = project is not None and project.items.exists()
     rows = _label_rows_for(project)
     label_errors: list[str] = []
     if request.method == "POST":
         form = ProjectForm(request.POST, lock_data_type=lock)
-        if lock:
+        if project is not None and lock:
             form.fields["data_type"].initial = project.data_type
         rows = label_rows_from_post(request.POST)
         if form.is_valid():
@@ -184,7 +184,7 @@ def _project_form_page(request: HttpRequest, project: Project | None) -> HttpRes
 
 
 @login_required
-def project_new(request: HttpRequest) -> HttpResponse:
+def project_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Staff and users with the create permission start projects (the API's rule too); the
     creator becomes its manager. Others get the 403 page that says so."""
     if not can_create_project(user=request.user):
@@ -196,7 +196,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_settings(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     return _project_form_page(request, managed_project_or_403(request, project_id))
 
 
@@ -232,7 +232,7 @@ class MemberForm(forms.Form):
 
 
 @login_required
-def project_members(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_members(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """List members; POST ``action`` = add (username, role), role (username, role) or remove."""
     project = managed_project_or_403(request, project_id)
     form = MemberForm()
@@ -256,7 +256,7 @@ def project_members(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "annotation/manage/members.html", context)
 
 
-def _members_post(request: HttpRequest, project: Project) -> tuple[MemberForm, bool]:
+def _members_post(request: AuthenticatedHttpRequest, project: Project) -> tuple[MemberForm, bool]:
     action = request.POST.get("action")
     if action == "add":
         form = MemberForm(request.POST)

@@ -3,7 +3,8 @@
 import os
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.contrib.auth.models import User
+from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404, render
 
 from annotation.guidelines import render_guidelines
@@ -19,6 +20,13 @@ from annotation.selectors import (
 )
 
 MEDIA_CSP = "default-src 'none'; img-src 'self'; sandbox"
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a view behind ``login_required``, whose user is signed in: a type only
+    (django-stubs' recipe), so the services that take a ``User`` get one."""
+
+    user: User
 
 
 def member_project_or_404(request, project_id: int) -> tuple[Project, str]:
@@ -66,9 +74,10 @@ def item_media(request, item_id: int):
     on this origin. A stored file with any other extension is only ever downloaded.
     """
     item = get_object_or_404(Item.objects.select_related("project"), pk=item_id)
-    if user_role(user=request.user, project=item.project_id) is None or not item.image:
+    image_name = item.image.name  # a file field is falsy exactly when its name is
+    if user_role(user=request.user, project=item.project_id) is None or not image_name:
         raise Http404("No such image.")
-    name = os.path.basename(item.image.name)
+    name = os.path.basename(image_name)
     media_type = MEDIA_TYPES.get(os.path.splitext(name)[1].lstrip(".").lower())
     response = FileResponse(
         item.image.open("rb"),

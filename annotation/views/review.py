@@ -1,6 +1,8 @@
 """The review page: a server-rendered shell; static/js/review.js walks the open label issues,
 most severe first, through the review API."""
 
+from typing import Any, cast
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
@@ -61,7 +63,8 @@ def review_undo_view(request, project_id: int):
         logged = review_undo(project=project, reviewer=request.user)
     except ValidationError as error:
         return JsonResponse({"detail": " ".join(error.messages)}, status=409)
-    undone = UNDONE.get(logged.after["undone_action"], logged.after["undone_action"])
+    after = cast(dict[str, Any], logged.after)  # review_undo always writes it
+    undone = UNDONE.get(after["undone_action"], after["undone_action"])
     return JsonResponse(
         {
             "item": logged.item_id,

@@ -88,3 +88,14 @@ def test_the_review_page_undo_answers_in_sentences_and_refuses_plainly(
     client.force_login(members["annotator"])
     assert client.post(url).status_code == 403
     assert client.get(url.replace("/undo", "/undo")).status_code == 405
+
+
+def test_an_action_logged_without_its_states_is_refused_not_a_crash(project, members):
+    """The admin can add a review action with ``before`` and ``after`` left blank (None):
+    undoing it has nothing to restore, so it is refused like a changed item."""
+    assert import_objects(project=project, objects=[{"id": "a", "text": "a"}]).ok
+    reviewer = members["reviewer"]
+    ReviewAction.objects.create(item=Item.objects.get(external_id="a"), reviewer=reviewer,
+                                action="accept")  # fmt: skip
+    with pytest.raises(ValidationError, match="cannot be undone"):
+        review_undo(project=project, reviewer=reviewer)

@@ -39,10 +39,13 @@ class Command(BaseCommand):
             snapshot = snapshot_create(project=target, spec=spec_data, enqueue=False)
         except ValidationError as exc:
             raise CommandError(f"Bad spec: {exc.message_dict}") from exc
+        if snapshot.job_id is None:  # snapshot_create records the job that builds it
+            raise CommandError("The snapshot has no build job.")
         job_execute(job_id=snapshot.job_id, task_id="manage.py export_snapshot")
         snapshot.refresh_from_db()
         if snapshot.status != SnapshotStatus.READY:
-            raise CommandError(f"The build failed: {snapshot.job.error}")
+            job = snapshot.job  # None only if the job row was deleted meanwhile
+            raise CommandError(f"The build failed: {job.error if job else 'its job is gone.'}")
         out.mkdir(parents=True, exist_ok=True)
         for path in snapshot_directory(snapshot).iterdir():
             shutil.copy2(path, out / path.name)

@@ -36,7 +36,7 @@ Each image is one handwritten digit, 0 to 9, scanned at 8 x 8 pixels.
 def digit_png(pixels, scale: int = 10) -> str:
     """An 8x8 digit (values 0-16) as a data URI of a crisp, upscaled PNG."""
     image = Image.frombytes("L", (8, 8), bytes(int(255 - v * 255 / 16) for v in pixels))
-    image = image.resize((8 * scale, 8 * scale), Image.NEAREST)
+    image = image.resize((8 * scale, 8 * scale), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -139,7 +139,9 @@ class Importer:
                 if self.on_duplicate == "skip":
                     result.skipped += 1
                 else:
-                    self.errors.append(self._duplicate_error(draft, in_project=ext in existing))
+                    self.errors.append(
+                        self._duplicate_error(draft, ext, in_project=ext in existing)
+                    )
                 continue
             if ext is not None:
                 self.first_row[ext] = draft.row
@@ -147,10 +149,10 @@ class Importer:
                 kept.append(draft)
         return kept
 
-    def _duplicate_error(self, draft: ItemDraft, *, in_project: bool) -> RowError:
-        ext = draft.external_id
+    def _duplicate_error(self, draft: ItemDraft, ext: str, *, in_project: bool) -> RowError:
+        """``ext``: the draft's external id, which a duplicate always has."""
         where = "the project" if in_project else f"this file (row {self.first_row.get(ext)})"
-        params = {"id": ext, "in": "project" if in_project else "file"}
+        params: dict[str, str | int] = {"id": ext, "in": "project" if in_project else "file"}
         if not in_project:
             params["first_row"] = self.first_row[ext]
         message = (

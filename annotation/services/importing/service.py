@@ -64,7 +64,7 @@ def import_file(
     limits = Limits(
         max_depth=settings.QUORUM_MAX_JSON_DEPTH, max_row_bytes=settings.QUORUM_MAX_ROW_BYTES
     )
-    rows = parse(reader, fmt, limits=limits)  # type: ignore[arg-type]
+    rows = parse(reader, fmt, limits=limits)
 
     def report() -> None:
         if progress and size:
