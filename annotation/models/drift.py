@@ -14,8 +14,9 @@ class DriftKind(models.TextChoices):
 
 class DriftCheck(models.Model):
     """``reference`` names what was compared with what (two import batches, the labeled set
-    and the pool, a meta field, an annotator); ``window`` the sizes; ``detail`` the test's
-    own numbers. ``drift`` is ``p_value < alpha``."""
+    and the pool, a meta field, an annotator; import batches by number, since the drift alert
+    that quotes it is every member's); ``window`` the sizes, and two import batches' file
+    names; ``detail`` the test's own numbers. ``drift`` is ``p_value < alpha``."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drift_checks")
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

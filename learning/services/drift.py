@@ -59,14 +59,17 @@ def _data_checks(project, rng) -> list[tuple[str, dict, DriftResult]]:
         .order_by("-created_at", "-id")[:2]
     )
     if len(batches) == 2:
+        # The file names go in the window, which only the drift list shows (reviewers and
+        # managers, as the imports page); the reference is also every member's alert text.
         latest, before = batches
-        pairs.append((f"import batch {before.pk} ({before.file_name}) vs {latest.pk} ({latest.file_name})",
+        files = {"old_file": before.file_name, "new_file": latest.file_name}
+        pairs.append((f"import batch {before.pk} vs {latest.pk}", files,
                       Item.objects.filter(import_batch=before), Item.objects.filter(import_batch=latest)))  # fmt: skip
     items = Item.objects.filter(project=project)
-    pairs.append(("labeled set vs unlabeled pool", items.exclude(status=ItemStatus.OPEN),
+    pairs.append(("labeled set vs unlabeled pool", {}, items.exclude(status=ItemStatus.OPEN),
                   items.filter(status=ItemStatus.OPEN)))  # fmt: skip
     out = []
-    for reference, old_qs, new_qs in pairs:
+    for reference, files, old_qs, new_qs in pairs:
         old, new = _sample(old_qs, rng), _sample(new_qs, rng)
         if min(len(old), len(new)) < MIN_WINDOW:
             continue
@@ -74,7 +77,7 @@ def _data_checks(project, rng) -> list[tuple[str, dict, DriftResult]]:
         if kind == "text":
             state["text"] = TextFeaturizer().fit([r[1] for r in old + new])
         X_old, X_new = pool_features(state, old), pool_features(state, new)
-        window = {"old": len(old), "new": len(new)}
+        window = {"old": len(old), "new": len(new)} | files
         out.append((reference, window, data_drift(X_old, X_new, rng=rng)))
         for result in meta_drift([r[4] or {} for r in old], [r[4] or {} for r in new]):
             out.append((f"meta.{result.detail['field']}: {reference}", window, result))

@@ -50,7 +50,8 @@ def test_drift_job_flags_known_shifts_and_stores_them(db, shifted):
     assert result["checks"] == len(checks) >= 6
     batches = next(c for r, c in checks.items() if r.startswith("import batch"))
     assert batches.kind == "data" and batches.drift and batches.score > 0.9
-    assert "reviews.csv" in batches.reference and "sms.csv" in batches.reference
+    assert batches.window == {"old": 120, "new": 120, "old_file": "reviews.csv",
+                              "new_file": "sms.csv"}  # fmt: skip
     assert checks["meta.source: " + batches.reference].drift
     assert not checks["meta.n: " + batches.reference].drift
     label = checks["latest annotations vs earlier ones"]
@@ -112,4 +113,19 @@ def test_drift_opens_one_alert_per_kind_when_the_rule_is_on_and_none_when_off(db
     assert sorted(opened.values_list("key", flat=True)) == [
         "drift:annotator", "drift:data", "drift:label",
     ]  # fmt: skip
-    assert "sms.csv" in opened.get(key="drift:data").message
+    assert "import batch" in opened.get(key="drift:data").message  # by number: the next test
+
+
+def test_the_drift_alert_every_member_sees_names_batches_without_their_files(db, shifted):
+    """File names are the managers' (the imports page) and the drift list's (reviewers);
+    the alert shows on every member's dashboard."""
+    from annotation.models import Alert, ImportBatch
+    from annotation.services.alert_rules import alert_rules_put
+
+    alert_rules_put(project=shifted, rules=[{"kind": "drift"}])
+    run(shifted)
+    alert = Alert.objects.get(project=shifted, key="drift:data")
+    before, latest = ImportBatch.objects.filter(project=shifted).order_by("id")
+    assert f"import batch {before.pk} vs {latest.pk}" in alert.message
+    shown = alert.message + str(alert.data)
+    assert "reviews.csv" not in shown and "sms.csv" not in shown
