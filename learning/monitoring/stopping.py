@@ -32,20 +32,20 @@ macro-F1 short of the whole pool in 7 of 16 seeds, and in 6 of 16 fresh ones); t
 stable class's fired at 260-480 labels, in time in 15 of 16 and 16 of 16
 (``bench/monitoring.py``).
 
-Which classes: those the stop set resolves (:func:`resolved`). One stop-set item changing
-moves a rare class's kappa a lot (one of ten items: to 0.95), so over every class the rule
-would wait for rare classes to stop flipping single items, a change the stop set cannot tell
-from noise: on the digits cut to a long tail (178 down to 18 items a class, pool 367, a stop
-set of about 350) it fired past half the pool or not at all in 31 of 32 seeds (at 200-240
-labels; in 9 not by 60% of the pool). A class counts only when both versions predict it, and something else,
+Which classes: those the stop set resolves (:func:`resolved`). One stop-set item changing moves
+a rare class's kappa a lot (one of ten items: to 0.95), so over every class the rule would wait
+for rare classes to stop flipping single items, a change the stop set cannot tell from noise:
+on the digits cut to a long tail (178 down to 18 items a class, pool 367, a stop set of about
+350) it fired past half the pool or not at all in 31 of 32 seeds (at 200-240 labels; in 9 not
+by 60% of the pool). A class counts only when both versions predict it, and something else,
 often enough that one item changing leaves its kappa at or above the default threshold (at
-0.99: 54 predictions on 1,000 items, 62 on 350); the plain kappa over all classes, which
-every class moves, is the rule's kappa whenever it is smaller or no class is resolved. On
-the long tail the rule then fires at 140-200 labels, as the plain kappa does (18 of 32 seeds
-within a point by half the pool, where the first version within a point comes by then in
-27); on the ten digits exactly as over every class (31 of 32; plain: 19). The resolution reads the default threshold,
-not the project's, so stored kappas do not depend on a setting. Multi-label predictions
-compare each label's presence.
+0.99: 54 predictions on 1,000 items, 62 on 350); the plain kappa over all classes, which every
+class moves, is the rule's kappa whenever it is smaller or no class is resolved. On the long
+tail the rule then fires at 140-200 labels, as the plain kappa does (18 of 32 seeds within a
+point by half the pool, where the first version within a point comes by then in 27); on the ten
+digits exactly as over every class (31 of 32; plain: 19). The resolution reads the default
+threshold, not the project's, so stored kappas do not depend on a setting. Multi-label
+predictions compare each label's presence.
 
 The plateau criterion (optional, a project setting): on some tasks kappa levels off below
 0.99 (binary sentiment on ~2,500 short reviews: about 0.975 at half the pool, where macro-F1 is
