@@ -129,8 +129,12 @@ def class_kappas(previous, current) -> dict:
     disagreement ``p + q - 2pq`` (p, q: the class's predicted shares in the two versions), so
     the smallest of them is never above it.
     """
-    return {c: cohen_kappa(x.astype(np.int64), y.astype(np.int64), n_categories=2)
-            for c, (x, y) in _class_columns(previous, current).items()}  # fmt: skip
+    return {c: _one_vs_rest(x, y) for c, (x, y) in _class_columns(previous, current).items()}
+
+
+def _one_vs_rest(x: np.ndarray, y: np.ndarray) -> float:
+    """Cohen's kappa of "predicts this class" (booleans per item) between two versions."""
+    return cohen_kappa(x.astype(np.int64), y.astype(np.int64), n_categories=2)
 
 
 def one_change_kappa(positives: int, size: int) -> float:
@@ -164,8 +168,7 @@ def least_stable(
     Ties go to the first class in sorted order. With two classes it is the plain kappa."""
     columns = _class_columns(previous, current)
     plain = prediction_kappa(previous, current)
-    kappas = {c: cohen_kappa(x.astype(np.int64), y.astype(np.int64), n_categories=2)
-              for c, (x, y) in columns.items()
+    kappas = {c: _one_vs_rest(x, y) for c, (x, y) in columns.items()
               if resolve_at is None or resolved(x, y, resolve_at)}  # fmt: skip
     worst = min(sorted(kappas, key=str), key=lambda c: kappas[c], default=None)
     if worst is None or kappas[worst] >= plain - 1e-12:  # two classes: equal up to rounding
